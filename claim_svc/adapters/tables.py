@@ -1,0 +1,30 @@
+"""The claim service's tables (SQLAlchemy Core). The schema itself comes from migrations/."""
+
+from sqlalchemy import BigInteger, Column, DateTime, Integer, LargeBinary, MetaData, String, Table
+
+metadata = MetaData()
+
+claims = Table(
+    "claims", metadata,
+    Column("claim_id", String(40), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    # X2: one claim per voucher, so a duplicate claim cannot even be stored.
+    Column("voucher_id", String(40), unique=True),
+    Column("payee_kind", String(16), nullable=False),
+    Column("payee_name", String(64), nullable=False),
+    Column("payee_id_masked", String(18), nullable=False),
+    Column("payee_id_sealed", LargeBinary, nullable=False),
+    Column("payee_id_lookup", String(64), nullable=False),
+    Column("institution_id", String(40), nullable=False),
+    Column("occupation_code", String(32), nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("fund_source", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("approved_at", DateTime(timezone=True)),
+    Column("paid_at", DateTime(timezone=True)),
+    Column("payment_id", String(64)),
+    Column("failure_reason", String(200)),
+    Column("version", Integer, nullable=False),
+)

@@ -1,0 +1,77 @@
+"""The ledger service's tables (SQLAlchemy Core). The schema itself comes from migrations/."""
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+funds = Table(
+    "funds", metadata,
+    Column("fund_code", String(64), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("fund_type", String(32), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+accounts = Table(
+    "accounts", metadata,
+    Column("account_code", String(100), primary_key=True),
+    Column("fund_code", String(64), ForeignKey("funds.fund_code"), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("debits_posted", BigInteger, nullable=False),
+    Column("credits_posted", BigInteger, nullable=False),
+    # F2: the balance (credits - debits) may never go below zero.
+    Column("non_negative", Boolean, nullable=False),
+)
+
+journal_entries = Table(
+    "journal_entries", metadata,
+    Column("entry_id", String(40), primary_key=True),
+    Column("fund_code", String(64), ForeignKey("funds.fund_code"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("reference", String(100), nullable=False),
+    Column("posted_at", DateTime(timezone=True), nullable=False),
+    # The same cause never posts twice (a claim committed once, a payment disbursed once).
+    UniqueConstraint("kind", "reference", name="uq_entry_kind_reference"),
+)
+
+postings = Table(
+    "postings", metadata,
+    Column("entry_id", String(40), ForeignKey("journal_entries.entry_id"), primary_key=True),
+    Column("line", Integer, primary_key=True),
+    Column("account_code", String(100), ForeignKey("accounts.account_code"), nullable=False),
+    Column("debit_fen", BigInteger, nullable=False),
+    Column("credit_fen", BigInteger, nullable=False),
+)
+
+payments = Table(
+    "payments", metadata,
+    Column("payment_id", String(64), primary_key=True),
+    Column("claim_id", String(40), nullable=False, unique=True),
+    Column("voucher_id", String(40), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("fund_code", String(64), nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("payee_name", String(64), nullable=False),
+    Column("payee_id_masked", String(18), nullable=False),
+    Column("payee_id_sealed", LargeBinary, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("bank_ref", String(64), nullable=False),
+    Column("failure_reason", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("submitted_at", DateTime(timezone=True)),
+    Column("settled_at", DateTime(timezone=True)),
+    Column("attempts", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+)

@@ -1,0 +1,238 @@
+"""The double-entry ledger per fund source and the payouts it makes (rules F1-F3, C7, X2).
+
+Each fund source has four accounts, all in integer fen:
+- ``budget``    (debit-normal): where allocations come from; its debits are the fund's allocation;
+- ``available`` (credit-normal): what the fund can still commit; never below zero (F2);
+- ``payable``   (credit-normal): committed to approved claims, not yet paid;
+- ``disbursed`` (credit-normal): paid out and settled by the bank.
+So allocated = available + payable + disbursed at every moment. Entries are append-only: a
+failed payment is released by a reversing entry, never by an update or a delete.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from skillpay.aggregate import Aggregate
+from skillpay.errors import FailedPrecondition, FieldViolation, require
+
+
+class FundType(enum.Enum):
+    """F1: the fund sources a bureau pays subsidies from."""
+
+    EMPLOYMENT_SUBSIDY = "employment_subsidy"  # 就业补助资金
+    UNEMPLOYMENT_INSURANCE = "unemployment_insurance"  # 失业保险基金
+    SKILLS_UPGRADING = "skills_upgrading"  # 职业技能提升行动专账
+    OTHER = "other"
+
+
+class AccountRole(enum.Enum):
+    BUDGET = "budget"
+    AVAILABLE = "available"
+    PAYABLE = "payable"
+    DISBURSED = "disbursed"
+
+
+# F2: balances that may never go negative (credit-normal accounts: credits must cover debits).
+NON_NEGATIVE_ROLES = frozenset({AccountRole.AVAILABLE, AccountRole.PAYABLE})
+
+
+def account_code(fund_code: str, role: AccountRole) -> str:
+    return f"{fund_code}:{role.value}"
+
+
+@dataclass(frozen=True)
+class Fund:
+    fund_code: str
+    name: str
+    fund_type: FundType
+    created_at: datetime
+
+    @classmethod
+    def open(cls, fund_code: str, name: str, fund_type: FundType | None, now: datetime) -> "Fund":
+        violations: list[FieldViolation] = []
+        if not fund_code or len(fund_code) > 64 or not all(ch.isalnum() or ch in "-_." for ch in fund_code):
+            violations.append(FieldViolation("fund_code", "must be 1-64 letters, digits, '-', '_' or '.'"))
+        if not name.strip():
+            violations.append(FieldViolation("name", "is required"))
+        if fund_type is None:
+            violations.append(FieldViolation("fund_type", "is required (F1)"))
+        require(violations)
+        return cls(fund_code, name.strip(), fund_type, now)
+
+
+@dataclass(frozen=True)
+class Posting:
+    account: str
+    debit_fen: int = 0
+    credit_fen: int = 0
+
+
+class UnbalancedEntry(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    entry_id: str
+    fund_code: str
+    kind: str
+    reference: str
+    postings: tuple[Posting, ...]
+    posted_at: datetime
+
+    def __post_init__(self):
+        if len(self.postings) < 2:
+            raise UnbalancedEntry("an entry needs at least two postings")
+        for p in self.postings:
+            if any(type(v) is not int for v in (p.debit_fen, p.credit_fen)):  # bool is not money
+                raise UnbalancedEntry("amounts are integer fen")
+            if p.debit_fen < 0 or p.credit_fen < 0 or (p.debit_fen > 0) == (p.credit_fen > 0):
+                raise UnbalancedEntry("each posting is either a positive debit or a positive credit")
+            # F2: separate accounting; an entry never touches another fund's accounts.
+            if not p.account.startswith(f"{self.fund_code}:"):
+                raise UnbalancedEntry("an entry may only post to its own fund's accounts (F2)")
+        if sum(p.debit_fen for p in self.postings) != sum(p.credit_fen for p in self.postings):
+            raise UnbalancedEntry("debits must equal credits")
+
+
+def _transfer(entry_id: str, fund_code: str, kind: str, reference: str, debit: AccountRole, credit: AccountRole,
+              amount_fen: int, now: datetime) -> JournalEntry:
+    if amount_fen <= 0:
+        raise FailedPrecondition("amount must be positive")
+    return JournalEntry(entry_id, fund_code, kind, reference,
+                        (Posting(account_code(fund_code, debit), debit_fen=amount_fen),
+                         Posting(account_code(fund_code, credit), credit_fen=amount_fen)), now)
+
+
+def allocation(entry_id: str, fund_code: str, amount_fen: int, reference: str, now: datetime) -> JournalEntry:
+    return _transfer(entry_id, fund_code, "allocation", reference, AccountRole.BUDGET, AccountRole.AVAILABLE, amount_fen, now)
+
+
+def commitment(entry_id: str, fund_code: str, amount_fen: int, payment_id: str, now: datetime) -> JournalEntry:
+    return _transfer(entry_id, fund_code, "commitment", payment_id, AccountRole.AVAILABLE, AccountRole.PAYABLE, amount_fen, now)
+
+
+def disbursement(entry_id: str, fund_code: str, amount_fen: int, payment_id: str, now: datetime) -> JournalEntry:
+    return _transfer(entry_id, fund_code, "disbursement", payment_id, AccountRole.PAYABLE, AccountRole.DISBURSED, amount_fen, now)
+
+
+def release(entry_id: str, fund_code: str, amount_fen: int, payment_id: str, now: datetime) -> JournalEntry:
+    """Reverses a commitment when the bank could not pay."""
+    return _transfer(entry_id, fund_code, "release", payment_id, AccountRole.PAYABLE, AccountRole.AVAILABLE, amount_fen, now)
+
+
+@dataclass(frozen=True)
+class FundBalances:
+    allocated_fen: int
+    available_fen: int
+    payable_fen: int
+    disbursed_fen: int
+
+
+class PaymentState(enum.Enum):
+    AWAITING_FUNDS = "awaiting_funds"
+    PENDING = "pending"
+    SUBMITTED = "submitted"
+    IN_DOUBT = "in_doubt"
+    SETTLED = "settled"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class PaymentSettled:
+    payment_id: str
+    claim_id: str
+    voucher_id: str
+    amount_fen: int
+    fund_code: str
+    bank_ref: str
+    settled_at: datetime
+
+
+@dataclass(frozen=True)
+class PaymentFailed:
+    payment_id: str
+    claim_id: str
+    voucher_id: str
+    amount_fen: int
+    fund_code: str
+    reason: str
+    failed_at: datetime
+
+
+@dataclass(frozen=True)
+class Payee:
+    name: str
+    id_masked: str
+    id_sealed: bytes
+
+
+@dataclass
+class Payment(Aggregate):
+    """One payout for one approved claim (F3: it records fund source, date and amount)."""
+
+    payment_id: str
+    claim_id: str
+    voucher_id: str
+    channel: str
+    fund_code: str
+    amount_fen: int
+    payee: Payee
+    created_at: datetime
+    state: PaymentState = PaymentState.AWAITING_FUNDS
+    bank_ref: str = ""
+    failure_reason: str = ""
+    submitted_at: datetime | None = None
+    settled_at: datetime | None = None
+    attempts: int = 0
+    version: int = field(default=0, compare=False)
+
+    def funds_committed(self) -> None:
+        if self.state is PaymentState.AWAITING_FUNDS:
+            self.state = PaymentState.PENDING
+
+    def submitting(self, now: datetime) -> None:
+        """Recorded before the bank is called: after a crash we ask the bank before sending again."""
+        if self.state is not PaymentState.PENDING:
+            raise FailedPrecondition(f"payment is {self.state.value}; only a pending payment is submitted")
+        self.state = PaymentState.SUBMITTED
+        self.submitted_at = now
+        self.attempts += 1
+
+    def accepted(self, bank_ref: str) -> None:
+        self.bank_ref = bank_ref or self.bank_ref
+        if self.state is PaymentState.IN_DOUBT:
+            self.state = PaymentState.SUBMITTED
+
+    def in_doubt(self) -> None:
+        if self.state is PaymentState.SUBMITTED:
+            self.state = PaymentState.IN_DOUBT
+
+    def not_received_by_bank(self) -> None:
+        """The bank says it never got the payment: sending it again is now safe."""
+        if self.state in (PaymentState.SUBMITTED, PaymentState.IN_DOUBT):
+            self.state = PaymentState.PENDING
+
+    def settle(self, bank_ref: str, settled_at: datetime) -> bool:
+        if self.state is PaymentState.SETTLED:
+            return False
+        if self.state not in (PaymentState.SUBMITTED, PaymentState.IN_DOUBT):
+            raise FailedPrecondition(f"payment is {self.state.value}; it cannot settle")
+        self.state = PaymentState.SETTLED
+        self.bank_ref = bank_ref or self.bank_ref
+        self.settled_at = settled_at
+        self.record(PaymentSettled(self.payment_id, self.claim_id, self.voucher_id, self.amount_fen, self.fund_code,
+                                   self.bank_ref, settled_at))
+        return True
+
+    def fail(self, reason: str, now: datetime) -> bool:
+        if self.state in (PaymentState.FAILED, PaymentState.SETTLED):
+            return False
+        self.state = PaymentState.FAILED
+        self.failure_reason = reason
+        self.record(PaymentFailed(self.payment_id, self.claim_id, self.voucher_id, self.amount_fen, self.fund_code,
+                                  reason, now))
+        return True

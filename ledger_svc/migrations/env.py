@@ -1,0 +1,3 @@
+from skillpay.migration_env import run
+
+run()

@@ -1,0 +1,159 @@
+"""The ``skillpay`` command: run the stack, drive the demo, run one service, regenerate code."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from skillpay.stack import ALL_SERVICES, DEFAULT_PORTS, GRPC_SERVICES, MODULES, Stack, grpc_serving
+
+app = typer.Typer(help="SkillPay: electronic vocational-training vouchers and the subsidies behind them.",
+                  no_args_is_help=True)
+console = Console()
+
+
+def _stack(data_dir: Path) -> Stack:
+    ports = {name: int(os.environ.get(f"SKILLPAY_{name.upper()}_PORT", port)) for name, port in DEFAULT_PORTS.items()}
+    broker_port = int(os.environ.get("SKILLPAY_BROKER_PORT", "19092"))
+    return Stack(data_dir, kafka_bootstrap=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", ""), ports=ports,
+                 broker_port=broker_port)
+
+
+def _print_addresses(stack: Stack) -> None:
+    table = Table(title="SkillPay is up")
+    table.add_column("part")
+    table.add_column("listens on")
+    table.add_column("log")
+    table.add_row("Kafka broker", stack.kafka_bootstrap + (" (embedded tansu)" if stack.broker else " (external)"),
+                  str(stack.logs_dir / "broker.log") if stack.broker else "-")
+    for name in ALL_SERVICES:
+        where = f"http://{stack.addr(name)}" if name in ("gateway", "bank") else f"{stack.addr(name)} (gRPC)"
+        table.add_row(name, where, str(stack.logs_dir / f"{name}.log"))
+    console.print(table)
+    console.print(f"Data under {stack.data_dir}. Press Ctrl-C to stop.")
+
+
+@app.command()
+def up(data_dir: Path = typer.Option(Path(os.environ.get("SKILLPAY_DATA_DIR", "var")), help="SQLite files, keys, logs")):
+    """Start the broker (unless KAFKA_BOOTSTRAP_SERVERS is set), bank simulator, services and gateway."""
+    stack = _stack(data_dir)
+    stopping = False
+
+    def request_stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        with console.status("starting SkillPay..."):
+            stack.start()
+        _print_addresses(stack)
+        signal.signal(signal.SIGINT, request_stop)
+        while not stopping:
+            for name, code in stack.dead_services().items():
+                console.print(f"[red]{name} exited with {code}; restarting it (see {stack.logs_dir / name}.log)[/]")
+                stack.start_service(name)
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C while starting: a stop the user asked for, not a failure
+    finally:
+        console.print("stopping SkillPay...")
+        stack.stop()
+        console.print("stopped.")
+
+
+@app.command()
+def demo(
+    count: int = typer.Option(100, help="vouchers to carry from issue to paid"),
+    concurrency: int = typer.Option(16, help="vouchers in flight at once"),
+    fund_code: str = typer.Option("ESF-DEMO", help="the fund source that pays"),
+    timeout_s: float = typer.Option(300, help="how long to wait for every voucher to be paid"),
+    data_dir: Path = typer.Option(Path(os.environ.get("SKILLPAY_DATA_DIR", "var")), help="used when starting a stack"),
+):
+    """Drive the thin path for a batch of vouchers, against a running stack or one it starts."""
+    stack = _stack(data_dir)
+    started_here = False
+    if not all(grpc_serving(stack.addr(s)) for s in GRPC_SERVICES):
+        with console.status("no running stack found; starting one..."):
+            stack.start()
+        started_here = True
+    try:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console) as bar:
+            tasks = {"redeemed": bar.add_task("issued and redeemed", total=count),
+                     "paid": bar.add_task("paid to social security card", total=count)}
+            report = asyncio.run(_run_demo(stack, count, fund_code, concurrency, timeout_s,
+                                           lambda step: bar.advance(tasks[step])))
+        _print_report(report, count)
+        if report.paid != count:
+            raise typer.Exit(1)
+    finally:
+        if started_here:
+            stack.stop()
+
+
+async def _run_demo(stack: Stack, count, fund_code, concurrency, timeout_s, progress):
+    from skillpay.demo import Clients, run_batch
+
+    clients = Clients.connect(stack.addr("voucher"), stack.addr("claim"), stack.addr("ledger"))
+    try:
+        return await run_batch(clients, count, fund_code=fund_code, concurrency=concurrency, timeout_s=timeout_s,
+                               progress=progress)
+    finally:
+        await clients.close()
+
+
+def _yuan(fen: int) -> str:
+    return f"¥{fen / 100:,.2f}"
+
+
+def _print_report(report, count: int) -> None:
+    table = Table(title=f"{count} vouchers in {report.elapsed_s:.1f} s")
+    table.add_column("what")
+    table.add_column("result")
+    table.add_row("vouchers", ", ".join(f"{k.removeprefix('VOUCHER_STATE_').lower()}: {v}" for k, v in sorted(report.voucher_states.items())))
+    table.add_row("claims", ", ".join(f"{k.removeprefix('CLAIM_STATE_').lower()}: {v}" for k, v in sorted(report.claim_states.items())))
+    table.add_row("payouts", ", ".join(f"{k.removeprefix('PAYMENT_STATE_').lower()}: {v}" for k, v in sorted(report.payment_states.items())))
+    if report.lags_s:
+        lags = sorted(report.lags_s)
+        table.add_row("redeemed → paid", f"p50 {lags[len(lags) // 2]:.2f} s, max {lags[-1]:.2f} s")
+    console.print(table)
+    funds = Table(title="ledger balances per fund source")
+    for col in ("fund", "allocated", "available", "payable", "disbursed"):
+        funds.add_column(col, justify="right" if col != "fund" else "left")
+    for f in report.funds:
+        funds.add_row(f"{f.fund_code} {f.name}", _yuan(f.allocated_fen), _yuan(f.available_fen), _yuan(f.payable_fen),
+                      _yuan(f.disbursed_fen))
+    console.print(funds)
+    verdict = "[green]every voucher paid[/]" if report.paid == count else f"[red]{count - report.paid} vouchers not paid[/]"
+    console.print(verdict)
+
+
+@app.command()
+def serve(name: str = typer.Argument(..., help=f"one of: {', '.join(ALL_SERVICES)}")):
+    """Run one process in the foreground (configured by environment variables)."""
+    if name not in MODULES:
+        raise typer.BadParameter(f"unknown service {name!r}; choose from {', '.join(ALL_SERVICES)}")
+    import runpy
+
+    runpy.run_module(MODULES[name], run_name="__main__")
+
+
+@app.command()
+def codegen():
+    """Regenerate the Python protobuf/gRPC code from proto/ (needs the test extra: grpcio-tools)."""
+    from skillpay.codegen import main
+
+    main()
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,109 @@
+"""Database access shared by the services: engines, migrations, transaction retries.
+
+SQLite (the embedded default) runs in WAL mode with a busy timeout, and every write transaction
+starts with ``BEGIN IMMEDIATE`` through a single-connection writer pool: a writer takes the lock
+up front, so two writers can never deadlock upgrading shared locks. Reads use their own pool and
+never block on writers. PostgreSQL gets one pooled engine for both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+class Database:
+    def __init__(self, url: str):
+        self.url = url
+        parsed = make_url(url)
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        if self.is_sqlite:
+            self.writer = self._sqlite_engine(url, immediate=True)
+            self.reader = self._sqlite_engine(url, immediate=False)
+        else:
+            self.writer = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+            self.reader = self.writer
+
+    @staticmethod
+    def _sqlite_engine(url: str, immediate: bool) -> AsyncEngine:
+        # One writer connection per process: writes queue in the pool instead of fighting for
+        # the file lock; the busy timeout covers other processes.
+        pool = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60} if immediate else {"pool_size": 5, "max_overflow": 5}
+        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **pool)
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _on_connect(dbapi_conn, _record):
+            # Take transaction control away from the driver so we can say BEGIN IMMEDIATE.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _on_begin(conn):
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+
+    async def dispose(self) -> None:
+        await self.writer.dispose()
+        if self.reader is not self.writer:
+            await self.reader.dispose()
+
+
+class ConcurrentUpdate(Exception):
+    """An optimistic version check failed: another transaction changed the row first."""
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Lost optimistic races, serialization failures and deadlocks (PostgreSQL), lock timeouts (SQLite)."""
+    if isinstance(exc, ConcurrentUpdate):
+        return True
+    if isinstance(exc, IntegrityError):
+        return False
+    if isinstance(exc, (OperationalError, DBAPIError)):
+        code = getattr(getattr(exc, "orig", None), "sqlstate", None) or getattr(getattr(exc, "orig", None), "pgcode", None)
+        if code in {"40001", "40P01", "55P03"}:
+            return True
+        return "database is locked" in str(exc) or "deadlock" in str(exc).lower()
+    return False
+
+
+async def with_retries(fn: Callable[[], Awaitable[T]], attempts: int = 8) -> T:
+    for attempt in range(1, attempts + 1):
+        try:
+            return await fn()
+        except Exception as exc:  # noqa: BLE001 - filtered right below
+            if attempt == attempts or not is_retryable(exc):
+                raise
+            await asyncio.sleep(min(0.5, 0.01 * 2**attempt) * random.uniform(0.5, 1.5))
+    raise AssertionError("unreachable")
+
+
+def run_migrations(database_url: str, migrations_dir: Path) -> None:
+    """Bring the schema to head with Alembic (the only way our schemas are created)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir))
+    cfg.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    cfg.attributes["database_url"] = database_url
+    command.upgrade(cfg, "head")

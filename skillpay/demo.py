@@ -1,0 +1,201 @@
+"""Drives the thin path for a batch of vouchers against a running stack, over real gRPC.
+
+issue -> enrol -> record certificate -> redeem (voucher_svc); then Kafka carries the voucher
+through claim_svc and ledger_svc to the bank and back, and we wait until every voucher is paid.
+Shared by ``skillpay demo``, the end-to-end tests and ``bench/thin_path.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import secrets
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+from google.type import date_pb2
+
+from skillpay import sample_data
+from skillpay.claim.v1 import claim_pb2, claim_pb2_grpc
+from skillpay.ledger.v1 import ledger_pb2, ledger_pb2_grpc
+from skillpay.voucher.v1 import voucher_pb2, voucher_pb2_grpc
+
+OCCUPATION_CODE = "6-31-01-03"  # 电工 (electrician), level 4
+OCCUPATION_LEVEL = 4
+STANDARD_FEN = 150_000  # 1,500 yuan
+
+
+@dataclass
+class Clients:
+    voucher: voucher_pb2_grpc.VoucherServiceStub
+    claim: claim_pb2_grpc.ClaimServiceStub
+    ledger: ledger_pb2_grpc.LedgerServiceStub
+    channels: list
+
+    @classmethod
+    def connect(cls, voucher_addr: str, claim_addr: str, ledger_addr: str) -> "Clients":
+        chans = [grpc.aio.insecure_channel(a) for a in (voucher_addr, claim_addr, ledger_addr)]
+        return cls(voucher_pb2_grpc.VoucherServiceStub(chans[0]), claim_pb2_grpc.ClaimServiceStub(chans[1]),
+                   ledger_pb2_grpc.LedgerServiceStub(chans[2]), chans)
+
+    async def close(self) -> None:
+        for c in self.channels:
+            await c.close()
+
+
+@dataclass
+class DemoReport:
+    vouchers: list[str]
+    elapsed_s: float
+    redeem_elapsed_s: float
+    voucher_states: Counter
+    claim_states: Counter
+    payment_states: Counter
+    funds: list
+    lags_s: list[float] = field(default_factory=list)
+
+    @property
+    def paid(self) -> int:
+        return self.voucher_states.get("VOUCHER_STATE_PAID", 0)
+
+
+def _rid() -> str:
+    return uuid.uuid4().hex
+
+
+async def _tolerate_exists(call):
+    try:
+        return await call
+    except grpc.aio.AioRpcError as exc:
+        if exc.code() != grpc.StatusCode.ALREADY_EXISTS:
+            raise
+        return None
+
+
+async def prepare(clients: Clients, fund_code: str, budget_fen: int) -> str:
+    """Catalogue entries, a fund with enough budget, and a fresh institution; returns its id."""
+    await _tolerate_exists(clients.voucher.RegisterOccupation(voucher_pb2.RegisterOccupationRequest(
+        request_id=_rid(), code=OCCUPATION_CODE, name="电工", level=OCCUPATION_LEVEL,
+        subsidy_standard_fen=STANDARD_FEN)))
+    await _tolerate_exists(clients.ledger.OpenFund(ledger_pb2.OpenFundRequest(
+        request_id=_rid(), fund_code=fund_code, name="就业补助资金 (demo)",
+        fund_type=ledger_pb2.FUND_TYPE_EMPLOYMENT_SUBSIDY)))
+    await clients.ledger.AllocateBudget(ledger_pb2.AllocateBudgetRequest(
+        request_id=_rid(), fund_code=fund_code, amount_fen=budget_fen, memo="demo budget"))
+    institution = await clients.voucher.RegisterInstitution(voucher_pb2.RegisterInstitutionRequest(
+        request_id=_rid(), name="示范职业培训学校", credit_code=sample_data.credit_code(), address="北京市朝阳区",
+        occupation_codes=[OCCUPATION_CODE]))
+    return institution.institution_id
+
+
+async def redeem_one(clients: Clients, institution_id: str, fund_code: str, rng: random.Random) -> str:
+    """One voucher from issue to redemption; every call carries its own request id."""
+    resident_id, name = sample_data.resident_id(rng), sample_data.person_name(rng)
+    valid_until = Timestamp()
+    valid_until.FromDatetime(datetime.now(timezone.utc) + timedelta(days=365))
+    voucher = await clients.voucher.IssueVoucher(voucher_pb2.IssueVoucherRequest(
+        request_id=_rid(), resident_id=resident_id, name=name, occupation_code=OCCUPATION_CODE,
+        level=OCCUPATION_LEVEL, fund_source=fund_code, batch_id="demo", valid_until=valid_until))
+    await clients.voucher.EnrolVoucher(voucher_pb2.EnrolVoucherRequest(
+        request_id=_rid(), voucher_id=voucher.voucher_id, institution_id=institution_id, real_person_verified=True))
+    today = date.today()
+    certificate = await clients.voucher.RecordCertificate(voucher_pb2.RecordCertificateRequest(
+        request_id=_rid(), resident_id=resident_id, name=name, certificate_number=f"C{secrets.token_hex(8)}",
+        certificate_type=voucher_pb2.CERTIFICATE_TYPE_SKILL_LEVEL, occupation_code=OCCUPATION_CODE,
+        level=OCCUPATION_LEVEL, issued_on=date_pb2.Date(year=today.year, month=today.month, day=today.day)))
+    await clients.voucher.RedeemVoucher(voucher_pb2.RedeemVoucherRequest(
+        request_id=_rid(), voucher_id=voucher.voucher_id, certificate_id=certificate.certificate_id))
+    return voucher.voucher_id
+
+
+async def wait_paid(clients: Clients, voucher_ids: list[str], timeout_s: float, on_paid=None,
+                    poll_s: float = 0.2) -> dict[str, voucher_pb2.Voucher]:
+    """Poll until every voucher is paid (or the timeout); returns the last state of each."""
+    last: dict[str, voucher_pb2.Voucher] = {}
+    open_ids = list(voucher_ids)
+    deadline = time.monotonic() + timeout_s
+    while open_ids and time.monotonic() < deadline:
+        replies = []
+        for start in range(0, len(open_ids), 200):  # bounded: thousands in flight get cancelled
+            replies += await asyncio.gather(*[clients.voucher.GetVoucher(voucher_pb2.GetVoucherRequest(voucher_id=v))
+                                              for v in open_ids[start:start + 200]])
+        still = []
+        for reply in replies:
+            last[reply.voucher_id] = reply
+            if reply.state == voucher_pb2.VOUCHER_STATE_PAID:
+                if on_paid:
+                    on_paid()
+            else:
+                still.append(reply.voucher_id)
+        open_ids = still
+        if open_ids:
+            await asyncio.sleep(poll_s)
+    return last
+
+
+async def _all_pages(method, request, field_name: str) -> list:
+    items, token = [], ""
+    while True:
+        request.page_token = token
+        reply = await method(request)
+        items += list(getattr(reply, field_name))
+        token = reply.next_page_token
+        if not token:
+            return items
+
+
+async def _claims_caught_up(clients: Clients, paid_ids: set[str], final: dict, timeout_s: float) -> list:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        claims = [c for c in await _all_pages(clients.claim.ListClaims, claim_pb2.ListClaimsRequest(page_size=500),
+                                              "claims") if c.voucher_id in final]
+        paid_claims = {c.voucher_id for c in claims if c.state == claim_pb2.CLAIM_STATE_PAID}
+        if paid_ids <= paid_claims or time.monotonic() > deadline:
+            return claims
+        await asyncio.sleep(0.2)
+
+
+async def run_batch(clients: Clients, count: int, *, fund_code: str = "ESF-DEMO", concurrency: int = 16,
+                    timeout_s: float = 300, progress=None, seed: int | None = None,
+                    on_redeemed=None) -> DemoReport:
+    """Drive ``count`` vouchers through the thin path and report what happened."""
+    rng = random.Random(seed if seed is not None else secrets.randbits(64))
+    started = time.monotonic()
+    institution_id = await prepare(clients, fund_code, count * STANDARD_FEN)
+    limit = asyncio.Semaphore(concurrency)
+    redeemed: list[str] = []
+
+    async def one() -> None:
+        async with limit:
+            redeemed.append(await redeem_one(clients, institution_id, fund_code, rng))
+            if progress:
+                progress("redeemed")
+            if on_redeemed:
+                await on_redeemed(len(redeemed))
+
+    await asyncio.gather(*[one() for _ in range(count)])
+    redeem_elapsed = time.monotonic() - started
+    final = await wait_paid(clients, redeemed, timeout_s, on_paid=(lambda: progress("paid")) if progress else None)
+    elapsed = time.monotonic() - started
+
+    # The claim service learns of each payment from the same event; give it a moment to catch up.
+    paid_ids = {v for v, reply in final.items() if reply.state == voucher_pb2.VOUCHER_STATE_PAID}
+    claims = await _claims_caught_up(clients, paid_ids, final, timeout_s=10)
+    lags = []
+    for v in final.values():
+        if v.state == voucher_pb2.VOUCHER_STATE_PAID:
+            lags.append((v.paid_at.ToDatetime() - v.redeemed_at.ToDatetime()).total_seconds())
+    payments = [p for p in await _all_pages(clients.ledger.ListPayments, ledger_pb2.ListPaymentsRequest(page_size=500),
+                                            "payments") if p.voucher_id in final]
+    funds = await _all_pages(clients.ledger.ListFunds, ledger_pb2.ListFundsRequest(page_size=100), "funds")
+    return DemoReport(
+        vouchers=redeemed, elapsed_s=elapsed, redeem_elapsed_s=redeem_elapsed,
+        voucher_states=Counter(voucher_pb2.VoucherState.Name(v.state) for v in final.values()),
+        claim_states=Counter(claim_pb2.ClaimState.Name(c.state) for c in claims),
+        payment_states=Counter(ledger_pb2.PaymentState.Name(p.state) for p in payments),
+        funds=funds, lags_s=lags)

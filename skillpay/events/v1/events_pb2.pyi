@@ -1,0 +1,117 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class EventEnvelope(_message.Message):
+    __slots__ = ("event_id", "event_type", "aggregate_id", "occurred_at", "producer", "payload")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    AGGREGATE_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    PRODUCER_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    event_type: str
+    aggregate_id: str
+    occurred_at: _timestamp_pb2.Timestamp
+    producer: str
+    payload: bytes
+    def __init__(self, event_id: _Optional[str] = ..., event_type: _Optional[str] = ..., aggregate_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., producer: _Optional[str] = ..., payload: _Optional[bytes] = ...) -> None: ...
+
+class PersonRef(_message.Message):
+    __slots__ = ("name", "id_masked", "id_sealed", "id_lookup")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ID_MASKED_FIELD_NUMBER: _ClassVar[int]
+    ID_SEALED_FIELD_NUMBER: _ClassVar[int]
+    ID_LOOKUP_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    id_masked: str
+    id_sealed: bytes
+    id_lookup: str
+    def __init__(self, name: _Optional[str] = ..., id_masked: _Optional[str] = ..., id_sealed: _Optional[bytes] = ..., id_lookup: _Optional[str] = ...) -> None: ...
+
+class VoucherRedeemed(_message.Message):
+    __slots__ = ("voucher_id", "holder", "institution_id", "occupation_code", "level", "certificate_id", "certificate_type", "value_fen", "fund_source", "redeemed_at")
+    VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
+    HOLDER_FIELD_NUMBER: _ClassVar[int]
+    INSTITUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCUPATION_CODE_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_ID_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FEN_FIELD_NUMBER: _ClassVar[int]
+    FUND_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    REDEEMED_AT_FIELD_NUMBER: _ClassVar[int]
+    voucher_id: str
+    holder: PersonRef
+    institution_id: str
+    occupation_code: str
+    level: int
+    certificate_id: str
+    certificate_type: str
+    value_fen: int
+    fund_source: str
+    redeemed_at: _timestamp_pb2.Timestamp
+    def __init__(self, voucher_id: _Optional[str] = ..., holder: _Optional[_Union[PersonRef, _Mapping]] = ..., institution_id: _Optional[str] = ..., occupation_code: _Optional[str] = ..., level: _Optional[int] = ..., certificate_id: _Optional[str] = ..., certificate_type: _Optional[str] = ..., value_fen: _Optional[int] = ..., fund_source: _Optional[str] = ..., redeemed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ClaimApproved(_message.Message):
+    __slots__ = ("claim_id", "voucher_id", "payee", "channel", "institution_id", "amount_fen", "fund_source", "approved_at")
+    CLAIM_ID_FIELD_NUMBER: _ClassVar[int]
+    VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
+    PAYEE_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    INSTITUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FEN_FIELD_NUMBER: _ClassVar[int]
+    FUND_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    APPROVED_AT_FIELD_NUMBER: _ClassVar[int]
+    claim_id: str
+    voucher_id: str
+    payee: PersonRef
+    channel: str
+    institution_id: str
+    amount_fen: int
+    fund_source: str
+    approved_at: _timestamp_pb2.Timestamp
+    def __init__(self, claim_id: _Optional[str] = ..., voucher_id: _Optional[str] = ..., payee: _Optional[_Union[PersonRef, _Mapping]] = ..., channel: _Optional[str] = ..., institution_id: _Optional[str] = ..., amount_fen: _Optional[int] = ..., fund_source: _Optional[str] = ..., approved_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class PaymentSettled(_message.Message):
+    __slots__ = ("payment_id", "claim_id", "voucher_id", "amount_fen", "fund_source", "bank_ref", "settled_at")
+    PAYMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CLAIM_ID_FIELD_NUMBER: _ClassVar[int]
+    VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FEN_FIELD_NUMBER: _ClassVar[int]
+    FUND_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    BANK_REF_FIELD_NUMBER: _ClassVar[int]
+    SETTLED_AT_FIELD_NUMBER: _ClassVar[int]
+    payment_id: str
+    claim_id: str
+    voucher_id: str
+    amount_fen: int
+    fund_source: str
+    bank_ref: str
+    settled_at: _timestamp_pb2.Timestamp
+    def __init__(self, payment_id: _Optional[str] = ..., claim_id: _Optional[str] = ..., voucher_id: _Optional[str] = ..., amount_fen: _Optional[int] = ..., fund_source: _Optional[str] = ..., bank_ref: _Optional[str] = ..., settled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class PaymentFailed(_message.Message):
+    __slots__ = ("payment_id", "claim_id", "voucher_id", "amount_fen", "fund_source", "reason", "failed_at")
+    PAYMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CLAIM_ID_FIELD_NUMBER: _ClassVar[int]
+    VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FEN_FIELD_NUMBER: _ClassVar[int]
+    FUND_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    FAILED_AT_FIELD_NUMBER: _ClassVar[int]
+    payment_id: str
+    claim_id: str
+    voucher_id: str
+    amount_fen: int
+    fund_source: str
+    reason: str
+    failed_at: _timestamp_pb2.Timestamp
+    def __init__(self, payment_id: _Optional[str] = ..., claim_id: _Optional[str] = ..., voucher_id: _Optional[str] = ..., amount_fen: _Optional[int] = ..., fund_source: _Optional[str] = ..., reason: _Optional[str] = ..., failed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

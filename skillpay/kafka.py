@@ -1,0 +1,283 @@
+"""Kafka plumbing: topic set-up, the outbox relay, and inbox-guarded consumers.
+
+The outbox is the durable record. The relay publishes unpublished rows in order with
+``acks="all"``, keyed by aggregate id, and stamps each row with the broker *epoch* it went to.
+The relay writes a message to a one-partition marker topic of its own; a broker that lost its
+data (a restarted in-memory broker) has lost the marker too. Finding it empty, the relay starts a
+new epoch and publishes again every row stamped with an older one.
+Consumers dedupe by event id in their inbox, which makes the republishing harmless. (Offsets
+alone cannot tell: tansu reports end offsets per batch, not per record.)
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError
+from aiokafka.structs import TopicPartition
+import uuid
+
+from sqlalchemy import select, update
+
+from skillpay.clock import utcnow
+from skillpay.db import Database, with_retries
+from skillpay.events.v1 import events_pb2
+from skillpay.messaging import Inbox, outbox
+
+log = logging.getLogger(__name__)
+
+VOUCHER_EVENTS = "skillpay.voucher.v1.events"
+CLAIM_EVENTS = "skillpay.claim.v1.events"
+LEDGER_EVENTS = "skillpay.ledger.v1.events"
+ALL_TOPICS = (VOUCHER_EVENTS, CLAIM_EVENTS, LEDGER_EVENTS)
+
+
+async def ensure_topics(bootstrap: str, topics: Sequence[str], partitions: int, replication: int = 1) -> None:
+    """Create the topics if missing; an existing topic is fine."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    await admin.start()
+    try:
+        response = await admin.create_topics([NewTopic(t, partitions, replication) for t in topics])
+        for topic, code, message in getattr(response, "topic_errors", []):
+            if code not in (0, 36):  # 36: TOPIC_ALREADY_EXISTS
+                raise RuntimeError(f"creating topic {topic} failed: {code} {message}")
+    finally:
+        await admin.close()
+
+
+class OutboxRelay:
+    def __init__(self, db: Database, bootstrap: str, topics: Sequence[str], partitions: int,
+                 poll_interval_s: float = 0.2, batch_size: int = 200, check_interval_s: float = 1.0,
+                 producer_name: str = "relay", replication: int = 1):
+        self._db = db
+        self._bootstrap = bootstrap
+        self._topics = list(topics)
+        self._partitions = partitions
+        self._poll = poll_interval_s
+        self._batch = batch_size
+        self._check_interval = check_interval_s
+        self._marker = f"_skillpay.epoch.{producer_name}"
+        self._replication = replication
+        self._epoch: str | None = None
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self.published = 0
+        self.republished = 0
+
+    def wake(self) -> None:
+        """Called after a commit that wrote events, so they leave without waiting a poll."""
+        self._wake.set()
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            producer = probe = None
+            try:
+                await self._ensure_topics()
+                producer = AIOKafkaProducer(bootstrap_servers=self._bootstrap, acks="all",
+                                            enable_idempotence=False, request_timeout_ms=10_000,
+                                            linger_ms=2)
+                probe = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, group_id=None,
+                                         enable_auto_commit=False, request_timeout_ms=10_000)
+                await producer.start()
+                await probe.start()
+                await self._pump(producer, probe)
+            except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+                log.warning("relay: broker unavailable (%s); retrying", type(exc).__name__)
+                await self._sleep(1.0)
+            finally:
+                for client in (producer, probe):
+                    if client is not None:
+                        try:
+                            await client.stop()
+                        except Exception:  # noqa: BLE001 - best effort on a broken connection
+                            pass
+
+    async def _ensure_topics(self) -> None:
+        await ensure_topics(self._bootstrap, self._topics, self._partitions, self._replication)
+        await ensure_topics(self._bootstrap, [self._marker], 1, self._replication)
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        except asyncio.TimeoutError:
+            pass
+        self._wake.clear()
+
+    async def _pump(self, producer: AIOKafkaProducer, probe: AIOKafkaConsumer) -> None:
+        loop = asyncio.get_running_loop()
+        last_check = float("-inf")
+        while not self._stopping.is_set():
+            if loop.time() - last_check > self._check_interval:
+                await self._check_epoch(producer, probe)
+                last_check = loop.time()
+            rows = await self._unpublished()
+            if not rows:
+                await self._sleep(self._poll)
+                continue
+            epoch = self._epoch
+            futures = [
+                await producer.send(r.topic, r.envelope, key=r.aggregate_id.encode(),
+                                    headers=[("event_type", r.event_type.encode()), ("event_id", r.event_id.encode())])
+                for r in rows
+            ]
+            results = await asyncio.gather(*futures)
+            await with_retries(lambda: self._mark_published(rows, results, epoch))
+            self.published += len(rows)
+
+    async def _unpublished(self):
+        async with self._db.reader.connect() as conn:
+            result = await conn.execute(
+                select(outbox.c.id, outbox.c.event_id, outbox.c.topic, outbox.c.event_type,
+                       outbox.c.aggregate_id, outbox.c.envelope)
+                .where(outbox.c.published_at.is_(None))
+                .order_by(outbox.c.id)
+                .limit(self._batch)
+            )
+            return result.all()
+
+    async def _mark_published(self, rows, results, epoch: str) -> None:
+        now = utcnow()
+        async with self._db.writer.begin() as conn:
+            for row, md in zip(rows, results):
+                await conn.execute(
+                    update(outbox).where(outbox.c.id == row.id)
+                    .values(published_at=now, kafka_partition=md.partition, kafka_offset=md.offset,
+                            broker_epoch=epoch)
+                )
+
+    async def _check_epoch(self, producer: AIOKafkaProducer, probe: AIOKafkaConsumer) -> None:
+        """Start a new epoch, and publish again, when our marker is missing from the broker.
+
+        Only this service's relays write the marker, so an empty marker means a broker that has
+        lost (or never had) what we published. Rows are reset before the new marker is written:
+        if anything fails in between, the marker is still missing and the next check redoes it.
+        """
+        marker = TopicPartition(self._marker, 0)
+        try:
+            end = (await probe.end_offsets([marker]))[marker]
+        except KafkaError:
+            # A restarted broker may not know the topic yet; a broker we cannot reach raises again
+            # here and the relay reconnects, rather than mistaking an outage for lost data.
+            await self._ensure_topics()
+            end = (await probe.end_offsets([marker]))[marker]
+        if end > 0:
+            if self._epoch is None:
+                # A restart of this process, same broker: carry on with the epoch on our rows.
+                async with self._db.reader.connect() as conn:
+                    self._epoch = (await conn.execute(
+                        select(outbox.c.broker_epoch).where(outbox.c.broker_epoch.is_not(None))
+                        .order_by(outbox.c.id.desc()).limit(1))).scalar() or str(uuid.uuid4())
+            return
+        epoch = str(uuid.uuid4())
+
+        async def reset() -> int:
+            async with self._db.writer.begin() as conn:
+                result = await conn.execute(
+                    update(outbox).where(outbox.c.published_at.is_not(None))
+                    .values(published_at=None, kafka_partition=None, kafka_offset=None, broker_epoch=None))
+                return result.rowcount
+
+        count = await with_retries(reset)
+        self._epoch = epoch
+        await producer.send_and_wait(self._marker, epoch.encode(), partition=0)
+        if count:
+            self.republished += count
+            log.warning("relay: the broker does not hold the %d events published before (new broker epoch); "
+                        "publishing them again", count)
+
+
+Handler = Callable[[events_pb2.EventEnvelope, object], Awaitable[None]]
+
+
+class InboxConsumer:
+    """Consumes topics as a consumer group and applies each event exactly once per consumer.
+
+    The handler runs inside a unit of work whose transaction also records the event id in the
+    inbox; the Kafka offset is committed only after that transaction commits.
+    """
+
+    def __init__(self, uow_factory: Callable[[], object], bootstrap: str, group_id: str,
+                 topics: Sequence[str], handlers: dict[str, Handler], partitions: int, replication: int = 1):
+        self._uow_factory = uow_factory
+        self._bootstrap = bootstrap
+        self._group = group_id
+        self._topics = list(topics)
+        self._handlers = handlers
+        self._partitions = partitions
+        self._replication = replication
+        self._stopping = asyncio.Event()
+        self.applied = 0
+        self.duplicates = 0
+
+    async def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            consumer = None
+            try:
+                await ensure_topics(self._bootstrap, self._topics, self._partitions, self._replication)
+                consumer = AIOKafkaConsumer(
+                    *self._topics, bootstrap_servers=self._bootstrap, group_id=self._group,
+                    enable_auto_commit=False, auto_offset_reset="earliest",
+                    request_timeout_ms=10_000, session_timeout_ms=10_000, heartbeat_interval_ms=1_000,
+                    metadata_max_age_ms=5_000,
+                )
+                await consumer.start()
+                await self._consume(consumer)
+            except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+                log.warning("consumer %s: broker unavailable (%s); reconnecting", self._group, type(exc).__name__)
+                await asyncio.sleep(1.0)
+            finally:
+                if consumer is not None:
+                    try:
+                        await consumer.stop()
+                    except Exception:  # noqa: BLE001 - best effort on a broken connection
+                        pass
+
+    async def _consume(self, consumer: AIOKafkaConsumer) -> None:
+        while not self._stopping.is_set():
+            batches = await consumer.getmany(timeout_ms=200, max_records=200)
+            for tp, messages in batches.items():
+                for message in messages:
+                    await self._apply_until_done(message)
+                await consumer.commit({tp: messages[-1].offset + 1})
+
+    async def _apply_until_done(self, message) -> None:
+        """A failing handler is retried with back-off; the offset is not committed meanwhile.
+
+        Nothing is skipped: a message that keeps failing holds its partition (and logs why)
+        until it is fixed, rather than being lost.
+        """
+        delay = 0.1
+        while True:
+            try:
+                await with_retries(lambda: self._apply(message))
+                return
+            except Exception:  # noqa: BLE001 - logged, then retried
+                if self._stopping.is_set():
+                    raise
+                log.exception("consumer %s: handling %s@%d failed; retrying in %.1fs",
+                              self._group, message.topic, message.offset, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _apply(self, message) -> None:
+        envelope = events_pb2.EventEnvelope.FromString(message.value)
+        handler = self._handlers.get(envelope.event_type)
+        async with self._uow_factory() as uow:
+            inbox: Inbox = uow.inbox(self._group)
+            if await inbox.seen(envelope.event_id):
+                self.duplicates += 1
+                return
+            if handler is not None:
+                await handler(envelope, uow)
+            await inbox.record(envelope.event_id, envelope.event_type)
+            await uow.commit()
+            self.applied += 1

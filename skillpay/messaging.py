@@ -1,0 +1,175 @@
+"""Tables and stores for reliable messaging, present in every service's database.
+
+- ``outbox``: events written in the same transaction as the state change that caused them; the
+  relay publishes them and records where they landed (partition, offset).
+- ``inbox``: event ids a consumer has applied, written in the same transaction as the effect.
+- ``idempotency_keys``: the first response to each mutating request id (AIP-155 style).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    insert,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from skillpay.clock import utcnow
+from skillpay.events.v1 import events_pb2
+
+metadata = MetaData()
+
+# SQLite only auto-increments INTEGER PRIMARY KEY columns.
+_BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("topic", String(200), nullable=False),
+    Column("event_type", String(100), nullable=False),
+    Column("aggregate_id", String(100), nullable=False),
+    Column("envelope", LargeBinary, nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("published_at", DateTime(timezone=True)),
+    Column("kafka_partition", Integer),
+    Column("kafka_offset", BigInteger),
+    # The broker incarnation the row was published to (see skillpay.kafka.OutboxRelay).
+    Column("broker_epoch", String(36)),
+    Index("ix_outbox_unpublished", "published_at", "id"),
+)
+
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("consumer", String(100), primary_key=True),
+    Column("event_id", String(36), primary_key=True),
+    Column("event_type", String(100), nullable=False),
+    Column("processed_at", DateTime(timezone=True), nullable=False),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("request_id", String(200), primary_key=True),
+    Column("method", String(200), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("response", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def create_messaging_tables(op) -> None:
+    """Called from each service's first Alembic migration (schema version 1 of these tables)."""
+    for table in (outbox, inbox, idempotency_keys):
+        op.create_table(table.name, *[c._copy() for c in table.columns])
+    op.create_index("ix_outbox_unpublished", "outbox", ["published_at", "id"])
+
+
+@dataclass(frozen=True)
+class OutgoingEvent:
+    topic: str
+    event_type: str
+    aggregate_id: str
+    payload: Message
+    event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    occurred_at: datetime = field(default_factory=utcnow)
+
+
+def to_timestamp(value: datetime | None) -> Timestamp | None:
+    if value is None:
+        return None
+    ts = Timestamp()
+    ts.FromDatetime(value)
+    return ts
+
+
+def envelope_for(event: OutgoingEvent, producer: str) -> events_pb2.EventEnvelope:
+    return events_pb2.EventEnvelope(
+        event_id=event.event_id,
+        event_type=event.event_type,
+        aggregate_id=event.aggregate_id,
+        occurred_at=to_timestamp(event.occurred_at),
+        producer=producer,
+        payload=event.payload.SerializeToString(),
+    )
+
+
+class OutboxWriter:
+    def __init__(self, conn: AsyncConnection, producer: str):
+        self._conn = conn
+        self._producer = producer
+
+    async def add(self, event: OutgoingEvent) -> None:
+        await self._conn.execute(
+            insert(outbox).values(
+                event_id=event.event_id,
+                topic=event.topic,
+                event_type=event.event_type,
+                aggregate_id=event.aggregate_id,
+                envelope=envelope_for(event, self._producer).SerializeToString(),
+                occurred_at=event.occurred_at,
+            )
+        )
+
+
+class Inbox:
+    def __init__(self, conn: AsyncConnection, consumer: str):
+        self._conn = conn
+        self._consumer = consumer
+
+    async def seen(self, event_id: str) -> bool:
+        row = await self._conn.execute(
+            select(inbox.c.event_id).where(inbox.c.consumer == self._consumer, inbox.c.event_id == event_id)
+        )
+        return row.first() is not None
+
+    async def record(self, event_id: str, event_type: str) -> None:
+        await self._conn.execute(
+            insert(inbox).values(consumer=self._consumer, event_id=event_id, event_type=event_type, processed_at=utcnow())
+        )
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    method: str
+    fingerprint: str
+    response: bytes
+
+
+class IdempotencyStore:
+    def __init__(self, conn: AsyncConnection):
+        self._conn = conn
+
+    async def get(self, request_id: str) -> StoredResponse | None:
+        row = (
+            await self._conn.execute(
+                select(idempotency_keys.c.method, idempotency_keys.c.fingerprint, idempotency_keys.c.response).where(
+                    idempotency_keys.c.request_id == request_id
+                )
+            )
+        ).first()
+        return StoredResponse(row.method, row.fingerprint, row.response) if row else None
+
+    async def put(self, request_id: str, method: str, fingerprint: str, response: bytes) -> None:
+        await self._conn.execute(
+            insert(idempotency_keys).values(
+                request_id=request_id, method=method, fingerprint=fingerprint, response=response, created_at=utcnow()
+            )
+        )

@@ -1,0 +1,115 @@
+"""Wiring common to every gRPC service process: migrations, database, relay, consumer, server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+from google.type import date_pb2
+
+from skillpay.clock import aware
+from skillpay.db import Database, run_migrations
+from skillpay.grpc_server import configure_logging, serve
+from skillpay.kafka import Handler, InboxConsumer, OutboxRelay
+from skillpay.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceRuntime:
+    settings: ServiceSettings
+    db: Database
+    relay: OutboxRelay | None = None
+    consumers: list[InboxConsumer] = field(default_factory=list)
+
+    def wake_relay(self) -> None:
+        if self.relay is not None:
+            self.relay.wake()
+
+
+async def prepare_database(settings: ServiceSettings, migrations_dir: Path) -> Database:
+    url = settings.effective_database_url()
+    # Alembic's env runs its own event loop, so it gets a thread of its own.
+    await asyncio.to_thread(run_migrations, url, migrations_dir)
+    return Database(url)
+
+
+async def run_service(
+    runtime: ServiceRuntime,
+    *,
+    produces: Sequence[str],
+    consumes: Sequence[str],
+    handlers: dict[str, Handler],
+    uow_factory: Callable[[], object],
+    add_servicers: Callable[[grpc.aio.Server], Sequence[str]],
+    extra_background: Sequence[Callable] = (),
+) -> None:
+    s = runtime.settings
+    background = []
+    if s.kafka_bootstrap_servers:
+        if produces:
+            runtime.relay = OutboxRelay(runtime.db, s.kafka_bootstrap_servers, produces, s.topic_partitions,
+                                        poll_interval_s=s.relay_poll_interval_s, producer_name=s.service_name,
+                                        replication=s.topic_replication)
+            background.append(runtime.relay.run)
+        if consumes:
+            consumer = InboxConsumer(uow_factory, s.kafka_bootstrap_servers, f"skillpay-{s.service_name}",
+                                     consumes, handlers, s.topic_partitions, s.topic_replication)
+            runtime.consumers.append(consumer)
+            background.append(consumer.run)
+    else:
+        log.warning("%s: KAFKA_BOOTSTRAP_SERVERS is not set; events stay in the outbox until a broker is configured",
+                    s.service_name)
+    background.extend(extra_background)
+
+    async def on_stop() -> None:
+        for consumer in runtime.consumers:
+            await consumer.stop()
+        if runtime.relay is not None:
+            await runtime.relay.stop()
+        await runtime.db.dispose()
+
+    await serve(name=s.service_name, listen=s.grpc_listen, add_servicers=add_servicers,
+                background=background, on_stop=on_stop)
+
+
+def main_for(settings: ServiceSettings, start: Callable[[ServiceSettings], object]) -> None:
+    configure_logging(settings.log_level)
+    asyncio.run(start(settings))
+
+
+# Conversions between protobuf well-known types and aware datetimes, shared by the mappers.
+def ts(value: datetime | None) -> Timestamp | None:
+    if value is None:
+        return None
+    out = Timestamp()
+    out.FromDatetime(aware(value))
+    return out
+
+
+def from_ts(value: Timestamp, present: bool) -> datetime | None:
+    if not present:
+        return None
+    return value.ToDatetime(tzinfo=timezone.utc)
+
+
+def to_date(value: date | None) -> date_pb2.Date | None:
+    return None if value is None else date_pb2.Date(year=value.year, month=value.month, day=value.day)
+
+
+def from_date(value: date_pb2.Date, present: bool, field_name: str) -> date | None:
+    from skillpay.errors import FieldViolation, InvalidArgument
+
+    if not present:
+        return None
+    try:
+        return date(value.year, value.month, value.day)
+    except ValueError:
+        raise InvalidArgument([FieldViolation(field_name, "is not a valid calendar date")]) from None

@@ -1,0 +1,83 @@
+"""Configuration shared by every SkillPay process, read from environment variables.
+
+Each service extends :class:`ServiceSettings` with its own prefix (``VOUCHER_``, ``CLAIM_``,
+``LEDGER_``); the few settings every process needs have no prefix.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class CommonSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+
+    # Empty means "no broker configured": `skillpay up` then starts the embedded one.
+    kafka_bootstrap_servers: str = Field(default="", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
+    data_dir: Path = Field(default=Path("var"), validation_alias="SKILLPAY_DATA_DIR")
+    # Base64 32-byte keys. Unset: a key file under data_dir/keys is created once and reused.
+    pii_key: str = Field(default="", validation_alias="SKILLPAY_PII_KEY")
+    lookup_key: str = Field(default="", validation_alias="SKILLPAY_LOOKUP_KEY")
+    log_level: str = Field(default="INFO", validation_alias="SKILLPAY_LOG_LEVEL")
+
+    def key_bytes(self, which: str) -> bytes:
+        configured = self.pii_key if which == "pii" else self.lookup_key
+        if configured:
+            return base64.b64decode(configured)
+        if not self.keys_may_live_in_data_dir():
+            # Sealed IDs travel between services: a key made up per host would make them unreadable.
+            raise RuntimeError("SKILLPAY_PII_KEY and SKILLPAY_LOOKUP_KEY must be set when the database is not "
+                               "a local SQLite file")
+        return load_or_create_key(self.data_dir / "keys" / f"{which}.key")
+
+    def keys_may_live_in_data_dir(self) -> bool:
+        """Only the one-machine default keeps its keys in the data directory."""
+        return True
+
+
+class ServiceSettings(CommonSettings):
+    """What every gRPC service needs; subclasses set env_prefix and defaults."""
+
+    service_name: str = "service"
+    grpc_listen: str = "127.0.0.1:50050"
+    database_url: str = ""
+    relay_poll_interval_s: float = 0.2
+    topic_partitions: int = 3
+    # 1 suits one broker; set 3 on a production cluster.
+    topic_replication: int = Field(default=1, validation_alias="SKILLPAY_TOPIC_REPLICATION")
+
+    def keys_may_live_in_data_dir(self) -> bool:
+        return not self.database_url or self.database_url.startswith("sqlite")
+
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite+aiosqlite:///{(self.data_dir / f'{self.service_name}.sqlite3').resolve()}"
+
+
+def load_or_create_key(path: Path) -> bytes:
+    """A 32-byte key kept in a file readable only by its owner; created on first use."""
+    try:
+        return base64.b64decode(path.read_text().strip())
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_bytes(32)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(base64.b64encode(key).decode())
+        try:
+            # Two processes racing to create the key: the first one wins, the other reads it.
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+        return base64.b64decode(path.read_text().strip())

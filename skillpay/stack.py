@@ -1,0 +1,177 @@
+"""Starts and stops the whole SkillPay stack as separate OS processes.
+
+Used by ``skillpay up`` / ``skillpay demo``, by the end-to-end tests and by the benchmarks, so
+all of them run the system the same way: the embedded broker (unless KAFKA_BOOTSTRAP_SERVERS
+is given), the bank simulator, the three gRPC services and the gateway, each with its own log
+file under ``<data_dir>/logs``.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+import httpx
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from skillpay.broker import EmbeddedBroker, free_port
+from skillpay.settings import CommonSettings
+
+GRPC_SERVICES = ("voucher", "claim", "ledger")
+ALL_SERVICES = ("bank", *GRPC_SERVICES, "gateway")
+DEFAULT_PORTS = {"voucher": 50051, "claim": 50052, "ledger": 50053, "gateway": 8080, "bank": 8070}
+MODULES = {
+    "bank": "bank_sim",
+    "voucher": "voucher_svc.entrypoints.grpc_server",
+    "claim": "claim_svc.entrypoints.grpc_server",
+    "ledger": "ledger_svc.entrypoints.grpc_server",
+    "gateway": "gateway.app",
+}
+
+
+@dataclass
+class Stack:
+    data_dir: Path
+    kafka_bootstrap: str = ""
+    ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    database_urls: dict[str, str] = field(default_factory=dict)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    broker_port: int | None = None
+    host: str = "127.0.0.1"
+
+    def __post_init__(self):
+        self.data_dir = Path(self.data_dir).resolve()
+        self.logs_dir = self.data_dir / "logs"
+        self.broker: EmbeddedBroker | None = None
+        self.procs: dict[str, subprocess.Popen] = {}
+        self._keys: dict[str, str] = {}
+
+    @classmethod
+    def on_free_ports(cls, data_dir: Path, **kwargs) -> "Stack":
+        return cls(data_dir, ports={name: free_port() for name in ALL_SERVICES}, **kwargs)
+
+    def addr(self, name: str) -> str:
+        return f"{self.host}:{self.ports[name]}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://{self.addr('gateway')}"
+
+    @property
+    def bank_url(self) -> str:
+        return f"http://{self.addr('bank')}"
+
+    def _shared_keys(self) -> dict[str, str]:
+        """One machine, one set of PII keys for all its services (kept in the data directory)."""
+        if not self._keys:
+            settings = CommonSettings(SKILLPAY_DATA_DIR=str(self.data_dir))
+            self._keys = {"SKILLPAY_PII_KEY": base64.b64encode(settings.key_bytes("pii")).decode(),
+                          "SKILLPAY_LOOKUP_KEY": base64.b64encode(settings.key_bytes("lookup")).decode()}
+        return self._keys
+
+    def env_for(self, name: str) -> dict[str, str]:
+        env = dict(self._shared_keys())
+        env.update(os.environ)
+        env.update({
+            "SKILLPAY_DATA_DIR": str(self.data_dir),
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
+            "PYTHONUNBUFFERED": "1",
+        })
+        if name == "bank":
+            env.update(BANK_SIM_HOST=self.host, BANK_SIM_PORT=str(self.ports["bank"]))
+        elif name == "gateway":
+            env.update(GATEWAY_HOST=self.host, GATEWAY_PORT=str(self.ports["gateway"]),
+                       **{f"GATEWAY_{s.upper()}_ADDR": self.addr(s) for s in GRPC_SERVICES})
+        else:
+            prefix = name.upper()
+            env[f"{prefix}_GRPC_LISTEN"] = self.addr(name)
+            if name in self.database_urls:
+                env[f"{prefix}_DATABASE_URL"] = self.database_urls[name]
+            if name == "ledger":
+                env["LEDGER_BANK_URL"] = self.bank_url
+        env.update(self.extra_env)
+        return env
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self, timeout_s: float = 60) -> "Stack":
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        if not self.kafka_bootstrap:
+            self.broker = EmbeddedBroker(self.broker_port, self.logs_dir / "broker.log").start()
+            self.kafka_bootstrap = self.broker.bootstrap
+        for name in ALL_SERVICES:
+            self.start_service(name)
+        self.wait_ready(timeout_s)
+        return self
+
+    def start_service(self, name: str) -> None:
+        log = open(self.logs_dir / f"{name}.log", "ab")
+        self.procs[name] = subprocess.Popen([sys.executable, "-m", MODULES[name]], env=self.env_for(name),
+                                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+
+    def stop_service(self, name: str, sig: int = signal.SIGTERM, timeout_s: float = 15) -> int | None:
+        proc = self.procs.pop(name, None)
+        if proc is None or proc.poll() is not None:
+            return proc.returncode if proc else None
+        proc.send_signal(sig)
+        try:
+            return proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            return proc.wait()
+
+    def stop(self) -> None:
+        # Reverse order: the gateway first, the bank and the broker last.
+        for name in reversed(ALL_SERVICES):
+            self.stop_service(name)
+        if self.broker is not None:
+            self.broker.stop()
+
+    def __enter__(self) -> "Stack":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def dead_services(self) -> dict[str, int]:
+        return {n: p.returncode for n, p in self.procs.items() if p.poll() is not None}
+
+    # -- readiness -------------------------------------------------------------------------
+    def wait_ready(self, timeout_s: float = 60, services=ALL_SERVICES) -> None:
+        deadline = time.monotonic() + timeout_s
+        pending = set(services)
+        while pending:
+            dead = self.dead_services()
+            if dead:
+                raise RuntimeError(f"processes exited during start-up: {dead}; see {self.logs_dir}")
+            pending = {name for name in pending if not self.is_ready(name)}
+            if pending and time.monotonic() > deadline:
+                raise TimeoutError(f"not ready after {timeout_s}s: {sorted(pending)}; see {self.logs_dir}")
+            if pending:
+                time.sleep(0.1)
+
+    def is_ready(self, name: str) -> bool:
+        if name in GRPC_SERVICES:
+            return grpc_serving(self.addr(name))
+        url = self.gateway_url if name == "gateway" else self.bank_url
+        try:
+            return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+
+def grpc_serving(addr: str, timeout_s: float = 1.0) -> bool:
+    try:
+        with grpc.insecure_channel(addr) as channel:
+            reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=timeout_s)
+            return reply.status == health_pb2.HealthCheckResponse.SERVING
+    except grpc.RpcError:
+        return False

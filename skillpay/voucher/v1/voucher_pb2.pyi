@@ -1,0 +1,295 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.type import date_pb2 as _date_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class InstitutionStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    INSTITUTION_STATUS_UNSPECIFIED: _ClassVar[InstitutionStatus]
+    INSTITUTION_STATUS_ACTIVE: _ClassVar[InstitutionStatus]
+    INSTITUTION_STATUS_REMOVED: _ClassVar[InstitutionStatus]
+
+class VoucherState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    VOUCHER_STATE_UNSPECIFIED: _ClassVar[VoucherState]
+    VOUCHER_STATE_ISSUED: _ClassVar[VoucherState]
+    VOUCHER_STATE_ENROLLED: _ClassVar[VoucherState]
+    VOUCHER_STATE_REDEEMED: _ClassVar[VoucherState]
+    VOUCHER_STATE_PAID: _ClassVar[VoucherState]
+    VOUCHER_STATE_EXPIRED: _ClassVar[VoucherState]
+    VOUCHER_STATE_CANCELLED: _ClassVar[VoucherState]
+    VOUCHER_STATE_REVOKED: _ClassVar[VoucherState]
+
+class CertificateType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CERTIFICATE_TYPE_UNSPECIFIED: _ClassVar[CertificateType]
+    CERTIFICATE_TYPE_VOCATIONAL_QUALIFICATION: _ClassVar[CertificateType]
+    CERTIFICATE_TYPE_SKILL_LEVEL: _ClassVar[CertificateType]
+    CERTIFICATE_TYPE_SPECIAL_ABILITY: _ClassVar[CertificateType]
+    CERTIFICATE_TYPE_TRAINING_QUALIFIED: _ClassVar[CertificateType]
+INSTITUTION_STATUS_UNSPECIFIED: InstitutionStatus
+INSTITUTION_STATUS_ACTIVE: InstitutionStatus
+INSTITUTION_STATUS_REMOVED: InstitutionStatus
+VOUCHER_STATE_UNSPECIFIED: VoucherState
+VOUCHER_STATE_ISSUED: VoucherState
+VOUCHER_STATE_ENROLLED: VoucherState
+VOUCHER_STATE_REDEEMED: VoucherState
+VOUCHER_STATE_PAID: VoucherState
+VOUCHER_STATE_EXPIRED: VoucherState
+VOUCHER_STATE_CANCELLED: VoucherState
+VOUCHER_STATE_REVOKED: VoucherState
+CERTIFICATE_TYPE_UNSPECIFIED: CertificateType
+CERTIFICATE_TYPE_VOCATIONAL_QUALIFICATION: CertificateType
+CERTIFICATE_TYPE_SKILL_LEVEL: CertificateType
+CERTIFICATE_TYPE_SPECIAL_ABILITY: CertificateType
+CERTIFICATE_TYPE_TRAINING_QUALIFIED: CertificateType
+
+class Occupation(_message.Message):
+    __slots__ = ("code", "name", "level", "subsidy_standard_fen", "new_occupation", "created_at")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    SUBSIDY_STANDARD_FEN_FIELD_NUMBER: _ClassVar[int]
+    NEW_OCCUPATION_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    name: str
+    level: int
+    subsidy_standard_fen: int
+    new_occupation: bool
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., level: _Optional[int] = ..., subsidy_standard_fen: _Optional[int] = ..., new_occupation: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RegisterOccupationRequest(_message.Message):
+    __slots__ = ("request_id", "code", "name", "level", "subsidy_standard_fen", "new_occupation")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    SUBSIDY_STANDARD_FEN_FIELD_NUMBER: _ClassVar[int]
+    NEW_OCCUPATION_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    code: str
+    name: str
+    level: int
+    subsidy_standard_fen: int
+    new_occupation: bool
+    def __init__(self, request_id: _Optional[str] = ..., code: _Optional[str] = ..., name: _Optional[str] = ..., level: _Optional[int] = ..., subsidy_standard_fen: _Optional[int] = ..., new_occupation: _Optional[bool] = ...) -> None: ...
+
+class ListOccupationsRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListOccupationsResponse(_message.Message):
+    __slots__ = ("occupations", "next_page_token")
+    OCCUPATIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    occupations: _containers.RepeatedCompositeFieldContainer[Occupation]
+    next_page_token: str
+    def __init__(self, occupations: _Optional[_Iterable[_Union[Occupation, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class Institution(_message.Message):
+    __slots__ = ("institution_id", "name", "credit_code", "address", "occupation_codes", "status", "created_at")
+    INSTITUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    OCCUPATION_CODES_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    institution_id: str
+    name: str
+    credit_code: str
+    address: str
+    occupation_codes: _containers.RepeatedScalarFieldContainer[str]
+    status: InstitutionStatus
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, institution_id: _Optional[str] = ..., name: _Optional[str] = ..., credit_code: _Optional[str] = ..., address: _Optional[str] = ..., occupation_codes: _Optional[_Iterable[str]] = ..., status: _Optional[_Union[InstitutionStatus, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RegisterInstitutionRequest(_message.Message):
+    __slots__ = ("request_id", "name", "credit_code", "address", "occupation_codes")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    OCCUPATION_CODES_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    name: str
+    credit_code: str
+    address: str
+    occupation_codes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, request_id: _Optional[str] = ..., name: _Optional[str] = ..., credit_code: _Optional[str] = ..., address: _Optional[str] = ..., occupation_codes: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetInstitutionRequest(_message.Message):
+    __slots__ = ("institution_id",)
+    INSTITUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    institution_id: str
+    def __init__(self, institution_id: _Optional[str] = ...) -> None: ...
+
+class Voucher(_message.Message):
+    __slots__ = ("voucher_id", "holder_name", "holder_id_masked", "occupation_code", "level", "fund_source", "batch_id", "state", "institution_id", "certificate_id", "value_fen", "issued_at", "valid_until", "enrolled_at", "redeemed_at", "paid_at", "payment_id", "real_person_verified")
+    VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
+    HOLDER_NAME_FIELD_NUMBER: _ClassVar[int]
+    HOLDER_ID_MASKED_FIELD_NUMBER: _ClassVar[int]
+    OCCUPATION_CODE_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    FUND_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    INSTITUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_ID_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FEN_FIELD_NUMBER: _ClassVar[int]
+    ISSUED_AT_FIELD_NUMBER: _ClassVar[int]
+    VALID_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    ENROLLED_AT_FIELD_NUMBER: _ClassVar[int]
+    REDEEMED_AT_FIELD_NUMBER: _ClassVar[int]
+    PAID_AT_FIELD_NUMBER: _ClassVar[int]
+    PAYMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REAL_PERSON_VERIFIED_FIELD_NUMBER: _ClassVar[int]
+    voucher_id: str
+    holder_name: str
+    holder_id_masked: str
+    occupation_code: str
+    level: int
+    fund_source: str
+    batch_id: str
+    state: VoucherState
+    institution_id: str
+    certificate_id: str
+    value_fen: int
+    issued_at: _timestamp_pb2.Timestamp
+    valid_until: _timestamp_pb2.Timestamp
+    enrolled_at: _timestamp_pb2.Timestamp
+    redeemed_at: _timestamp_pb2.Timestamp
+    paid_at: _timestamp_pb2.Timestamp
+    payment_id: str
+    real_person_verified: bool
+    def __init__(self, voucher_id: _Optional[str] = ..., holder_name: _Optional[str] = ..., holder_id_masked: _Optional[str] = ..., occupation_code: _Optional[str] = ..., level: _Optional[int] = ..., fund_source: _Optional[str] = ..., batch_id: _Optional[str] = ..., state: _Optional[_Union[VoucherState, str]] = ..., institution_id: _Optional[str] = ..., certificate_id: _Optional[str] = ..., value_fen: _Optional[int] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., enrolled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., redeemed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., paid_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., payment_id: _Optional[str] = ..., real_person_verified: _Optional[bool] = ...) -> None: ...
+
+class IssueVoucherRequest(_message.Message):
+    __slots__ = ("request_id", "resident_id", "name", "occupation_code", "level", "fund_source", "batch_id", "valid_until")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    RESIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    OCCUPATION_CODE_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    FUND_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    VALID_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    resident_id: str
+    name: str
+    occupation_code: str
+    level: int
+    fund_source: str
+    batch_id: str
+    valid_until: _timestamp_pb2.Timestamp
+    def __init__(self, request_id: _Optional[str] = ..., resident_id: _Optional[str] = ..., name: _Optional[str] = ..., occupation_code: _Optional[str] = ..., level: _Optional[int] = ..., fund_source: _Optional[str] = ..., batch_id: _Optional[str] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class EnrolVoucherRequest(_message.Message):
+    __slots__ = ("request_id", "voucher_id", "institution_id", "real_person_verified")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
+    INSTITUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    REAL_PERSON_VERIFIED_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    voucher_id: str
+    institution_id: str
+    real_person_verified: bool
+    def __init__(self, request_id: _Optional[str] = ..., voucher_id: _Optional[str] = ..., institution_id: _Optional[str] = ..., real_person_verified: _Optional[bool] = ...) -> None: ...
+
+class Certificate(_message.Message):
+    __slots__ = ("certificate_id", "certificate_number", "certificate_type", "holder_name", "holder_id_masked", "occupation_code", "level", "issued_on", "redeemed_voucher_id", "recorded_at")
+    CERTIFICATE_ID_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    HOLDER_NAME_FIELD_NUMBER: _ClassVar[int]
+    HOLDER_ID_MASKED_FIELD_NUMBER: _ClassVar[int]
+    OCCUPATION_CODE_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    ISSUED_ON_FIELD_NUMBER: _ClassVar[int]
+    REDEEMED_VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_AT_FIELD_NUMBER: _ClassVar[int]
+    certificate_id: str
+    certificate_number: str
+    certificate_type: CertificateType
+    holder_name: str
+    holder_id_masked: str
+    occupation_code: str
+    level: int
+    issued_on: _date_pb2.Date
+    redeemed_voucher_id: str
+    recorded_at: _timestamp_pb2.Timestamp
+    def __init__(self, certificate_id: _Optional[str] = ..., certificate_number: _Optional[str] = ..., certificate_type: _Optional[_Union[CertificateType, str]] = ..., holder_name: _Optional[str] = ..., holder_id_masked: _Optional[str] = ..., occupation_code: _Optional[str] = ..., level: _Optional[int] = ..., issued_on: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., redeemed_voucher_id: _Optional[str] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RecordCertificateRequest(_message.Message):
+    __slots__ = ("request_id", "resident_id", "name", "certificate_number", "certificate_type", "occupation_code", "level", "issued_on")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    RESIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    OCCUPATION_CODE_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    ISSUED_ON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    resident_id: str
+    name: str
+    certificate_number: str
+    certificate_type: CertificateType
+    occupation_code: str
+    level: int
+    issued_on: _date_pb2.Date
+    def __init__(self, request_id: _Optional[str] = ..., resident_id: _Optional[str] = ..., name: _Optional[str] = ..., certificate_number: _Optional[str] = ..., certificate_type: _Optional[_Union[CertificateType, str]] = ..., occupation_code: _Optional[str] = ..., level: _Optional[int] = ..., issued_on: _Optional[_Union[_date_pb2.Date, _Mapping]] = ...) -> None: ...
+
+class GetCertificateRequest(_message.Message):
+    __slots__ = ("certificate_id",)
+    CERTIFICATE_ID_FIELD_NUMBER: _ClassVar[int]
+    certificate_id: str
+    def __init__(self, certificate_id: _Optional[str] = ...) -> None: ...
+
+class RedeemVoucherRequest(_message.Message):
+    __slots__ = ("request_id", "voucher_id", "certificate_id")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    voucher_id: str
+    certificate_id: str
+    def __init__(self, request_id: _Optional[str] = ..., voucher_id: _Optional[str] = ..., certificate_id: _Optional[str] = ...) -> None: ...
+
+class GetVoucherRequest(_message.Message):
+    __slots__ = ("voucher_id",)
+    VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
+    voucher_id: str
+    def __init__(self, voucher_id: _Optional[str] = ...) -> None: ...
+
+class ListVouchersRequest(_message.Message):
+    __slots__ = ("page_size", "page_token", "state")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    state: VoucherState
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., state: _Optional[_Union[VoucherState, str]] = ...) -> None: ...
+
+class ListVouchersResponse(_message.Message):
+    __slots__ = ("vouchers", "next_page_token")
+    VOUCHERS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    vouchers: _containers.RepeatedCompositeFieldContainer[Voucher]
+    next_page_token: str
+    def __init__(self, vouchers: _Optional[_Iterable[_Union[Voucher, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

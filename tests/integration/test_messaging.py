@@ -1,0 +1,174 @@
+"""Outbox relay and inbox consumer against a real Kafka-protocol broker, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import uuid
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+from sqlalchemy import func, select
+
+from skillpay.broker import EmbeddedBroker
+from skillpay.db import Database, run_migrations
+from skillpay.events.v1 import events_pb2
+from skillpay.kafka import InboxConsumer, OutboxRelay
+from skillpay.messaging import OutgoingEvent, inbox, outbox
+from skillpay.uow import SqlUnitOfWork
+
+pytestmark = pytest.mark.integration
+# Any service's migrations create the messaging tables; the claim service's are the smallest.
+MIGRATIONS = Path(__file__).resolve().parents[2] / "claim_svc" / "migrations"
+
+
+@pytest.fixture
+async def db(database_url_factory):
+    url = database_url_factory("msg")
+    await asyncio.to_thread(run_migrations, url, MIGRATIONS)
+    database = Database(url)
+    yield database
+    await database.dispose()
+
+
+def _uow_factory(db):
+    return functools.partial(SqlUnitOfWork, db, "test", lambda e: [])
+
+
+async def _write_events(db, topic: str, n: int) -> list[str]:
+    ids = []
+    async with _uow_factory(db)() as uow:
+        for i in range(n):
+            event = OutgoingEvent(topic, "payment.settled", f"agg-{i % 5}",
+                                  events_pb2.PaymentSettled(payment_id=f"p{i}", amount_fen=i + 1))
+            await uow.add_event(event)
+            ids.append(event.event_id)
+        await uow.commit()
+    return ids
+
+
+async def _read_topic(bootstrap: str, topic: str, expect: int, timeout_s: float = 20) -> list:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"reader-{uuid.uuid4().hex}",
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    got = []
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while len(got) < expect and asyncio.get_running_loop().time() < deadline:
+            for messages in (await consumer.getmany(timeout_ms=300)).values():
+                got += messages
+    finally:
+        await consumer.stop()
+    return got
+
+
+async def _until(predicate, timeout_s: float = 20):
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not await predicate():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.1)
+
+
+async def test_relay_publishes_outbox_in_order_keyed_by_aggregate(db, broker):
+    topic = f"t.{uuid.uuid4().hex}"
+    ids = await _write_events(db, topic, 12)
+    relay = OutboxRelay(db, broker.bootstrap, [topic], partitions=3, poll_interval_s=0.05)
+    task = asyncio.create_task(relay.run())
+    try:
+        messages = await _read_topic(broker.bootstrap, topic, 12)
+    finally:
+        await relay.stop()
+        await task
+    envelopes = [events_pb2.EventEnvelope.FromString(m.value) for m in messages]
+    assert sorted(e.event_id for e in envelopes) == sorted(ids)
+    for m, e in zip(messages, envelopes):
+        assert m.key.decode() == e.aggregate_id  # keyed by aggregate id
+        assert dict(m.headers)["event_type"] == b"payment.settled"
+    # Per aggregate, order is the outbox order.
+    for agg in {e.aggregate_id for e in envelopes}:
+        seq = [ids.index(e.event_id) for e in envelopes if e.aggregate_id == agg]
+        assert seq == sorted(seq)
+    async with db.reader.connect() as conn:
+        unpublished = (await conn.execute(select(func.count()).where(outbox.c.published_at.is_(None)))).scalar()
+    assert unpublished == 0
+
+
+async def test_relay_publishes_again_what_a_restarted_broker_lost(db, tmp_path):
+    own = EmbeddedBroker(log_path=tmp_path / "b.log").start()
+    topic = f"t.{uuid.uuid4().hex}"
+    try:
+        ids = await _write_events(db, topic, 6)
+        relay = OutboxRelay(db, own.bootstrap, [topic], partitions=3, poll_interval_s=0.05, check_interval_s=0.2)
+        task = asyncio.create_task(relay.run())
+        assert len(await _read_topic(own.bootstrap, topic, 6)) == 6
+        own.restart()  # memory storage: every message is gone
+        more = await _write_events(db, topic, 2)
+        messages = await _read_topic(own.bootstrap, topic, 8, timeout_s=30)
+        await relay.stop()
+        await task
+    finally:
+        own.stop()
+    seen = {events_pb2.EventEnvelope.FromString(m.value).event_id for m in messages}
+    assert seen == set(ids + more)
+    assert relay.republished >= 6
+
+
+async def test_consumer_applies_each_event_once_even_when_delivered_twice(db, broker):
+    topic = f"t.{uuid.uuid4().hex}"
+    ids = await _write_events(db, topic, 5)
+    applied: list[str] = []
+
+    async def handler(envelope, uow):
+        applied.append(envelope.event_id)
+
+    relay = OutboxRelay(db, broker.bootstrap, [topic], partitions=3, poll_interval_s=0.05)
+    consumer = InboxConsumer(_uow_factory(db), broker.bootstrap, f"g-{uuid.uuid4().hex}", [topic],
+                             {"payment.settled": handler}, partitions=3)
+    tasks = [asyncio.create_task(relay.run()), asyncio.create_task(consumer.run())]
+    try:
+        async def all_applied():
+            return len(applied) >= 5
+        await _until(all_applied)
+        # Deliver everything a second time: mark the outbox unpublished so the relay sends it again.
+        async with db.writer.begin() as conn:
+            from sqlalchemy import update
+            await conn.execute(update(outbox).values(published_at=None, kafka_partition=None, kafka_offset=None))
+        relay.wake()
+
+        async def duplicates_seen():
+            return consumer.duplicates >= 5
+        await _until(duplicates_seen)
+    finally:
+        await consumer.stop()
+        await relay.stop()
+        await asyncio.gather(*tasks)
+    assert sorted(applied) == sorted(ids)
+    async with db.reader.connect() as conn:
+        recorded = (await conn.execute(select(func.count()).select_from(inbox))).scalar()
+    assert recorded == 5
+
+
+async def test_handler_failure_rolls_back_and_the_event_is_retried(db, broker):
+    topic = f"t.{uuid.uuid4().hex}"
+    await _write_events(db, topic, 1)
+    calls = []
+
+    async def flaky(envelope, uow):
+        calls.append(envelope.event_id)
+        if len(calls) == 1:
+            raise RuntimeError("crash inside the handler")
+
+    relay = OutboxRelay(db, broker.bootstrap, [topic], partitions=3, poll_interval_s=0.05)
+    consumer = InboxConsumer(_uow_factory(db), broker.bootstrap, f"g-{uuid.uuid4().hex}", [topic],
+                             {"payment.settled": flaky}, partitions=3)
+    tasks = [asyncio.create_task(relay.run()), asyncio.create_task(consumer.run())]
+    try:
+        async def applied():
+            return consumer.applied == 1
+        await _until(applied, 30)
+    finally:
+        await consumer.stop()
+        await relay.stop()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    assert len(calls) == 2 and calls[0] == calls[1]

@@ -1,0 +1,48 @@
+"""The layering rules of DESIGN.md, checked on the source: domain code imports neither SQLAlchemy nor protobuf."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.unit
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("voucher_svc", "claim_svc", "ledger_svc")
+FORBIDDEN = ("sqlalchemy", "google.protobuf", "grpc", "skillpay.voucher", "skillpay.claim", "skillpay.ledger",
+             "skillpay.events", "aiokafka")
+
+
+def imported_modules(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def forbidden_imports(path: Path) -> set[str]:
+    return {m for m in imported_modules(path) if any(m == f or m.startswith(f + ".") for f in FORBIDDEN)}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_service_has_the_four_layers_and_migrations(service):
+    for part in ("domain", "adapters", "service_layer", "entrypoints", "migrations/versions"):
+        assert (ROOT / service / part).is_dir(), f"{service}/{part} is missing"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_domain_imports_neither_sqlalchemy_nor_protobuf(service):
+    files = list((ROOT / service / "domain").rglob("*.py"))
+    assert files
+    offenders = {str(f.relative_to(ROOT)): forbidden_imports(f) for f in files if forbidden_imports(f)}
+    assert not offenders, offenders
+
+
+def test_the_check_catches_a_forbidden_import(tmp_path):
+    bad = tmp_path / "model.py"
+    bad.write_text("from sqlalchemy import select\nimport google.protobuf.message\n")
+    assert forbidden_imports(bad) == {"sqlalchemy", "google.protobuf.message"}

@@ -1,0 +1,83 @@
+"""The voucher service's tables (SQLAlchemy Core). The schema itself comes from migrations/."""
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy import BigInteger
+
+metadata = MetaData()
+
+occupations = Table(
+    "occupations", metadata,
+    Column("code", String(32), primary_key=True),
+    Column("level", Integer, primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("subsidy_standard_fen", BigInteger, nullable=False),
+    Column("new_occupation", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+institutions = Table(
+    "institutions", metadata,
+    Column("institution_id", String(40), primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("credit_code", String(18), nullable=False, unique=True),
+    Column("address", Text, nullable=False),
+    Column("occupation_codes", Text, nullable=False),  # comma-separated catalogue codes
+    Column("status", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+vouchers = Table(
+    "vouchers", metadata,
+    Column("voucher_id", String(40), primary_key=True),
+    Column("holder_name", String(64), nullable=False),
+    Column("holder_id_lookup", String(64), nullable=False, index=True),
+    Column("holder_id_sealed", LargeBinary, nullable=False),
+    Column("holder_id_masked", String(18), nullable=False),
+    Column("occupation_code", String(32), nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("fund_source", String(64), nullable=False),
+    Column("batch_id", String(64), nullable=False),
+    Column("state", String(16), nullable=False, index=True),
+    Column("institution_id", String(40), ForeignKey("institutions.institution_id")),
+    Column("real_person_verified", Boolean, nullable=False),
+    Column("certificate_id", String(40), unique=True),
+    Column("value_fen", BigInteger, nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("valid_until", DateTime(timezone=True), nullable=False),
+    Column("enrolled_at", DateTime(timezone=True)),
+    Column("redeemed_at", DateTime(timezone=True)),
+    Column("paid_at", DateTime(timezone=True)),
+    Column("payment_id", String(64)),
+    Column("version", Integer, nullable=False),
+)
+
+certificates = Table(
+    "certificates", metadata,
+    Column("certificate_id", String(40), primary_key=True),
+    Column("certificate_number", String(64), nullable=False),
+    Column("certificate_type", String(32), nullable=False),
+    Column("holder_name", String(64), nullable=False),
+    Column("holder_id_lookup", String(64), nullable=False, index=True),
+    Column("holder_id_sealed", LargeBinary, nullable=False),
+    Column("holder_id_masked", String(18), nullable=False),
+    Column("occupation_code", String(32), nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("issued_on", Date, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    # V3: each certificate redeems at most one voucher.
+    Column("redeemed_voucher_id", String(40), unique=True),
+    UniqueConstraint("certificate_type", "certificate_number", name="uq_certificate_number"),
+)

@@ -1,0 +1,261 @@
+"""Vouchers, the catalogues they refer to, and certificates (rules V1-V5, A1, P1, X3)."""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from stdnum.cn import uscc
+from stdnum.exceptions import ValidationError
+
+from skillpay.aggregate import Aggregate
+from skillpay.clock import shanghai_date
+from skillpay.errors import FailedPrecondition, FieldViolation, PermissionDenied, require
+
+HIGHEST_LEVEL, LOWEST_LEVEL = 1, 5  # L3: 5 (初级) .. 1 (高级技师)
+_CODE = re.compile(r"^[0-9A-Za-z.\-]{1,32}$")
+
+
+def _check_level(level: int, violations: list[FieldViolation]) -> None:
+    if not HIGHEST_LEVEL <= level <= LOWEST_LEVEL:
+        violations.append(FieldViolation("level", "must be between 1 (高级技师) and 5 (初级)"))
+
+
+def _check_name(name: str, violations: list[FieldViolation], field_name: str = "name") -> None:
+    if not name.strip():
+        violations.append(FieldViolation(field_name, "is required"))
+    elif len(name) > 64:
+        violations.append(FieldViolation(field_name, "must be at most 64 characters"))
+
+
+@dataclass
+class Occupation:
+    """A1: a catalogue occupation at one level, with its subsidy standard in fen."""
+
+    code: str
+    name: str
+    level: int
+    subsidy_standard_fen: int
+    new_occupation: bool
+    created_at: datetime
+
+    @classmethod
+    def register(cls, code: str, name: str, level: int, subsidy_standard_fen: int, new_occupation: bool,
+                 now: datetime) -> "Occupation":
+        violations: list[FieldViolation] = []
+        if not _CODE.fullmatch(code):
+            violations.append(FieldViolation("code", "must be 1-32 letters, digits, '.' or '-'"))
+        _check_name(name, violations)
+        _check_level(level, violations)
+        if subsidy_standard_fen <= 0:
+            violations.append(FieldViolation("subsidy_standard_fen", "must be a positive amount in fen"))
+        require(violations)
+        return cls(code, name.strip(), level, subsidy_standard_fen, new_occupation, now)
+
+
+class InstitutionStatus(enum.Enum):
+    ACTIVE = "active"
+    REMOVED = "removed"
+
+
+@dataclass
+class Institution:
+    """P1: a training institution in the published catalogue, approved for some occupations."""
+
+    institution_id: str
+    name: str
+    credit_code: str
+    address: str
+    occupation_codes: list[str]
+    status: InstitutionStatus
+    created_at: datetime
+
+    @classmethod
+    def register(cls, institution_id: str, name: str, credit_code: str, address: str,
+                 occupation_codes: list[str], now: datetime) -> "Institution":
+        violations: list[FieldViolation] = []
+        _check_name(name, violations)
+        try:
+            credit_code = uscc.validate(credit_code)
+        except ValidationError as exc:
+            violations.append(FieldViolation("credit_code", f"not a valid unified social credit code ({exc.message})"))
+        if not occupation_codes:
+            violations.append(FieldViolation("occupation_codes", "list at least one approved occupation"))
+        require(violations)
+        return cls(institution_id, name.strip(), credit_code, address.strip(), sorted(set(occupation_codes)),
+                   InstitutionStatus.ACTIVE, now)
+
+    def can_train(self, occupation_code: str) -> bool:
+        """P1 and X3: only active catalogue institutions approved for the occupation."""
+        return self.status is InstitutionStatus.ACTIVE and occupation_code in self.occupation_codes
+
+
+@dataclass(frozen=True)
+class PersonIdentity:
+    """A natural person (V1). The ID number itself is only ever held sealed."""
+
+    name: str
+    id_lookup: str
+    id_sealed: bytes
+    id_masked: str
+
+
+class CertificateType(enum.Enum):
+    VOCATIONAL_QUALIFICATION = "vocational_qualification"
+    SKILL_LEVEL = "skill_level"
+    SPECIAL_ABILITY = "special_ability"
+    TRAINING_QUALIFIED = "training_qualified"
+
+
+@dataclass
+class Certificate:
+    certificate_id: str
+    certificate_number: str
+    certificate_type: CertificateType
+    holder: PersonIdentity
+    occupation_code: str
+    level: int
+    issued_on: date
+    recorded_at: datetime
+    redeemed_voucher_id: str | None = None
+
+    @classmethod
+    def record(cls, certificate_id: str, certificate_number: str, certificate_type: CertificateType | None,
+               holder: PersonIdentity, occupation_code: str, level: int, issued_on: date | None,
+               now: datetime) -> "Certificate":
+        violations: list[FieldViolation] = []
+        if not certificate_number.strip() or len(certificate_number) > 64:
+            violations.append(FieldViolation("certificate_number", "is required (at most 64 characters)"))
+        if certificate_type is None:
+            violations.append(FieldViolation("certificate_type", "is required"))
+        _check_level(level, violations)
+        if issued_on is None:
+            violations.append(FieldViolation("issued_on", "is required"))
+        elif issued_on > shanghai_date(now):
+            violations.append(FieldViolation("issued_on", "must not be in the future"))
+        require(violations)
+        return cls(certificate_id, certificate_number.strip(), certificate_type, holder, occupation_code, level,
+                   issued_on, now)
+
+
+class VoucherState(enum.Enum):
+    """V4: issued -> enrolled -> redeemed -> paid; also expired, cancelled, revoked."""
+
+    ISSUED = "issued"
+    ENROLLED = "enrolled"
+    REDEEMED = "redeemed"
+    PAID = "paid"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    REVOKED = "revoked"
+
+
+@dataclass(frozen=True)
+class VoucherRedeemed:
+    voucher_id: str
+    holder: PersonIdentity
+    institution_id: str
+    occupation_code: str
+    level: int
+    certificate_id: str
+    certificate_type: CertificateType
+    value_fen: int
+    fund_source: str
+    redeemed_at: datetime
+
+
+@dataclass
+class Voucher(Aggregate):
+    voucher_id: str
+    holder: PersonIdentity
+    occupation_code: str
+    level: int
+    fund_source: str
+    batch_id: str
+    issued_at: datetime
+    valid_until: datetime
+    state: VoucherState = VoucherState.ISSUED
+    institution_id: str | None = None
+    real_person_verified: bool = False
+    certificate_id: str | None = None
+    value_fen: int = 0
+    enrolled_at: datetime | None = None
+    redeemed_at: datetime | None = None
+    paid_at: datetime | None = None
+    payment_id: str | None = None
+    version: int = field(default=0, compare=False)
+
+    @classmethod
+    def issue(cls, voucher_id: str, holder: PersonIdentity, occupation: Occupation, fund_source: str,
+              batch_id: str, valid_until: datetime, now: datetime) -> "Voucher":
+        """V1, V4, V5: a real-name voucher for one catalogue occupation, paid from a named fund."""
+        violations: list[FieldViolation] = []
+        if not fund_source.strip():
+            violations.append(FieldViolation("fund_source", "every voucher records its fund source (V4)"))
+        if not batch_id.strip():
+            violations.append(FieldViolation("batch_id", "is required"))
+        if valid_until <= now:
+            violations.append(FieldViolation("valid_until", "must be in the future (V5)"))
+        require(violations)
+        return cls(voucher_id, holder, occupation.code, occupation.level, fund_source.strip(), batch_id.strip(),
+                   now, valid_until)
+
+    def _expire_if_due(self, now: datetime) -> None:
+        if self.state in (VoucherState.ISSUED, VoucherState.ENROLLED) and now >= self.valid_until:
+            self.state = VoucherState.EXPIRED
+
+    def enrol(self, institution: Institution, real_person_verified: bool, now: datetime) -> None:
+        """V2 and X1: the holder enrols in person with a catalogue institution approved for the occupation."""
+        self._expire_if_due(now)
+        if self.state is VoucherState.ENROLLED and self.institution_id == institution.institution_id:
+            return
+        if self.state is not VoucherState.ISSUED:
+            raise FailedPrecondition(f"voucher is {self.state.value}; only an issued voucher can be enrolled")
+        if not institution.can_train(self.occupation_code):
+            raise FailedPrecondition("institution is not in the catalogue for this occupation (P1, X3)")
+        if not real_person_verified:
+            raise FailedPrecondition("the holder's real-person check has not passed (V2, X1)")
+        self.state = VoucherState.ENROLLED
+        self.institution_id = institution.institution_id
+        self.real_person_verified = True
+        self.enrolled_at = now
+
+    def redeem(self, certificate: Certificate, occupation: Occupation, now: datetime) -> None:
+        """V2, V3: a certificate of the same person and occupation redeems the voucher once.
+
+        The value is fixed now, at redemption; here it is the occupation's standard (the rate
+        table of A2-A4 comes with the eligibility rules).
+        """
+        self._expire_if_due(now)
+        if self.state is not VoucherState.ENROLLED:
+            raise FailedPrecondition(f"voucher is {self.state.value}; only an enrolled voucher can be redeemed")
+        if certificate.holder.id_lookup != self.holder.id_lookup:
+            raise PermissionDenied("the certificate belongs to another person; vouchers are not transferable (V2)")
+        if (certificate.occupation_code, certificate.level) != (self.occupation_code, self.level):
+            raise FailedPrecondition("the certificate is for another occupation or level than the voucher (V3)")
+        if certificate.redeemed_voucher_id is not None:
+            raise FailedPrecondition("the certificate has already redeemed a voucher (V3)")
+        if (occupation.code, occupation.level) != (self.occupation_code, self.level):
+            raise ValueError("redeem needs the catalogue entry of the voucher's own occupation")
+        self.state = VoucherState.REDEEMED
+        self.certificate_id = certificate.certificate_id
+        self.value_fen = occupation.subsidy_standard_fen
+        self.redeemed_at = now
+        certificate.redeemed_voucher_id = self.voucher_id
+        self.record(VoucherRedeemed(
+            self.voucher_id, self.holder, self.institution_id or "", self.occupation_code, self.level,
+            certificate.certificate_id, certificate.certificate_type, self.value_fen, self.fund_source, now,
+        ))
+
+    def mark_paid(self, payment_id: str, paid_at: datetime) -> bool:
+        """V4: the subsidy landed. Returns False when nothing changed (already paid)."""
+        if self.state is VoucherState.PAID:
+            return False
+        if self.state is not VoucherState.REDEEMED:
+            raise FailedPrecondition(f"voucher is {self.state.value}; only a redeemed voucher can be paid")
+        self.state = VoucherState.PAID
+        self.payment_id = payment_id
+        self.paid_at = paid_at
+        return True

@@ -1,0 +1,82 @@
+"""Catalogues, vouchers, certificates, and the messaging tables.
+
+Revision ID: 0001
+Revises:
+"""
+import sqlalchemy as sa
+from alembic import op
+
+from skillpay.messaging import create_messaging_tables
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "occupations",
+        sa.Column("code", sa.String(32), primary_key=True),
+        sa.Column("level", sa.Integer, primary_key=True),
+        sa.Column("name", sa.String(64), nullable=False),
+        sa.Column("subsidy_standard_fen", sa.BigInteger, nullable=False),
+        sa.Column("new_occupation", sa.Boolean, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_table(
+        "institutions",
+        sa.Column("institution_id", sa.String(40), primary_key=True),
+        sa.Column("name", sa.String(64), nullable=False),
+        sa.Column("credit_code", sa.String(18), nullable=False, unique=True),
+        sa.Column("address", sa.Text, nullable=False),
+        sa.Column("occupation_codes", sa.Text, nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_table(
+        "vouchers",
+        sa.Column("voucher_id", sa.String(40), primary_key=True),
+        sa.Column("holder_name", sa.String(64), nullable=False),
+        sa.Column("holder_id_lookup", sa.String(64), nullable=False, index=True),
+        sa.Column("holder_id_sealed", sa.LargeBinary, nullable=False),
+        sa.Column("holder_id_masked", sa.String(18), nullable=False),
+        sa.Column("occupation_code", sa.String(32), nullable=False),
+        sa.Column("level", sa.Integer, nullable=False),
+        sa.Column("fund_source", sa.String(64), nullable=False),
+        sa.Column("batch_id", sa.String(64), nullable=False),
+        sa.Column("state", sa.String(16), nullable=False, index=True),
+        sa.Column("institution_id", sa.String(40), sa.ForeignKey("institutions.institution_id")),
+        sa.Column("real_person_verified", sa.Boolean, nullable=False),
+        sa.Column("certificate_id", sa.String(40), unique=True),
+        sa.Column("value_fen", sa.BigInteger, nullable=False),
+        sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("valid_until", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("enrolled_at", sa.DateTime(timezone=True)),
+        sa.Column("redeemed_at", sa.DateTime(timezone=True)),
+        sa.Column("paid_at", sa.DateTime(timezone=True)),
+        sa.Column("payment_id", sa.String(64)),
+        sa.Column("version", sa.Integer, nullable=False),
+    )
+    op.create_table(
+        "certificates",
+        sa.Column("certificate_id", sa.String(40), primary_key=True),
+        sa.Column("certificate_number", sa.String(64), nullable=False),
+        sa.Column("certificate_type", sa.String(32), nullable=False),
+        sa.Column("holder_name", sa.String(64), nullable=False),
+        sa.Column("holder_id_lookup", sa.String(64), nullable=False, index=True),
+        sa.Column("holder_id_sealed", sa.LargeBinary, nullable=False),
+        sa.Column("holder_id_masked", sa.String(18), nullable=False),
+        sa.Column("occupation_code", sa.String(32), nullable=False),
+        sa.Column("level", sa.Integer, nullable=False),
+        sa.Column("issued_on", sa.Date, nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("redeemed_voucher_id", sa.String(40), unique=True),
+        sa.UniqueConstraint("certificate_type", "certificate_number", name="uq_certificate_number"),
+    )
+    create_messaging_tables(op)
+
+
+def downgrade() -> None:
+    for table in ("certificates", "vouchers", "institutions", "occupations", "idempotency_keys", "inbox", "outbox"):
+        op.drop_table(table)
