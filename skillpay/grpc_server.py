@@ -190,8 +190,9 @@ async def serve(
     waiter = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
     for task in done:
-        if task is not waiter and task.exception():
-            log.error("%s: background worker failed", name, exc_info=task.exception())
+        if task is not waiter and (task.cancelled() or task.exception()):
+            log.error("%s: background worker %s stopped; shutting down", name, task.get_name(),
+                      exc_info=None if task.cancelled() else task.exception())
 
     log.info("%s shutting down", name)
     await health_servicer.enter_graceful_shutdown()

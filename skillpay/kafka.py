@@ -24,7 +24,7 @@ from sqlalchemy import select, update
 from skillpay.clock import utcnow
 from skillpay.db import Database, with_retries
 from skillpay.events.v1 import events_pb2
-from skillpay.messaging import Inbox, outbox
+from skillpay.messaging import Inbox, consumer_positions, outbox
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,24 @@ async def ensure_topics(bootstrap: str, topics: Sequence[str], partitions: int, 
                 raise RuntimeError(f"creating topic {topic} failed: {code} {message}")
     finally:
         await admin.close()
+
+
+async def _stop_clients(*clients) -> None:
+    """Stop Kafka clients on a connection that may be broken, without giving up on our task.
+
+    aiokafka's consumer re-raises the CancelledError of its own fetch task from ``stop()`` when
+    that task was sleeping after a connection error; that is not a cancellation of ours.
+    """
+    for client in clients:
+        if client is None:
+            continue
+        try:
+            await client.stop()
+        except asyncio.CancelledError:
+            if asyncio.current_task().cancelling():
+                raise
+        except Exception:  # noqa: BLE001 - best effort on a broken connection
+            pass
 
 
 class OutboxRelay:
@@ -91,12 +109,7 @@ class OutboxRelay:
                 log.warning("relay: broker unavailable (%s); retrying", type(exc).__name__)
                 await self._sleep(1.0)
             finally:
-                for client in (producer, probe):
-                    if client is not None:
-                        try:
-                            await client.stop()
-                        except Exception:  # noqa: BLE001 - best effort on a broken connection
-                            pass
+                await _stop_clients(producer, probe)
 
     async def _ensure_topics(self) -> None:
         await ensure_topics(self._bootstrap, self._topics, self._partitions, self._replication)
@@ -196,14 +209,24 @@ Handler = Callable[[events_pb2.EventEnvelope, object], Awaitable[None]]
 
 
 class InboxConsumer:
-    """Consumes topics as a consumer group and applies each event exactly once per consumer.
+    """Reads topics and applies each event exactly once for this consumer.
 
     The handler runs inside a unit of work whose transaction also records the event id in the
-    inbox; the Kafka offset is committed only after that transaction commits.
+    inbox and moves the consumer's position (``consumer_positions``), so effect, dedupe record and
+    position are one commit. Positions live in our database, not as offsets committed to the
+    broker, and partitions are assigned by us rather than by a consumer group: one instance per
+    service reads every partition.
+
+    A broker that lost its data is found the way the relay finds it, by a marker topic of this
+    consumer's own being empty. Positions are then reset to the start and the client is made
+    anew, so events the relays publish again are read even where they land below a stale
+    position; the inbox drops those already applied.
     """
 
-    def __init__(self, uow_factory: Callable[[], object], bootstrap: str, group_id: str,
-                 topics: Sequence[str], handlers: dict[str, Handler], partitions: int, replication: int = 1):
+    def __init__(self, db: Database, uow_factory: Callable[[], object], bootstrap: str, group_id: str,
+                 topics: Sequence[str], handlers: dict[str, Handler], partitions: int, replication: int = 1,
+                 check_interval_s: float = 1.0):
+        self._db = db
         self._uow_factory = uow_factory
         self._bootstrap = bootstrap
         self._group = group_id
@@ -211,46 +234,103 @@ class InboxConsumer:
         self._handlers = handlers
         self._partitions = partitions
         self._replication = replication
+        self._check_interval = check_interval_s
+        self._marker = f"_skillpay.epoch.{group_id}"
         self._stopping = asyncio.Event()
         self.applied = 0
         self.duplicates = 0
+        self.epochs = 0
 
     async def stop(self) -> None:
         self._stopping.set()
 
     async def run(self) -> None:
         while not self._stopping.is_set():
-            consumer = None
+            consumer = producer = None
             try:
                 await ensure_topics(self._bootstrap, self._topics, self._partitions, self._replication)
+                await ensure_topics(self._bootstrap, [self._marker], 1, self._replication)
                 consumer = AIOKafkaConsumer(
-                    *self._topics, bootstrap_servers=self._bootstrap, group_id=self._group,
-                    enable_auto_commit=False, auto_offset_reset="earliest",
-                    request_timeout_ms=10_000, session_timeout_ms=10_000, heartbeat_interval_ms=1_000,
-                    metadata_max_age_ms=5_000,
+                    bootstrap_servers=self._bootstrap, group_id=None, enable_auto_commit=False,
+                    auto_offset_reset="earliest", request_timeout_ms=10_000, metadata_max_age_ms=5_000,
                 )
+                producer = AIOKafkaProducer(bootstrap_servers=self._bootstrap, acks="all",
+                                            enable_idempotence=False, request_timeout_ms=10_000)
                 await consumer.start()
-                await self._consume(consumer)
+                await producer.start()
+                await self._check_epoch(consumer, producer)
+                await self._assign(consumer)
+                await self._consume(consumer, producer)
+            except _NewBroker:
+                log.warning("consumer %s: the broker lost its data; reading every topic again from the start",
+                            self._group)
             except (KafkaError, OSError, asyncio.TimeoutError) as exc:
                 log.warning("consumer %s: broker unavailable (%s); reconnecting", self._group, type(exc).__name__)
                 await asyncio.sleep(1.0)
             finally:
-                if consumer is not None:
-                    try:
-                        await consumer.stop()
-                    except Exception:  # noqa: BLE001 - best effort on a broken connection
-                        pass
+                await _stop_clients(consumer, producer)
 
-    async def _consume(self, consumer: AIOKafkaConsumer) -> None:
+    async def _assign(self, consumer: AIOKafkaConsumer) -> None:
+        await consumer.topics()  # loads metadata for every topic
+        assignment = []
+        for topic in self._topics:
+            partitions = consumer.partitions_for_topic(topic)
+            if not partitions:
+                raise KafkaError(f"no metadata for {topic}")
+            assignment += [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(assignment)
+        positions = await with_retries(self._positions)
+        for tp in assignment:
+            consumer.seek(tp, positions.get((tp.topic, tp.partition), 0))
+
+    async def _positions(self) -> dict[tuple[str, int], int]:
+        async with self._db.reader.connect() as conn:
+            rows = await conn.execute(
+                select(consumer_positions.c.topic, consumer_positions.c.partition, consumer_positions.c.next_offset)
+                .where(consumer_positions.c.consumer == self._group))
+            return {(r.topic, r.partition): r.next_offset for r in rows}
+
+    async def _check_epoch(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer) -> bool:
+        """Reset positions and write a new marker when ours is missing; True when it was.
+
+        Positions are reset before the marker is written: a crash in between leaves the marker
+        missing, and the next check resets again (harmless, the inbox dedupes).
+        """
+        marker = TopicPartition(self._marker, 0)
+        if (await consumer.end_offsets([marker]))[marker] > 0:
+            return False
+
+        async def reset() -> None:
+            async with self._db.writer.begin() as conn:
+                await conn.execute(update(consumer_positions).where(consumer_positions.c.consumer == self._group)
+                                   .values(next_offset=0, updated_at=utcnow()))
+
+        await with_retries(reset)
+        await producer.send_and_wait(self._marker, str(uuid.uuid4()).encode(), partition=0)
+        self.epochs += 1
+        return True
+
+    async def _consume(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer) -> None:
+        loop = asyncio.get_running_loop()
+        last_check = loop.time()
         while not self._stopping.is_set():
+            if loop.time() - last_check > self._check_interval:
+                try:
+                    new_broker = await self._check_epoch(consumer, producer)
+                except KafkaError:
+                    # A restarted broker does not know the marker topic yet.
+                    await ensure_topics(self._bootstrap, [self._marker], 1, self._replication)
+                    new_broker = await self._check_epoch(consumer, producer)
+                if new_broker:
+                    raise _NewBroker()
+                last_check = loop.time()
             batches = await consumer.getmany(timeout_ms=200, max_records=200)
-            for tp, messages in batches.items():
+            for messages in batches.values():
                 for message in messages:
                     await self._apply_until_done(message)
-                await consumer.commit({tp: messages[-1].offset + 1})
 
     async def _apply_until_done(self, message) -> None:
-        """A failing handler is retried with back-off; the offset is not committed meanwhile.
+        """A failing handler is retried with back-off; the position does not move meanwhile.
 
         Nothing is skipped: a message that keeps failing holds its partition (and logs why)
         until it is fixed, rather than being lost.
@@ -273,11 +353,18 @@ class InboxConsumer:
         handler = self._handlers.get(envelope.event_type)
         async with self._uow_factory() as uow:
             inbox: Inbox = uow.inbox(self._group)
-            if await inbox.seen(envelope.event_id):
-                self.duplicates += 1
-                return
-            if handler is not None:
-                await handler(envelope, uow)
-            await inbox.record(envelope.event_id, envelope.event_type)
+            duplicate = await inbox.seen(envelope.event_id)
+            if not duplicate:
+                if handler is not None:
+                    await handler(envelope, uow)
+                await inbox.record(envelope.event_id, envelope.event_type)
+            await inbox.advance(message.topic, message.partition, message.offset + 1)
             await uow.commit()
+        if duplicate:
+            self.duplicates += 1
+        else:
             self.applied += 1
+
+
+class _NewBroker(Exception):
+    """Raised inside the consume loop to start over with a new client and reset positions."""

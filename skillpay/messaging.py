@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     insert,
+    update,
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -64,6 +65,20 @@ inbox = Table(
     Column("processed_at", DateTime(timezone=True), nullable=False),
 )
 
+# Where each consumer has read up to, per topic partition. Kept here, in the same transaction as
+# the effect and the inbox row, rather than as offsets committed to the broker: a broker that
+# loses its data loses committed offsets too, and a restarted broker silently serves nothing at a
+# stale offset. Our own record survives, and is reset when the broker is found to be new.
+consumer_positions = Table(
+    "consumer_positions",
+    metadata,
+    Column("consumer", String(100), primary_key=True),
+    Column("topic", String(200), primary_key=True),
+    Column("partition", Integer, primary_key=True),
+    Column("next_offset", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
 idempotency_keys = Table(
     "idempotency_keys",
     metadata,
@@ -77,7 +92,7 @@ idempotency_keys = Table(
 
 def create_messaging_tables(op) -> None:
     """Called from each service's first Alembic migration (schema version 1 of these tables)."""
-    for table in (outbox, inbox, idempotency_keys):
+    for table in (outbox, inbox, consumer_positions, idempotency_keys):
         op.create_table(table.name, *[c._copy() for c in table.columns])
     op.create_index("ix_outbox_unpublished", "outbox", ["published_at", "id"])
 
@@ -144,6 +159,17 @@ class Inbox:
         await self._conn.execute(
             insert(inbox).values(consumer=self._consumer, event_id=event_id, event_type=event_type, processed_at=utcnow())
         )
+
+    async def advance(self, topic: str, partition: int, next_offset: int) -> None:
+        """Move this consumer's position, in the transaction that applied the message."""
+        key = ((consumer_positions.c.consumer == self._consumer) & (consumer_positions.c.topic == topic)
+               & (consumer_positions.c.partition == partition))
+        result = await self._conn.execute(
+            update(consumer_positions).where(key).values(next_offset=next_offset, updated_at=utcnow()))
+        if result.rowcount == 0:
+            await self._conn.execute(insert(consumer_positions).values(
+                consumer=self._consumer, topic=topic, partition=partition, next_offset=next_offset,
+                updated_at=utcnow()))
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,7 @@ async def run_service(
                                         replication=s.topic_replication)
             background.append(runtime.relay.run)
         if consumes:
-            consumer = InboxConsumer(uow_factory, s.kafka_bootstrap_servers, f"skillpay-{s.service_name}",
+            consumer = InboxConsumer(runtime.db, uow_factory, s.kafka_bootstrap_servers, f"skillpay-{s.service_name}",
                                      consumes, handlers, s.topic_partitions, s.topic_replication)
             runtime.consumers.append(consumer)
             background.append(consumer.run)

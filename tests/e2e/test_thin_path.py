@@ -67,12 +67,7 @@ async def test_status_can_be_read_over_grpc_at_every_step(stack_factory):
         await clients.close()
 
 
-async def test_broker_lost_mid_batch_every_voucher_still_paid_once(stack_factory, backend, request):
-    if backend == "postgresql":
-        # Known issue (noted on issue 2): after the in-memory broker restarts, consumers that kept
-        # positions from the old broker can commit them to the new one, or stall rejoining their
-        # group; with PostgreSQL's timing some events are then not consumed. It still runs.
-        request.applymarker(pytest.mark.xfail(strict=False, reason="consumer positions across a broker restart"))
+async def test_broker_lost_mid_batch_every_voucher_still_paid_once(stack_factory):
     stack = stack_factory()
     clients = connect(stack)
     restarted = asyncio.Event()

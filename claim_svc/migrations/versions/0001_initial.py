@@ -43,5 +43,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("claims", "idempotency_keys", "inbox", "outbox"):
+    for table in ("claims", "idempotency_keys", "consumer_positions", "inbox", "outbox"):
         op.drop_table(table)

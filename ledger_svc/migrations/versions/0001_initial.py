@@ -77,5 +77,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("payments", "postings", "journal_entries", "accounts", "funds", "idempotency_keys", "inbox", "outbox"):
+    for table in ("payments", "postings", "journal_entries", "accounts", "funds", "idempotency_keys", "consumer_positions", "inbox", "outbox"):
         op.drop_table(table)

@@ -78,5 +78,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("certificates", "vouchers", "institutions", "occupations", "idempotency_keys", "inbox", "outbox"):
+    for table in ("certificates", "vouchers", "institutions", "occupations", "idempotency_keys", "consumer_positions", "inbox", "outbox"):
         op.drop_table(table)
