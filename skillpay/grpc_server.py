@@ -153,6 +153,10 @@ async def idempotent(uow_factory, method: str, request: Message, response_type: 
 Background = Callable[[], Awaitable[None]]
 
 
+class BackgroundWorkerFailed(RuntimeError):
+    """A relay, consumer or worker ended on its own; the service shut down rather than run without it."""
+
+
 async def serve(
     *,
     name: str,
@@ -189,8 +193,10 @@ async def serve(
         loop.add_signal_handler(sig, stop.set)
     waiter = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    failed = False
     for task in done:
         if task is not waiter and (task.cancelled() or task.exception()):
+            failed = True
             log.error("%s: background worker %s stopped; shutting down", name, task.get_name(),
                       exc_info=None if task.cancelled() else task.exception())
 
@@ -204,6 +210,9 @@ async def serve(
     await asyncio.gather(*tasks, return_exceptions=True)
     waiter.cancel()
     log.info("%s stopped", name)
+    if failed:
+        # Surfaces as a non-zero exit (see service_runtime.main_for), so a supervisor restarts us.
+        raise BackgroundWorkerFailed(f"{name}: a background worker stopped")
 
 
 def configure_logging(level: str = "INFO") -> None:

@@ -15,7 +15,7 @@ from google.type import date_pb2
 
 from skillpay.clock import aware
 from skillpay.db import Database, run_migrations
-from skillpay.grpc_server import configure_logging, serve
+from skillpay.grpc_server import BackgroundWorkerFailed, configure_logging, serve
 from skillpay.kafka import Handler, InboxConsumer, OutboxRelay
 from skillpay.settings import ServiceSettings
 
@@ -82,7 +82,11 @@ async def run_service(
 
 def main_for(settings: ServiceSettings, start: Callable[[ServiceSettings], object]) -> None:
     configure_logging(settings.log_level)
-    asyncio.run(start(settings))
+    try:
+        asyncio.run(start(settings))
+    except BackgroundWorkerFailed as exc:
+        log.error("%s; exiting with status 1", exc)
+        raise SystemExit(1) from None
 
 
 # Conversions between protobuf well-known types and aware datetimes, shared by the mappers.
