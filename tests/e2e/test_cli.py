@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 
 import httpx
@@ -34,31 +36,62 @@ def test_up_starts_everything_and_ctrl_c_stops_it_cleanly(tmp_path):
     env = _env(tmp_path)
     proc = subprocess.Popen(_skillpay("up"), env=env, cwd=tmp_path, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    gateway = f"http://127.0.0.1:{env['SKILLPAY_GATEWAY_PORT']}/healthz"
+    lines: list[str] = []
+    # Read what the user sees as it comes; "Press Ctrl-C" is printed once everything is ready.
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+    reader.start()
     try:
         deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, proc.stdout.read()
-            try:
-                if httpx.get(gateway, timeout=1).json().get("status") == "ok":
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the stack did not come up"
-            time.sleep(0.3)
+        while not any("Press Ctrl-C to stop" in line for line in lines):
+            assert proc.poll() is None, "".join(lines)
+            assert time.monotonic() < deadline, "the stack did not come up: " + "".join(lines)
+            time.sleep(0.2)
+        gateway = f"http://127.0.0.1:{env['SKILLPAY_GATEWAY_PORT']}/healthz"
+        assert httpx.get(gateway, timeout=5).json().get("status") == "ok"
         for name in ("voucher", "claim", "ledger"):
             assert grpc_serving(f"127.0.0.1:{env[f'SKILLPAY_{name.upper()}_PORT']}")
         proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=60)
+        proc.wait(timeout=60)
+        reader.join(10)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+    out = "".join(lines)
     assert proc.returncode == 0, out
     # The log says where everything listens, and that it stopped.
     assert f"127.0.0.1:{env['SKILLPAY_VOUCHER_PORT']}" in out and "embedded tansu" in out and "stopped." in out
     for name in ("voucher", "claim", "ledger"):
         assert not grpc_serving(f"127.0.0.1:{env[f'SKILLPAY_{name.upper()}_PORT']}")
     assert (tmp_path / "var" / "voucher.sqlite3").exists()
+
+
+def test_ctrl_c_while_starting_is_a_clean_stop(tmp_path):
+    env = _env(tmp_path)
+    proc = subprocess.Popen(_skillpay("up"), env=env, cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        # Once the first service listens, start-up is under way but not finished.
+        deadline = time.monotonic() + 60
+        while not grpc_serving(f"127.0.0.1:{env['SKILLPAY_VOUCHER_PORT']}"):
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 0, out
+    assert "stopped." in out
+    for name in ALL_SERVICES:  # nothing left running, bank simulator and gateway included
+        assert not _listening(int(env[f"SKILLPAY_{name.upper()}_PORT"])), name
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), 0.5).close()
+        return True
+    except OSError:
+        return False
 
 
 def test_demo_starts_a_stack_pays_every_voucher_and_reports(tmp_path):
