@@ -5,20 +5,21 @@ The outbox is the durable record. The relay publishes unpublished rows in order 
 The relay writes a message to a one-partition marker topic of its own; a broker that lost its
 data (a restarted in-memory broker) has lost the marker too. Finding it empty, the relay starts a
 new epoch and publishes again every row stamped with an older one.
-Consumers dedupe by event id in their inbox, which makes the republishing harmless. (Offsets
-alone cannot tell: tansu reports end offsets per batch, not per record.)
+Consumers keep their positions in their own database and a marker of their own on the broker;
+finding it empty, they read every topic again from the start. They dedupe by event id in their
+inbox, which makes the republishing harmless. (Offsets alone cannot tell a new broker: tansu
+reports end offsets per batch, not per record, and serves nothing at a stale offset.)
 """
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
-import uuid
-
 from sqlalchemy import select, update
 
 from skillpay.clock import utcnow
@@ -223,19 +224,19 @@ class InboxConsumer:
     position; the inbox drops those already applied.
     """
 
-    def __init__(self, db: Database, uow_factory: Callable[[], object], bootstrap: str, group_id: str,
+    def __init__(self, db: Database, uow_factory: Callable[[], object], bootstrap: str, name: str,
                  topics: Sequence[str], handlers: dict[str, Handler], partitions: int, replication: int = 1,
                  check_interval_s: float = 1.0):
         self._db = db
         self._uow_factory = uow_factory
         self._bootstrap = bootstrap
-        self._group = group_id
+        self._name = name
         self._topics = list(topics)
         self._handlers = handlers
         self._partitions = partitions
         self._replication = replication
         self._check_interval = check_interval_s
-        self._marker = f"_skillpay.epoch.{group_id}"
+        self._marker = f"_skillpay.epoch.{name}"
         self._stopping = asyncio.Event()
         self.applied = 0
         self.duplicates = 0
@@ -263,9 +264,9 @@ class InboxConsumer:
                 await self._consume(consumer, producer)
             except _NewBroker:
                 log.warning("consumer %s: the broker lost its data; reading every topic again from the start",
-                            self._group)
+                            self._name)
             except (KafkaError, OSError, asyncio.TimeoutError) as exc:
-                log.warning("consumer %s: broker unavailable (%s); reconnecting", self._group, type(exc).__name__)
+                log.warning("consumer %s: broker unavailable (%s); reconnecting", self._name, type(exc).__name__)
                 await asyncio.sleep(1.0)
             finally:
                 await _stop_clients(consumer, producer)
@@ -287,7 +288,7 @@ class InboxConsumer:
         async with self._db.reader.connect() as conn:
             rows = await conn.execute(
                 select(consumer_positions.c.topic, consumer_positions.c.partition, consumer_positions.c.next_offset)
-                .where(consumer_positions.c.consumer == self._group))
+                .where(consumer_positions.c.consumer == self._name))
             return {(r.topic, r.partition): r.next_offset for r in rows}
 
     async def _check_epoch(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer) -> bool:
@@ -302,7 +303,7 @@ class InboxConsumer:
 
         async def reset() -> None:
             async with self._db.writer.begin() as conn:
-                await conn.execute(update(consumer_positions).where(consumer_positions.c.consumer == self._group)
+                await conn.execute(update(consumer_positions).where(consumer_positions.c.consumer == self._name)
                                    .values(next_offset=0, updated_at=utcnow()))
 
         await with_retries(reset)
@@ -344,7 +345,7 @@ class InboxConsumer:
                 if self._stopping.is_set():
                     raise
                 log.exception("consumer %s: handling %s@%d failed; retrying in %.1fs",
-                              self._group, message.topic, message.offset, delay)
+                              self._name, message.topic, message.offset, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
@@ -352,7 +353,7 @@ class InboxConsumer:
         envelope = events_pb2.EventEnvelope.FromString(message.value)
         handler = self._handlers.get(envelope.event_type)
         async with self._uow_factory() as uow:
-            inbox: Inbox = uow.inbox(self._group)
+            inbox: Inbox = uow.inbox(self._name)
             duplicate = await inbox.seen(envelope.event_id)
             if not duplicate:
                 if handler is not None:
