@@ -16,7 +16,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
@@ -215,8 +215,11 @@ class InboxConsumer:
     The handler runs inside a unit of work whose transaction also records the event id in the
     inbox and moves the consumer's position (``consumer_positions``), so effect, dedupe record and
     position are one commit. Positions live in our database, not as offsets committed to the
-    broker, and partitions are assigned by us rather than by a consumer group: one instance per
-    service reads every partition.
+    broker (a broker that lost its data would hold stale ones, or none).
+
+    ``assignment="all"`` (one instance per service, the one-machine default) reads every
+    partition; ``assignment="group"`` joins a consumer group named after the consumer, so that
+    replicas share the partitions, and seeks each partition it is given to the stored position.
 
     A broker that lost its data is found the way the relay finds it, by a marker topic of this
     consumer's own being empty. Positions are then reset to the start and the client is made
@@ -226,8 +229,11 @@ class InboxConsumer:
 
     def __init__(self, db: Database, uow_factory: Callable[[], object], bootstrap: str, name: str,
                  topics: Sequence[str], handlers: dict[str, Handler], partitions: int, replication: int = 1,
-                 check_interval_s: float = 1.0):
+                 check_interval_s: float = 1.0, assignment: str = "all"):
+        if assignment not in ("all", "group"):
+            raise ValueError(f"assignment must be 'all' or 'group', not {assignment!r}")
         self._db = db
+        self._assignment = assignment
         self._uow_factory = uow_factory
         self._bootstrap = bootstrap
         self._name = name
@@ -241,6 +247,7 @@ class InboxConsumer:
         self.applied = 0
         self.duplicates = 0
         self.epochs = 0
+        self.assigned: frozenset[TopicPartition] = frozenset()  # partitions this instance reads now
 
     async def stop(self) -> None:
         self._stopping.set()
@@ -251,9 +258,11 @@ class InboxConsumer:
             try:
                 await ensure_topics(self._bootstrap, self._topics, self._partitions, self._replication)
                 await ensure_topics(self._bootstrap, [self._marker], 1, self._replication)
+                grouped = self._assignment == "group"
                 consumer = AIOKafkaConsumer(
-                    bootstrap_servers=self._bootstrap, group_id=None, enable_auto_commit=False,
-                    auto_offset_reset="earliest", request_timeout_ms=10_000, metadata_max_age_ms=5_000,
+                    bootstrap_servers=self._bootstrap, group_id=self._name if grouped else None,
+                    enable_auto_commit=False, auto_offset_reset="earliest", request_timeout_ms=10_000,
+                    metadata_max_age_ms=5_000, session_timeout_ms=10_000, heartbeat_interval_ms=1_000,
                 )
                 producer = AIOKafkaProducer(bootstrap_servers=self._bootstrap, acks="all",
                                             enable_idempotence=False, request_timeout_ms=10_000)
@@ -272,6 +281,9 @@ class InboxConsumer:
                 await _stop_clients(consumer, producer)
 
     async def _assign(self, consumer: AIOKafkaConsumer) -> None:
+        if self._assignment == "group":
+            consumer.subscribe(self._topics, listener=_SeekToStoredPositions(consumer, self._positions, self))
+            return
         await consumer.topics()  # loads metadata for every topic
         assignment = []
         for topic in self._topics:
@@ -280,6 +292,7 @@ class InboxConsumer:
                 raise KafkaError(f"no metadata for {topic}")
             assignment += [TopicPartition(topic, p) for p in sorted(partitions)]
         consumer.assign(assignment)
+        self.assigned = frozenset(assignment)
         positions = await with_retries(self._positions)
         for tp in assignment:
             consumer.seek(tp, positions.get((tp.topic, tp.partition), 0))
@@ -365,6 +378,26 @@ class InboxConsumer:
             self.duplicates += 1
         else:
             self.applied += 1
+
+
+class _SeekToStoredPositions(ConsumerRebalanceListener):
+    """In a consumer group: start each partition we are given where our database says."""
+
+    def __init__(self, consumer: AIOKafkaConsumer, positions: Callable[[], Awaitable[dict]],
+                 owner: "InboxConsumer"):
+        self._consumer = consumer
+        self._positions = positions
+        self._owner = owner
+
+    async def on_partitions_revoked(self, revoked) -> None:
+        # Nothing to commit: positions are stored with every applied message.
+        self._owner.assigned = frozenset()
+
+    async def on_partitions_assigned(self, assigned) -> None:
+        self._owner.assigned = frozenset(assigned)
+        positions = await with_retries(self._positions)
+        for tp in assigned:
+            self._consumer.seek(tp, positions.get((tp.topic, tp.partition), 0))
 
 
 class _NewBroker(Exception):

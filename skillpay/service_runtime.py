@@ -61,7 +61,8 @@ async def run_service(
             background.append(runtime.relay.run)
         if consumes:
             consumer = InboxConsumer(runtime.db, uow_factory, s.kafka_bootstrap_servers, f"skillpay-{s.service_name}",
-                                     consumes, handlers, s.topic_partitions, s.topic_replication)
+                                     consumes, handlers, s.topic_partitions, s.topic_replication,
+                                     assignment=s.consumer_assignment)
             runtime.consumers.append(consumer)
             background.append(consumer.run)
     else:

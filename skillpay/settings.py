@@ -10,6 +10,7 @@ import base64
 import os
 import secrets
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -51,6 +52,9 @@ class ServiceSettings(CommonSettings):
     topic_partitions: int = 3
     # 1 suits one broker; set 3 on a production cluster.
     topic_replication: int = Field(default=1, validation_alias="SKILLPAY_TOPIC_REPLICATION")
+    # "all": this one instance reads every partition (one machine). "group": replicas of the
+    # service share the partitions as a Kafka consumer group (deployments that scale out).
+    consumer_assignment: Literal["all", "group"] = Field(default="all", validation_alias="SKILLPAY_CONSUMER_ASSIGNMENT")
 
     def keys_may_live_in_data_dir(self) -> bool:
         return not self.database_url or self.database_url.startswith("sqlite")

@@ -217,7 +217,8 @@ async def test_consumer_resumes_from_its_stored_positions_after_a_restart(db, br
     assert again.duplicates == 0 and again.epochs == 0  # nothing read twice: it resumed where it stopped
 
 
-async def test_consumer_reads_again_from_the_start_when_the_broker_lost_its_data(db, tmp_path):
+@pytest.mark.parametrize("assignment", ["all", "group"])
+async def test_consumer_reads_again_from_the_start_when_the_broker_lost_its_data(db, tmp_path, assignment):
     """A fresh broker serves nothing at a stale offset; the consumer must notice and start over."""
     own = EmbeddedBroker(log_path=tmp_path / "b.log").start()
     topic = f"t.{uuid.uuid4().hex}"
@@ -229,7 +230,7 @@ async def test_consumer_reads_again_from_the_start_when_the_broker_lost_its_data
 
     relay = OutboxRelay(db, own.bootstrap, [topic], partitions=3, poll_interval_s=0.05, check_interval_s=0.2)
     consumer = InboxConsumer(db, _uow_factory(db), own.bootstrap, group, [topic], {"payment.settled": handler},
-                             partitions=3, check_interval_s=0.2)
+                             partitions=3, check_interval_s=0.2, assignment=assignment)
     tasks = [asyncio.create_task(relay.run()), asyncio.create_task(consumer.run())]
     try:
         first = await _write_events(db, topic, 20)
@@ -239,8 +240,9 @@ async def test_consumer_reads_again_from_the_start_when_the_broker_lost_its_data
         # The relay publishes the history again and then these: the stale positions point into the
         # middle of the republished history, past events a consumer that trusts them never reads.
         second = await _write_events(db, topic, 3)
-        await _until(lambda: _ready(len(applied) >= 23), timeout_s=40)
-        await _until(lambda: _ready(consumer.duplicates >= 20), timeout_s=40)  # the republished history
+        # A consumer group takes a few rejoins (seconds each on tansu) to settle on the new broker.
+        await _until(lambda: _ready(len(applied) >= 23), timeout_s=90)
+        await _until(lambda: _ready(consumer.duplicates >= 20), timeout_s=90)  # the republished history
     finally:
         await consumer.stop()
         await relay.stop()
@@ -253,3 +255,32 @@ async def test_consumer_reads_again_from_the_start_when_the_broker_lost_its_data
 
 async def _ready(value: bool) -> bool:
     return value
+
+
+async def test_replicas_in_a_consumer_group_share_the_partitions_and_apply_each_event_once(db, broker):
+    topic = f"t.{uuid.uuid4().hex}"
+    name = f"g-{uuid.uuid4().hex}"
+    relay = OutboxRelay(db, broker.bootstrap, [topic], partitions=3, poll_interval_s=0.05)
+    replicas = [InboxConsumer(db, _uow_factory(db), broker.bootstrap, name, [topic], {}, partitions=3,
+                              assignment="group") for _ in range(2)]
+    tasks = [asyncio.create_task(relay.run())] + [asyncio.create_task(r.run()) for r in replicas]
+    try:
+        # Both members hold partitions, and together all three.
+        await _until(lambda: _ready(all(r.assigned for r in replicas)
+                                    and len(replicas[0].assigned | replicas[1].assigned) == 3), timeout_s=90)
+        assert not replicas[0].assigned & replicas[1].assigned
+        ids = await _write_events(db, topic, 30)
+        await _until(lambda: _ready(sum(r.applied for r in replicas) >= 30), timeout_s=90)
+        await asyncio.sleep(1)
+    finally:
+        for r in replicas:
+            await r.stop()
+        await relay.stop()
+        await asyncio.gather(*tasks)
+    assert sum(r.applied for r in replicas) == 30  # committed applications, across both replicas
+    assert all(r.applied > 0 for r in replicas)
+    async with db.reader.connect() as conn:
+        recorded = set((await conn.execute(select(inbox.c.event_id).where(inbox.c.consumer == name))).scalars())
+    assert recorded == set(ids)
+    positions = await _consumer_positions(db, name)
+    assert len(positions) == 3 and all(offset > 0 for offset in positions.values())

@@ -59,10 +59,13 @@ SETTINGS: dict[str, type[BaseSettings]] = {
 # Settings fields every deployed process must be given (names, not env vars: the env var names
 # are derived from the classes, so a renamed field or prefix shows up here).
 REQUIRED_FIELDS = {
-    "voucher": ("kafka_bootstrap_servers", "data_dir", "pii_key", "lookup_key", "grpc_listen", "database_url"),
-    "claim": ("kafka_bootstrap_servers", "data_dir", "pii_key", "lookup_key", "grpc_listen", "database_url"),
+    # consumer_assignment: replicas of a service must share partitions as a group, not each read all.
+    "voucher": ("kafka_bootstrap_servers", "data_dir", "pii_key", "lookup_key", "grpc_listen", "database_url",
+                "consumer_assignment"),
+    "claim": ("kafka_bootstrap_servers", "data_dir", "pii_key", "lookup_key", "grpc_listen", "database_url",
+              "consumer_assignment"),
     "ledger": ("kafka_bootstrap_servers", "data_dir", "pii_key", "lookup_key", "grpc_listen", "database_url",
-               "bank_url"),
+               "bank_url", "consumer_assignment"),
     "gateway": ("host", "port", "voucher_addr", "claim_addr", "ledger_addr"),
     "bank": ("host", "port", "database_path"),
 }

@@ -30,3 +30,15 @@ def test_configured_key_wins_and_sqlite_default_uses_the_data_dir(tmp_path):
     assert configured.key_bytes("pii") == key
     local = ServiceSettings(SKILLPAY_DATA_DIR=str(tmp_path))
     assert local.key_bytes("lookup") == load_or_create_key(tmp_path / "keys" / "lookup.key")
+
+
+def test_consumer_assignment_defaults_to_one_instance_and_rejects_unknown_modes(monkeypatch):
+    from pydantic import ValidationError
+
+    monkeypatch.delenv("SKILLPAY_CONSUMER_ASSIGNMENT", raising=False)
+    assert ServiceSettings().consumer_assignment == "all"
+    monkeypatch.setenv("SKILLPAY_CONSUMER_ASSIGNMENT", "group")
+    assert ServiceSettings().consumer_assignment == "group"
+    monkeypatch.setenv("SKILLPAY_CONSUMER_ASSIGNMENT", "everyone")
+    with pytest.raises(ValidationError, match="SKILLPAY_CONSUMER_ASSIGNMENT"):
+        ServiceSettings()
