@@ -50,8 +50,11 @@ class Database:
             # Take transaction control away from the driver so we can say BEGIN IMMEDIATE.
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
             cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            if immediate:
+                # WAL is a property of the file (the migrations set it first); only the writer
+                # re-asserts it, since switching modes needs a lock a busy reader pool can refuse.
+                cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()

@@ -109,6 +109,10 @@ class OutboxRelay:
             except (KafkaError, OSError, asyncio.TimeoutError) as exc:
                 log.warning("relay: broker unavailable (%s); retrying", type(exc).__name__)
                 await self._sleep(1.0)
+            except Exception:  # noqa: BLE001 - e.g. the database busy for longer than its timeout
+                # The outbox keeps every row until it is published: starting over loses nothing.
+                log.exception("relay: unexpected error; starting over in 1 s")
+                await self._sleep(1.0)
             finally:
                 await _stop_clients(producer, probe)
 
@@ -277,6 +281,10 @@ class InboxConsumer:
             except (KafkaError, OSError, asyncio.TimeoutError) as exc:
                 log.warning("consumer %s: broker unavailable (%s); reconnecting", self._name, type(exc).__name__)
                 await asyncio.sleep(1.0)
+            except Exception:  # noqa: BLE001 - e.g. the database busy for longer than its timeout
+                # Positions are in the database: starting over resumes exactly where we were.
+                log.exception("consumer %s: unexpected error; starting over in 1 s", self._name)
+                await asyncio.sleep(1.0)
             finally:
                 await _stop_clients(consumer, producer)
 
@@ -339,9 +347,22 @@ class InboxConsumer:
                     raise _NewBroker()
                 last_check = loop.time()
             batches = await consumer.getmany(timeout_ms=200, max_records=200)
-            for messages in batches.values():
+            for tp, messages in batches.items():
                 for message in messages:
                     await self._apply_until_done(message)
+                if self._assignment == "group":
+                    await self._commit_for_monitoring(consumer, tp, messages[-1].offset + 1)
+
+    async def _commit_for_monitoring(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> None:
+        """Commit the offset too, so Kafka's tools show the group's lag; we never read it back.
+
+        A commit refused during a rebalance is of no consequence: the position that counts is
+        already in our database.
+        """
+        try:
+            await consumer.commit({tp: offset})
+        except KafkaError as exc:
+            log.debug("consumer %s: offset commit for %s refused (%s)", self._name, tp, type(exc).__name__)
 
     async def _apply_until_done(self, message) -> None:
         """A failing handler is retried with back-off; the position does not move meanwhile.

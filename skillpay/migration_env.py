@@ -28,6 +28,9 @@ async def _run_online(url: str) -> None:
     engine = create_async_engine(url)
     try:
         async with engine.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                # Readers never wait for the writer in WAL mode; the file keeps the mode.
+                await conn.exec_driver_sql("PRAGMA journal_mode=WAL")
             await conn.run_sync(_do_run)
             await conn.commit()
     finally:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer
-from sqlalchemy import func, select
+from aiokafka.structs import TopicPartition
+from sqlalchemy import func, select, text
 
 from skillpay.broker import EmbeddedBroker
 from skillpay.db import Database, run_migrations
@@ -284,3 +285,41 @@ async def test_replicas_in_a_consumer_group_share_the_partitions_and_apply_each_
     assert recorded == set(ids)
     positions = await _consumer_positions(db, name)
     assert len(positions) == 3 and all(offset > 0 for offset in positions.values())
+    # The group's offsets are committed as well, for Kafka's lag tools; our positions are what counts.
+    probe = AIOKafkaConsumer(bootstrap_servers=broker.bootstrap, group_id=name, enable_auto_commit=False)
+    await probe.start()
+    try:
+        committed = {p: await probe.committed(TopicPartition(topic, p)) for p in range(3)}
+    finally:
+        await probe.stop()
+    assert committed == {p: positions[(topic, p)] for p in range(3)}
+
+
+async def _rename_table(db, old: str, new: str) -> None:
+    async with db.writer.begin() as conn:
+        await conn.execute(text(f"ALTER TABLE {old} RENAME TO {new}"))
+
+
+async def test_relay_and_consumer_outlive_database_errors_and_lose_nothing(db, broker):
+    """A database error (here: tables briefly gone) makes them start over, not stop for good."""
+    topic = f"t.{uuid.uuid4().hex}"
+    name = f"g-{uuid.uuid4().hex}"
+    await _rename_table(db, "outbox", "outbox_away")
+    await _rename_table(db, "consumer_positions", "consumer_positions_away")
+    relay = OutboxRelay(db, broker.bootstrap, [topic], partitions=3, poll_interval_s=0.05)
+    consumer = InboxConsumer(db, _uow_factory(db), broker.bootstrap, name, [topic], {}, partitions=3)
+    tasks = [asyncio.create_task(relay.run()), asyncio.create_task(consumer.run())]
+    try:
+        await asyncio.sleep(3)  # both fail meanwhile, and keep trying
+        assert not any(t.done() for t in tasks)
+        await _rename_table(db, "outbox_away", "outbox")
+        await _rename_table(db, "consumer_positions_away", "consumer_positions")
+        ids = await _write_events(db, topic, 5)
+        await _until(lambda: _ready(consumer.applied >= 5), timeout_s=30)
+    finally:
+        await consumer.stop()
+        await relay.stop()
+        await asyncio.gather(*tasks)
+    async with db.reader.connect() as conn:
+        recorded = set((await conn.execute(select(inbox.c.event_id).where(inbox.c.consumer == name))).scalars())
+    assert recorded == set(ids)

@@ -56,3 +56,17 @@ async def test_readers_are_not_blocked_by_an_open_write_transaction(two_engines)
             # WAL: the reader sees the last committed value without waiting for the writer.
             value = await asyncio.wait_for(reader.execute(text("SELECT n FROM counter")), 2)
             assert value.scalar() == 0
+
+
+async def test_fresh_reader_connections_open_while_the_writer_is_busy(two_engines):
+    """Opening a reader must not need a lock: the relay and consumers open readers at any time."""
+    a, b = two_engines
+    async with a.writer.begin() as conn:
+        await conn.execute(text("UPDATE counter SET n = n + 1"))  # holds the write lock meanwhile
+
+        async def read() -> int:
+            async with b.reader.connect() as reader:
+                return (await reader.execute(text("SELECT n FROM counter"))).scalar()
+
+        values = await asyncio.wait_for(asyncio.gather(*[read() for _ in range(8)]), 10)
+    assert values == [0] * 8  # the committed value; the open write is invisible to readers
