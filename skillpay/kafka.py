@@ -48,6 +48,22 @@ async def ensure_topics(bootstrap: str, topics: Sequence[str], partitions: int, 
         await admin.close()
 
 
+async def _marker_missing(client: AIOKafkaConsumer, marker_topic: str,
+                          ensure_topics_again: Callable[[], Awaitable[None]]) -> bool:
+    """True when our one-partition marker topic holds nothing: a broker that lost our data.
+
+    A restarted broker may not know the topic yet: topics are created and it is asked again. A
+    broker we cannot reach raises again here, so an outage is never mistaken for lost data.
+    """
+    marker = TopicPartition(marker_topic, 0)
+    try:
+        end = (await client.end_offsets([marker]))[marker]
+    except KafkaError:
+        await ensure_topics_again()
+        end = (await client.end_offsets([marker]))[marker]
+    return end == 0
+
+
 async def _stop_clients(*clients) -> None:
     """Stop Kafka clients on a connection that may be broken, without giving up on our task.
 
@@ -176,15 +192,7 @@ class OutboxRelay:
         lost (or never had) what we published. Rows are reset before the new marker is written:
         if anything fails in between, the marker is still missing and the next check redoes it.
         """
-        marker = TopicPartition(self._marker, 0)
-        try:
-            end = (await probe.end_offsets([marker]))[marker]
-        except KafkaError:
-            # A restarted broker may not know the topic yet; a broker we cannot reach raises again
-            # here and the relay reconnects, rather than mistaking an outage for lost data.
-            await self._ensure_topics()
-            end = (await probe.end_offsets([marker]))[marker]
-        if end > 0:
+        if not await _marker_missing(probe, self._marker, self._ensure_topics):
             if self._epoch is None:
                 # A restart of this process, same broker: carry on with the epoch on our rows.
                 async with self._db.reader.connect() as conn:
@@ -260,8 +268,7 @@ class InboxConsumer:
         while not self._stopping.is_set():
             consumer = producer = None
             try:
-                await ensure_topics(self._bootstrap, self._topics, self._partitions, self._replication)
-                await ensure_topics(self._bootstrap, [self._marker], 1, self._replication)
+                await self._ensure_topics()
                 grouped = self._assignment == "group"
                 consumer = AIOKafkaConsumer(
                     bootstrap_servers=self._bootstrap, group_id=self._name if grouped else None,
@@ -288,9 +295,13 @@ class InboxConsumer:
             finally:
                 await _stop_clients(consumer, producer)
 
+    async def _ensure_topics(self) -> None:
+        await ensure_topics(self._bootstrap, self._topics, self._partitions, self._replication)
+        await ensure_topics(self._bootstrap, [self._marker], 1, self._replication)
+
     async def _assign(self, consumer: AIOKafkaConsumer) -> None:
         if self._assignment == "group":
-            consumer.subscribe(self._topics, listener=_SeekToStoredPositions(consumer, self._positions, self))
+            consumer.subscribe(self._topics, listener=_SeekToStoredPositions(consumer, self))
             return
         await consumer.topics()  # loads metadata for every topic
         assignment = []
@@ -301,11 +312,11 @@ class InboxConsumer:
             assignment += [TopicPartition(topic, p) for p in sorted(partitions)]
         consumer.assign(assignment)
         self.assigned = frozenset(assignment)
-        positions = await with_retries(self._positions)
+        positions = await with_retries(self.stored_positions)
         for tp in assignment:
             consumer.seek(tp, positions.get((tp.topic, tp.partition), 0))
 
-    async def _positions(self) -> dict[tuple[str, int], int]:
+    async def stored_positions(self) -> dict[tuple[str, int], int]:
         async with self._db.reader.connect() as conn:
             rows = await conn.execute(
                 select(consumer_positions.c.topic, consumer_positions.c.partition, consumer_positions.c.next_offset)
@@ -318,8 +329,7 @@ class InboxConsumer:
         Positions are reset before the marker is written: a crash in between leaves the marker
         missing, and the next check resets again (harmless, the inbox dedupes).
         """
-        marker = TopicPartition(self._marker, 0)
-        if (await consumer.end_offsets([marker]))[marker] > 0:
+        if not await _marker_missing(consumer, self._marker, self._ensure_topics):
             return False
 
         async def reset() -> None:
@@ -337,13 +347,7 @@ class InboxConsumer:
         last_check = loop.time()
         while not self._stopping.is_set():
             if loop.time() - last_check > self._check_interval:
-                try:
-                    new_broker = await self._check_epoch(consumer, producer)
-                except KafkaError:
-                    # A restarted broker does not know the marker topic yet.
-                    await ensure_topics(self._bootstrap, [self._marker], 1, self._replication)
-                    new_broker = await self._check_epoch(consumer, producer)
-                if new_broker:
+                if await self._check_epoch(consumer, producer):
                     raise _NewBroker()
                 last_check = loop.time()
             batches = await consumer.getmany(timeout_ms=200, max_records=200)
@@ -404,10 +408,8 @@ class InboxConsumer:
 class _SeekToStoredPositions(ConsumerRebalanceListener):
     """In a consumer group: start each partition we are given where our database says."""
 
-    def __init__(self, consumer: AIOKafkaConsumer, positions: Callable[[], Awaitable[dict]],
-                 owner: "InboxConsumer"):
+    def __init__(self, consumer: AIOKafkaConsumer, owner: "InboxConsumer"):
         self._consumer = consumer
-        self._positions = positions
         self._owner = owner
 
     async def on_partitions_revoked(self, revoked) -> None:
@@ -416,7 +418,7 @@ class _SeekToStoredPositions(ConsumerRebalanceListener):
 
     async def on_partitions_assigned(self, assigned) -> None:
         self._owner.assigned = frozenset(assigned)
-        positions = await with_retries(self._positions)
+        positions = await with_retries(self._owner.stored_positions)
         for tp in assigned:
             self._consumer.seek(tp, positions.get((tp.topic, tp.partition), 0))
 
