@@ -1,9 +1,28 @@
-"""Base for domain aggregates that record events (pure Python; domain code imports it)."""
+"""Bases for domain entities and aggregates (pure Python; domain code imports them).
+
+Every entity can say what it is and what state it is in, so the unit of work can write one audit
+record per state change without each handler having to remember to.
+"""
 
 from __future__ import annotations
 
+import enum
+from typing import ClassVar
 
-class Aggregate:
+
+class Entity:
+    audit_type: ClassVar[str] = ""
+
+    def audit_id(self) -> str:  # pragma: no cover - every entity overrides it
+        raise NotImplementedError
+
+    def audit_state(self) -> str:
+        """The state named in audit records: the ``state`` enum, else 'recorded' for records without one."""
+        state = getattr(self, "state", None)
+        return state.value if isinstance(state, enum.Enum) else "recorded"
+
+
+class Aggregate(Entity):
     """Records domain events; the unit of work turns them into outbox rows on commit."""
 
     @property

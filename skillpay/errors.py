@@ -50,3 +50,7 @@ def require(violations: list[FieldViolation]) -> None:
     """Raise InvalidArgument when any violation was collected."""
     if violations:
         raise InvalidArgument(violations)
+
+
+class Unauthenticated(DomainError):
+    """No valid identity came with the call."""

@@ -10,32 +10,29 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import hashlib
 import logging
 import signal
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
 
 import grpc
 from google.protobuf import any_pb2
-from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from sqlalchemy.exc import IntegrityError
-
-from skillpay.db import with_retries
+from skillpay.actors import Actor, current_actor
+from skillpay.auth import TokenVerifier, bearer
 from skillpay.errors import (
     AlreadyExists,
     DomainError,
     FailedPrecondition,
-    FieldViolation,
     InvalidArgument,
     NotFound,
     PermissionDenied,
+    Unauthenticated,
 )
+from skillpay.messagebus import MAX_REQUEST_ID_CHARS
 
 log = logging.getLogger(__name__)
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -46,6 +43,7 @@ _STATUS_FOR = {
     AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
     FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
     PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
+    Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
 }
 
 
@@ -70,21 +68,42 @@ def status_for(error: DomainError) -> tuple[grpc.StatusCode, tuple[tuple[str, by
     return code, (("grpc-status-details-bin", status.SerializeToString()),)
 
 
+def _loggable_request_id(value: str) -> str:
+    """A caller's request id goes into logs and trailers only when it is short, printable ASCII."""
+    if value and len(value) <= MAX_REQUEST_ID_CHARS and value.isascii() and value.isprintable():
+        return value
+    return ""
+
+
 class ServerInterceptor(grpc.aio.ServerInterceptor):
+    """Identifies the caller of every SkillPay RPC, logs one line per call, maps domain errors.
+
+    Health and reflection stay open (probes and grpcurl need them); every ``skillpay.*`` method
+    needs a valid bearer token, whose actor is put in ``current_actor`` for the entrypoint.
+    """
+
+    def __init__(self, verifier: TokenVerifier | None):
+        self._verifier = verifier
+
     async def intercept_service(self, continuation, handler_call_details):
         handler = await continuation(handler_call_details)
         if handler is None or handler.unary_unary is None:
             return handler
         method = handler_call_details.method
-        incoming = dict(handler_call_details.invocation_metadata or ())
+        metadata = tuple(handler_call_details.invocation_metadata or ())
+        needs_identity = method.startswith("/skillpay.")
         inner = handler.unary_unary
 
         async def wrapped(request, context: grpc.aio.ServicerContext):
-            rid = incoming.get("x-request-id") or getattr(request, "request_id", "") or uuid.uuid4().hex
+            rid = _loggable_request_id(getattr(request, "request_id", "")) or uuid.uuid4().hex
             request_id_var.set(rid)
             started = time.perf_counter()
             code = grpc.StatusCode.OK
             try:
+                if needs_identity:
+                    if self._verifier is None:
+                        raise Unauthenticated("this server verifies no identities")
+                    current_actor.set(self._verifier.verify(bearer(metadata)))
                 return await inner(request, context)
             except DomainError as exc:
                 code, trailer = status_for(exc)
@@ -106,50 +125,6 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         )
 
 
-M = TypeVar("M", bound=Message)
-
-
-def request_fingerprint(method: str, request: Message) -> str:
-    """Hash of the request without its request_id: the same id must come with the same request."""
-    copy = type(request)()
-    copy.CopyFrom(request)
-    copy.ClearField("request_id")
-    return hashlib.sha256(method.encode() + b"\0" + copy.SerializeToString(deterministic=True)).hexdigest()
-
-
-async def idempotent(uow_factory, method: str, request: Message, response_type: type[M],
-                     action: Callable[[object], Awaitable[M]]) -> M:
-    """Run ``action`` once per request id; a retry gets the first response back (AIP-155).
-
-    The response is stored in the same transaction as the effect, so a crash cannot leave an
-    effect without its answer. A different request under a used id is ALREADY_EXISTS.
-    """
-    request_id = request.request_id.strip()
-    if not request_id:
-        raise InvalidArgument([FieldViolation("request_id", "is required for every mutating call")])
-    if len(request_id) > 200:
-        raise InvalidArgument([FieldViolation("request_id", "must be at most 200 characters")])
-    fingerprint = request_fingerprint(method, request)
-
-    async def attempt() -> M:
-        async with uow_factory() as uow:
-            stored = await uow.idempotency.get(request_id)
-            if stored is not None:
-                if stored.method != method or stored.fingerprint != fingerprint:
-                    raise AlreadyExists(f"request_id {request_id!r} was already used for a different request")
-                return response_type.FromString(stored.response)
-            response = await action(uow)
-            await uow.idempotency.put(request_id, method, fingerprint, response.SerializeToString())
-            await uow.commit()
-            return response
-
-    try:
-        return await with_retries(attempt)
-    except IntegrityError:
-        # A concurrent call with the same id won the race; its stored answer decides.
-        return await with_retries(attempt)
-
-
 Background = Callable[[], Awaitable[None]]
 
 
@@ -162,13 +137,14 @@ async def serve(
     name: str,
     listen: str,
     add_servicers: Callable[[grpc.aio.Server], Sequence[str]],
+    verifier: TokenVerifier | None = None,
     background: Sequence[Background] = (),
     on_stop: Callable[[], Awaitable[None]] | None = None,
     ready: asyncio.Event | None = None,
     grace_s: float = 5.0,
 ) -> None:
     """Run a gRPC server plus background workers until SIGTERM/SIGINT."""
-    server = grpc.aio.server(interceptors=[ServerInterceptor()])
+    server = grpc.aio.server(interceptors=[ServerInterceptor(verifier)])
     service_names = list(add_servicers(server))
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -219,3 +195,34 @@ def configure_logging(level: str = "INFO") -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+
+def caller(request=None) -> Actor:
+    """The verified actor of this call, carrying the request's request_id when it has one."""
+    actor = current_actor.get()
+    if actor is None:
+        raise Unauthenticated("the caller is not identified")
+    return actor.for_request(getattr(request, "request_id", "").strip()) if request is not None else actor
+
+
+async def list_audit_records(uow_factory, bus, request):
+    """ListAuditRecords, the same in every service: one aggregate's trail, oldest first, paginated."""
+    from skillpay.audit.v1 import audit_pb2
+    from skillpay.paging import decode_token, page_size, split_page
+    from skillpay.service_runtime import ts
+
+    bus.authorize(caller(), "ListAuditRecords")
+    if not request.aggregate_id or len(request.aggregate_id) > 100:
+        raise InvalidArgument("is required (at most 100 characters)", field="aggregate_id")
+    limit = page_size(request.page_size)
+    after = decode_token(request.page_token)
+    if after is not None and not after.isdigit():
+        raise InvalidArgument("is not a token this service issued", field="page_token")
+    async with uow_factory(read_only=True) as uow:
+        records = await uow.audit.list(request.aggregate_id, int(after or 0), limit + 1)
+    page, token = split_page(records, limit, lambda last: str(last.record_id))
+    return audit_pb2.ListAuditRecordsResponse(next_page_token=token, records=[
+        audit_pb2.AuditRecord(occurred_at=ts(r.occurred_at), actor_kind=r.actor_kind, actor_subject=r.actor_subject,
+                              request_id=r.request_id, command=r.command, aggregate_type=r.aggregate_type,
+                              aggregate_id=r.aggregate_id, state_before=r.state_before, state_after=r.state_after)
+        for r in page])

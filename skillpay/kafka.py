@@ -218,15 +218,19 @@ class OutboxRelay:
                         "publishing them again", count)
 
 
-Handler = Callable[[events_pb2.EventEnvelope, object], Awaitable[None]]
+# An entrypoint's translation of one event into the command that applies it (None: not for us).
+Translator = Callable[[events_pb2.EventEnvelope], object | None]
 
 
 class InboxConsumer:
     """Reads topics and applies each event exactly once for this consumer.
 
-    The handler runs inside a unit of work whose transaction also records the event id in the
-    inbox and moves the consumer's position (``consumer_positions``), so effect, dedupe record and
-    position are one commit. Positions live in our database, not as offsets committed to the
+    The events of one poll (up to ``batch_size``) are translated into commands and handled by the
+    service's message bus inside ONE unit of work, in partition order; the same transaction
+    records each event id in the inbox and moves the consumer's positions
+    (``consumer_positions``), so effects, dedupe records and positions are one commit. When a
+    batch fails, its events are applied one at a time, so one bad event cannot hold the others
+    back. Positions live in our database, not as offsets committed to the
     broker (a broker that lost its data would hold stale ones, or none).
 
     ``assignment="all"`` (one instance per service, the one-machine default) reads every
@@ -239,9 +243,9 @@ class InboxConsumer:
     position; the inbox drops those already applied.
     """
 
-    def __init__(self, db: Database, uow_factory: Callable[[], object], bootstrap: str, name: str,
-                 topics: Sequence[str], handlers: dict[str, Handler], partitions: int, replication: int = 1,
-                 check_interval_s: float = 1.0, assignment: str = "all"):
+    def __init__(self, db: Database, uow_factory: Callable[[], object], bus, bootstrap: str, name: str,
+                 topics: Sequence[str], translators: dict[str, Translator], partitions: int, replication: int = 1,
+                 check_interval_s: float = 1.0, assignment: str = "all", batch_size: int = 100):
         if assignment not in ("all", "group"):
             raise ValueError(f"assignment must be 'all' or 'group', not {assignment!r}")
         self._db = db
@@ -250,7 +254,9 @@ class InboxConsumer:
         self._bootstrap = bootstrap
         self._name = name
         self._topics = list(topics)
-        self._handlers = handlers
+        self._bus = bus
+        self._translators = translators
+        self._batch_size = batch_size
         self._partitions = partitions
         self._replication = replication
         self._check_interval = check_interval_s
@@ -259,6 +265,8 @@ class InboxConsumer:
         self.applied = 0
         self.duplicates = 0
         self.epochs = 0
+        self.batches = 0
+        self.fallbacks = 0  # batches that failed and were applied one event at a time
         self.assigned: frozenset[TopicPartition] = frozenset()  # partitions this instance reads now
 
     async def stop(self) -> None:
@@ -350,12 +358,23 @@ class InboxConsumer:
                 if await self._check_epoch(consumer, producer):
                     raise _NewBroker()
                 last_check = loop.time()
-            batches = await consumer.getmany(timeout_ms=200, max_records=200)
-            for tp, messages in batches.items():
+            batches = await consumer.getmany(timeout_ms=200, max_records=self._batch_size)
+            messages = [m for tp_messages in batches.values() for m in tp_messages]
+            if not messages:
+                continue
+            try:
+                await with_retries(lambda: self._apply(messages))
+            except Exception as exc:  # noqa: BLE001 - each event then gets its own transaction
+                if self._stopping.is_set():
+                    raise
+                self.fallbacks += 1
+                log.warning("consumer %s: a batch of %d events failed (%s); applying them one at a time",
+                            self._name, len(messages), type(exc).__name__)
                 for message in messages:
                     await self._apply_until_done(message)
-                if self._assignment == "group":
-                    await self._commit_for_monitoring(consumer, tp, messages[-1].offset + 1)
+            if self._assignment == "group":
+                for tp, tp_messages in batches.items():
+                    await self._commit_for_monitoring(consumer, tp, tp_messages[-1].offset + 1)
 
     async def _commit_for_monitoring(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> None:
         """Commit the offset too, so Kafka's tools show the group's lag; we never read it back.
@@ -377,7 +396,7 @@ class InboxConsumer:
         delay = 0.1
         while True:
             try:
-                await with_retries(lambda: self._apply(message))
+                await with_retries(lambda: self._apply([message]))
                 return
             except Exception:  # noqa: BLE001 - logged, then retried
                 if self._stopping.is_set():
@@ -387,22 +406,34 @@ class InboxConsumer:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
-    async def _apply(self, message) -> None:
-        envelope = events_pb2.EventEnvelope.FromString(message.value)
-        handler = self._handlers.get(envelope.event_type)
-        async with self._uow_factory() as uow:
+    async def _apply(self, messages) -> None:
+        """Apply messages (in partition order) in one unit of work; the caller retries it whole."""
+        applied = duplicates = 0
+        uow = self._uow_factory()
+        async with uow:
             inbox: Inbox = uow.inbox(self._name)
-            duplicate = await inbox.seen(envelope.event_id)
-            if not duplicate:
-                if handler is not None:
-                    await handler(envelope, uow)
-                await inbox.record(envelope.event_id, envelope.event_type)
-            await inbox.advance(message.topic, message.partition, message.offset + 1)
+            seen: set[str] = set()
+            positions: dict[tuple[str, int], int] = {}
+            for message in messages:
+                envelope = events_pb2.EventEnvelope.FromString(message.value)
+                if envelope.event_id in seen or await inbox.seen(envelope.event_id):
+                    duplicates += 1
+                else:
+                    translate = self._translators.get(envelope.event_type)
+                    command = translate(envelope) if translate is not None else None
+                    if command is not None:
+                        await self._bus.handle(command, uow=uow)
+                    await inbox.record(envelope.event_id, envelope.event_type)
+                    seen.add(envelope.event_id)
+                    applied += 1
+                positions[(message.topic, message.partition)] = message.offset + 1
+            for (topic, partition), next_offset in positions.items():
+                await inbox.advance(topic, partition, next_offset)
             await uow.commit()
-        if duplicate:
-            self.duplicates += 1
-        else:
-            self.applied += 1
+        self.applied += applied
+        self.duplicates += duplicates
+        self.batches += 1
+        await self._bus.dispatch(uow.collect_new_events())
 
 
 class _SeekToStoredPositions(ConsumerRebalanceListener):

@@ -16,7 +16,7 @@ from google.type import date_pb2
 from skillpay.clock import aware
 from skillpay.db import Database, run_migrations
 from skillpay.grpc_server import BackgroundWorkerFailed, configure_logging, serve
-from skillpay.kafka import Handler, InboxConsumer, OutboxRelay
+from skillpay.kafka import InboxConsumer, OutboxRelay, Translator
 from skillpay.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,8 @@ async def run_service(
     *,
     produces: Sequence[str],
     consumes: Sequence[str],
-    handlers: dict[str, Handler],
+    translators: dict[str, Translator],
+    bus,
     uow_factory: Callable[[], object],
     add_servicers: Callable[[grpc.aio.Server], Sequence[str]],
     extra_background: Sequence[Callable] = (),
@@ -60,9 +61,10 @@ async def run_service(
                                         replication=s.topic_replication)
             background.append(runtime.relay.run)
         if consumes:
-            consumer = InboxConsumer(runtime.db, uow_factory, s.kafka_bootstrap_servers, f"skillpay-{s.service_name}",
-                                     consumes, handlers, s.topic_partitions, s.topic_replication,
-                                     assignment=s.consumer_assignment)
+            consumer = InboxConsumer(runtime.db, uow_factory, bus, s.kafka_bootstrap_servers,
+                                     f"skillpay-{s.service_name}", consumes, translators, s.topic_partitions,
+                                     s.topic_replication, assignment=s.consumer_assignment,
+                                     batch_size=s.consumer_batch_size)
             runtime.consumers.append(consumer)
             background.append(consumer.run)
     else:
@@ -78,7 +80,7 @@ async def run_service(
         await runtime.db.dispose()
 
     await serve(name=s.service_name, listen=s.grpc_listen, add_servicers=add_servicers,
-                background=background, on_stop=on_stop)
+                verifier=s.token_verifier(), background=background, on_stop=on_stop)
 
 
 def main_for(settings: ServiceSettings, start: Callable[[ServiceSettings], object]) -> None:

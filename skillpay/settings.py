@@ -26,6 +26,10 @@ class CommonSettings(BaseSettings):
     pii_key: str = Field(default="", validation_alias="SKILLPAY_PII_KEY")
     lookup_key: str = Field(default="", validation_alias="SKILLPAY_LOOKUP_KEY")
     log_level: str = Field(default="INFO", validation_alias="SKILLPAY_LOG_LEVEL")
+    # PEM text. Services need the public key, issuers (gateway, CLI) the private one. Unset: a key
+    # pair under data_dir/keys is created once and shared by the processes of that data directory.
+    auth_private_key: str = Field(default="", validation_alias="SKILLPAY_AUTH_PRIVATE_KEY")
+    auth_public_key: str = Field(default="", validation_alias="SKILLPAY_AUTH_PUBLIC_KEY")
 
     def key_bytes(self, which: str) -> bytes:
         configured = self.pii_key if which == "pii" else self.lookup_key
@@ -41,6 +45,29 @@ class CommonSettings(BaseSettings):
         """Only the one-machine default keeps its keys in the data directory."""
         return True
 
+    def _signing_key(self):
+        from skillpay import auth
+
+        if self.auth_private_key:
+            return auth.load_private_key(self.auth_private_key)
+        if not self.keys_may_live_in_data_dir():
+            raise RuntimeError("SKILLPAY_AUTH_PRIVATE_KEY must be set when the database is not a local SQLite file")
+        return auth.load_or_create_private_key(self.data_dir / "keys" / "actor_signing.pem")
+
+    def token_issuer(self):
+        from skillpay import auth
+
+        return auth.TokenIssuer(self._signing_key())
+
+    def token_verifier(self):
+        from skillpay import auth
+
+        if self.auth_public_key:
+            return auth.TokenVerifier(auth.load_public_key(self.auth_public_key))
+        if self.auth_private_key or self.keys_may_live_in_data_dir():
+            return auth.TokenVerifier(self._signing_key().public_key())
+        raise RuntimeError("SKILLPAY_AUTH_PUBLIC_KEY must be set when the database is not a local SQLite file")
+
 
 class ServiceSettings(CommonSettings):
     """What every gRPC service needs; subclasses set env_prefix and defaults."""
@@ -49,6 +76,8 @@ class ServiceSettings(CommonSettings):
     grpc_listen: str = "127.0.0.1:50050"
     database_url: str = ""
     relay_poll_interval_s: float = 0.2
+    # Events applied per consumer transaction (see skillpay.kafka.InboxConsumer).
+    consumer_batch_size: int = Field(default=100, ge=1, le=1000, validation_alias="SKILLPAY_CONSUMER_BATCH_SIZE")
     topic_partitions: int = 3
     # 1 suits one broker; set 3 on a production cluster.
     topic_replication: int = Field(default=1, validation_alias="SKILLPAY_TOPIC_REPLICATION")

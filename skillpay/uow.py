@@ -1,78 +1,231 @@
-"""The unit of work: one database transaction, plus the events it causes (written to the outbox)."""
+"""The unit of work: one database transaction, the events it causes and its audit records.
+
+Handlers own it: ``async with uow: ...; await uow.commit()``. It nests: a handler's unit of work
+entered inside another (the idempotency middleware's, or a consumer applying a batch of events)
+becomes a savepoint, so the request id's stored answer or the inbox row commits in the same
+transaction as the handler's effect, and a handler that fails takes only its own work back.
+Only the outermost ``commit`` commits the database transaction.
+
+At each commit the entities that repositories handed out (``track``) are examined: their domain
+events go to the outbox, and every new entity or changed state becomes an audit record naming
+the actor, the command and the request id (set by the message bus with ``acting``).
+"""
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from skillpay.aggregate import Aggregate
+from skillpay.actors import Actor
+from skillpay.aggregate import Aggregate, Entity
+from skillpay.audit_trail import AuditRecord, SqlAuditLog
+from skillpay.clock import Clock, SystemClock
 from skillpay.db import Database
-from skillpay.messaging import IdempotencyStore, Inbox, OutboxWriter, OutgoingEvent
+from skillpay.messaging import IdempotencyStore, Inbox, OutboxWriter, OutgoingEvent, StoredResponse
 
 EventMapper = Callable[[object], Iterable[OutgoingEvent]]
 
 
-class SqlUnitOfWork:
-    """Subclasses build their repositories in :meth:`_open_repositories`.
+@dataclass(frozen=True)
+class AuditContext:
+    actor: Actor
+    command: str
 
-    Repositories call :meth:`track` on every aggregate they hand out; at commit the aggregates'
-    recorded domain events are mapped to outgoing events and written to the outbox in the same
-    transaction as the state change.
-    """
+
+@dataclass
+class _Tracked:
+    entity: Entity
+    state_before: str  # "" for an entity created in this unit of work
+
+
+@dataclass
+class _Level:
+    tracked: list[_Tracked] = field(default_factory=list)
+    committed: bool = False
+
+
+class IdempotencyRepository(Protocol):
+    async def get(self, request_id: str) -> StoredResponse | None: ...
+    async def put(self, request_id: str, method: str, fingerprint: str, response: bytes) -> None: ...
+
+
+class AuditLog(Protocol):
+    async def add(self, records: list[AuditRecord]) -> None: ...
+    async def list(self, aggregate_id: str, after: int, limit: int) -> list[AuditRecord]: ...
+
+
+class AbstractUnitOfWork(abc.ABC):
+    """What handlers rely on; the SQL implementation and the tests' in-memory fake both provide it."""
+
+    idempotency: IdempotencyRepository
+    audit: AuditLog
+
+    def __init__(self, event_mapper: EventMapper = lambda e: (), clock: Clock | None = None):
+        self._map_events = event_mapper
+        self._clock = clock or SystemClock()
+        self._levels: list[_Level] = []
+        self._contexts: list[AuditContext] = []
+        self._new_events: list = []
+
+    # -- the handler's view ----------------------------------------------------------------
+    async def __aenter__(self):
+        if not self._levels:
+            await self._begin()
+        else:
+            await self._begin_nested()
+        self._levels.append(_Level())
+        return self
+
+    async def __aexit__(self, exc_type, exc, tb) -> None:
+        level = self._levels.pop()
+        outermost = not self._levels
+        try:
+            if not level.committed:
+                await (self._rollback() if outermost else self._rollback_nested())
+        finally:
+            if outermost:
+                await self._close()
+
+    async def commit(self) -> None:
+        level = self._levels[-1]
+        outgoing, audit = self._flush(level)
+        await self._write(outgoing, audit)
+        if len(self._levels) == 1:
+            await self._commit()
+            self._after_commit(bool(outgoing))
+        else:
+            await self._commit_nested()
+            # What is committed here may still change at the enclosing level: audit it from now on.
+            self._levels[-2].tracked.extend(_Tracked(t.entity, t.entity.audit_state()) for t in level.tracked)
+        level.committed = True
+
+    def track(self, entity: Entity, new: bool = False) -> Entity:
+        if not any(t.entity is entity for lvl in self._levels for t in lvl.tracked):
+            self._levels[-1].tracked.append(_Tracked(entity, "" if new else entity.audit_state()))
+        return entity
+
+    @contextmanager
+    def acting(self, actor: Actor, command: str):
+        """Audit records written meanwhile name this actor and command."""
+        self._contexts.append(AuditContext(actor, command))
+        try:
+            yield
+        finally:
+            self._contexts.pop()
+
+    def collect_new_events(self) -> list:
+        """Domain events of committed work, for handlers inside this service (see MessageBus)."""
+        events, self._new_events = self._new_events, []
+        return events
+
+    # -- bookkeeping -----------------------------------------------------------------------
+    def _flush(self, level: _Level) -> tuple[list[OutgoingEvent], list[AuditRecord]]:
+        context = self._contexts[-1] if self._contexts else None
+        now = self._clock.now()
+        outgoing: list[OutgoingEvent] = []
+        audit: list[AuditRecord] = []
+        for tracked in level.tracked:
+            entity = tracked.entity
+            if isinstance(entity, Aggregate):
+                for event in entity.pull_events():
+                    self._new_events.append(event)
+                    outgoing.extend(self._map_events(event))
+            after = entity.audit_state()
+            if after != tracked.state_before:
+                if context is None:
+                    raise RuntimeError(f"{entity.audit_type} changed outside a command; nobody to audit")
+                audit.append(AuditRecord(now, context.actor.kind.value, context.actor.subject,
+                                         context.actor.request_id, context.command, entity.audit_type,
+                                         entity.audit_id(), tracked.state_before, after))
+                tracked.state_before = after
+        return outgoing, audit
+
+    def _after_commit(self, wrote_events: bool) -> None:
+        """Hook: e.g. wake the outbox relay."""
+
+    @abc.abstractmethod
+    async def _begin(self) -> None: ...
+
+    @abc.abstractmethod
+    async def _begin_nested(self) -> None: ...
+
+    @abc.abstractmethod
+    async def _commit(self) -> None: ...
+
+    @abc.abstractmethod
+    async def _commit_nested(self) -> None: ...
+
+    @abc.abstractmethod
+    async def _rollback(self) -> None: ...
+
+    @abc.abstractmethod
+    async def _rollback_nested(self) -> None: ...
+
+    async def _close(self) -> None:
+        pass
+
+    @abc.abstractmethod
+    async def _write(self, outgoing: list[OutgoingEvent], audit: list[AuditRecord]) -> None: ...
+
+
+class SqlUnitOfWork(AbstractUnitOfWork):
+    """Subclasses build their repositories in :meth:`_open_repositories`."""
 
     def __init__(self, db: Database, service_name: str, event_mapper: EventMapper,
-                 on_commit: Callable[[], None] | None = None, read_only: bool = False):
+                 on_commit: Callable[[], None] | None = None, read_only: bool = False, clock: Clock | None = None):
+        super().__init__(event_mapper, clock)
         self._db = db
         self._read_only = read_only
         self._service = service_name
-        self._map_events = event_mapper
         self._on_commit = on_commit
+        self._savepoints: list = []
         self.conn: AsyncConnection | None = None
 
     def _open_repositories(self, conn: AsyncConnection) -> None:  # pragma: no cover - overridden
         pass
 
-    def track(self, aggregate: Aggregate) -> Aggregate:
-        if all(a is not aggregate for a in self._seen):
-            self._seen.append(aggregate)
-        return aggregate
-
     def inbox(self, consumer: str) -> Inbox:
         return Inbox(self.conn, consumer)
 
-    async def add_event(self, event: OutgoingEvent) -> None:
-        """For events that belong to no aggregate."""
-        await self.outbox.add(event)
-
-    async def __aenter__(self) -> "SqlUnitOfWork":
+    async def _begin(self) -> None:
         self.conn = await (self._db.reader if self._read_only else self._db.writer).connect()
         await self.conn.begin()
-        self._seen: list[Aggregate] = []
-        self._committed = False
         self.outbox = OutboxWriter(self.conn, self._service)
         self.idempotency = IdempotencyStore(self.conn)
+        self.audit = SqlAuditLog(self.conn)
         self._open_repositories(self.conn)
-        return self
 
-    async def commit(self) -> None:
-        wrote_events = False
-        for aggregate in self._seen:
-            for domain_event in aggregate.pull_events():
-                for outgoing in self._map_events(domain_event):
-                    await self.outbox.add(outgoing)
-                    wrote_events = True
+    async def _begin_nested(self) -> None:
+        self._savepoints.append(await self.conn.begin_nested())
+
+    async def _commit(self) -> None:
         await self.conn.commit()
-        self._committed = True
+
+    async def _commit_nested(self) -> None:
+        await self._savepoints.pop().commit()
+
+    async def _rollback(self) -> None:
+        if self.conn.in_transaction():
+            await self.conn.rollback()
+
+    async def _rollback_nested(self) -> None:
+        savepoint = self._savepoints.pop()
+        if savepoint.is_active:
+            await savepoint.rollback()
+
+    async def _close(self) -> None:
+        await self.conn.close()
+
+    async def _write(self, outgoing: list[OutgoingEvent], audit: list[AuditRecord]) -> None:
+        for event in outgoing:
+            await self.outbox.add(event)
+        await self.audit.add(audit)
+
+    def _after_commit(self, wrote_events: bool) -> None:
         if wrote_events and self._on_commit:
             self._on_commit()
-
-    async def rollback(self) -> None:
-        await self.conn.rollback()
-
-    async def __aexit__(self, exc_type, exc, tb) -> None:
-        try:
-            if not self._committed and self.conn.in_transaction():
-                await self.conn.rollback()
-        finally:
-            await self.conn.close()

@@ -1,6 +1,6 @@
 """The claim service's tables (SQLAlchemy Core). The schema itself comes from migrations/."""
 
-from sqlalchemy import BigInteger, Column, DateTime, Integer, LargeBinary, MetaData, String, Table
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table
 
 metadata = MetaData()
 
@@ -18,7 +18,7 @@ claims = Table(
     Column("institution_id", String(40), nullable=False),
     Column("occupation_code", String(32), nullable=False),
     Column("level", Integer, nullable=False),
-    Column("amount_fen", BigInteger, nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),  # the sum of the lines, for listing
     Column("fund_source", String(64), nullable=False),
     Column("state", String(16), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
@@ -27,4 +27,32 @@ claims = Table(
     Column("payment_id", String(64)),
     Column("failure_reason", String(200)),
     Column("version", Integer, nullable=False),
+    Index("ix_claims_state", "state"),
+)
+
+claim_lines = Table(
+    "claim_lines", metadata,
+    # Derived from the fact that caused the line (see claim_svc.domain.model.line_id_for).
+    Column("line_id", String(40), primary_key=True),
+    Column("claim_id", String(40), ForeignKey("claims.claim_id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("state", String(24), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("failure_reason", String(200), nullable=False),
+    Column("paid_at", DateTime(timezone=True)),
+    Index("ix_claim_lines_claim", "claim_id", "position"),
+)
+
+# What the ledger reported per payout request, kept even before the claim is known (a claim
+# re-created after a database loss may hear of its payment before its voucher event).
+payout_outcomes = Table(
+    "payout_outcomes", metadata,
+    Column("payout_request_id", String(40), primary_key=True),
+    Column("claim_id", String(40), nullable=False),
+    Column("settled", Integer, nullable=False),
+    Column("reason", String(200), nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Index("ix_payout_outcomes_claim", "claim_id"),
 )

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from claim_svc.adapters.repository import ClaimRepository
+from claim_svc.adapters.repository import SqlClaimRepository, SqlPayoutOutcomeRepository
+from claim_svc.service_layer.unit_of_work import ClaimUnitOfWork
 from skillpay.uow import SqlUnitOfWork
 
 
-class ClaimUnitOfWork(SqlUnitOfWork):
+class SqlClaimUnitOfWork(SqlUnitOfWork, ClaimUnitOfWork):
     def _open_repositories(self, conn: AsyncConnection) -> None:
-        self.claims = ClaimRepository(conn, self.track)
+        self.claims = SqlClaimRepository(conn, self.track)
+        self.payout_outcomes = SqlPayoutOutcomeRepository(conn)

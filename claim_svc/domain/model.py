@@ -1,4 +1,11 @@
-"""Claims for subsidies (rules C1-C7; the review workflow and project tranches come later)."""
+"""Claims for subsidies and the lines they pay (rules C1-C7; review and project tranches come later).
+
+A claim holds claim lines, one per reason to pay (today a voucher's subsidy; later a top-up, a
+project tranche, a living allowance). Every id here is derived from the fact that caused it:
+the claim and its line from the voucher, a payout request from its line and attempt. Re-creating
+a claim from a replayed event therefore re-creates the same payout request ids, which the
+ledger and the bank recognise.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,7 @@ from datetime import datetime
 
 from skillpay.aggregate import Aggregate
 from skillpay.errors import FailedPrecondition
+from skillpay.ids import derived_id
 
 
 class ClaimKind(enum.Enum):
@@ -28,6 +36,17 @@ class ClaimState(enum.Enum):
     PAYMENT_FAILED = "payment_failed"
 
 
+class LineKind(enum.Enum):
+    VOUCHER_SUBSIDY = "voucher_subsidy"
+
+
+class LineState(enum.Enum):
+    OPEN = "open"
+    PAYOUT_REQUESTED = "payout_requested"
+    PAID = "paid"
+    PAYMENT_FAILED = "payment_failed"
+
+
 @dataclass(frozen=True)
 class Payee:
     """Who receives the money. A person's ID number stays sealed; only the masked form is shown."""
@@ -39,24 +58,56 @@ class Payee:
     id_lookup: str = ""
 
 
-@dataclass(frozen=True)
-class ClaimApproved:
-    claim_id: str
-    voucher_id: str
-    payee: Payee
-    channel: str
-    institution_id: str
-    amount_fen: int
-    fund_source: str
-    approved_at: datetime
-
-
 # C7: subsidies to persons go to the social security card's financial account.
 CHANNEL_FOR_PAYEE = {PayeeKind.PERSON: "ssc_card", PayeeKind.INSTITUTION: "bank_transfer"}
 
 
+def claim_id_for_voucher(voucher_id: str) -> str:
+    return derived_id("clm", "voucher", voucher_id)
+
+
+def line_id_for(kind: LineKind, cause: str) -> str:
+    return derived_id("cln", kind.value, cause)
+
+
+def payout_request_id_for(line_id: str, attempt: int) -> str:
+    return derived_id("po", line_id, attempt)
+
+
+@dataclass(frozen=True)
+class PayoutRequested:
+    payout_request_id: str
+    claim_id: str
+    line_id: str
+    line_kind: LineKind
+    attempt: int
+    payee: Payee
+    channel: str
+    amount_fen: int
+    fund_source: str
+    references: dict
+    requested_at: datetime
+
+
+@dataclass
+class ClaimLine:
+    line_id: str
+    kind: LineKind
+    amount_fen: int
+    state: LineState = LineState.OPEN
+    attempt: int = 0
+    failure_reason: str = ""
+    paid_at: datetime | None = None
+
+    @property
+    def payout_request_id(self) -> str:
+        return payout_request_id_for(self.line_id, self.attempt) if self.attempt else ""
+
+
 @dataclass
 class Claim(Aggregate):
+    audit_type = "claim"
+
     claim_id: str
     kind: ClaimKind
     voucher_id: str
@@ -64,52 +115,90 @@ class Claim(Aggregate):
     institution_id: str
     occupation_code: str
     level: int
-    amount_fen: int
     fund_source: str
     created_at: datetime
+    lines: list[ClaimLine] = field(default_factory=list)
     state: ClaimState = ClaimState.SUBMITTED
     approved_at: datetime | None = None
     paid_at: datetime | None = None
-    payment_id: str | None = None
+    payment_id: str | None = None  # the payout request that paid the claim's last line
     failure_reason: str | None = None
     version: int = field(default=0, compare=False)
 
     @classmethod
-    def for_redeemed_voucher(cls, claim_id: str, voucher_id: str, payee: Payee, institution_id: str,
-                             occupation_code: str, level: int, amount_fen: int, fund_source: str,
-                             now: datetime) -> "Claim":
-        """One claim per redeemed voucher, for the voucher's fixed value from its fund source (F3)."""
+    def for_redeemed_voucher(cls, voucher_id: str, payee: Payee, institution_id: str, occupation_code: str,
+                             level: int, amount_fen: int, fund_source: str, now: datetime) -> "Claim":
+        """One claim per redeemed voucher, with one line for the voucher's fixed value (V3, F3)."""
         if amount_fen <= 0:
             raise FailedPrecondition("a claim needs a positive amount")
         if not fund_source:
             raise FailedPrecondition("a claim must name its fund source (F3)")
-        return cls(claim_id, ClaimKind.VOUCHER, voucher_id, payee, institution_id, occupation_code, level,
-                   amount_fen, fund_source, now)
+        line = ClaimLine(line_id_for(LineKind.VOUCHER_SUBSIDY, voucher_id), LineKind.VOUCHER_SUBSIDY, amount_fen)
+        return cls(claim_id_for_voucher(voucher_id), ClaimKind.VOUCHER, voucher_id, payee, institution_id,
+                   occupation_code, level, fund_source, now, [line])
+
+    def audit_id(self) -> str:
+        return self.claim_id
+
+    @property
+    def amount_fen(self) -> int:
+        return sum(line.amount_fen for line in self.lines)
+
+    def line_for_payout(self, payout_request_id: str) -> ClaimLine | None:
+        return next((line for line in self.lines if line.payout_request_id == payout_request_id), None)
 
     def approve(self, now: datetime) -> None:
+        """Approval asks the ledger to pay every open line."""
         if self.state is not ClaimState.SUBMITTED:
             raise FailedPrecondition(f"claim is {self.state.value}; only a submitted claim can be approved")
         self.state = ClaimState.APPROVED
         self.approved_at = now
-        self.record(ClaimApproved(self.claim_id, self.voucher_id, self.payee, CHANNEL_FOR_PAYEE[self.payee.kind],
-                                  self.institution_id, self.amount_fen, self.fund_source, now))
+        for line in self.lines:
+            if line.state is LineState.OPEN:
+                self._request_payout(line, now)
 
-    def mark_paid(self, payment_id: str, paid_at: datetime) -> bool:
-        """Returns False when nothing changed (already paid)."""
-        if self.state is ClaimState.PAID:
-            return False
-        if self.state not in (ClaimState.APPROVED, ClaimState.PAYMENT_FAILED):
-            raise FailedPrecondition(f"claim is {self.state.value}; it cannot be paid")
-        self.state = ClaimState.PAID
-        self.payment_id = payment_id
-        self.paid_at = paid_at
+    def request_payout_again(self, now: datetime) -> None:
+        """After a failed payout: a new attempt, hence a new payout request id; the old one stays failed."""
+        failed = [line for line in self.lines if line.state is LineState.PAYMENT_FAILED]
+        if self.state is not ClaimState.PAYMENT_FAILED or not failed:
+            raise FailedPrecondition(f"claim is {self.state.value}; only a failed payout is requested again")
+        self.state = ClaimState.APPROVED
         self.failure_reason = None
+        for line in failed:
+            self._request_payout(line, now)
+
+    def _request_payout(self, line: ClaimLine, now: datetime) -> None:
+        line.attempt += 1
+        line.state = LineState.PAYOUT_REQUESTED
+        line.failure_reason = ""
+        references = {"claim_id": self.claim_id, "claim_line_id": line.line_id}
+        if self.voucher_id:
+            references["voucher_id"] = self.voucher_id
+        self.record(PayoutRequested(line.payout_request_id, self.claim_id, line.line_id, line.kind, line.attempt,
+                                    self.payee, CHANNEL_FOR_PAYEE[self.payee.kind], line.amount_fen,
+                                    self.fund_source, references, now))
+
+    def payout_settled(self, payout_request_id: str, paid_at: datetime) -> bool:
+        """A line was paid; the claim is paid once all are. False when nothing changed."""
+        line = self.line_for_payout(payout_request_id)
+        if line is None or line.state is LineState.PAID:
+            return False
+        line.state = LineState.PAID
+        line.paid_at = paid_at
+        line.failure_reason = ""
+        if all(other.state is LineState.PAID for other in self.lines):
+            self.state = ClaimState.PAID
+            self.paid_at = paid_at
+            self.payment_id = payout_request_id
+            self.failure_reason = None
         return True
 
-    def mark_payment_failed(self, payment_id: str, reason: str) -> bool:
-        if self.state is not ClaimState.APPROVED:
+    def payout_failed(self, payout_request_id: str, reason: str) -> bool:
+        line = self.line_for_payout(payout_request_id)
+        if line is None or line.state is not LineState.PAYOUT_REQUESTED:
             return False
+        line.state = LineState.PAYMENT_FAILED
+        line.failure_reason = reason
         self.state = ClaimState.PAYMENT_FAILED
-        self.payment_id = payment_id
         self.failure_reason = reason
         return True

@@ -1,40 +1,47 @@
-"""The ClaimService gRPC server process: ``python -m claim_svc.entrypoints.grpc_server``."""
+"""The ClaimService gRPC server process: ``python -m claim_svc.entrypoints.grpc_server``.
+
+Entrypoints only translate: requests and events from the voucher and ledger services become
+commands for the bus; claims become replies.
+"""
 
 from __future__ import annotations
 
-import functools
-from pathlib import Path
+from datetime import timezone
 
-from claim_svc.adapters.events import to_outgoing
-from claim_svc.adapters.unit_of_work import ClaimUnitOfWork
+from claim_svc import bootstrap
 from claim_svc.config import ClaimSettings
 from claim_svc.domain.model import Payee, PayeeKind
 from claim_svc.entrypoints import mappers
-from claim_svc.service_layer import services
+from claim_svc.service_layer import commands
+from skillpay.actors import Actor, service_actor
 from skillpay.claim.v1 import claim_pb2 as pb
 from skillpay.claim.v1 import claim_pb2_grpc
-from skillpay.clock import utcnow
 from skillpay.errors import NotFound
 from skillpay.events.v1 import events_pb2
+from skillpay.grpc_server import caller, list_audit_records
 from skillpay.kafka import CLAIM_EVENTS, LEDGER_EVENTS, VOUCHER_EVENTS
+from skillpay.messagebus import MessageBus, Reply
 from skillpay.paging import decode_token, page_size, split_page
-from skillpay.service_runtime import ServiceRuntime, from_ts, main_for, prepare_database, run_service
+from skillpay.service_runtime import from_ts, main_for, run_service
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+CLAIM = Reply.protobuf(pb.Claim, mappers.claim)
 
 
 class ClaimServicer(claim_pb2_grpc.ClaimServiceServicer):
-    def __init__(self, uow_factory):
+    def __init__(self, bus: MessageBus, uow_factory):
+        self._bus = bus
         self._uow = uow_factory
 
     async def GetClaim(self, request, context):
+        self._bus.authorize(caller(), "GetClaim")
         async with self._uow(read_only=True) as uow:
             c = await uow.claims.get(request.claim_id)
         if c is None:
-            raise NotFound(f"claim {request.claim_id} not found")
+            raise NotFound("claim not found")
         return mappers.claim(c)
 
     async def ListClaims(self, request, context):
+        self._bus.authorize(caller(), "ListClaims")
         limit = page_size(request.page_size)
         state = mappers.CLAIM_STATE_FROM_PB.get(request.state)
         async with self._uow(read_only=True) as uow:
@@ -42,38 +49,59 @@ class ClaimServicer(claim_pb2_grpc.ClaimServiceServicer):
         page, token = split_page(items, limit, lambda last: last.claim_id)
         return pb.ListClaimsResponse(claims=[mappers.claim(c) for c in page], next_page_token=token)
 
+    async def RequestPayoutAgain(self, request, context):
+        return await self._bus.handle(commands.RequestPayoutAgain(actor=caller(request), claim_id=request.claim_id),
+                                      reply=CLAIM)
 
-def build_handlers(settings: ClaimSettings):
-    async def on_voucher_redeemed(envelope: events_pb2.EventEnvelope, uow) -> None:
-        e = events_pb2.VoucherRedeemed.FromString(envelope.payload)
-        payee = Payee(PayeeKind.PERSON, e.holder.name, e.holder.id_masked, e.holder.id_sealed, e.holder.id_lookup)
-        await services.claim_redeemed_voucher(uow, e.voucher_id, payee, e.institution_id, e.occupation_code,
-                                              e.level, e.value_fen, e.fund_source, utcnow(), settings.auto_approve)
+    async def ListAuditRecords(self, request, context):
+        return await list_audit_records(self._uow, self._bus, request)
 
-    async def on_payment_settled(envelope: events_pb2.EventEnvelope, uow) -> None:
-        e = events_pb2.PaymentSettled.FromString(envelope.payload)
-        await services.record_payment_settled(uow, e.claim_id, e.payment_id,
-                                              from_ts(e.settled_at, e.HasField("settled_at")) or utcnow())
 
-    async def on_payment_failed(envelope: events_pb2.EventEnvelope, uow) -> None:
-        e = events_pb2.PaymentFailed.FromString(envelope.payload)
-        await services.record_payment_failed(uow, e.claim_id, e.payment_id, e.reason)
+def _from_event(envelope: events_pb2.EventEnvelope) -> Actor:
+    return service_actor(envelope.producer or "unknown").for_request(f"event:{envelope.event_id}")
 
-    return {"voucher.redeemed": on_voucher_redeemed, "payment.settled": on_payment_settled,
-            "payment.failed": on_payment_failed}
+
+def on_voucher_redeemed(envelope: events_pb2.EventEnvelope):
+    e = events_pb2.VoucherRedeemed.FromString(envelope.payload)
+    payee = Payee(PayeeKind.PERSON, e.holder.name, e.holder.id_masked, e.holder.id_sealed, e.holder.id_lookup)
+    return commands.CreateVoucherClaim(
+        actor=_from_event(envelope), voucher_id=e.voucher_id, payee=payee, institution_id=e.institution_id,
+        occupation_code=e.occupation_code, level=e.level, amount_fen=e.value_fen, fund_source=e.fund_source,
+        redeemed_at=from_ts(e.redeemed_at, e.HasField("redeemed_at")))
+
+
+def on_payment_settled(envelope: events_pb2.EventEnvelope):
+    e = events_pb2.PaymentSettled.FromString(envelope.payload)
+    if "claim_id" not in e.references:
+        return None  # a payment for something other than a claim
+    return commands.RecordPayoutSettled(
+        actor=_from_event(envelope), payout_request_id=e.payment_id, claim_id=e.references["claim_id"],
+        settled_at=from_ts(e.settled_at, e.HasField("settled_at")) or envelope.occurred_at.ToDatetime(tzinfo=timezone.utc))
+
+
+def on_payment_failed(envelope: events_pb2.EventEnvelope):
+    e = events_pb2.PaymentFailed.FromString(envelope.payload)
+    if "claim_id" not in e.references:
+        return None
+    return commands.RecordPayoutFailed(
+        actor=_from_event(envelope), payout_request_id=e.payment_id, claim_id=e.references["claim_id"],
+        reason=e.reason[:200], failed_at=from_ts(e.failed_at, e.HasField("failed_at")))
+
+
+TRANSLATORS = {"voucher.redeemed": on_voucher_redeemed, "payment.settled": on_payment_settled,
+               "payment.failed": on_payment_failed}
 
 
 async def start(settings: ClaimSettings) -> None:
-    db = await prepare_database(settings, MIGRATIONS)
-    runtime = ServiceRuntime(settings, db)
-    uow_factory = functools.partial(ClaimUnitOfWork, db, settings.service_name, to_outgoing, runtime.wake_relay)
+    process = await bootstrap.for_process(settings)
 
     def add_servicers(server):
-        claim_pb2_grpc.add_ClaimServiceServicer_to_server(ClaimServicer(uow_factory), server)
+        claim_pb2_grpc.add_ClaimServiceServicer_to_server(ClaimServicer(process.bus, process.uow_factory), server)
         return [pb.DESCRIPTOR.services_by_name["ClaimService"].full_name]
 
-    await run_service(runtime, produces=[CLAIM_EVENTS], consumes=[VOUCHER_EVENTS, LEDGER_EVENTS],
-                      handlers=build_handlers(settings), uow_factory=uow_factory, add_servicers=add_servicers)
+    await run_service(process.runtime, produces=[CLAIM_EVENTS], consumes=[VOUCHER_EVENTS, LEDGER_EVENTS],
+                      translators=TRANSLATORS, bus=process.bus, uow_factory=process.uow_factory,
+                      add_servicers=add_servicers)
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from claim_svc.domain.model import Claim, ClaimKind, ClaimState, PayeeKind
+from claim_svc.domain.model import Claim, ClaimKind, ClaimState, LineState, PayeeKind
 from skillpay.claim.v1 import claim_pb2 as pb
 from skillpay.service_runtime import ts
 
@@ -8,6 +8,7 @@ CLAIM_STATE = {s: getattr(pb, f"CLAIM_STATE_{s.name}") for s in ClaimState}
 CLAIM_STATE_FROM_PB = {v: k for k, v in CLAIM_STATE.items()}
 CLAIM_KIND = {k: getattr(pb, f"CLAIM_KIND_{k.name}") for k in ClaimKind}
 PAYEE_KIND = {k: getattr(pb, f"PAYEE_KIND_{k.name}") for k in PayeeKind}
+LINE_STATE = {s: getattr(pb, f"CLAIM_LINE_STATE_{s.name}") for s in LineState}
 
 
 def claim(c: Claim) -> pb.Claim:
@@ -17,4 +18,7 @@ def claim(c: Claim) -> pb.Claim:
         occupation_code=c.occupation_code, level=c.level, amount_fen=c.amount_fen, fund_source=c.fund_source,
         state=CLAIM_STATE[c.state], payment_id=c.payment_id or "", failure_reason=c.failure_reason or "",
         created_at=ts(c.created_at), approved_at=ts(c.approved_at), paid_at=ts(c.paid_at),
+        lines=[pb.ClaimLine(line_id=line.line_id, kind=line.kind.value, amount_fen=line.amount_fen,
+                            state=LINE_STATE[line.state], payout_request_id=line.payout_request_id,
+                            attempt=line.attempt, failure_reason=line.failure_reason) for line in c.lines],
     )

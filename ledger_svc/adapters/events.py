@@ -15,7 +15,7 @@ def to_outgoing(event: object) -> Iterable[OutgoingEvent]:
         yield OutgoingEvent(
             topic=LEDGER_EVENTS, event_type="payment.settled", aggregate_id=event.payment_id,
             payload=events_pb2.PaymentSettled(
-                payment_id=event.payment_id, claim_id=event.claim_id, voucher_id=event.voucher_id,
+                payment_id=event.payment_id, references=event.references,
                 amount_fen=event.amount_fen, fund_source=event.fund_code, bank_ref=event.bank_ref,
                 settled_at=to_timestamp(event.settled_at)),
             occurred_at=event.settled_at)
@@ -23,7 +23,7 @@ def to_outgoing(event: object) -> Iterable[OutgoingEvent]:
         yield OutgoingEvent(
             topic=LEDGER_EVENTS, event_type="payment.failed", aggregate_id=event.payment_id,
             payload=events_pb2.PaymentFailed(
-                payment_id=event.payment_id, claim_id=event.claim_id, voucher_id=event.voucher_id,
+                payment_id=event.payment_id, references=event.references,
                 amount_fen=event.amount_fen, fund_source=event.fund_code, reason=event.reason,
                 failed_at=to_timestamp(event.failed_at)),
             occurred_at=event.failed_at)

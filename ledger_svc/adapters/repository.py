@@ -5,13 +5,14 @@ from __future__ import annotations
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ledger_svc.adapters.tables import accounts, funds, journal_entries, payments, postings
+from ledger_svc.adapters.tables import accounts, funds, journal_entries, payment_references, payments, postings
 from ledger_svc.domain.model import (
     NON_NEGATIVE_ROLES,
     AccountRole,
     Fund,
     FundBalances,
     FundType,
+    InsufficientFunds,
     JournalEntry,
     Payee,
     Payment,
@@ -23,15 +24,13 @@ from skillpay.clock import aware
 from skillpay.db import ConcurrentUpdate
 
 
-class InsufficientFunds(Exception):
-    """A posting would take a non-negative account below zero (F2); nothing was posted."""
-
-
-class FundRepository:
-    def __init__(self, conn: AsyncConnection):
+class SqlFundRepository:
+    def __init__(self, conn: AsyncConnection, track):
         self._conn = conn
+        self._track = track
 
     async def add(self, fund: Fund) -> None:
+        self._track(fund, new=True)
         await self._conn.execute(insert(funds).values(
             fund_code=fund.fund_code, name=fund.name, fund_type=fund.fund_type.value, created_at=fund.created_at))
         await self._conn.execute(insert(accounts), [
@@ -66,9 +65,10 @@ class FundRepository:
                             credit_balance(AccountRole.PAYABLE), credit_balance(AccountRole.DISBURSED))
 
 
-class JournalRepository:
-    def __init__(self, conn: AsyncConnection):
+class SqlJournalRepository:
+    def __init__(self, conn: AsyncConnection, track):
         self._conn = conn
+        self._track = track
 
     async def has(self, kind: str, reference: str) -> bool:
         row = await self._conn.execute(select(journal_entries.c.entry_id).where(
@@ -82,6 +82,7 @@ class JournalRepository:
         raised and nothing of this entry remains, while the surrounding transaction goes on.
         """
         async with self._conn.begin_nested():
+            self._track(entry, new=True)
             await self._conn.execute(insert(journal_entries).values(
                 entry_id=entry.entry_id, fund_code=entry.fund_code, kind=entry.kind, reference=entry.reference,
                 posted_at=entry.posted_at))
@@ -119,23 +120,22 @@ class JournalRepository:
                              aware(h.posted_at)) for h in heads]
 
 
-class PaymentRepository:
+class SqlPaymentRepository:
     def __init__(self, conn: AsyncConnection, track):
         self._conn = conn
         self._track = track
 
     async def add(self, p: Payment) -> None:
-        self._track(p)
+        self._track(p, new=True)
         await self._conn.execute(insert(payments).values(**self._values(p), version=0))
+        if p.references:
+            await self._conn.execute(insert(payment_references), [
+                dict(payment_id=p.payment_id, ref_key=k, ref_value=v) for k, v in sorted(p.references.items())])
 
     async def get(self, payment_id: str, for_update: bool = False) -> Payment | None:
         query = select(payments).where(payments.c.payment_id == payment_id)
         row = (await self._conn.execute(query.with_for_update() if for_update else query)).first()
-        return self._track(self._from_row(row)) if row else None
-
-    async def get_by_claim(self, claim_id: str) -> Payment | None:
-        row = (await self._conn.execute(select(payments).where(payments.c.claim_id == claim_id))).first()
-        return self._track(self._from_row(row)) if row else None
+        return self._track((await self._with_references([row]))[0]) if row else None
 
     async def save(self, p: Payment) -> None:
         result = await self._conn.execute(
@@ -151,34 +151,42 @@ class PaymentRepository:
             .order_by(payments.c.payment_id).limit(limit))
         return [r.payment_id for r in rows]
 
-    async def list(self, after: str | None, limit: int, claim_id: str = "", voucher_id: str = "",
-                   state: PaymentState | None = None) -> list[Payment]:
+    async def list(self, after: str | None, limit: int, state: PaymentState | None = None,
+                   reference: tuple[str, str] | None = None) -> list[Payment]:
         query = select(payments).order_by(payments.c.payment_id).limit(limit)
         if after:
             query = query.where(payments.c.payment_id > after)
-        if claim_id:
-            query = query.where(payments.c.claim_id == claim_id)
-        if voucher_id:
-            query = query.where(payments.c.voucher_id == voucher_id)
         if state is not None:
             query = query.where(payments.c.state == state.value)
-        return [self._from_row(r) for r in (await self._conn.execute(query)).all()]
+        if reference is not None:
+            query = query.where(payments.c.payment_id.in_(
+                select(payment_references.c.payment_id).where(payment_references.c.ref_key == reference[0],
+                                                              payment_references.c.ref_value == reference[1])))
+        return await self._with_references((await self._conn.execute(query)).all())
+
+    async def _with_references(self, rows) -> list[Payment]:
+        refs: dict[str, dict[str, str]] = {}
+        if rows:
+            for r in await self._conn.execute(select(payment_references).where(
+                    payment_references.c.payment_id.in_([row.payment_id for row in rows]))):
+                refs.setdefault(r.payment_id, {})[r.ref_key] = r.ref_value
+        return [self._from_row(row, refs.get(row.payment_id, {})) for row in rows]
 
     @staticmethod
     def _values(p: Payment) -> dict:
         return dict(
-            payment_id=p.payment_id, claim_id=p.claim_id, voucher_id=p.voucher_id, channel=p.channel,
+            payment_id=p.payment_id, channel=p.channel, duplicate_requests=p.duplicate_requests,
             fund_code=p.fund_code, amount_fen=p.amount_fen, payee_name=p.payee.name,
             payee_id_masked=p.payee.id_masked, payee_id_sealed=p.payee.id_sealed, state=p.state.value,
             bank_ref=p.bank_ref, failure_reason=p.failure_reason, created_at=p.created_at,
             submitted_at=p.submitted_at, settled_at=p.settled_at, attempts=p.attempts)
 
     @staticmethod
-    def _from_row(r) -> Payment:
+    def _from_row(r, references: dict[str, str]) -> Payment:
         return Payment(
-            payment_id=r.payment_id, claim_id=r.claim_id, voucher_id=r.voucher_id, channel=r.channel,
+            payment_id=r.payment_id, references=references, channel=r.channel,
             fund_code=r.fund_code, amount_fen=r.amount_fen,
             payee=Payee(r.payee_name, r.payee_id_masked, r.payee_id_sealed), created_at=aware(r.created_at),
             state=PaymentState(r.state), bank_ref=r.bank_ref, failure_reason=r.failure_reason,
             submitted_at=aware(r.submitted_at), settled_at=aware(r.settled_at), attempts=r.attempts,
-            version=r.version)
+            duplicate_requests=r.duplicate_requests, version=r.version)

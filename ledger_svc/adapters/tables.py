@@ -6,6 +6,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -57,9 +58,8 @@ postings = Table(
 
 payments = Table(
     "payments", metadata,
+    # The requester's payout request id: the idempotency key here and at the bank.
     Column("payment_id", String(64), primary_key=True),
-    Column("claim_id", String(40), nullable=False, unique=True),
-    Column("voucher_id", String(40), nullable=False),
     Column("channel", String(32), nullable=False),
     Column("fund_code", String(64), nullable=False),
     Column("amount_fen", BigInteger, nullable=False),
@@ -73,5 +73,17 @@ payments = Table(
     Column("submitted_at", DateTime(timezone=True)),
     Column("settled_at", DateTime(timezone=True)),
     Column("attempts", Integer, nullable=False),
+    # How often the same payout request arrived again and was refused (restores, replays).
+    Column("duplicate_requests", Integer, nullable=False),
     Column("version", Integer, nullable=False),
+)
+
+# The requester's references (claim_id, voucher_id, ...): opaque here, kept for filtering and
+# echoed in payment events.
+payment_references = Table(
+    "payment_references", metadata,
+    Column("payment_id", String(64), ForeignKey("payments.payment_id"), primary_key=True),
+    Column("ref_key", String(32), primary_key=True),
+    Column("ref_value", String(100), nullable=False),
+    Index("ix_payment_references_value", "ref_key", "ref_value"),
 )

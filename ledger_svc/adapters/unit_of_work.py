@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ledger_svc.adapters.repository import FundRepository, JournalRepository, PaymentRepository
+from ledger_svc.adapters.repository import SqlFundRepository, SqlJournalRepository, SqlPaymentRepository
+from ledger_svc.service_layer.unit_of_work import LedgerUnitOfWork
 from skillpay.uow import SqlUnitOfWork
 
 
-class LedgerUnitOfWork(SqlUnitOfWork):
+class SqlLedgerUnitOfWork(SqlUnitOfWork, LedgerUnitOfWork):
     def _open_repositories(self, conn: AsyncConnection) -> None:
-        self.funds = FundRepository(conn)
-        self.journal = JournalRepository(conn)
-        self.payments = PaymentRepository(conn, self.track)
+        self.funds = SqlFundRepository(conn, self.track)
+        self.journal = SqlJournalRepository(conn, self.track)
+        self.payments = SqlPaymentRepository(conn, self.track)

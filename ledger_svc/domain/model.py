@@ -15,8 +15,9 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from skillpay.aggregate import Aggregate
+from skillpay.aggregate import Aggregate, Entity
 from skillpay.errors import FailedPrecondition, FieldViolation, require
+from skillpay.ids import derived_id
 
 
 class FundType(enum.Enum):
@@ -43,8 +44,14 @@ def account_code(fund_code: str, role: AccountRole) -> str:
     return f"{fund_code}:{role.value}"
 
 
+class InsufficientFunds(Exception):
+    """A posting would take a non-negative account below zero (F2); nothing was posted."""
+
+
 @dataclass(frozen=True)
-class Fund:
+class Fund(Entity):
+    audit_type = "fund"
+
     fund_code: str
     name: str
     fund_type: FundType
@@ -62,6 +69,12 @@ class Fund:
         require(violations)
         return cls(fund_code, name.strip(), fund_type, now)
 
+    def audit_id(self) -> str:
+        return self.fund_code
+
+    def audit_state(self) -> str:
+        return "open"
+
 
 @dataclass(frozen=True)
 class Posting:
@@ -75,7 +88,9 @@ class UnbalancedEntry(ValueError):
 
 
 @dataclass(frozen=True)
-class JournalEntry:
+class JournalEntry(Entity):
+    audit_type = "journal_entry"
+
     entry_id: str
     fund_code: str
     kind: str
@@ -97,31 +112,42 @@ class JournalEntry:
         if sum(p.debit_fen for p in self.postings) != sum(p.credit_fen for p in self.postings):
             raise UnbalancedEntry("debits must equal credits")
 
+    def audit_id(self) -> str:
+        return self.entry_id
 
-def _transfer(entry_id: str, fund_code: str, kind: str, reference: str, debit: AccountRole, credit: AccountRole,
+    def audit_state(self) -> str:
+        return "posted"
+
+
+def entry_id_for(kind: str, reference: str) -> str:
+    """An entry's id derives from what caused it: the same cause can never post twice."""
+    return derived_id("je", kind, reference)
+
+
+def _transfer(fund_code: str, kind: str, reference: str, debit: AccountRole, credit: AccountRole,
               amount_fen: int, now: datetime) -> JournalEntry:
     if amount_fen <= 0:
         raise FailedPrecondition("amount must be positive")
-    return JournalEntry(entry_id, fund_code, kind, reference,
+    return JournalEntry(entry_id_for(kind, reference), fund_code, kind, reference,
                         (Posting(account_code(fund_code, debit), debit_fen=amount_fen),
                          Posting(account_code(fund_code, credit), credit_fen=amount_fen)), now)
 
 
-def allocation(entry_id: str, fund_code: str, amount_fen: int, reference: str, now: datetime) -> JournalEntry:
-    return _transfer(entry_id, fund_code, "allocation", reference, AccountRole.BUDGET, AccountRole.AVAILABLE, amount_fen, now)
+def allocation(fund_code: str, amount_fen: int, reference: str, now: datetime) -> JournalEntry:
+    return _transfer(fund_code, "allocation", reference, AccountRole.BUDGET, AccountRole.AVAILABLE, amount_fen, now)
 
 
-def commitment(entry_id: str, fund_code: str, amount_fen: int, payment_id: str, now: datetime) -> JournalEntry:
-    return _transfer(entry_id, fund_code, "commitment", payment_id, AccountRole.AVAILABLE, AccountRole.PAYABLE, amount_fen, now)
+def commitment(fund_code: str, amount_fen: int, payment_id: str, now: datetime) -> JournalEntry:
+    return _transfer(fund_code, "commitment", payment_id, AccountRole.AVAILABLE, AccountRole.PAYABLE, amount_fen, now)
 
 
-def disbursement(entry_id: str, fund_code: str, amount_fen: int, payment_id: str, now: datetime) -> JournalEntry:
-    return _transfer(entry_id, fund_code, "disbursement", payment_id, AccountRole.PAYABLE, AccountRole.DISBURSED, amount_fen, now)
+def disbursement(fund_code: str, amount_fen: int, payment_id: str, now: datetime) -> JournalEntry:
+    return _transfer(fund_code, "disbursement", payment_id, AccountRole.PAYABLE, AccountRole.DISBURSED, amount_fen, now)
 
 
-def release(entry_id: str, fund_code: str, amount_fen: int, payment_id: str, now: datetime) -> JournalEntry:
+def release(fund_code: str, amount_fen: int, payment_id: str, now: datetime) -> JournalEntry:
     """Reverses a commitment when the bank could not pay."""
-    return _transfer(entry_id, fund_code, "release", payment_id, AccountRole.PAYABLE, AccountRole.AVAILABLE, amount_fen, now)
+    return _transfer(fund_code, "release", payment_id, AccountRole.PAYABLE, AccountRole.AVAILABLE, amount_fen, now)
 
 
 @dataclass(frozen=True)
@@ -144,8 +170,7 @@ class PaymentState(enum.Enum):
 @dataclass(frozen=True)
 class PaymentSettled:
     payment_id: str
-    claim_id: str
-    voucher_id: str
+    references: dict
     amount_fen: int
     fund_code: str
     bank_ref: str
@@ -155,8 +180,7 @@ class PaymentSettled:
 @dataclass(frozen=True)
 class PaymentFailed:
     payment_id: str
-    claim_id: str
-    voucher_id: str
+    references: dict
     amount_fen: int
     fund_code: str
     reason: str
@@ -172,11 +196,17 @@ class Payee:
 
 @dataclass
 class Payment(Aggregate):
-    """One payout for one approved claim (F3: it records fund source, date and amount)."""
+    """One payout per payout request (F3: it records fund source, date and amount).
+
+    ``payment_id`` is the requester's payout request id, derived from what it pays for; it is the
+    idempotency key here and at the bank. ``references`` are the requester's, opaque to the
+    ledger and echoed in payment events.
+    """
+
+    audit_type = "payment"
 
     payment_id: str
-    claim_id: str
-    voucher_id: str
+    references: dict
     channel: str
     fund_code: str
     amount_fen: int
@@ -188,7 +218,14 @@ class Payment(Aggregate):
     submitted_at: datetime | None = None
     settled_at: datetime | None = None
     attempts: int = 0
+    duplicate_requests: int = 0  # the same payout request arrived again and was refused
     version: int = field(default=0, compare=False)
+
+    def audit_id(self) -> str:
+        return self.payment_id
+
+    def refuse_duplicate_request(self) -> None:
+        self.duplicate_requests += 1
 
     def funds_committed(self) -> None:
         if self.state is PaymentState.AWAITING_FUNDS:
@@ -224,7 +261,7 @@ class Payment(Aggregate):
         self.state = PaymentState.SETTLED
         self.bank_ref = bank_ref or self.bank_ref
         self.settled_at = settled_at
-        self.record(PaymentSettled(self.payment_id, self.claim_id, self.voucher_id, self.amount_fen, self.fund_code,
+        self.record(PaymentSettled(self.payment_id, dict(self.references), self.amount_fen, self.fund_code,
                                    self.bank_ref, settled_at))
         return True
 
@@ -233,6 +270,6 @@ class Payment(Aggregate):
             return False
         self.state = PaymentState.FAILED
         self.failure_reason = reason
-        self.record(PaymentFailed(self.payment_id, self.claim_id, self.voucher_id, self.amount_fen, self.fund_code,
+        self.record(PaymentFailed(self.payment_id, dict(self.references), self.amount_fen, self.fund_code,
                                   reason, now))
         return True

@@ -21,18 +21,23 @@ from ledger_svc.adapters.payments import (
     PaymentRejected,
     PaymentStatus,
 )
-from ledger_svc.domain.model import Payment, PaymentState
-from ledger_svc.service_layer import services
-from skillpay.clock import utcnow
-from skillpay.db import with_retries
+from ledger_svc.domain.model import PaymentState
+from ledger_svc.service_layer import commands
+from skillpay.actors import service_actor
+from skillpay.messagebus import MessageBus
 from skillpay.pii import PiiVault
 
 log = logging.getLogger(__name__)
+ACTOR = service_actor("ledger")
 
 
 class PayoutWorker:
-    def __init__(self, uow_factory: Callable, adapters: dict[str, PaymentAdapter], vault: PiiVault,
+    """Drives payments through the bank. Every state change is a command on the bus; this loop
+    only decides what to ask next and talks to the payment adapters."""
+
+    def __init__(self, bus: MessageBus, uow_factory: Callable, adapters: dict[str, PaymentAdapter], vault: PiiVault,
                  poll_interval_s: float = 0.1, concurrency: int = 16):
+        self._bus = bus
         self._uow = uow_factory
         self._adapters = adapters
         self._vault = vault
@@ -62,7 +67,7 @@ class PayoutWorker:
             waiting = await uow.payments.ids_in_state([PaymentState.AWAITING_FUNDS], 200)
             pending = await uow.payments.ids_in_state([PaymentState.PENDING], 200)
             open_ = await uow.payments.ids_in_state([PaymentState.SUBMITTED, PaymentState.IN_DOUBT], 500)
-        moved = [await self._commit_waiting(pid) for pid in waiting]
+        moved = [await self._bus.handle(commands.CommitFunds(actor=ACTOR, payment_id=pid)) for pid in waiting]
         results = await asyncio.gather(*[self._guarded(self._submit, pid) for pid in pending],
                                        *[self._guarded(self._resolve, pid) for pid in open_])
         return any(moved) or any(r is True for r in results[: len(pending)])
@@ -77,69 +82,32 @@ class PayoutWorker:
                 log.exception("payout step failed for %s", payment_id)
                 return False
 
-    async def _update(self, payment_id: str, change) -> Payment | None:
-        """Load, change and save one payment in its own transaction (retried on conflicts)."""
-        async def attempt():
-            async with self._uow() as uow:
-                payment = await uow.payments.get(payment_id, for_update=True)
-                if payment is None:
-                    return None
-                if await change(uow, payment) is False:
-                    return None
-                await uow.payments.save(payment)
-                await uow.commit()
-                return payment
-        return await with_retries(attempt)
-
-    async def _commit_waiting(self, payment_id: str) -> bool:
-        async def change(uow, payment: Payment):
-            if payment.state is not PaymentState.AWAITING_FUNDS:
-                return False
-            return await services.try_commit_funds(uow, payment, utcnow())
-        return await self._update(payment_id, change) is not None
-
     async def _submit(self, payment_id: str) -> bool:
-        async def mark(uow, payment: Payment):
-            if payment.state is not PaymentState.PENDING:
-                return False
-            payment.submitting(utcnow())
-        payment = await self._update(payment_id, mark)
+        payment = await self._bus.handle(commands.StartSubmission(actor=ACTOR, payment_id=payment_id))
         if payment is None:
             return False
         adapter = self._adapters[payment.channel]
+        # Everything here derives from the payout request, so a resubmission after a restore is
+        # byte-for-byte the same instruction and the bank answers with its first result.
         instruction = PaymentInstruction(
             payment_id=payment.payment_id, channel=payment.channel,
             payee_id_number=self._vault.unseal(payment.payee.id_sealed), payee_name=payment.payee.name,
             payee_account=None, amount_fen=payment.amount_fen, fund_source=payment.fund_code,
-            memo=f"training subsidy {payment.claim_id}")
+            memo=f"training subsidy {payment.payment_id}")
         try:
             status = await adapter.submit(instruction)
         except BankUnavailable:
-            await self._update(payment_id, self._back_to_pending)
+            await self._bus.handle(commands.ReturnToPending(actor=ACTOR, payment_id=payment_id))
             raise
         except PaymentInDoubt:
             log.warning("payment %s is in doubt; it will be resolved by asking the bank", payment_id)
-            await self._update(payment_id, self._mark_in_doubt)
+            await self._bus.handle(commands.MarkInDoubt(actor=ACTOR, payment_id=payment_id))
             return True
         except PaymentRejected as exc:
-            await self._update(payment_id, self._failer(f"rejected by bank: {exc.reason}"))
+            await self._apply(payment_id, "failed", failure_reason=f"rejected by bank: {exc.reason}"[:200])
             return True
         await self._apply_status(payment_id, status)
         return True
-
-    @staticmethod
-    async def _back_to_pending(uow, payment: Payment):
-        payment.not_received_by_bank()
-
-    @staticmethod
-    async def _mark_in_doubt(uow, payment: Payment):
-        payment.in_doubt()
-
-    @staticmethod
-    def _failer(reason: str):
-        async def change(uow, payment: Payment):
-            await services.fail_payment(uow, payment, reason, utcnow())
-        return change
 
     async def _resolve(self, payment_id: str) -> bool:
         async with self._uow(read_only=True) as uow:
@@ -152,19 +120,14 @@ class PayoutWorker:
             return False
         if status is None:
             # The bank never received it: safe to send again.
-            await self._update(payment_id, self._back_to_pending)
+            await self._bus.handle(commands.ReturnToPending(actor=ACTOR, payment_id=payment_id))
             return True
         return await self._apply_status(payment_id, status)
 
     async def _apply_status(self, payment_id: str, status: PaymentStatus) -> bool:
-        async def change(uow, payment: Payment):
-            if status.state == "settled":
-                await services.settle_payment(uow, payment, status.bank_ref, status.settled_at or utcnow())
-            elif status.state == "failed":
-                await services.fail_payment(uow, payment, status.failure_reason or "failed at bank", utcnow())
-            else:
-                if payment.state is PaymentState.IN_DOUBT or payment.bank_ref != status.bank_ref:
-                    payment.accepted(status.bank_ref)
-                else:
-                    return False
-        return await self._update(payment_id, change) is not None
+        return await self._apply(payment_id, status.state, bank_ref=status.bank_ref, settled_at=status.settled_at,
+                                 failure_reason=(status.failure_reason or "")[:200])
+
+    async def _apply(self, payment_id: str, state: str, **fields) -> bool:
+        return await self._bus.handle(commands.ApplyBankStatus(actor=ACTOR, payment_id=payment_id, state=state,
+                                                               **fields))

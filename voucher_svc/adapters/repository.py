@@ -21,10 +21,12 @@ from voucher_svc.domain.model import (
 
 
 class OccupationRepository:
-    def __init__(self, conn: AsyncConnection):
+    def __init__(self, conn: AsyncConnection, track):
         self._conn = conn
+        self._track = track
 
     async def add(self, o: Occupation) -> None:
+        self._track(o, new=True)
         await self._conn.execute(insert(occupations).values(
             code=o.code, level=o.level, name=o.name, subsidy_standard_fen=o.subsidy_standard_fen,
             new_occupation=o.new_occupation, created_at=o.created_at))
@@ -34,8 +36,8 @@ class OccupationRepository:
             select(occupations).where(occupations.c.code == code, occupations.c.level == level))).first()
         if row is None:
             return None
-        return Occupation(row.code, row.name, row.level, row.subsidy_standard_fen, row.new_occupation,
-                          aware(row.created_at))
+        return self._track(Occupation(row.code, row.name, row.level, row.subsidy_standard_fen, row.new_occupation,
+                                      aware(row.created_at)))
 
     async def exists_code(self, code: str) -> bool:
         return (await self._conn.execute(select(occupations.c.code).where(occupations.c.code == code).limit(1))).first() is not None
@@ -51,10 +53,12 @@ class OccupationRepository:
 
 
 class InstitutionRepository:
-    def __init__(self, conn: AsyncConnection):
+    def __init__(self, conn: AsyncConnection, track):
         self._conn = conn
+        self._track = track
 
     async def add(self, i: Institution) -> None:
+        self._track(i, new=True)
         await self._conn.execute(insert(institutions).values(
             institution_id=i.institution_id, name=i.name, credit_code=i.credit_code, address=i.address,
             occupation_codes=",".join(i.occupation_codes), status=i.status.value, created_at=i.created_at))
@@ -62,7 +66,7 @@ class InstitutionRepository:
     async def get(self, institution_id: str) -> Institution | None:
         row = (await self._conn.execute(
             select(institutions).where(institutions.c.institution_id == institution_id))).first()
-        return self._from_row(row) if row else None
+        return self._track(self._from_row(row)) if row else None
 
     async def get_by_credit_code(self, credit_code: str) -> Institution | None:
         row = (await self._conn.execute(
@@ -81,10 +85,12 @@ def _holder(row) -> PersonIdentity:
 
 
 class CertificateRepository:
-    def __init__(self, conn: AsyncConnection):
+    def __init__(self, conn: AsyncConnection, track):
         self._conn = conn
+        self._track = track
 
     async def add(self, c: Certificate) -> None:
+        self._track(c, new=True)
         await self._conn.execute(insert(certificates).values(
             certificate_id=c.certificate_id, certificate_number=c.certificate_number,
             certificate_type=c.certificate_type.value, holder_name=c.holder.name,
@@ -95,7 +101,7 @@ class CertificateRepository:
     async def get(self, certificate_id: str, for_update: bool = False) -> Certificate | None:
         query = select(certificates).where(certificates.c.certificate_id == certificate_id)
         row = (await self._conn.execute(query.with_for_update() if for_update else query)).first()
-        return self._from_row(row) if row else None
+        return self._track(self._from_row(row)) if row else None
 
     async def find_by_number(self, certificate_type: CertificateType, number: str) -> Certificate | None:
         row = (await self._conn.execute(select(certificates).where(
@@ -125,7 +131,7 @@ class VoucherRepository:
         self._track = track
 
     async def add(self, v: Voucher) -> None:
-        self._track(v)
+        self._track(v, new=True)
         await self._conn.execute(insert(vouchers).values(**self._values(v), version=0))
 
     async def get(self, voucher_id: str, for_update: bool = False) -> Voucher | None:

@@ -9,11 +9,12 @@ from voucher_svc.adapters.repository import (
     OccupationRepository,
     VoucherRepository,
 )
+from voucher_svc.service_layer.unit_of_work import VoucherUnitOfWork
 
 
-class VoucherUnitOfWork(SqlUnitOfWork):
+class SqlVoucherUnitOfWork(SqlUnitOfWork, VoucherUnitOfWork):
     def _open_repositories(self, conn: AsyncConnection) -> None:
-        self.occupations = OccupationRepository(conn)
-        self.institutions = InstitutionRepository(conn)
-        self.certificates = CertificateRepository(conn)
+        self.occupations = OccupationRepository(conn, self.track)
+        self.institutions = InstitutionRepository(conn, self.track)
+        self.certificates = CertificateRepository(conn, self.track)
         self.vouchers = VoucherRepository(conn, self.track)

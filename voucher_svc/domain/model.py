@@ -10,7 +10,7 @@ from datetime import date, datetime
 from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError
 
-from skillpay.aggregate import Aggregate
+from skillpay.aggregate import Aggregate, Entity
 from skillpay.clock import shanghai_date
 from skillpay.errors import FailedPrecondition, FieldViolation, PermissionDenied, require
 
@@ -31,8 +31,10 @@ def _check_name(name: str, violations: list[FieldViolation], field_name: str = "
 
 
 @dataclass
-class Occupation:
+class Occupation(Entity):
     """A1: a catalogue occupation at one level, with its subsidy standard in fen."""
+
+    audit_type = "occupation"
 
     code: str
     name: str
@@ -54,6 +56,9 @@ class Occupation:
         require(violations)
         return cls(code, name.strip(), level, subsidy_standard_fen, new_occupation, now)
 
+    def audit_id(self) -> str:
+        return f"{self.code}|{self.level}"
+
 
 class InstitutionStatus(enum.Enum):
     ACTIVE = "active"
@@ -61,8 +66,10 @@ class InstitutionStatus(enum.Enum):
 
 
 @dataclass
-class Institution:
+class Institution(Entity):
     """P1: a training institution in the published catalogue, approved for some occupations."""
+
+    audit_type = "institution"
 
     institution_id: str
     name: str
@@ -87,6 +94,9 @@ class Institution:
         return cls(institution_id, name.strip(), credit_code, address.strip(), sorted(set(occupation_codes)),
                    InstitutionStatus.ACTIVE, now)
 
+    def audit_id(self) -> str:
+        return self.institution_id
+
     def can_train(self, occupation_code: str) -> bool:
         """P1 and X3: only active catalogue institutions approved for the occupation."""
         return self.status is InstitutionStatus.ACTIVE and occupation_code in self.occupation_codes
@@ -110,7 +120,9 @@ class CertificateType(enum.Enum):
 
 
 @dataclass
-class Certificate:
+class Certificate(Entity):
+    audit_type = "certificate"
+
     certificate_id: str
     certificate_number: str
     certificate_type: CertificateType
@@ -138,6 +150,12 @@ class Certificate:
         require(violations)
         return cls(certificate_id, certificate_number.strip(), certificate_type, holder, occupation_code, level,
                    issued_on, now)
+
+    def audit_id(self) -> str:
+        return self.certificate_id
+
+    def audit_state(self) -> str:
+        return "redeemed" if self.redeemed_voucher_id else "recorded"
 
 
 class VoucherState(enum.Enum):
@@ -168,6 +186,8 @@ class VoucherRedeemed:
 
 @dataclass
 class Voucher(Aggregate):
+    audit_type = "voucher"
+
     voucher_id: str
     holder: PersonIdentity
     occupation_code: str
@@ -201,6 +221,9 @@ class Voucher(Aggregate):
         require(violations)
         return cls(voucher_id, holder, occupation.code, occupation.level, fund_source.strip(), batch_id.strip(),
                    now, valid_until)
+
+    def audit_id(self) -> str:
+        return self.voucher_id
 
     def _expire_if_due(self, now: datetime) -> None:
         if self.state in (VoucherState.ISSUED, VoucherState.ENROLLED) and now >= self.valid_until:

@@ -1,42 +1,48 @@
-"""The VoucherService gRPC server process: ``python -m voucher_svc.entrypoints.grpc_server``."""
+"""The VoucherService gRPC server process: ``python -m voucher_svc.entrypoints.grpc_server``.
+
+Entrypoints only translate: a request becomes a command for the bus, a domain object becomes a
+reply; events from the ledger become commands too (``TRANSLATORS``).
+"""
 
 from __future__ import annotations
 
-import functools
-from pathlib import Path
-
-from skillpay.clock import utcnow
+from skillpay.actors import Actor, service_actor
 from skillpay.errors import NotFound
 from skillpay.events.v1 import events_pb2
-from skillpay.grpc_server import idempotent
+from skillpay.grpc_server import caller, list_audit_records
 from skillpay.kafka import LEDGER_EVENTS, VOUCHER_EVENTS
+from skillpay.messagebus import MessageBus, Reply
 from skillpay.paging import decode_token, page_size, split_page
-from skillpay.pii import PiiVault
-from skillpay.service_runtime import ServiceRuntime, from_date, from_ts, main_for, prepare_database, run_service
+from skillpay.service_runtime import from_date, from_ts, main_for, run_service
 from skillpay.voucher.v1 import voucher_pb2 as pb
 from skillpay.voucher.v1 import voucher_pb2_grpc
-from voucher_svc.adapters.events import to_outgoing
-from voucher_svc.adapters.unit_of_work import VoucherUnitOfWork
+from voucher_svc import bootstrap
 from voucher_svc.config import VoucherSettings
 from voucher_svc.entrypoints import mappers
-from voucher_svc.service_layer import services
+from voucher_svc.service_layer import commands
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+OCCUPATION = Reply.protobuf(pb.Occupation, mappers.occupation)
+INSTITUTION = Reply.protobuf(pb.Institution, mappers.institution)
+VOUCHER = Reply.protobuf(pb.Voucher, mappers.voucher)
+CERTIFICATE = Reply.protobuf(pb.Certificate, mappers.certificate)
 
 
 class VoucherServicer(voucher_pb2_grpc.VoucherServiceServicer):
-    def __init__(self, uow_factory, vault: PiiVault):
+    def __init__(self, bus: MessageBus, uow_factory):
+        self._bus = bus
         self._uow = uow_factory
-        self._vault = vault
+
+    def _reader(self, query: str) -> Actor:
+        return self._bus.authorize(caller(), query)
 
     async def RegisterOccupation(self, request, context):
-        async def action(uow):
-            o = await services.register_occupation(uow, request.code, request.name, request.level,
-                                                   request.subsidy_standard_fen, request.new_occupation, utcnow())
-            return mappers.occupation(o)
-        return await idempotent(self._uow, "RegisterOccupation", request, pb.Occupation, action)
+        return await self._bus.handle(commands.RegisterOccupation(
+            actor=caller(request), code=request.code, name=request.name, level=request.level,
+            subsidy_standard_fen=request.subsidy_standard_fen, new_occupation=request.new_occupation),
+            reply=OCCUPATION)
 
     async def ListOccupations(self, request, context):
+        self._reader("ListOccupations")
         limit = page_size(request.page_size)
         async with self._uow(read_only=True) as uow:
             items = await uow.occupations.list(decode_token(request.page_token), limit + 1)
@@ -44,65 +50,61 @@ class VoucherServicer(voucher_pb2_grpc.VoucherServiceServicer):
         return pb.ListOccupationsResponse(occupations=[mappers.occupation(o) for o in page], next_page_token=token)
 
     async def RegisterInstitution(self, request, context):
-        async def action(uow):
-            i = await services.register_institution(uow, request.name, request.credit_code, request.address,
-                                                    list(request.occupation_codes), utcnow())
-            return mappers.institution(i)
-        return await idempotent(self._uow, "RegisterInstitution", request, pb.Institution, action)
+        return await self._bus.handle(commands.RegisterInstitution(
+            actor=caller(request), name=request.name, credit_code=request.credit_code, address=request.address,
+            occupation_codes=tuple(request.occupation_codes)), reply=INSTITUTION)
 
     async def GetInstitution(self, request, context):
+        self._reader("GetInstitution")
         async with self._uow(read_only=True) as uow:
             i = await uow.institutions.get(request.institution_id)
         if i is None:
-            raise NotFound(f"institution {request.institution_id} not found")
+            raise NotFound("institution not found")
         return mappers.institution(i)
 
     async def IssueVoucher(self, request, context):
-        async def action(uow):
-            v = await services.issue_voucher(
-                uow, self._vault, request.resident_id, request.name, request.occupation_code, request.level,
-                request.fund_source, request.batch_id, from_ts(request.valid_until, request.HasField("valid_until")),
-                utcnow())
-            return mappers.voucher(v)
-        return await idempotent(self._uow, "IssueVoucher", request, pb.Voucher, action)
+        return await self._bus.handle(commands.IssueVoucher(
+            actor=caller(request), resident_id=request.resident_id, name=request.name,
+            occupation_code=request.occupation_code, level=request.level, fund_source=request.fund_source,
+            batch_id=request.batch_id, valid_until=from_ts(request.valid_until, request.HasField("valid_until"))),
+            reply=VOUCHER)
 
     async def EnrolVoucher(self, request, context):
-        async def action(uow):
-            v = await services.enrol_voucher(uow, request.voucher_id, request.institution_id,
-                                             request.real_person_verified, utcnow())
-            return mappers.voucher(v)
-        return await idempotent(self._uow, "EnrolVoucher", request, pb.Voucher, action)
+        return await self._bus.handle(commands.EnrolVoucher(
+            actor=caller(request), voucher_id=request.voucher_id, institution_id=request.institution_id,
+            real_person_verified=request.real_person_verified), reply=VOUCHER)
 
     async def RecordCertificate(self, request, context):
-        async def action(uow):
-            c = await services.record_certificate(
-                uow, self._vault, request.resident_id, request.name, request.certificate_number,
-                mappers.CERT_TYPE_FROM_PB.get(request.certificate_type), request.occupation_code, request.level,
-                from_date(request.issued_on, request.HasField("issued_on"), "issued_on"), utcnow())
-            return mappers.certificate(c)
-        return await idempotent(self._uow, "RecordCertificate", request, pb.Certificate, action)
+        return await self._bus.handle(commands.RecordCertificate(
+            actor=caller(request), resident_id=request.resident_id, name=request.name,
+            certificate_number=request.certificate_number,
+            certificate_type=mappers.CERT_TYPE_FROM_PB.get(request.certificate_type),
+            occupation_code=request.occupation_code, level=request.level,
+            issued_on=from_date(request.issued_on, request.HasField("issued_on"), "issued_on")), reply=CERTIFICATE)
 
     async def GetCertificate(self, request, context):
+        self._reader("GetCertificate")
         async with self._uow(read_only=True) as uow:
             c = await uow.certificates.get(request.certificate_id)
         if c is None:
-            raise NotFound(f"certificate {request.certificate_id} not found")
+            raise NotFound("certificate not found")
         return mappers.certificate(c)
 
     async def RedeemVoucher(self, request, context):
-        async def action(uow):
-            v = await services.redeem_voucher(uow, request.voucher_id, request.certificate_id, utcnow())
-            return mappers.voucher(v)
-        return await idempotent(self._uow, "RedeemVoucher", request, pb.Voucher, action)
+        return await self._bus.handle(commands.RedeemVoucher(
+            actor=caller(request), voucher_id=request.voucher_id, certificate_id=request.certificate_id),
+            reply=VOUCHER)
 
     async def GetVoucher(self, request, context):
+        self._reader("GetVoucher")
         async with self._uow(read_only=True) as uow:
             v = await uow.vouchers.get(request.voucher_id)
         if v is None:
-            raise NotFound(f"voucher {request.voucher_id} not found")
+            raise NotFound("voucher not found")
         return mappers.voucher(v)
 
     async def ListVouchers(self, request, context):
+        self._reader("ListVouchers")
         limit = page_size(request.page_size)
         state = mappers.VOUCHER_STATE_FROM_PB.get(request.state)
         async with self._uow(read_only=True) as uow:
@@ -110,27 +112,35 @@ class VoucherServicer(voucher_pb2_grpc.VoucherServiceServicer):
         page, token = split_page(items, limit, lambda last: last.voucher_id)
         return pb.ListVouchersResponse(vouchers=[mappers.voucher(v) for v in page], next_page_token=token)
 
+    async def ListAuditRecords(self, request, context):
+        return await list_audit_records(self._uow, self._bus, request)
 
-async def on_payment_settled(envelope: events_pb2.EventEnvelope, uow) -> None:
+
+def _from_event(envelope: events_pb2.EventEnvelope) -> Actor:
+    return service_actor(envelope.producer or "unknown").for_request(f"event:{envelope.event_id}")
+
+
+def on_payment_settled(envelope: events_pb2.EventEnvelope):
     event = events_pb2.PaymentSettled.FromString(envelope.payload)
-    if event.voucher_id:
-        await services.mark_voucher_paid(uow, event.voucher_id, event.payment_id,
-                                         from_ts(event.settled_at, event.HasField("settled_at")) or utcnow())
+    voucher_id = event.references.get("voucher_id", "")
+    if not voucher_id:
+        return None  # paid for something other than a voucher
+    return commands.MarkVoucherPaid(actor=_from_event(envelope), voucher_id=voucher_id, payment_id=event.payment_id,
+                                    paid_at=from_ts(event.settled_at, event.HasField("settled_at")))
+
+
+TRANSLATORS = {"payment.settled": on_payment_settled}
 
 
 async def start(settings: VoucherSettings) -> None:
-    db = await prepare_database(settings, MIGRATIONS)
-    runtime = ServiceRuntime(settings, db)
-    uow_factory = functools.partial(VoucherUnitOfWork, db, settings.service_name, to_outgoing, runtime.wake_relay)
-    vault = PiiVault.from_settings(settings)
+    process = await bootstrap.for_process(settings)
 
     def add_servicers(server):
-        voucher_pb2_grpc.add_VoucherServiceServicer_to_server(VoucherServicer(uow_factory, vault), server)
+        voucher_pb2_grpc.add_VoucherServiceServicer_to_server(VoucherServicer(process.bus, process.uow_factory), server)
         return [pb.DESCRIPTOR.services_by_name["VoucherService"].full_name]
 
-    await run_service(runtime, produces=[VOUCHER_EVENTS], consumes=[LEDGER_EVENTS],
-                      handlers={"payment.settled": on_payment_settled}, uow_factory=uow_factory,
-                      add_servicers=add_servicers)
+    await run_service(process.runtime, produces=[VOUCHER_EVENTS], consumes=[LEDGER_EVENTS], translators=TRANSLATORS,
+                      bus=process.bus, uow_factory=process.uow_factory, add_servicers=add_servicers)
 
 
 def main() -> None:

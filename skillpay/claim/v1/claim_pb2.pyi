@@ -1,6 +1,7 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from skillpay.audit.v1 import audit_pb2 as _audit_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -30,6 +31,14 @@ class ClaimState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CLAIM_STATE_PAID: _ClassVar[ClaimState]
     CLAIM_STATE_REJECTED: _ClassVar[ClaimState]
     CLAIM_STATE_PAYMENT_FAILED: _ClassVar[ClaimState]
+
+class ClaimLineState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CLAIM_LINE_STATE_UNSPECIFIED: _ClassVar[ClaimLineState]
+    CLAIM_LINE_STATE_OPEN: _ClassVar[ClaimLineState]
+    CLAIM_LINE_STATE_PAYOUT_REQUESTED: _ClassVar[ClaimLineState]
+    CLAIM_LINE_STATE_PAID: _ClassVar[ClaimLineState]
+    CLAIM_LINE_STATE_PAYMENT_FAILED: _ClassVar[ClaimLineState]
 CLAIM_KIND_UNSPECIFIED: ClaimKind
 CLAIM_KIND_VOUCHER: ClaimKind
 CLAIM_KIND_PROJECT: ClaimKind
@@ -42,9 +51,14 @@ CLAIM_STATE_APPROVED: ClaimState
 CLAIM_STATE_PAID: ClaimState
 CLAIM_STATE_REJECTED: ClaimState
 CLAIM_STATE_PAYMENT_FAILED: ClaimState
+CLAIM_LINE_STATE_UNSPECIFIED: ClaimLineState
+CLAIM_LINE_STATE_OPEN: ClaimLineState
+CLAIM_LINE_STATE_PAYOUT_REQUESTED: ClaimLineState
+CLAIM_LINE_STATE_PAID: ClaimLineState
+CLAIM_LINE_STATE_PAYMENT_FAILED: ClaimLineState
 
 class Claim(_message.Message):
-    __slots__ = ("claim_id", "kind", "voucher_id", "payee_kind", "payee_name", "payee_id_masked", "institution_id", "occupation_code", "level", "amount_fen", "fund_source", "state", "payment_id", "failure_reason", "created_at", "approved_at", "paid_at")
+    __slots__ = ("claim_id", "kind", "voucher_id", "payee_kind", "payee_name", "payee_id_masked", "institution_id", "occupation_code", "level", "amount_fen", "fund_source", "state", "payment_id", "failure_reason", "created_at", "approved_at", "paid_at", "lines")
     CLAIM_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -62,6 +76,7 @@ class Claim(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     APPROVED_AT_FIELD_NUMBER: _ClassVar[int]
     PAID_AT_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
     claim_id: str
     kind: ClaimKind
     voucher_id: str
@@ -79,7 +94,26 @@ class Claim(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     approved_at: _timestamp_pb2.Timestamp
     paid_at: _timestamp_pb2.Timestamp
-    def __init__(self, claim_id: _Optional[str] = ..., kind: _Optional[_Union[ClaimKind, str]] = ..., voucher_id: _Optional[str] = ..., payee_kind: _Optional[_Union[PayeeKind, str]] = ..., payee_name: _Optional[str] = ..., payee_id_masked: _Optional[str] = ..., institution_id: _Optional[str] = ..., occupation_code: _Optional[str] = ..., level: _Optional[int] = ..., amount_fen: _Optional[int] = ..., fund_source: _Optional[str] = ..., state: _Optional[_Union[ClaimState, str]] = ..., payment_id: _Optional[str] = ..., failure_reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., approved_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., paid_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    lines: _containers.RepeatedCompositeFieldContainer[ClaimLine]
+    def __init__(self, claim_id: _Optional[str] = ..., kind: _Optional[_Union[ClaimKind, str]] = ..., voucher_id: _Optional[str] = ..., payee_kind: _Optional[_Union[PayeeKind, str]] = ..., payee_name: _Optional[str] = ..., payee_id_masked: _Optional[str] = ..., institution_id: _Optional[str] = ..., occupation_code: _Optional[str] = ..., level: _Optional[int] = ..., amount_fen: _Optional[int] = ..., fund_source: _Optional[str] = ..., state: _Optional[_Union[ClaimState, str]] = ..., payment_id: _Optional[str] = ..., failure_reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., approved_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., paid_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[ClaimLine, _Mapping]]] = ...) -> None: ...
+
+class ClaimLine(_message.Message):
+    __slots__ = ("line_id", "kind", "amount_fen", "state", "payout_request_id", "attempt", "failure_reason")
+    LINE_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FEN_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    PAYOUT_REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_REASON_FIELD_NUMBER: _ClassVar[int]
+    line_id: str
+    kind: str
+    amount_fen: int
+    state: ClaimLineState
+    payout_request_id: str
+    attempt: int
+    failure_reason: str
+    def __init__(self, line_id: _Optional[str] = ..., kind: _Optional[str] = ..., amount_fen: _Optional[int] = ..., state: _Optional[_Union[ClaimLineState, str]] = ..., payout_request_id: _Optional[str] = ..., attempt: _Optional[int] = ..., failure_reason: _Optional[str] = ...) -> None: ...
 
 class GetClaimRequest(_message.Message):
     __slots__ = ("claim_id",)
@@ -106,3 +140,11 @@ class ListClaimsResponse(_message.Message):
     claims: _containers.RepeatedCompositeFieldContainer[Claim]
     next_page_token: str
     def __init__(self, claims: _Optional[_Iterable[_Union[Claim, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class RequestPayoutAgainRequest(_message.Message):
+    __slots__ = ("request_id", "claim_id")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CLAIM_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    claim_id: str
+    def __init__(self, request_id: _Optional[str] = ..., claim_id: _Optional[str] = ...) -> None: ...

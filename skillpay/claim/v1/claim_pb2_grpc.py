@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from skillpay.audit.v1 import audit_pb2 as skillpay_dot_audit_dot_v1_dot_audit__pb2
 from skillpay.claim.v1 import claim_pb2 as skillpay_dot_claim_dot_v1_dot_claim__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -44,6 +45,16 @@ class ClaimServiceStub:
                 request_serializer=skillpay_dot_claim_dot_v1_dot_claim__pb2.ListClaimsRequest.SerializeToString,
                 response_deserializer=skillpay_dot_claim_dot_v1_dot_claim__pb2.ListClaimsResponse.FromString,
                 _registered_method=True)
+        self.RequestPayoutAgain = channel.unary_unary(
+                '/skillpay.claim.v1.ClaimService/RequestPayoutAgain',
+                request_serializer=skillpay_dot_claim_dot_v1_dot_claim__pb2.RequestPayoutAgainRequest.SerializeToString,
+                response_deserializer=skillpay_dot_claim_dot_v1_dot_claim__pb2.Claim.FromString,
+                _registered_method=True)
+        self.ListAuditRecords = channel.unary_unary(
+                '/skillpay.claim.v1.ClaimService/ListAuditRecords',
+                request_serializer=skillpay_dot_audit_dot_v1_dot_audit__pb2.ListAuditRecordsRequest.SerializeToString,
+                response_deserializer=skillpay_dot_audit_dot_v1_dot_audit__pb2.ListAuditRecordsResponse.FromString,
+                _registered_method=True)
 
 
 class ClaimServiceServicer:
@@ -61,6 +72,20 @@ class ClaimServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RequestPayoutAgain(self, request, context):
+        """After a failed payout: ask the ledger again, under a new payout request id (attempt + 1).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAuditRecords(self, request, context):
+        """Every state change of one aggregate, oldest first (who, when, which command, before -> after).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ClaimServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -73,6 +98,16 @@ def add_ClaimServiceServicer_to_server(servicer, server):
                     servicer.ListClaims,
                     request_deserializer=skillpay_dot_claim_dot_v1_dot_claim__pb2.ListClaimsRequest.FromString,
                     response_serializer=skillpay_dot_claim_dot_v1_dot_claim__pb2.ListClaimsResponse.SerializeToString,
+            ),
+            'RequestPayoutAgain': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestPayoutAgain,
+                    request_deserializer=skillpay_dot_claim_dot_v1_dot_claim__pb2.RequestPayoutAgainRequest.FromString,
+                    response_serializer=skillpay_dot_claim_dot_v1_dot_claim__pb2.Claim.SerializeToString,
+            ),
+            'ListAuditRecords': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAuditRecords,
+                    request_deserializer=skillpay_dot_audit_dot_v1_dot_audit__pb2.ListAuditRecordsRequest.FromString,
+                    response_serializer=skillpay_dot_audit_dot_v1_dot_audit__pb2.ListAuditRecordsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -129,6 +164,60 @@ class ClaimService:
             '/skillpay.claim.v1.ClaimService/ListClaims',
             skillpay_dot_claim_dot_v1_dot_claim__pb2.ListClaimsRequest.SerializeToString,
             skillpay_dot_claim_dot_v1_dot_claim__pb2.ListClaimsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequestPayoutAgain(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.claim.v1.ClaimService/RequestPayoutAgain',
+            skillpay_dot_claim_dot_v1_dot_claim__pb2.RequestPayoutAgainRequest.SerializeToString,
+            skillpay_dot_claim_dot_v1_dot_claim__pb2.Claim.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAuditRecords(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.claim.v1.ClaimService/ListAuditRecords',
+            skillpay_dot_audit_dot_v1_dot_audit__pb2.ListAuditRecordsRequest.SerializeToString,
+            skillpay_dot_audit_dot_v1_dot_audit__pb2.ListAuditRecordsResponse.FromString,
             options,
             channel_credentials,
             insecure,

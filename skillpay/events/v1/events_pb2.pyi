@@ -1,6 +1,7 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Mapping as _Mapping
@@ -60,58 +61,81 @@ class VoucherRedeemed(_message.Message):
     redeemed_at: _timestamp_pb2.Timestamp
     def __init__(self, voucher_id: _Optional[str] = ..., holder: _Optional[_Union[PersonRef, _Mapping]] = ..., institution_id: _Optional[str] = ..., occupation_code: _Optional[str] = ..., level: _Optional[int] = ..., certificate_id: _Optional[str] = ..., certificate_type: _Optional[str] = ..., value_fen: _Optional[int] = ..., fund_source: _Optional[str] = ..., redeemed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
-class ClaimApproved(_message.Message):
-    __slots__ = ("claim_id", "voucher_id", "payee", "channel", "institution_id", "amount_fen", "fund_source", "approved_at")
+class PayoutRequested(_message.Message):
+    __slots__ = ("payout_request_id", "claim_id", "claim_line_id", "line_kind", "attempt", "payee", "channel", "amount_fen", "fund_source", "references", "requested_at")
+    class ReferencesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    PAYOUT_REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CLAIM_ID_FIELD_NUMBER: _ClassVar[int]
-    VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
+    CLAIM_LINE_ID_FIELD_NUMBER: _ClassVar[int]
+    LINE_KIND_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
     PAYEE_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
-    INSTITUTION_ID_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_FEN_FIELD_NUMBER: _ClassVar[int]
     FUND_SOURCE_FIELD_NUMBER: _ClassVar[int]
-    APPROVED_AT_FIELD_NUMBER: _ClassVar[int]
+    REFERENCES_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_AT_FIELD_NUMBER: _ClassVar[int]
+    payout_request_id: str
     claim_id: str
-    voucher_id: str
+    claim_line_id: str
+    line_kind: str
+    attempt: int
     payee: PersonRef
     channel: str
-    institution_id: str
     amount_fen: int
     fund_source: str
-    approved_at: _timestamp_pb2.Timestamp
-    def __init__(self, claim_id: _Optional[str] = ..., voucher_id: _Optional[str] = ..., payee: _Optional[_Union[PersonRef, _Mapping]] = ..., channel: _Optional[str] = ..., institution_id: _Optional[str] = ..., amount_fen: _Optional[int] = ..., fund_source: _Optional[str] = ..., approved_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    references: _containers.ScalarMap[str, str]
+    requested_at: _timestamp_pb2.Timestamp
+    def __init__(self, payout_request_id: _Optional[str] = ..., claim_id: _Optional[str] = ..., claim_line_id: _Optional[str] = ..., line_kind: _Optional[str] = ..., attempt: _Optional[int] = ..., payee: _Optional[_Union[PersonRef, _Mapping]] = ..., channel: _Optional[str] = ..., amount_fen: _Optional[int] = ..., fund_source: _Optional[str] = ..., references: _Optional[_Mapping[str, str]] = ..., requested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class PaymentSettled(_message.Message):
-    __slots__ = ("payment_id", "claim_id", "voucher_id", "amount_fen", "fund_source", "bank_ref", "settled_at")
+    __slots__ = ("payment_id", "amount_fen", "fund_source", "bank_ref", "settled_at", "references")
+    class ReferencesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     PAYMENT_ID_FIELD_NUMBER: _ClassVar[int]
-    CLAIM_ID_FIELD_NUMBER: _ClassVar[int]
-    VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_FEN_FIELD_NUMBER: _ClassVar[int]
     FUND_SOURCE_FIELD_NUMBER: _ClassVar[int]
     BANK_REF_FIELD_NUMBER: _ClassVar[int]
     SETTLED_AT_FIELD_NUMBER: _ClassVar[int]
+    REFERENCES_FIELD_NUMBER: _ClassVar[int]
     payment_id: str
-    claim_id: str
-    voucher_id: str
     amount_fen: int
     fund_source: str
     bank_ref: str
     settled_at: _timestamp_pb2.Timestamp
-    def __init__(self, payment_id: _Optional[str] = ..., claim_id: _Optional[str] = ..., voucher_id: _Optional[str] = ..., amount_fen: _Optional[int] = ..., fund_source: _Optional[str] = ..., bank_ref: _Optional[str] = ..., settled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    references: _containers.ScalarMap[str, str]
+    def __init__(self, payment_id: _Optional[str] = ..., amount_fen: _Optional[int] = ..., fund_source: _Optional[str] = ..., bank_ref: _Optional[str] = ..., settled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., references: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class PaymentFailed(_message.Message):
-    __slots__ = ("payment_id", "claim_id", "voucher_id", "amount_fen", "fund_source", "reason", "failed_at")
+    __slots__ = ("payment_id", "amount_fen", "fund_source", "reason", "failed_at", "references")
+    class ReferencesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     PAYMENT_ID_FIELD_NUMBER: _ClassVar[int]
-    CLAIM_ID_FIELD_NUMBER: _ClassVar[int]
-    VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_FEN_FIELD_NUMBER: _ClassVar[int]
     FUND_SOURCE_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     FAILED_AT_FIELD_NUMBER: _ClassVar[int]
+    REFERENCES_FIELD_NUMBER: _ClassVar[int]
     payment_id: str
-    claim_id: str
-    voucher_id: str
     amount_fen: int
     fund_source: str
     reason: str
     failed_at: _timestamp_pb2.Timestamp
-    def __init__(self, payment_id: _Optional[str] = ..., claim_id: _Optional[str] = ..., voucher_id: _Optional[str] = ..., amount_fen: _Optional[int] = ..., fund_source: _Optional[str] = ..., reason: _Optional[str] = ..., failed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    references: _containers.ScalarMap[str, str]
+    def __init__(self, payment_id: _Optional[str] = ..., amount_fen: _Optional[int] = ..., fund_source: _Optional[str] = ..., reason: _Optional[str] = ..., failed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., references: _Optional[_Mapping[str, str]] = ...) -> None: ...

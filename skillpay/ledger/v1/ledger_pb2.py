@@ -23,47 +23,52 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from skillpay.audit.v1 import audit_pb2 as skillpay_dot_audit_dot_v1_dot_audit__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fskillpay/ledger/v1/ledger.proto\x12\x12skillpay.ledger.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe2\x01\n\x04\x46und\x12\x11\n\tfund_code\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12/\n\tfund_type\x18\x03 \x01(\x0e\x32\x1c.skillpay.ledger.v1.FundType\x12\x15\n\rallocated_fen\x18\x04 \x01(\x03\x12\x15\n\ravailable_fen\x18\x05 \x01(\x03\x12\x13\n\x0bpayable_fen\x18\x06 \x01(\x03\x12\x15\n\rdisbursed_fen\x18\x07 \x01(\x03\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"w\n\x0fOpenFundRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\tfund_code\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12/\n\tfund_type\x18\x04 \x01(\x0e\x32\x1c.skillpay.ledger.v1.FundType\"`\n\x15\x41llocateBudgetRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\tfund_code\x18\x02 \x01(\t\x12\x12\n\namount_fen\x18\x03 \x01(\x03\x12\x0c\n\x04memo\x18\x04 \x01(\t\"#\n\x0eGetFundRequest\x12\x11\n\tfund_code\x18\x01 \x01(\t\"9\n\x10ListFundsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"U\n\x11ListFundsResponse\x12\'\n\x05\x66unds\x18\x01 \x03(\x0b\x32\x18.skillpay.ledger.v1.Fund\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"A\n\x07Posting\x12\x0f\n\x07\x61\x63\x63ount\x18\x01 \x01(\t\x12\x11\n\tdebit_fen\x18\x02 \x01(\x03\x12\x12\n\ncredit_fen\x18\x03 \x01(\x03\"\xb2\x01\n\x0cJournalEntry\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x11\n\tfund_code\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x11\n\treference\x18\x04 \x01(\t\x12-\n\x08postings\x18\x05 \x03(\x0b\x32\x1b.skillpay.ledger.v1.Posting\x12-\n\tposted_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"U\n\x19ListJournalEntriesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x11\n\tfund_code\x18\x03 \x01(\t\"h\n\x1aListJournalEntriesResponse\x12\x31\n\x07\x65ntries\x18\x01 \x03(\x0b\x32 .skillpay.ledger.v1.JournalEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x95\x03\n\x07Payment\x12\x12\n\npayment_id\x18\x01 \x01(\t\x12\x10\n\x08\x63laim_id\x18\x02 \x01(\t\x12\x12\n\nvoucher_id\x18\x03 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x04 \x01(\t\x12\x11\n\tfund_code\x18\x05 \x01(\t\x12\x12\n\namount_fen\x18\x06 \x01(\x03\x12\x12\n\npayee_name\x18\x07 \x01(\t\x12\x17\n\x0fpayee_id_masked\x18\x08 \x01(\t\x12/\n\x05state\x18\t \x01(\x0e\x32 .skillpay.ledger.v1.PaymentState\x12\x10\n\x08\x62\x61nk_ref\x18\n \x01(\t\x12\x16\n\x0e\x66\x61ilure_reason\x18\x0b \x01(\t\x12.\n\ncreated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0csubmitted_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nsettled_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\'\n\x11GetPaymentRequest\x12\x12\n\npayment_id\x18\x01 \x01(\t\"\x93\x01\n\x13ListPaymentsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x10\n\x08\x63laim_id\x18\x03 \x01(\t\x12\x12\n\nvoucher_id\x18\x04 \x01(\t\x12/\n\x05state\x18\x05 \x01(\x0e\x32 .skillpay.ledger.v1.PaymentState\"^\n\x14ListPaymentsResponse\x12-\n\x08payments\x18\x01 \x03(\x0b\x32\x1b.skillpay.ledger.v1.Payment\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\xa2\x01\n\x08\x46undType\x12\x19\n\x15\x46UND_TYPE_UNSPECIFIED\x10\x00\x12 \n\x1c\x46UND_TYPE_EMPLOYMENT_SUBSIDY\x10\x01\x12$\n FUND_TYPE_UNEMPLOYMENT_INSURANCE\x10\x02\x12\x1e\n\x1a\x46UND_TYPE_SKILLS_UPGRADING\x10\x03\x12\x13\n\x0f\x46UND_TYPE_OTHER\x10\x04*\xd8\x01\n\x0cPaymentState\x12\x1d\n\x19PAYMENT_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15PAYMENT_STATE_PENDING\x10\x01\x12\x1b\n\x17PAYMENT_STATE_SUBMITTED\x10\x02\x12\x1a\n\x16PAYMENT_STATE_IN_DOUBT\x10\x03\x12\x19\n\x15PAYMENT_STATE_SETTLED\x10\x04\x12\x18\n\x14PAYMENT_STATE_FAILED\x10\x05\x12 \n\x1cPAYMENT_STATE_AWAITING_FUNDS\x10\x06\x32\xfe\x04\n\rLedgerService\x12I\n\x08OpenFund\x12#.skillpay.ledger.v1.OpenFundRequest\x1a\x18.skillpay.ledger.v1.Fund\x12U\n\x0e\x41llocateBudget\x12).skillpay.ledger.v1.AllocateBudgetRequest\x1a\x18.skillpay.ledger.v1.Fund\x12G\n\x07GetFund\x12\".skillpay.ledger.v1.GetFundRequest\x1a\x18.skillpay.ledger.v1.Fund\x12X\n\tListFunds\x12$.skillpay.ledger.v1.ListFundsRequest\x1a%.skillpay.ledger.v1.ListFundsResponse\x12s\n\x12ListJournalEntries\x12-.skillpay.ledger.v1.ListJournalEntriesRequest\x1a..skillpay.ledger.v1.ListJournalEntriesResponse\x12P\n\nGetPayment\x12%.skillpay.ledger.v1.GetPaymentRequest\x1a\x1b.skillpay.ledger.v1.Payment\x12\x61\n\x0cListPayments\x12\'.skillpay.ledger.v1.ListPaymentsRequest\x1a(.skillpay.ledger.v1.ListPaymentsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fskillpay/ledger/v1/ledger.proto\x12\x12skillpay.ledger.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dskillpay/audit/v1/audit.proto\"\xe2\x01\n\x04\x46und\x12\x11\n\tfund_code\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12/\n\tfund_type\x18\x03 \x01(\x0e\x32\x1c.skillpay.ledger.v1.FundType\x12\x15\n\rallocated_fen\x18\x04 \x01(\x03\x12\x15\n\ravailable_fen\x18\x05 \x01(\x03\x12\x13\n\x0bpayable_fen\x18\x06 \x01(\x03\x12\x15\n\rdisbursed_fen\x18\x07 \x01(\x03\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"w\n\x0fOpenFundRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\tfund_code\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12/\n\tfund_type\x18\x04 \x01(\x0e\x32\x1c.skillpay.ledger.v1.FundType\"`\n\x15\x41llocateBudgetRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\tfund_code\x18\x02 \x01(\t\x12\x12\n\namount_fen\x18\x03 \x01(\x03\x12\x0c\n\x04memo\x18\x04 \x01(\t\"#\n\x0eGetFundRequest\x12\x11\n\tfund_code\x18\x01 \x01(\t\"9\n\x10ListFundsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"U\n\x11ListFundsResponse\x12\'\n\x05\x66unds\x18\x01 \x03(\x0b\x32\x18.skillpay.ledger.v1.Fund\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"A\n\x07Posting\x12\x0f\n\x07\x61\x63\x63ount\x18\x01 \x01(\t\x12\x11\n\tdebit_fen\x18\x02 \x01(\x03\x12\x12\n\ncredit_fen\x18\x03 \x01(\x03\"\xb2\x01\n\x0cJournalEntry\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x11\n\tfund_code\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x11\n\treference\x18\x04 \x01(\t\x12-\n\x08postings\x18\x05 \x03(\x0b\x32\x1b.skillpay.ledger.v1.Posting\x12-\n\tposted_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"U\n\x19ListJournalEntriesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x11\n\tfund_code\x18\x03 \x01(\t\"h\n\x1aListJournalEntriesResponse\x12\x31\n\x07\x65ntries\x18\x01 \x03(\x0b\x32 .skillpay.ledger.v1.JournalEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xef\x03\n\x07Payment\x12\x12\n\npayment_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x04 \x01(\t\x12\x11\n\tfund_code\x18\x05 \x01(\t\x12\x12\n\namount_fen\x18\x06 \x01(\x03\x12\x12\n\npayee_name\x18\x07 \x01(\t\x12\x17\n\x0fpayee_id_masked\x18\x08 \x01(\t\x12/\n\x05state\x18\t \x01(\x0e\x32 .skillpay.ledger.v1.PaymentState\x12\x10\n\x08\x62\x61nk_ref\x18\n \x01(\t\x12\x16\n\x0e\x66\x61ilure_reason\x18\x0b \x01(\t\x12.\n\ncreated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0csubmitted_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nsettled_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12?\n\nreferences\x18\x0f \x03(\x0b\x32+.skillpay.ledger.v1.Payment.ReferencesEntry\x1a\x31\n\x0fReferencesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01J\x04\x08\x02\x10\x03J\x04\x08\x03\x10\x04\"\'\n\x11GetPaymentRequest\x12\x12\n\npayment_id\x18\x01 \x01(\t\"\xa9\x01\n\x13ListPaymentsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12/\n\x05state\x18\x05 \x01(\x0e\x32 .skillpay.ledger.v1.PaymentState\x12\x15\n\rreference_key\x18\x06 \x01(\t\x12\x17\n\x0freference_value\x18\x07 \x01(\tJ\x04\x08\x03\x10\x04J\x04\x08\x04\x10\x05\"^\n\x14ListPaymentsResponse\x12-\n\x08payments\x18\x01 \x03(\x0b\x32\x1b.skillpay.ledger.v1.Payment\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\xa2\x01\n\x08\x46undType\x12\x19\n\x15\x46UND_TYPE_UNSPECIFIED\x10\x00\x12 \n\x1c\x46UND_TYPE_EMPLOYMENT_SUBSIDY\x10\x01\x12$\n FUND_TYPE_UNEMPLOYMENT_INSURANCE\x10\x02\x12\x1e\n\x1a\x46UND_TYPE_SKILLS_UPGRADING\x10\x03\x12\x13\n\x0f\x46UND_TYPE_OTHER\x10\x04*\xd8\x01\n\x0cPaymentState\x12\x1d\n\x19PAYMENT_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15PAYMENT_STATE_PENDING\x10\x01\x12\x1b\n\x17PAYMENT_STATE_SUBMITTED\x10\x02\x12\x1a\n\x16PAYMENT_STATE_IN_DOUBT\x10\x03\x12\x19\n\x15PAYMENT_STATE_SETTLED\x10\x04\x12\x18\n\x14PAYMENT_STATE_FAILED\x10\x05\x12 \n\x1cPAYMENT_STATE_AWAITING_FUNDS\x10\x06\x32\xeb\x05\n\rLedgerService\x12I\n\x08OpenFund\x12#.skillpay.ledger.v1.OpenFundRequest\x1a\x18.skillpay.ledger.v1.Fund\x12U\n\x0e\x41llocateBudget\x12).skillpay.ledger.v1.AllocateBudgetRequest\x1a\x18.skillpay.ledger.v1.Fund\x12G\n\x07GetFund\x12\".skillpay.ledger.v1.GetFundRequest\x1a\x18.skillpay.ledger.v1.Fund\x12X\n\tListFunds\x12$.skillpay.ledger.v1.ListFundsRequest\x1a%.skillpay.ledger.v1.ListFundsResponse\x12s\n\x12ListJournalEntries\x12-.skillpay.ledger.v1.ListJournalEntriesRequest\x1a..skillpay.ledger.v1.ListJournalEntriesResponse\x12P\n\nGetPayment\x12%.skillpay.ledger.v1.GetPaymentRequest\x1a\x1b.skillpay.ledger.v1.Payment\x12\x61\n\x0cListPayments\x12\'.skillpay.ledger.v1.ListPaymentsRequest\x1a(.skillpay.ledger.v1.ListPaymentsResponse\x12k\n\x10ListAuditRecords\x12*.skillpay.audit.v1.ListAuditRecordsRequest\x1a+.skillpay.audit.v1.ListAuditRecordsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'skillpay.ledger.v1.ledger_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_FUNDTYPE']._serialized_start=1856
-  _globals['_FUNDTYPE']._serialized_end=2018
-  _globals['_PAYMENTSTATE']._serialized_start=2021
-  _globals['_PAYMENTSTATE']._serialized_end=2237
-  _globals['_FUND']._serialized_start=89
-  _globals['_FUND']._serialized_end=315
-  _globals['_OPENFUNDREQUEST']._serialized_start=317
-  _globals['_OPENFUNDREQUEST']._serialized_end=436
-  _globals['_ALLOCATEBUDGETREQUEST']._serialized_start=438
-  _globals['_ALLOCATEBUDGETREQUEST']._serialized_end=534
-  _globals['_GETFUNDREQUEST']._serialized_start=536
-  _globals['_GETFUNDREQUEST']._serialized_end=571
-  _globals['_LISTFUNDSREQUEST']._serialized_start=573
-  _globals['_LISTFUNDSREQUEST']._serialized_end=630
-  _globals['_LISTFUNDSRESPONSE']._serialized_start=632
-  _globals['_LISTFUNDSRESPONSE']._serialized_end=717
-  _globals['_POSTING']._serialized_start=719
-  _globals['_POSTING']._serialized_end=784
-  _globals['_JOURNALENTRY']._serialized_start=787
-  _globals['_JOURNALENTRY']._serialized_end=965
-  _globals['_LISTJOURNALENTRIESREQUEST']._serialized_start=967
-  _globals['_LISTJOURNALENTRIESREQUEST']._serialized_end=1052
-  _globals['_LISTJOURNALENTRIESRESPONSE']._serialized_start=1054
-  _globals['_LISTJOURNALENTRIESRESPONSE']._serialized_end=1158
-  _globals['_PAYMENT']._serialized_start=1161
-  _globals['_PAYMENT']._serialized_end=1566
-  _globals['_GETPAYMENTREQUEST']._serialized_start=1568
-  _globals['_GETPAYMENTREQUEST']._serialized_end=1607
-  _globals['_LISTPAYMENTSREQUEST']._serialized_start=1610
-  _globals['_LISTPAYMENTSREQUEST']._serialized_end=1757
-  _globals['_LISTPAYMENTSRESPONSE']._serialized_start=1759
-  _globals['_LISTPAYMENTSRESPONSE']._serialized_end=1853
-  _globals['_LEDGERSERVICE']._serialized_start=2240
-  _globals['_LEDGERSERVICE']._serialized_end=2878
+  _globals['_PAYMENT_REFERENCESENTRY']._loaded_options = None
+  _globals['_PAYMENT_REFERENCESENTRY']._serialized_options = b'8\001'
+  _globals['_FUNDTYPE']._serialized_start=1999
+  _globals['_FUNDTYPE']._serialized_end=2161
+  _globals['_PAYMENTSTATE']._serialized_start=2164
+  _globals['_PAYMENTSTATE']._serialized_end=2380
+  _globals['_FUND']._serialized_start=120
+  _globals['_FUND']._serialized_end=346
+  _globals['_OPENFUNDREQUEST']._serialized_start=348
+  _globals['_OPENFUNDREQUEST']._serialized_end=467
+  _globals['_ALLOCATEBUDGETREQUEST']._serialized_start=469
+  _globals['_ALLOCATEBUDGETREQUEST']._serialized_end=565
+  _globals['_GETFUNDREQUEST']._serialized_start=567
+  _globals['_GETFUNDREQUEST']._serialized_end=602
+  _globals['_LISTFUNDSREQUEST']._serialized_start=604
+  _globals['_LISTFUNDSREQUEST']._serialized_end=661
+  _globals['_LISTFUNDSRESPONSE']._serialized_start=663
+  _globals['_LISTFUNDSRESPONSE']._serialized_end=748
+  _globals['_POSTING']._serialized_start=750
+  _globals['_POSTING']._serialized_end=815
+  _globals['_JOURNALENTRY']._serialized_start=818
+  _globals['_JOURNALENTRY']._serialized_end=996
+  _globals['_LISTJOURNALENTRIESREQUEST']._serialized_start=998
+  _globals['_LISTJOURNALENTRIESREQUEST']._serialized_end=1083
+  _globals['_LISTJOURNALENTRIESRESPONSE']._serialized_start=1085
+  _globals['_LISTJOURNALENTRIESRESPONSE']._serialized_end=1189
+  _globals['_PAYMENT']._serialized_start=1192
+  _globals['_PAYMENT']._serialized_end=1687
+  _globals['_PAYMENT_REFERENCESENTRY']._serialized_start=1626
+  _globals['_PAYMENT_REFERENCESENTRY']._serialized_end=1675
+  _globals['_GETPAYMENTREQUEST']._serialized_start=1689
+  _globals['_GETPAYMENTREQUEST']._serialized_end=1728
+  _globals['_LISTPAYMENTSREQUEST']._serialized_start=1731
+  _globals['_LISTPAYMENTSREQUEST']._serialized_end=1900
+  _globals['_LISTPAYMENTSRESPONSE']._serialized_start=1902
+  _globals['_LISTPAYMENTSRESPONSE']._serialized_end=1996
+  _globals['_LEDGERSERVICE']._serialized_start=2383
+  _globals['_LEDGERSERVICE']._serialized_end=3130
 # @@protoc_insertion_point(module_scope)

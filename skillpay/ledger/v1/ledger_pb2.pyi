@@ -1,6 +1,7 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from skillpay.audit.v1 import audit_pb2 as _audit_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -151,10 +152,15 @@ class ListJournalEntriesResponse(_message.Message):
     def __init__(self, entries: _Optional[_Iterable[_Union[JournalEntry, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class Payment(_message.Message):
-    __slots__ = ("payment_id", "claim_id", "voucher_id", "channel", "fund_code", "amount_fen", "payee_name", "payee_id_masked", "state", "bank_ref", "failure_reason", "created_at", "submitted_at", "settled_at")
+    __slots__ = ("payment_id", "channel", "fund_code", "amount_fen", "payee_name", "payee_id_masked", "state", "bank_ref", "failure_reason", "created_at", "submitted_at", "settled_at", "references")
+    class ReferencesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     PAYMENT_ID_FIELD_NUMBER: _ClassVar[int]
-    CLAIM_ID_FIELD_NUMBER: _ClassVar[int]
-    VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     FUND_CODE_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_FEN_FIELD_NUMBER: _ClassVar[int]
@@ -166,9 +172,8 @@ class Payment(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     SUBMITTED_AT_FIELD_NUMBER: _ClassVar[int]
     SETTLED_AT_FIELD_NUMBER: _ClassVar[int]
+    REFERENCES_FIELD_NUMBER: _ClassVar[int]
     payment_id: str
-    claim_id: str
-    voucher_id: str
     channel: str
     fund_code: str
     amount_fen: int
@@ -180,7 +185,8 @@ class Payment(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     submitted_at: _timestamp_pb2.Timestamp
     settled_at: _timestamp_pb2.Timestamp
-    def __init__(self, payment_id: _Optional[str] = ..., claim_id: _Optional[str] = ..., voucher_id: _Optional[str] = ..., channel: _Optional[str] = ..., fund_code: _Optional[str] = ..., amount_fen: _Optional[int] = ..., payee_name: _Optional[str] = ..., payee_id_masked: _Optional[str] = ..., state: _Optional[_Union[PaymentState, str]] = ..., bank_ref: _Optional[str] = ..., failure_reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., submitted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., settled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    references: _containers.ScalarMap[str, str]
+    def __init__(self, payment_id: _Optional[str] = ..., channel: _Optional[str] = ..., fund_code: _Optional[str] = ..., amount_fen: _Optional[int] = ..., payee_name: _Optional[str] = ..., payee_id_masked: _Optional[str] = ..., state: _Optional[_Union[PaymentState, str]] = ..., bank_ref: _Optional[str] = ..., failure_reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., submitted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., settled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., references: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class GetPaymentRequest(_message.Message):
     __slots__ = ("payment_id",)
@@ -189,18 +195,18 @@ class GetPaymentRequest(_message.Message):
     def __init__(self, payment_id: _Optional[str] = ...) -> None: ...
 
 class ListPaymentsRequest(_message.Message):
-    __slots__ = ("page_size", "page_token", "claim_id", "voucher_id", "state")
+    __slots__ = ("page_size", "page_token", "state", "reference_key", "reference_value")
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
-    CLAIM_ID_FIELD_NUMBER: _ClassVar[int]
-    VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_KEY_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_VALUE_FIELD_NUMBER: _ClassVar[int]
     page_size: int
     page_token: str
-    claim_id: str
-    voucher_id: str
     state: PaymentState
-    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., claim_id: _Optional[str] = ..., voucher_id: _Optional[str] = ..., state: _Optional[_Union[PaymentState, str]] = ...) -> None: ...
+    reference_key: str
+    reference_value: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., state: _Optional[_Union[PaymentState, str]] = ..., reference_key: _Optional[str] = ..., reference_value: _Optional[str] = ...) -> None: ...
 
 class ListPaymentsResponse(_message.Message):
     __slots__ = ("payments", "next_page_token")

@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from skillpay.audit.v1 import audit_pb2 as skillpay_dot_audit_dot_v1_dot_audit__pb2
 from skillpay.ledger.v1 import ledger_pb2 as skillpay_dot_ledger_dot_v1_dot_ledger__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -69,6 +70,11 @@ class LedgerServiceStub:
                 request_serializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.ListPaymentsRequest.SerializeToString,
                 response_deserializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.ListPaymentsResponse.FromString,
                 _registered_method=True)
+        self.ListAuditRecords = channel.unary_unary(
+                '/skillpay.ledger.v1.LedgerService/ListAuditRecords',
+                request_serializer=skillpay_dot_audit_dot_v1_dot_audit__pb2.ListAuditRecordsRequest.SerializeToString,
+                response_deserializer=skillpay_dot_audit_dot_v1_dot_audit__pb2.ListAuditRecordsResponse.FromString,
+                _registered_method=True)
 
 
 class LedgerServiceServicer:
@@ -117,6 +123,13 @@ class LedgerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAuditRecords(self, request, context):
+        """Every state change of one aggregate, oldest first (who, when, which command, before -> after).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LedgerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -154,6 +167,11 @@ def add_LedgerServiceServicer_to_server(servicer, server):
                     servicer.ListPayments,
                     request_deserializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.ListPaymentsRequest.FromString,
                     response_serializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.ListPaymentsResponse.SerializeToString,
+            ),
+            'ListAuditRecords': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAuditRecords,
+                    request_deserializer=skillpay_dot_audit_dot_v1_dot_audit__pb2.ListAuditRecordsRequest.FromString,
+                    response_serializer=skillpay_dot_audit_dot_v1_dot_audit__pb2.ListAuditRecordsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -345,6 +363,33 @@ class LedgerService:
             '/skillpay.ledger.v1.LedgerService/ListPayments',
             skillpay_dot_ledger_dot_v1_dot_ledger__pb2.ListPaymentsRequest.SerializeToString,
             skillpay_dot_ledger_dot_v1_dot_ledger__pb2.ListPaymentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAuditRecords(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.ledger.v1.LedgerService/ListAuditRecords',
+            skillpay_dot_audit_dot_v1_dot_audit__pb2.ListAuditRecordsRequest.SerializeToString,
+            skillpay_dot_audit_dot_v1_dot_audit__pb2.ListAuditRecordsResponse.FromString,
             options,
             channel_credentials,
             insecure,

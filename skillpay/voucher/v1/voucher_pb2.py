@@ -23,56 +23,57 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from skillpay.audit.v1 import audit_pb2 as skillpay_dot_audit_dot_v1_dot_audit__pb2
 from google.type import date_pb2 as google_dot_type_dot_date__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!skillpay/voucher/v1/voucher.proto\x12\x13skillpay.voucher.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\"\x9d\x01\n\nOccupation\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05level\x18\x03 \x01(\x05\x12\x1c\n\x14subsidy_standard_fen\x18\x04 \x01(\x03\x12\x16\n\x0enew_occupation\x18\x05 \x01(\x08\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x90\x01\n\x19RegisterOccupationRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\r\n\x05level\x18\x04 \x01(\x05\x12\x1c\n\x14subsidy_standard_fen\x18\x05 \x01(\x03\x12\x16\n\x0enew_occupation\x18\x06 \x01(\x08\"?\n\x16ListOccupationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"h\n\x17ListOccupationsResponse\x12\x34\n\x0boccupations\x18\x01 \x03(\x0b\x32\x1f.skillpay.voucher.v1.Occupation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xdb\x01\n\x0bInstitution\x12\x16\n\x0einstitution_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x63redit_code\x18\x03 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x04 \x01(\t\x12\x18\n\x10occupation_codes\x18\x05 \x03(\t\x12\x36\n\x06status\x18\x06 \x01(\x0e\x32&.skillpay.voucher.v1.InstitutionStatus\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"~\n\x1aRegisterInstitutionRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x63redit_code\x18\x03 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x04 \x01(\t\x12\x18\n\x10occupation_codes\x18\x05 \x03(\t\"/\n\x15GetInstitutionRequest\x12\x16\n\x0einstitution_id\x18\x01 \x01(\t\"\xb1\x04\n\x07Voucher\x12\x12\n\nvoucher_id\x18\x01 \x01(\t\x12\x13\n\x0bholder_name\x18\x02 \x01(\t\x12\x18\n\x10holder_id_masked\x18\x03 \x01(\t\x12\x17\n\x0foccupation_code\x18\x04 \x01(\t\x12\r\n\x05level\x18\x05 \x01(\x05\x12\x13\n\x0b\x66und_source\x18\x06 \x01(\t\x12\x10\n\x08\x62\x61tch_id\x18\x07 \x01(\t\x12\x30\n\x05state\x18\x08 \x01(\x0e\x32!.skillpay.voucher.v1.VoucherState\x12\x16\n\x0einstitution_id\x18\t \x01(\t\x12\x16\n\x0e\x63\x65rtificate_id\x18\n \x01(\t\x12\x11\n\tvalue_fen\x18\x0b \x01(\x03\x12-\n\tissued_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bvalid_until\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65nrolled_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bredeemed_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07paid_at\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\npayment_id\x18\x11 \x01(\t\x12\x1c\n\x14real_person_verified\x18\x12 \x01(\x08\"\xcc\x01\n\x13IssueVoucherRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x13\n\x0bresident_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x17\n\x0foccupation_code\x18\x04 \x01(\t\x12\r\n\x05level\x18\x05 \x01(\x05\x12\x13\n\x0b\x66und_source\x18\x06 \x01(\t\x12\x10\n\x08\x62\x61tch_id\x18\x07 \x01(\t\x12/\n\x0bvalid_until\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"s\n\x13\x45nrolVoucherRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nvoucher_id\x18\x02 \x01(\t\x12\x16\n\x0einstitution_id\x18\x03 \x01(\t\x12\x1c\n\x14real_person_verified\x18\x04 \x01(\x08\"\xcc\x02\n\x0b\x43\x65rtificate\x12\x16\n\x0e\x63\x65rtificate_id\x18\x01 \x01(\t\x12\x1a\n\x12\x63\x65rtificate_number\x18\x02 \x01(\t\x12>\n\x10\x63\x65rtificate_type\x18\x03 \x01(\x0e\x32$.skillpay.voucher.v1.CertificateType\x12\x13\n\x0bholder_name\x18\x04 \x01(\t\x12\x18\n\x10holder_id_masked\x18\x05 \x01(\t\x12\x17\n\x0foccupation_code\x18\x06 \x01(\t\x12\r\n\x05level\x18\x07 \x01(\x05\x12$\n\tissued_on\x18\x08 \x01(\x0b\x32\x11.google.type.Date\x12\x1b\n\x13redeemed_voucher_id\x18\t \x01(\t\x12/\n\x0brecorded_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xfb\x01\n\x18RecordCertificateRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x13\n\x0bresident_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x1a\n\x12\x63\x65rtificate_number\x18\x04 \x01(\t\x12>\n\x10\x63\x65rtificate_type\x18\x05 \x01(\x0e\x32$.skillpay.voucher.v1.CertificateType\x12\x17\n\x0foccupation_code\x18\x06 \x01(\t\x12\r\n\x05level\x18\x07 \x01(\x05\x12$\n\tissued_on\x18\x08 \x01(\x0b\x32\x11.google.type.Date\"/\n\x15GetCertificateRequest\x12\x16\n\x0e\x63\x65rtificate_id\x18\x01 \x01(\t\"V\n\x14RedeemVoucherRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nvoucher_id\x18\x02 \x01(\t\x12\x16\n\x0e\x63\x65rtificate_id\x18\x03 \x01(\t\"\'\n\x11GetVoucherRequest\x12\x12\n\nvoucher_id\x18\x01 \x01(\t\"n\n\x13ListVouchersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x30\n\x05state\x18\x03 \x01(\x0e\x32!.skillpay.voucher.v1.VoucherState\"_\n\x14ListVouchersResponse\x12.\n\x08vouchers\x18\x01 \x03(\x0b\x32\x1c.skillpay.voucher.v1.Voucher\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*v\n\x11InstitutionStatus\x12\"\n\x1eINSTITUTION_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n\x19INSTITUTION_STATUS_ACTIVE\x10\x01\x12\x1e\n\x1aINSTITUTION_STATUS_REMOVED\x10\x02*\xea\x01\n\x0cVoucherState\x12\x1d\n\x19VOUCHER_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14VOUCHER_STATE_ISSUED\x10\x01\x12\x1a\n\x16VOUCHER_STATE_ENROLLED\x10\x02\x12\x1a\n\x16VOUCHER_STATE_REDEEMED\x10\x03\x12\x16\n\x12VOUCHER_STATE_PAID\x10\x04\x12\x19\n\x15VOUCHER_STATE_EXPIRED\x10\x05\x12\x1b\n\x17VOUCHER_STATE_CANCELLED\x10\x06\x12\x19\n\x15VOUCHER_STATE_REVOKED\x10\x07*\xd3\x01\n\x0f\x43\x65rtificateType\x12 \n\x1c\x43\x45RTIFICATE_TYPE_UNSPECIFIED\x10\x00\x12-\n)CERTIFICATE_TYPE_VOCATIONAL_QUALIFICATION\x10\x01\x12 \n\x1c\x43\x45RTIFICATE_TYPE_SKILL_LEVEL\x10\x02\x12$\n CERTIFICATE_TYPE_SPECIAL_ABILITY\x10\x03\x12\'\n#CERTIFICATE_TYPE_TRAINING_QUALIFIED\x10\x04\x32\xb8\x08\n\x0eVoucherService\x12\x65\n\x12RegisterOccupation\x12..skillpay.voucher.v1.RegisterOccupationRequest\x1a\x1f.skillpay.voucher.v1.Occupation\x12l\n\x0fListOccupations\x12+.skillpay.voucher.v1.ListOccupationsRequest\x1a,.skillpay.voucher.v1.ListOccupationsResponse\x12h\n\x13RegisterInstitution\x12/.skillpay.voucher.v1.RegisterInstitutionRequest\x1a .skillpay.voucher.v1.Institution\x12^\n\x0eGetInstitution\x12*.skillpay.voucher.v1.GetInstitutionRequest\x1a .skillpay.voucher.v1.Institution\x12V\n\x0cIssueVoucher\x12(.skillpay.voucher.v1.IssueVoucherRequest\x1a\x1c.skillpay.voucher.v1.Voucher\x12V\n\x0c\x45nrolVoucher\x12(.skillpay.voucher.v1.EnrolVoucherRequest\x1a\x1c.skillpay.voucher.v1.Voucher\x12\x64\n\x11RecordCertificate\x12-.skillpay.voucher.v1.RecordCertificateRequest\x1a .skillpay.voucher.v1.Certificate\x12^\n\x0eGetCertificate\x12*.skillpay.voucher.v1.GetCertificateRequest\x1a .skillpay.voucher.v1.Certificate\x12X\n\rRedeemVoucher\x12).skillpay.voucher.v1.RedeemVoucherRequest\x1a\x1c.skillpay.voucher.v1.Voucher\x12R\n\nGetVoucher\x12&.skillpay.voucher.v1.GetVoucherRequest\x1a\x1c.skillpay.voucher.v1.Voucher\x12\x63\n\x0cListVouchers\x12(.skillpay.voucher.v1.ListVouchersRequest\x1a).skillpay.voucher.v1.ListVouchersResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!skillpay/voucher/v1/voucher.proto\x12\x13skillpay.voucher.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dskillpay/audit/v1/audit.proto\x1a\x16google/type/date.proto\"\x9d\x01\n\nOccupation\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05level\x18\x03 \x01(\x05\x12\x1c\n\x14subsidy_standard_fen\x18\x04 \x01(\x03\x12\x16\n\x0enew_occupation\x18\x05 \x01(\x08\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x90\x01\n\x19RegisterOccupationRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\r\n\x05level\x18\x04 \x01(\x05\x12\x1c\n\x14subsidy_standard_fen\x18\x05 \x01(\x03\x12\x16\n\x0enew_occupation\x18\x06 \x01(\x08\"?\n\x16ListOccupationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"h\n\x17ListOccupationsResponse\x12\x34\n\x0boccupations\x18\x01 \x03(\x0b\x32\x1f.skillpay.voucher.v1.Occupation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xdb\x01\n\x0bInstitution\x12\x16\n\x0einstitution_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x63redit_code\x18\x03 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x04 \x01(\t\x12\x18\n\x10occupation_codes\x18\x05 \x03(\t\x12\x36\n\x06status\x18\x06 \x01(\x0e\x32&.skillpay.voucher.v1.InstitutionStatus\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"~\n\x1aRegisterInstitutionRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x63redit_code\x18\x03 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x04 \x01(\t\x12\x18\n\x10occupation_codes\x18\x05 \x03(\t\"/\n\x15GetInstitutionRequest\x12\x16\n\x0einstitution_id\x18\x01 \x01(\t\"\xb1\x04\n\x07Voucher\x12\x12\n\nvoucher_id\x18\x01 \x01(\t\x12\x13\n\x0bholder_name\x18\x02 \x01(\t\x12\x18\n\x10holder_id_masked\x18\x03 \x01(\t\x12\x17\n\x0foccupation_code\x18\x04 \x01(\t\x12\r\n\x05level\x18\x05 \x01(\x05\x12\x13\n\x0b\x66und_source\x18\x06 \x01(\t\x12\x10\n\x08\x62\x61tch_id\x18\x07 \x01(\t\x12\x30\n\x05state\x18\x08 \x01(\x0e\x32!.skillpay.voucher.v1.VoucherState\x12\x16\n\x0einstitution_id\x18\t \x01(\t\x12\x16\n\x0e\x63\x65rtificate_id\x18\n \x01(\t\x12\x11\n\tvalue_fen\x18\x0b \x01(\x03\x12-\n\tissued_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bvalid_until\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65nrolled_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bredeemed_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07paid_at\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\npayment_id\x18\x11 \x01(\t\x12\x1c\n\x14real_person_verified\x18\x12 \x01(\x08\"\xcc\x01\n\x13IssueVoucherRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x13\n\x0bresident_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x17\n\x0foccupation_code\x18\x04 \x01(\t\x12\r\n\x05level\x18\x05 \x01(\x05\x12\x13\n\x0b\x66und_source\x18\x06 \x01(\t\x12\x10\n\x08\x62\x61tch_id\x18\x07 \x01(\t\x12/\n\x0bvalid_until\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"s\n\x13\x45nrolVoucherRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nvoucher_id\x18\x02 \x01(\t\x12\x16\n\x0einstitution_id\x18\x03 \x01(\t\x12\x1c\n\x14real_person_verified\x18\x04 \x01(\x08\"\xcc\x02\n\x0b\x43\x65rtificate\x12\x16\n\x0e\x63\x65rtificate_id\x18\x01 \x01(\t\x12\x1a\n\x12\x63\x65rtificate_number\x18\x02 \x01(\t\x12>\n\x10\x63\x65rtificate_type\x18\x03 \x01(\x0e\x32$.skillpay.voucher.v1.CertificateType\x12\x13\n\x0bholder_name\x18\x04 \x01(\t\x12\x18\n\x10holder_id_masked\x18\x05 \x01(\t\x12\x17\n\x0foccupation_code\x18\x06 \x01(\t\x12\r\n\x05level\x18\x07 \x01(\x05\x12$\n\tissued_on\x18\x08 \x01(\x0b\x32\x11.google.type.Date\x12\x1b\n\x13redeemed_voucher_id\x18\t \x01(\t\x12/\n\x0brecorded_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xfb\x01\n\x18RecordCertificateRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x13\n\x0bresident_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x1a\n\x12\x63\x65rtificate_number\x18\x04 \x01(\t\x12>\n\x10\x63\x65rtificate_type\x18\x05 \x01(\x0e\x32$.skillpay.voucher.v1.CertificateType\x12\x17\n\x0foccupation_code\x18\x06 \x01(\t\x12\r\n\x05level\x18\x07 \x01(\x05\x12$\n\tissued_on\x18\x08 \x01(\x0b\x32\x11.google.type.Date\"/\n\x15GetCertificateRequest\x12\x16\n\x0e\x63\x65rtificate_id\x18\x01 \x01(\t\"V\n\x14RedeemVoucherRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nvoucher_id\x18\x02 \x01(\t\x12\x16\n\x0e\x63\x65rtificate_id\x18\x03 \x01(\t\"\'\n\x11GetVoucherRequest\x12\x12\n\nvoucher_id\x18\x01 \x01(\t\"n\n\x13ListVouchersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x30\n\x05state\x18\x03 \x01(\x0e\x32!.skillpay.voucher.v1.VoucherState\"_\n\x14ListVouchersResponse\x12.\n\x08vouchers\x18\x01 \x03(\x0b\x32\x1c.skillpay.voucher.v1.Voucher\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*v\n\x11InstitutionStatus\x12\"\n\x1eINSTITUTION_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n\x19INSTITUTION_STATUS_ACTIVE\x10\x01\x12\x1e\n\x1aINSTITUTION_STATUS_REMOVED\x10\x02*\xea\x01\n\x0cVoucherState\x12\x1d\n\x19VOUCHER_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14VOUCHER_STATE_ISSUED\x10\x01\x12\x1a\n\x16VOUCHER_STATE_ENROLLED\x10\x02\x12\x1a\n\x16VOUCHER_STATE_REDEEMED\x10\x03\x12\x16\n\x12VOUCHER_STATE_PAID\x10\x04\x12\x19\n\x15VOUCHER_STATE_EXPIRED\x10\x05\x12\x1b\n\x17VOUCHER_STATE_CANCELLED\x10\x06\x12\x19\n\x15VOUCHER_STATE_REVOKED\x10\x07*\xd3\x01\n\x0f\x43\x65rtificateType\x12 \n\x1c\x43\x45RTIFICATE_TYPE_UNSPECIFIED\x10\x00\x12-\n)CERTIFICATE_TYPE_VOCATIONAL_QUALIFICATION\x10\x01\x12 \n\x1c\x43\x45RTIFICATE_TYPE_SKILL_LEVEL\x10\x02\x12$\n CERTIFICATE_TYPE_SPECIAL_ABILITY\x10\x03\x12\'\n#CERTIFICATE_TYPE_TRAINING_QUALIFIED\x10\x04\x32\xa5\t\n\x0eVoucherService\x12\x65\n\x12RegisterOccupation\x12..skillpay.voucher.v1.RegisterOccupationRequest\x1a\x1f.skillpay.voucher.v1.Occupation\x12l\n\x0fListOccupations\x12+.skillpay.voucher.v1.ListOccupationsRequest\x1a,.skillpay.voucher.v1.ListOccupationsResponse\x12h\n\x13RegisterInstitution\x12/.skillpay.voucher.v1.RegisterInstitutionRequest\x1a .skillpay.voucher.v1.Institution\x12^\n\x0eGetInstitution\x12*.skillpay.voucher.v1.GetInstitutionRequest\x1a .skillpay.voucher.v1.Institution\x12V\n\x0cIssueVoucher\x12(.skillpay.voucher.v1.IssueVoucherRequest\x1a\x1c.skillpay.voucher.v1.Voucher\x12V\n\x0c\x45nrolVoucher\x12(.skillpay.voucher.v1.EnrolVoucherRequest\x1a\x1c.skillpay.voucher.v1.Voucher\x12\x64\n\x11RecordCertificate\x12-.skillpay.voucher.v1.RecordCertificateRequest\x1a .skillpay.voucher.v1.Certificate\x12^\n\x0eGetCertificate\x12*.skillpay.voucher.v1.GetCertificateRequest\x1a .skillpay.voucher.v1.Certificate\x12X\n\rRedeemVoucher\x12).skillpay.voucher.v1.RedeemVoucherRequest\x1a\x1c.skillpay.voucher.v1.Voucher\x12R\n\nGetVoucher\x12&.skillpay.voucher.v1.GetVoucherRequest\x1a\x1c.skillpay.voucher.v1.Voucher\x12\x63\n\x0cListVouchers\x12(.skillpay.voucher.v1.ListVouchersRequest\x1a).skillpay.voucher.v1.ListVouchersResponse\x12k\n\x10ListAuditRecords\x12*.skillpay.audit.v1.ListAuditRecordsRequest\x1a+.skillpay.audit.v1.ListAuditRecordsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'skillpay.voucher.v1.voucher_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_INSTITUTIONSTATUS']._serialized_start=2856
-  _globals['_INSTITUTIONSTATUS']._serialized_end=2974
-  _globals['_VOUCHERSTATE']._serialized_start=2977
-  _globals['_VOUCHERSTATE']._serialized_end=3211
-  _globals['_CERTIFICATETYPE']._serialized_start=3214
-  _globals['_CERTIFICATETYPE']._serialized_end=3425
-  _globals['_OCCUPATION']._serialized_start=116
-  _globals['_OCCUPATION']._serialized_end=273
-  _globals['_REGISTEROCCUPATIONREQUEST']._serialized_start=276
-  _globals['_REGISTEROCCUPATIONREQUEST']._serialized_end=420
-  _globals['_LISTOCCUPATIONSREQUEST']._serialized_start=422
-  _globals['_LISTOCCUPATIONSREQUEST']._serialized_end=485
-  _globals['_LISTOCCUPATIONSRESPONSE']._serialized_start=487
-  _globals['_LISTOCCUPATIONSRESPONSE']._serialized_end=591
-  _globals['_INSTITUTION']._serialized_start=594
-  _globals['_INSTITUTION']._serialized_end=813
-  _globals['_REGISTERINSTITUTIONREQUEST']._serialized_start=815
-  _globals['_REGISTERINSTITUTIONREQUEST']._serialized_end=941
-  _globals['_GETINSTITUTIONREQUEST']._serialized_start=943
-  _globals['_GETINSTITUTIONREQUEST']._serialized_end=990
-  _globals['_VOUCHER']._serialized_start=993
-  _globals['_VOUCHER']._serialized_end=1554
-  _globals['_ISSUEVOUCHERREQUEST']._serialized_start=1557
-  _globals['_ISSUEVOUCHERREQUEST']._serialized_end=1761
-  _globals['_ENROLVOUCHERREQUEST']._serialized_start=1763
-  _globals['_ENROLVOUCHERREQUEST']._serialized_end=1878
-  _globals['_CERTIFICATE']._serialized_start=1881
-  _globals['_CERTIFICATE']._serialized_end=2213
-  _globals['_RECORDCERTIFICATEREQUEST']._serialized_start=2216
-  _globals['_RECORDCERTIFICATEREQUEST']._serialized_end=2467
-  _globals['_GETCERTIFICATEREQUEST']._serialized_start=2469
-  _globals['_GETCERTIFICATEREQUEST']._serialized_end=2516
-  _globals['_REDEEMVOUCHERREQUEST']._serialized_start=2518
-  _globals['_REDEEMVOUCHERREQUEST']._serialized_end=2604
-  _globals['_GETVOUCHERREQUEST']._serialized_start=2606
-  _globals['_GETVOUCHERREQUEST']._serialized_end=2645
-  _globals['_LISTVOUCHERSREQUEST']._serialized_start=2647
-  _globals['_LISTVOUCHERSREQUEST']._serialized_end=2757
-  _globals['_LISTVOUCHERSRESPONSE']._serialized_start=2759
-  _globals['_LISTVOUCHERSRESPONSE']._serialized_end=2854
-  _globals['_VOUCHERSERVICE']._serialized_start=3428
-  _globals['_VOUCHERSERVICE']._serialized_end=4508
+  _globals['_INSTITUTIONSTATUS']._serialized_start=2887
+  _globals['_INSTITUTIONSTATUS']._serialized_end=3005
+  _globals['_VOUCHERSTATE']._serialized_start=3008
+  _globals['_VOUCHERSTATE']._serialized_end=3242
+  _globals['_CERTIFICATETYPE']._serialized_start=3245
+  _globals['_CERTIFICATETYPE']._serialized_end=3456
+  _globals['_OCCUPATION']._serialized_start=147
+  _globals['_OCCUPATION']._serialized_end=304
+  _globals['_REGISTEROCCUPATIONREQUEST']._serialized_start=307
+  _globals['_REGISTEROCCUPATIONREQUEST']._serialized_end=451
+  _globals['_LISTOCCUPATIONSREQUEST']._serialized_start=453
+  _globals['_LISTOCCUPATIONSREQUEST']._serialized_end=516
+  _globals['_LISTOCCUPATIONSRESPONSE']._serialized_start=518
+  _globals['_LISTOCCUPATIONSRESPONSE']._serialized_end=622
+  _globals['_INSTITUTION']._serialized_start=625
+  _globals['_INSTITUTION']._serialized_end=844
+  _globals['_REGISTERINSTITUTIONREQUEST']._serialized_start=846
+  _globals['_REGISTERINSTITUTIONREQUEST']._serialized_end=972
+  _globals['_GETINSTITUTIONREQUEST']._serialized_start=974
+  _globals['_GETINSTITUTIONREQUEST']._serialized_end=1021
+  _globals['_VOUCHER']._serialized_start=1024
+  _globals['_VOUCHER']._serialized_end=1585
+  _globals['_ISSUEVOUCHERREQUEST']._serialized_start=1588
+  _globals['_ISSUEVOUCHERREQUEST']._serialized_end=1792
+  _globals['_ENROLVOUCHERREQUEST']._serialized_start=1794
+  _globals['_ENROLVOUCHERREQUEST']._serialized_end=1909
+  _globals['_CERTIFICATE']._serialized_start=1912
+  _globals['_CERTIFICATE']._serialized_end=2244
+  _globals['_RECORDCERTIFICATEREQUEST']._serialized_start=2247
+  _globals['_RECORDCERTIFICATEREQUEST']._serialized_end=2498
+  _globals['_GETCERTIFICATEREQUEST']._serialized_start=2500
+  _globals['_GETCERTIFICATEREQUEST']._serialized_end=2547
+  _globals['_REDEEMVOUCHERREQUEST']._serialized_start=2549
+  _globals['_REDEEMVOUCHERREQUEST']._serialized_end=2635
+  _globals['_GETVOUCHERREQUEST']._serialized_start=2637
+  _globals['_GETVOUCHERREQUEST']._serialized_end=2676
+  _globals['_LISTVOUCHERSREQUEST']._serialized_start=2678
+  _globals['_LISTVOUCHERSREQUEST']._serialized_end=2788
+  _globals['_LISTVOUCHERSRESPONSE']._serialized_start=2790
+  _globals['_LISTVOUCHERSRESPONSE']._serialized_end=2885
+  _globals['_VOUCHERSERVICE']._serialized_start=3459
+  _globals['_VOUCHERSERVICE']._serialized_end=4648
 # @@protoc_insertion_point(module_scope)

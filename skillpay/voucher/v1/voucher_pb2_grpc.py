@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from skillpay.audit.v1 import audit_pb2 as skillpay_dot_audit_dot_v1_dot_audit__pb2
 from skillpay.voucher.v1 import voucher_pb2 as skillpay_dot_voucher_dot_v1_dot_voucher__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -89,6 +90,11 @@ class VoucherServiceStub:
                 request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListVouchersRequest.SerializeToString,
                 response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListVouchersResponse.FromString,
                 _registered_method=True)
+        self.ListAuditRecords = channel.unary_unary(
+                '/skillpay.voucher.v1.VoucherService/ListAuditRecords',
+                request_serializer=skillpay_dot_audit_dot_v1_dot_audit__pb2.ListAuditRecordsRequest.SerializeToString,
+                response_deserializer=skillpay_dot_audit_dot_v1_dot_audit__pb2.ListAuditRecordsResponse.FromString,
+                _registered_method=True)
 
 
 class VoucherServiceServicer:
@@ -164,6 +170,13 @@ class VoucherServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAuditRecords(self, request, context):
+        """Every state change of one aggregate, oldest first (who, when, which command, before -> after).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_VoucherServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -221,6 +234,11 @@ def add_VoucherServiceServicer_to_server(servicer, server):
                     servicer.ListVouchers,
                     request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListVouchersRequest.FromString,
                     response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListVouchersResponse.SerializeToString,
+            ),
+            'ListAuditRecords': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAuditRecords,
+                    request_deserializer=skillpay_dot_audit_dot_v1_dot_audit__pb2.ListAuditRecordsRequest.FromString,
+                    response_serializer=skillpay_dot_audit_dot_v1_dot_audit__pb2.ListAuditRecordsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -520,6 +538,33 @@ class VoucherService:
             '/skillpay.voucher.v1.VoucherService/ListVouchers',
             skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListVouchersRequest.SerializeToString,
             skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListVouchersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAuditRecords(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.voucher.v1.VoucherService/ListAuditRecords',
+            skillpay_dot_audit_dot_v1_dot_audit__pb2.ListAuditRecordsRequest.SerializeToString,
+            skillpay_dot_audit_dot_v1_dot_audit__pb2.ListAuditRecordsResponse.FromString,
             options,
             channel_credentials,
             insecure,

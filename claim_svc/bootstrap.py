@@ -1,0 +1,45 @@
+"""The one place the claim service is wired: settings, unit of work, clock, bus."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from claim_svc.adapters.events import to_outgoing
+from claim_svc.adapters.unit_of_work import SqlClaimUnitOfWork
+from claim_svc.config import ClaimSettings
+from claim_svc.service_layer.handlers import HANDLERS
+from claim_svc.service_layer.permissions import PERMISSIONS
+from skillpay.actors import service_actor
+from skillpay.clock import Clock, SystemClock
+from skillpay.messagebus import MessageBus, inject
+from skillpay.service_runtime import ServiceRuntime, prepare_database
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def bootstrap(uow_factory: Callable, clock: Clock | None = None, auto_approve: bool = True,
+              fingerprint_key: bytes = b"") -> MessageBus:
+    """The bus with every handler's dependencies injected; tests pass fakes here."""
+    dependencies = {"clock": clock or SystemClock(), "auto_approve": auto_approve}
+    return MessageBus(uow_factory, {command: inject(handler, dependencies) for command, handler in HANDLERS.items()},
+                      PERMISSIONS, fingerprint_key=fingerprint_key, service_actor=service_actor("claim"))
+
+
+@dataclass
+class ClaimProcess:
+    runtime: ServiceRuntime
+    uow_factory: Callable
+    bus: MessageBus
+
+
+async def for_process(settings: ClaimSettings, clock: Clock | None = None) -> ClaimProcess:
+    db = await prepare_database(settings, MIGRATIONS)
+    runtime = ServiceRuntime(settings, db)
+    clock = clock or SystemClock()
+    uow_factory = functools.partial(SqlClaimUnitOfWork, db, settings.service_name, to_outgoing, runtime.wake_relay,
+                                    clock=clock)
+    bus = bootstrap(uow_factory, clock, settings.auto_approve, fingerprint_key=settings.key_bytes("lookup"))
+    return ClaimProcess(runtime, uow_factory, bus)

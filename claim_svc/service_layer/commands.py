@@ -1,0 +1,49 @@
+"""What can be asked of the claim service: plain data, each carrying its actor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from claim_svc.domain.model import Payee
+from skillpay.messagebus import Command
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateVoucherClaim(Command):
+    """From voucher_svc's voucher.redeemed: claim the voucher's value for its holder."""
+
+    voucher_id: str
+    payee: Payee
+    institution_id: str
+    occupation_code: str
+    level: int
+    amount_fen: int
+    fund_source: str
+    redeemed_at: datetime | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordPayoutSettled(Command):
+    """From the ledger's payment.settled."""
+
+    payout_request_id: str
+    claim_id: str
+    settled_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordPayoutFailed(Command):
+    """From the ledger's payment.failed."""
+
+    payout_request_id: str
+    claim_id: str
+    reason: str
+    failed_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestPayoutAgain(Command):
+    """After a failed payout (e.g. a closed account, since corrected): a new attempt with a new id."""
+
+    claim_id: str

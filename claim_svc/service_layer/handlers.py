@@ -1,0 +1,84 @@
+"""The claim service's use cases: one handler per command, each owning its unit of work."""
+
+from __future__ import annotations
+
+import logging
+
+from claim_svc.domain.model import Claim, claim_id_for_voucher
+from claim_svc.service_layer import commands
+from claim_svc.service_layer.unit_of_work import ClaimUnitOfWork, PayoutOutcome
+from skillpay.clock import Clock
+from skillpay.errors import NotFound
+
+log = logging.getLogger(__name__)
+
+
+def _apply(claim: Claim, outcome: PayoutOutcome) -> bool:
+    if outcome.settled:
+        return claim.payout_settled(outcome.payout_request_id, outcome.occurred_at)
+    return claim.payout_failed(outcome.payout_request_id, outcome.reason)
+
+
+async def create_voucher_claim(cmd: commands.CreateVoucherClaim, uow: ClaimUnitOfWork, clock: Clock,
+                               auto_approve: bool) -> Claim:
+    """voucher.redeemed -> the voucher's claim. Its id derives from the voucher, so a replay finds it.
+
+    A claim re-created after this service lost its database gets the same ids again, and
+    outcomes the ledger reported before the claim was back are applied to it at once.
+    Until the review workflow (C3-C6) exists, claims are approved on creation (``auto_approve``).
+    """
+    now = clock.now()
+    async with uow:
+        existing = await uow.claims.get(claim_id_for_voucher(cmd.voucher_id))
+        if existing is not None:
+            return existing
+        claim = Claim.for_redeemed_voucher(cmd.voucher_id, cmd.payee, cmd.institution_id, cmd.occupation_code,
+                                           cmd.level, cmd.amount_fen, cmd.fund_source, now)
+        if auto_approve:
+            claim.approve(now)
+        for outcome in await uow.payout_outcomes.for_claim(claim.claim_id):
+            _apply(claim, outcome)
+        await uow.claims.add(claim)
+        await uow.commit()
+    return claim
+
+
+async def _record_outcome(uow: ClaimUnitOfWork, outcome: PayoutOutcome) -> None:
+    async with uow:
+        if not await uow.payout_outcomes.record(outcome):
+            await uow.commit()
+            return
+        claim = await uow.claims.get(outcome.claim_id, for_update=True)
+        if claim is None:
+            log.info("payout %s reported before its claim is known; kept until the claim is created",
+                     outcome.payout_request_id)
+        elif _apply(claim, outcome):
+            await uow.claims.save(claim)
+        await uow.commit()
+
+
+async def record_payout_settled(cmd: commands.RecordPayoutSettled, uow: ClaimUnitOfWork) -> None:
+    await _record_outcome(uow, PayoutOutcome(cmd.payout_request_id, cmd.claim_id, True, "", cmd.settled_at))
+
+
+async def record_payout_failed(cmd: commands.RecordPayoutFailed, uow: ClaimUnitOfWork) -> None:
+    await _record_outcome(uow, PayoutOutcome(cmd.payout_request_id, cmd.claim_id, False, cmd.reason, cmd.failed_at))
+
+
+async def request_payout_again(cmd: commands.RequestPayoutAgain, uow: ClaimUnitOfWork, clock: Clock) -> Claim:
+    async with uow:
+        claim = await uow.claims.get(cmd.claim_id, for_update=True)
+        if claim is None:
+            raise NotFound("claim not found")
+        claim.request_payout_again(clock.now())
+        await uow.claims.save(claim)
+        await uow.commit()
+    return claim
+
+
+HANDLERS = {
+    commands.CreateVoucherClaim: create_voucher_claim,
+    commands.RecordPayoutSettled: record_payout_settled,
+    commands.RecordPayoutFailed: record_payout_failed,
+    commands.RequestPayoutAgain: request_payout_again,
+}

@@ -1,0 +1,40 @@
+"""The claim service's unit of work and repositories, as the handlers see them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from claim_svc.domain.model import Claim, ClaimState
+from skillpay.uow import AbstractUnitOfWork
+
+
+@dataclass(frozen=True)
+class PayoutOutcome:
+    """What the ledger reported for one payout request, kept even when its claim is not (yet) known."""
+
+    payout_request_id: str
+    claim_id: str
+    settled: bool
+    reason: str
+    occurred_at: datetime
+
+
+class ClaimRepository(Protocol):
+    async def add(self, claim: Claim) -> None: ...
+    async def get(self, claim_id: str, for_update: bool = False) -> Claim | None: ...
+    async def save(self, claim: Claim) -> None: ...
+    async def list(self, after: str | None, limit: int, voucher_id: str = "",
+                   state: ClaimState | None = None) -> list[Claim]: ...
+
+
+class PayoutOutcomeRepository(Protocol):
+    async def record(self, outcome: PayoutOutcome) -> bool:
+        """False when this payout request's outcome was already recorded."""
+    async def for_claim(self, claim_id: str) -> list[PayoutOutcome]: ...
+
+
+class ClaimUnitOfWork(AbstractUnitOfWork):
+    claims: ClaimRepository
+    payout_outcomes: PayoutOutcomeRepository

@@ -1,0 +1,67 @@
+"""What can be asked of the ledger service: plain data, each carrying its actor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ledger_svc.domain.model import FundType, Payee
+from skillpay.messagebus import Command
+
+
+@dataclass(frozen=True, kw_only=True)
+class OpenFund(Command):
+    fund_code: str
+    name: str
+    fund_type: FundType | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AllocateBudget(Command):
+    fund_code: str
+    amount_fen: int
+    memo: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestPayout(Command):
+    """From claim_svc's payout.requested. ``payout_request_id`` is the idempotency key to the bank."""
+
+    payout_request_id: str
+    channel: str
+    fund_code: str
+    amount_fen: int
+    payee: Payee
+    references: dict = field(default_factory=dict)
+
+
+# The payout worker's steps: each moves one payment and commits before or after the bank is asked.
+@dataclass(frozen=True, kw_only=True)
+class CommitFunds(Command):
+    payment_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class StartSubmission(Command):
+    payment_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReturnToPending(Command):
+    """The bank did not receive the payment (unreachable, or says it never got it): safe to send again."""
+
+    payment_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarkInDoubt(Command):
+    payment_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApplyBankStatus(Command):
+    payment_id: str
+    state: str  # "accepted" | "settled" | "failed"
+    bank_ref: str = ""
+    settled_at: datetime | None = None
+    failure_reason: str = ""

@@ -1,0 +1,159 @@
+"""The ledger's use cases: one handler per command, each owning its unit of work."""
+
+from __future__ import annotations
+
+import logging
+
+from ledger_svc.domain import model
+from ledger_svc.domain.model import Fund, InsufficientFunds, Payment, PaymentState
+from ledger_svc.service_layer import commands
+from ledger_svc.service_layer.unit_of_work import LedgerUnitOfWork
+from skillpay.clock import Clock
+from skillpay.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
+
+log = logging.getLogger(__name__)
+
+
+async def open_fund(cmd: commands.OpenFund, uow: LedgerUnitOfWork, clock: Clock) -> Fund:
+    fund = Fund.open(cmd.fund_code, cmd.name, cmd.fund_type, clock.now())
+    async with uow:
+        if await uow.funds.get(fund.fund_code) is not None:
+            raise AlreadyExists("this fund already exists")
+        await uow.funds.add(fund)
+        await uow.commit()
+    return fund
+
+
+async def allocate_budget(cmd: commands.AllocateBudget, uow: LedgerUnitOfWork, clock: Clock) -> Fund:
+    if cmd.amount_fen <= 0:
+        raise InvalidArgument([FieldViolation("amount_fen", "must be a positive amount in fen")])
+    async with uow:
+        fund = await uow.funds.get(cmd.fund_code)
+        if fund is None:
+            raise NotFound("fund not found")
+        # The allocation's id derives from the request that made it: a retry cannot allocate twice.
+        await uow.journal.post(model.allocation(cmd.fund_code, cmd.amount_fen, f"budget:{cmd.actor.request_id}",
+                                                clock.now()))
+        await uow.commit()
+    return fund
+
+
+async def _try_commit_funds(uow: LedgerUnitOfWork, payment: Payment, clock: Clock) -> bool:
+    """Move the payment's amount from available to payable; False if the fund cannot cover it (F2)."""
+    if await uow.funds.get(payment.fund_code) is None:
+        return False
+    try:
+        await uow.journal.post(model.commitment(payment.fund_code, payment.amount_fen, payment.payment_id,
+                                                clock.now()))
+    except InsufficientFunds:
+        return False
+    payment.funds_committed()
+    return True
+
+
+async def request_payout(cmd: commands.RequestPayout, uow: LedgerUnitOfWork, clock: Clock) -> Payment:
+    """payout.requested -> one payment per payout request id, its amount committed from the named fund.
+
+    The id is the requester's, derived from what it pays for; a request that arrives again (a
+    replayed event, a claim re-created after a restore) is refused and counted, never paid again.
+    A fund that cannot cover it yet leaves the payment awaiting funds: nothing is overdrawn.
+    """
+    async with uow:
+        existing = await uow.payments.get(cmd.payout_request_id, for_update=True)
+        if existing is not None:
+            existing.refuse_duplicate_request()
+            await uow.payments.save(existing)
+            await uow.commit()
+            log.warning("payout request %s is already known (%d repeat(s)); refused, not paid again",
+                        cmd.payout_request_id, existing.duplicate_requests)
+            return existing
+        payment = Payment(cmd.payout_request_id, dict(cmd.references), cmd.channel, cmd.fund_code, cmd.amount_fen,
+                          cmd.payee, clock.now())
+        await _try_commit_funds(uow, payment, clock)
+        await uow.payments.add(payment)
+        await uow.commit()
+    return payment
+
+
+async def _payment(uow: LedgerUnitOfWork, payment_id: str) -> Payment:
+    payment = await uow.payments.get(payment_id, for_update=True)
+    if payment is None:
+        raise NotFound("payment not found")
+    return payment
+
+
+async def commit_funds(cmd: commands.CommitFunds, uow: LedgerUnitOfWork, clock: Clock) -> bool:
+    async with uow:
+        payment = await _payment(uow, cmd.payment_id)
+        if payment.state is not PaymentState.AWAITING_FUNDS or not await _try_commit_funds(uow, payment, clock):
+            return False
+        await uow.payments.save(payment)
+        await uow.commit()
+    return True
+
+
+async def start_submission(cmd: commands.StartSubmission, uow: LedgerUnitOfWork, clock: Clock) -> Payment | None:
+    """Recorded and committed before the bank is called: after a crash we ask the bank before sending again."""
+    async with uow:
+        payment = await _payment(uow, cmd.payment_id)
+        if payment.state is not PaymentState.PENDING:
+            return None
+        payment.submitting(clock.now())
+        await uow.payments.save(payment)
+        await uow.commit()
+    return payment
+
+
+async def return_to_pending(cmd: commands.ReturnToPending, uow: LedgerUnitOfWork) -> None:
+    async with uow:
+        payment = await _payment(uow, cmd.payment_id)
+        payment.not_received_by_bank()
+        await uow.payments.save(payment)
+        await uow.commit()
+
+
+async def mark_in_doubt(cmd: commands.MarkInDoubt, uow: LedgerUnitOfWork) -> None:
+    async with uow:
+        payment = await _payment(uow, cmd.payment_id)
+        payment.in_doubt()
+        await uow.payments.save(payment)
+        await uow.commit()
+
+
+async def apply_bank_status(cmd: commands.ApplyBankStatus, uow: LedgerUnitOfWork, clock: Clock) -> bool:
+    """What the bank says about a payment; True when it changed anything."""
+    async with uow:
+        payment = await _payment(uow, cmd.payment_id)
+        if cmd.state == "settled":
+            settled_at = cmd.settled_at or clock.now()
+            changed = payment.settle(cmd.bank_ref, settled_at)
+            if changed:
+                await uow.journal.post(model.disbursement(payment.fund_code, payment.amount_fen, payment.payment_id,
+                                                          settled_at))
+        elif cmd.state == "failed":
+            committed = payment.state is not PaymentState.AWAITING_FUNDS
+            changed = payment.fail(cmd.failure_reason or "failed at bank", clock.now())
+            if changed and committed:
+                # X2 style: a reversing entry gives the money back to the fund; nothing is deleted.
+                await uow.journal.post(model.release(payment.fund_code, payment.amount_fen, payment.payment_id,
+                                                     clock.now()))
+        else:
+            changed = payment.state is PaymentState.IN_DOUBT or payment.bank_ref != cmd.bank_ref
+            if changed:
+                payment.accepted(cmd.bank_ref)
+        if changed:
+            await uow.payments.save(payment)
+            await uow.commit()
+    return changed
+
+
+HANDLERS = {
+    commands.OpenFund: open_fund,
+    commands.AllocateBudget: allocate_budget,
+    commands.RequestPayout: request_payout,
+    commands.CommitFunds: commit_funds,
+    commands.StartSubmission: start_submission,
+    commands.ReturnToPending: return_to_pending,
+    commands.MarkInDoubt: mark_in_doubt,
+    commands.ApplyBankStatus: apply_bank_status,
+}

@@ -1,0 +1,26 @@
+"""Who may do what in the ledger service: every command and every query, in one table."""
+
+from skillpay.actors import ActorKind
+
+ADMIN, REVIEWER, FINANCE, SERVICE, INSTITUTION = (
+    ActorKind.ADMIN, ActorKind.REVIEWER, ActorKind.FINANCE, ActorKind.SERVICE, ActorKind.INSTITUTION)
+SERVICE_ONLY = frozenset({SERVICE})
+
+PERMISSIONS: dict[str, frozenset[ActorKind]] = {
+    # commands
+    "OpenFund": frozenset({FINANCE}),
+    "AllocateBudget": frozenset({FINANCE}),
+    "RequestPayout": SERVICE_ONLY,
+    "CommitFunds": SERVICE_ONLY,
+    "StartSubmission": SERVICE_ONLY,
+    "ReturnToPending": SERVICE_ONLY,
+    "MarkInDoubt": SERVICE_ONLY,
+    "ApplyBankStatus": SERVICE_ONLY,
+    # queries
+    "GetFund": frozenset({FINANCE, ADMIN, REVIEWER, SERVICE}),
+    "ListFunds": frozenset({FINANCE, ADMIN, REVIEWER, SERVICE}),
+    "ListJournalEntries": frozenset({FINANCE, ADMIN}),
+    "GetPayment": frozenset({FINANCE, ADMIN, REVIEWER, SERVICE}),
+    "ListPayments": frozenset({FINANCE, ADMIN, REVIEWER, SERVICE}),
+    "ListAuditRecords": frozenset({FINANCE, ADMIN, REVIEWER}),
+}

@@ -1,0 +1,145 @@
+"""Signed identities between processes: short-lived EdDSA tokens carried as gRPC metadata.
+
+An issuer (the gateway, the CLI and demo, the tests) holds the Ed25519 private key and signs a
+token naming the actor; every service holds only the public key and verifies it. The embedded
+default keeps the key pair under ``<data_dir>/keys/`` like the PII keys; deployments set
+``SKILLPAY_AUTH_PRIVATE_KEY`` (issuers) and ``SKILLPAY_AUTH_PUBLIC_KEY`` (services), PEM text.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import grpc
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from skillpay.actors import Actor, ActorKind
+from skillpay.errors import Unauthenticated
+
+ALGORITHM = "EdDSA"
+AUDIENCE = "skillpay"
+ISSUER = "skillpay"
+DEFAULT_TTL_S = 300
+METADATA_KEY = "authorization"
+_MAX_TOKEN_CHARS = 4096  # an honest token is a few hundred characters
+
+
+def load_or_create_private_key(path: Path) -> Ed25519PrivateKey:
+    """The signing key of a one-machine installation, created once (owner-only file)."""
+    try:
+        return serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(pem)
+        try:
+            os.link(tmp, path)  # two processes racing: the first key wins, the other reads it
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+        return serialization.load_pem_private_key(path.read_bytes(), password=None)
+
+
+def public_pem(key: Ed25519PrivateKey) -> str:
+    return key.public_key().public_bytes(serialization.Encoding.PEM,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def load_public_key(pem: str) -> Ed25519PublicKey:
+    return serialization.load_pem_public_key(pem.encode())
+
+
+def load_private_key(pem: str) -> Ed25519PrivateKey:
+    return serialization.load_pem_private_key(pem.encode(), password=None)
+
+
+class TokenIssuer:
+    def __init__(self, private_key: Ed25519PrivateKey, ttl_s: int = DEFAULT_TTL_S, clock=time.time):
+        self._key = private_key
+        self._ttl = ttl_s
+        self._clock = clock
+
+    @property
+    def ttl_s(self) -> int:
+        return self._ttl
+
+    def issue(self, kind: ActorKind, subject: str) -> str:
+        now = int(self._clock())
+        claims = {"sub": subject, "kind": kind.value, "iss": ISSUER, "aud": AUDIENCE, "iat": now,
+                  "exp": now + self._ttl}
+        return jwt.encode(claims, self._key, algorithm=ALGORITHM)
+
+
+class TokenVerifier:
+    def __init__(self, public_key: Ed25519PublicKey, leeway_s: int = 5):
+        self._key = public_key
+        self._leeway = leeway_s
+
+    def verify(self, token: str) -> Actor:
+        """The actor a valid token names; Unauthenticated otherwise (never echoing the token)."""
+        if not token or len(token) > _MAX_TOKEN_CHARS:
+            raise Unauthenticated("a bearer token is required")
+        try:
+            claims = jwt.decode(token, self._key, algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER,
+                                leeway=self._leeway, options={"require": ["exp", "iat", "sub"]})
+            kind = ActorKind(claims["kind"])
+        except jwt.ExpiredSignatureError:
+            raise Unauthenticated("the token has expired") from None
+        except (jwt.InvalidTokenError, KeyError, ValueError):
+            raise Unauthenticated("the token is not valid") from None
+        subject = claims["sub"]
+        if not isinstance(subject, str) or not 0 < len(subject) <= 128:
+            raise Unauthenticated("the token is not valid")
+        return Actor(kind, subject)
+
+
+def bearer(metadata) -> str:
+    """The token of ``authorization: Bearer <token>`` in call metadata, or ''."""
+    for key, value in metadata or ():
+        if key == METADATA_KEY and isinstance(value, str) and value.startswith("Bearer "):
+            return value[len("Bearer "):]
+    return ""
+
+
+class Identity:
+    """A client-side identity: a fresh token whenever the last one is close to expiry."""
+
+    def __init__(self, issuer: TokenIssuer, kind: ActorKind, subject: str):
+        self._issuer = issuer
+        self.kind = kind
+        self.subject = subject
+        self._token = ""
+        self._expires = 0.0
+
+    def metadata(self) -> tuple[tuple[str, str], ...]:
+        if time.monotonic() > self._expires:
+            self._token = self._issuer.issue(self.kind, self.subject)
+            self._expires = time.monotonic() + self._issuer.ttl_s / 2
+        return ((METADATA_KEY, f"Bearer {self._token}"),)
+
+
+class _AttachIdentity(grpc.aio.UnaryUnaryClientInterceptor):
+    """Adds the channel's identity to every call that does not name one of its own."""
+
+    def __init__(self, identity: Identity):
+        self._identity = identity
+
+    async def intercept_unary_unary(self, continuation, client_call_details, request):
+        metadata = list(client_call_details.metadata or ())
+        if not any(k == METADATA_KEY for k, _ in metadata):
+            metadata.extend(self._identity.metadata())
+        details = client_call_details._replace(metadata=grpc.aio.Metadata(*metadata))
+        return await continuation(details, request)
+
+
+def authenticated_channel(target: str, identity: Identity) -> grpc.aio.Channel:
+    return grpc.aio.insecure_channel(target, interceptors=[_AttachIdentity(identity)])

@@ -1,0 +1,47 @@
+"""The one place the voucher service is wired: settings, unit of work, clock, PII vault, bus."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from skillpay.actors import service_actor
+from skillpay.clock import Clock, SystemClock
+from skillpay.messagebus import MessageBus, inject
+from skillpay.pii import PiiVault
+from skillpay.service_runtime import ServiceRuntime, prepare_database
+from voucher_svc.adapters.events import to_outgoing
+from voucher_svc.adapters.unit_of_work import SqlVoucherUnitOfWork
+from voucher_svc.config import VoucherSettings
+from voucher_svc.service_layer.handlers import HANDLERS
+from voucher_svc.service_layer.permissions import PERMISSIONS
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def bootstrap(uow_factory: Callable, vault: PiiVault, clock: Clock | None = None,
+              fingerprint_key: bytes = b"") -> MessageBus:
+    """The bus with every handler's dependencies injected; tests pass fakes here."""
+    dependencies = {"clock": clock or SystemClock(), "vault": vault}
+    return MessageBus(uow_factory, {command: inject(handler, dependencies) for command, handler in HANDLERS.items()},
+                      PERMISSIONS, fingerprint_key=fingerprint_key, service_actor=service_actor("voucher"))
+
+
+@dataclass
+class VoucherProcess:
+    runtime: ServiceRuntime
+    uow_factory: Callable
+    bus: MessageBus
+
+
+async def for_process(settings: VoucherSettings, clock: Clock | None = None) -> VoucherProcess:
+    db = await prepare_database(settings, MIGRATIONS)
+    runtime = ServiceRuntime(settings, db)
+    clock = clock or SystemClock()
+    uow_factory = functools.partial(SqlVoucherUnitOfWork, db, settings.service_name, to_outgoing,
+                                    runtime.wake_relay, clock=clock)
+    vault = PiiVault.from_settings(settings)
+    bus = bootstrap(uow_factory, vault, clock, fingerprint_key=settings.key_bytes("lookup"))
+    return VoucherProcess(runtime, uow_factory, bus)

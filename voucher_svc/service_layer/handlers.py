@@ -1,0 +1,154 @@
+"""The voucher service's use cases: one handler per command, each owning its unit of work."""
+
+from __future__ import annotations
+
+from skillpay.clock import Clock
+from skillpay.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound, PermissionDenied, require
+from skillpay.actors import ActorKind
+from skillpay.ids import new_id
+from skillpay.pii import PiiVault, mask_resident_id, validate_resident_id
+from voucher_svc.domain.model import Certificate, Institution, Occupation, PersonIdentity, Voucher
+from voucher_svc.service_layer import commands
+from voucher_svc.service_layer.unit_of_work import VoucherUnitOfWork
+
+
+def identify_person(vault: PiiVault, resident_id: str, name: str) -> PersonIdentity:
+    """V1: validate the resident ID, then keep it only sealed, hashed and masked."""
+    violations: list[FieldViolation] = []
+    canonical = None
+    try:
+        canonical = validate_resident_id(resident_id)
+    except InvalidArgument as exc:
+        violations += exc.violations
+    if not name.strip():
+        violations.append(FieldViolation("name", "is required"))
+    elif len(name.strip()) > 64:
+        violations.append(FieldViolation("name", "must be at most 64 characters"))
+    require(violations)
+    return PersonIdentity(name.strip(), vault.lookup_hash(canonical), vault.seal(canonical), mask_resident_id(canonical))
+
+
+async def _occupation(uow: VoucherUnitOfWork, code: str, level: int) -> Occupation:
+    occupation = await uow.occupations.get(code, level)
+    if occupation is None:
+        # A1: only catalogue occupations are subsidised.
+        raise InvalidArgument([FieldViolation("occupation_code", "is not in the occupation catalogue at this level (A1)")])
+    return occupation
+
+
+async def _voucher(uow: VoucherUnitOfWork, voucher_id: str) -> Voucher:
+    voucher = await uow.vouchers.get(voucher_id, for_update=True)
+    if voucher is None:
+        raise NotFound("voucher not found")
+    return voucher
+
+
+def _acting_for(command: commands.Command, institution_id: str) -> None:
+    """An institution acts only for itself; bureau staff may act for any."""
+    if command.actor.kind is ActorKind.INSTITUTION and command.actor.subject != institution_id:
+        raise PermissionDenied("an institution may act only for itself")
+
+
+async def register_occupation(cmd: commands.RegisterOccupation, uow: VoucherUnitOfWork, clock: Clock) -> Occupation:
+    occupation = Occupation.register(cmd.code, cmd.name, cmd.level, cmd.subsidy_standard_fen, cmd.new_occupation,
+                                     clock.now())
+    async with uow:
+        if await uow.occupations.get(occupation.code, occupation.level) is not None:
+            raise AlreadyExists("this occupation and level is already in the catalogue")
+        await uow.occupations.add(occupation)
+        await uow.commit()
+    return occupation
+
+
+async def register_institution(cmd: commands.RegisterInstitution, uow: VoucherUnitOfWork,
+                               clock: Clock) -> Institution:
+    institution = Institution.register(new_id("ins"), cmd.name, cmd.credit_code, cmd.address,
+                                       list(cmd.occupation_codes), clock.now())
+    async with uow:
+        unknown = [c for c in institution.occupation_codes if not await uow.occupations.exists_code(c)]
+        if unknown:
+            raise InvalidArgument([FieldViolation("occupation_codes", f"{len(unknown)} code(s) are not in the "
+                                                                      "occupation catalogue")])
+        if await uow.institutions.get_by_credit_code(institution.credit_code) is not None:
+            raise AlreadyExists("an institution with this credit code is already in the catalogue")
+        await uow.institutions.add(institution)
+        await uow.commit()
+    return institution
+
+
+async def issue_voucher(cmd: commands.IssueVoucher, uow: VoucherUnitOfWork, clock: Clock, vault: PiiVault) -> Voucher:
+    holder = identify_person(vault, cmd.resident_id, cmd.name)
+    if cmd.valid_until is None:
+        raise InvalidArgument([FieldViolation("valid_until", "is required (V5)")])
+    async with uow:
+        occupation = await _occupation(uow, cmd.occupation_code, cmd.level)
+        voucher = Voucher.issue(new_id("vch"), holder, occupation, cmd.fund_source, cmd.batch_id, cmd.valid_until,
+                                clock.now())
+        await uow.vouchers.add(voucher)
+        await uow.commit()
+    return voucher
+
+
+async def enrol_voucher(cmd: commands.EnrolVoucher, uow: VoucherUnitOfWork, clock: Clock) -> Voucher:
+    _acting_for(cmd, cmd.institution_id)
+    async with uow:
+        voucher = await _voucher(uow, cmd.voucher_id)
+        institution = await uow.institutions.get(cmd.institution_id)
+        if institution is None:
+            raise NotFound("institution not found")
+        voucher.enrol(institution, cmd.real_person_verified, clock.now())
+        await uow.vouchers.save(voucher)
+        await uow.commit()
+    return voucher
+
+
+async def record_certificate(cmd: commands.RecordCertificate, uow: VoucherUnitOfWork, clock: Clock,
+                             vault: PiiVault) -> Certificate:
+    holder = identify_person(vault, cmd.resident_id, cmd.name)
+    certificate = Certificate.record(new_id("crt"), cmd.certificate_number, cmd.certificate_type, holder,
+                                     cmd.occupation_code, cmd.level, cmd.issued_on, clock.now())
+    async with uow:
+        await _occupation(uow, cmd.occupation_code, cmd.level)
+        if await uow.certificates.find_by_number(certificate.certificate_type, certificate.certificate_number):
+            raise AlreadyExists("a certificate with this type and number is already recorded")
+        await uow.certificates.add(certificate)
+        await uow.commit()
+    return certificate
+
+
+async def redeem_voucher(cmd: commands.RedeemVoucher, uow: VoucherUnitOfWork, clock: Clock) -> Voucher:
+    async with uow:
+        voucher = await _voucher(uow, cmd.voucher_id)
+        if voucher.institution_id:
+            _acting_for(cmd, voucher.institution_id)
+        certificate = await uow.certificates.get(cmd.certificate_id, for_update=True)
+        if certificate is None:
+            raise NotFound("certificate not found")
+        occupation = await _occupation(uow, voucher.occupation_code, voucher.level)
+        voucher.redeem(certificate, occupation, clock.now())
+        await uow.certificates.mark_redeemed(certificate)
+        await uow.vouchers.save(voucher)
+        await uow.commit()
+    return voucher
+
+
+async def mark_voucher_paid(cmd: commands.MarkVoucherPaid, uow: VoucherUnitOfWork) -> None:
+    """V4: the subsidy landed; a second report of the same payment changes nothing."""
+    async with uow:
+        voucher = await uow.vouchers.get(cmd.voucher_id, for_update=True)
+        if voucher is None:
+            return  # a payment for a voucher this service never issued: nothing to do here
+        if voucher.mark_paid(cmd.payment_id, cmd.paid_at):
+            await uow.vouchers.save(voucher)
+        await uow.commit()
+
+
+HANDLERS = {
+    commands.RegisterOccupation: register_occupation,
+    commands.RegisterInstitution: register_institution,
+    commands.IssueVoucher: issue_voucher,
+    commands.EnrolVoucher: enrol_voucher,
+    commands.RecordCertificate: record_certificate,
+    commands.RedeemVoucher: redeem_voucher,
+    commands.MarkVoucherPaid: mark_voucher_paid,
+}

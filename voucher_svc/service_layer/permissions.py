@@ -1,0 +1,29 @@
+"""Who may do what in the voucher service: every command and every query, in one table.
+
+``tests/unit/test_permissions.py`` walks it against the commands and the gRPC service, so nothing
+is left open by omission; the bus refuses anything not listed.
+"""
+
+from skillpay.actors import ActorKind
+
+ADMIN, INSTITUTION, REVIEWER, FINANCE, SERVICE, PERSON = (
+    ActorKind.ADMIN, ActorKind.INSTITUTION, ActorKind.REVIEWER, ActorKind.FINANCE, ActorKind.SERVICE, ActorKind.PERSON)
+STAFF = frozenset({ADMIN, REVIEWER, FINANCE})
+
+PERMISSIONS: dict[str, frozenset[ActorKind]] = {
+    # commands
+    "RegisterOccupation": frozenset({ADMIN}),
+    "RegisterInstitution": frozenset({ADMIN}),
+    "IssueVoucher": frozenset({ADMIN}),
+    "EnrolVoucher": frozenset({INSTITUTION, ADMIN}),
+    "RecordCertificate": frozenset({INSTITUTION, ADMIN}),
+    "RedeemVoucher": frozenset({INSTITUTION, ADMIN}),
+    "MarkVoucherPaid": frozenset({SERVICE}),
+    # queries
+    "ListOccupations": STAFF | {INSTITUTION, SERVICE, PERSON},
+    "GetInstitution": STAFF | {INSTITUTION, SERVICE, PERSON},
+    "GetCertificate": STAFF | {INSTITUTION, SERVICE},
+    "GetVoucher": STAFF | {INSTITUTION, SERVICE},
+    "ListVouchers": STAFF | {SERVICE},
+    "ListAuditRecords": STAFF,
+}
