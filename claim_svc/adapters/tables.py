@@ -1,8 +1,13 @@
 """The claim service's tables (SQLAlchemy Core). The schema itself comes from migrations/."""
 
-from sqlalchemy import BigInteger, Column, DateTime, Integer, LargeBinary, MetaData, String, Table
+from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, LargeBinary, MetaData, String, Table
+
+from skillpay.messaging import add_messaging_tables
 
 metadata = MetaData()
+# The messaging tables live in this database too; one metadata describes all that the
+# migrations build (tests/integration/test_schema_matches_migrations.py checks it).
+add_messaging_tables(metadata)
 
 claims = Table(
     "claims", metadata,
@@ -27,4 +32,5 @@ claims = Table(
     Column("payment_id", String(64)),
     Column("failure_reason", String(200)),
     Column("version", Integer, nullable=False),
+    Index("ix_claims_state", "state"),
 )

@@ -3,9 +3,11 @@
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -14,7 +16,12 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from skillpay.messaging import add_messaging_tables
+
 metadata = MetaData()
+# The messaging tables live in this database too; one metadata describes all that the
+# migrations build (tests/integration/test_schema_matches_migrations.py checks it).
+add_messaging_tables(metadata)
 
 funds = Table(
     "funds", metadata,
@@ -33,6 +40,7 @@ accounts = Table(
     Column("credits_posted", BigInteger, nullable=False),
     # F2: the balance (credits - debits) may never go below zero.
     Column("non_negative", Boolean, nullable=False),
+    CheckConstraint("NOT non_negative OR credits_posted >= debits_posted", name="ck_accounts_non_negative"),
 )
 
 journal_entries = Table(
@@ -44,6 +52,7 @@ journal_entries = Table(
     Column("posted_at", DateTime(timezone=True), nullable=False),
     # The same cause never posts twice (a claim committed once, a payment disbursed once).
     UniqueConstraint("kind", "reference", name="uq_entry_kind_reference"),
+    Index("ix_journal_entries_fund", "fund_code", "entry_id"),
 )
 
 postings = Table(
@@ -53,6 +62,7 @@ postings = Table(
     Column("account_code", String(100), ForeignKey("accounts.account_code"), nullable=False),
     Column("debit_fen", BigInteger, nullable=False),
     Column("credit_fen", BigInteger, nullable=False),
+    CheckConstraint("debit_fen >= 0 AND credit_fen >= 0", name="ck_postings_positive"),
 )
 
 payments = Table(
@@ -74,4 +84,6 @@ payments = Table(
     Column("settled_at", DateTime(timezone=True)),
     Column("attempts", Integer, nullable=False),
     Column("version", Integer, nullable=False),
+    Index("ix_payments_state", "state", "payment_id"),
+    Index("ix_payments_voucher", "voucher_id"),
 )

@@ -16,7 +16,12 @@ from sqlalchemy import (
 )
 from sqlalchemy import BigInteger
 
+from skillpay.messaging import add_messaging_tables
+
 metadata = MetaData()
+# The messaging tables live in this database too; one metadata describes all that the
+# migrations build (tests/integration/test_schema_matches_migrations.py checks it).
+add_messaging_tables(metadata)
 
 occupations = Table(
     "occupations", metadata,
