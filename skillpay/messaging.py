@@ -33,68 +33,73 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from skillpay.clock import utcnow
 from skillpay.events.v1 import events_pb2
 
-metadata = MetaData()
-
 # SQLite only auto-increments INTEGER PRIMARY KEY columns.
 _BigId = BigInteger().with_variant(Integer(), "sqlite")
 
-outbox = Table(
-    "outbox",
-    metadata,
-    Column("id", _BigId, primary_key=True, autoincrement=True),
-    Column("event_id", String(36), nullable=False, unique=True),
-    Column("topic", String(200), nullable=False),
-    Column("event_type", String(100), nullable=False),
-    Column("aggregate_id", String(100), nullable=False),
-    Column("envelope", LargeBinary, nullable=False),
-    Column("occurred_at", DateTime(timezone=True), nullable=False),
-    Column("published_at", DateTime(timezone=True)),
-    Column("kafka_partition", Integer),
-    Column("kafka_offset", BigInteger),
-    # The broker incarnation the row was published to (see skillpay.kafka.OutboxRelay).
-    Column("broker_epoch", String(36)),
-    Index("ix_outbox_unpublished", "published_at", "id"),
-)
 
-inbox = Table(
-    "inbox",
-    metadata,
-    Column("consumer", String(100), primary_key=True),
-    Column("event_id", String(36), primary_key=True),
-    Column("event_type", String(100), nullable=False),
-    Column("processed_at", DateTime(timezone=True), nullable=False),
-)
+def add_messaging_tables(metadata: MetaData) -> tuple[Table, Table, Table, Table]:
+    """Defines outbox, inbox, consumer_positions and idempotency_keys on ``metadata``.
 
-# Where each consumer has read up to, per topic partition. Kept here, in the same transaction as
-# the effect and the inbox row, rather than as offsets committed to the broker: a broker that
-# loses its data loses committed offsets too, and a restarted broker silently serves nothing at a
-# stale offset. Our own record survives, and is reset when the broker is found to be new.
-consumer_positions = Table(
-    "consumer_positions",
-    metadata,
-    Column("consumer", String(100), primary_key=True),
-    Column("topic", String(200), primary_key=True),
-    Column("partition", Integer, primary_key=True),
-    Column("next_offset", BigInteger, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-)
+    Each service's tables.py calls this so its one MetaData describes its whole database (what
+    its migrations build); the migrations themselves spell these tables out as frozen text.
+    """
+    outbox = Table(
+        "outbox",
+        metadata,
+        Column("id", _BigId, primary_key=True, autoincrement=True),
+        Column("event_id", String(36), nullable=False, unique=True),
+        Column("topic", String(200), nullable=False),
+        Column("event_type", String(100), nullable=False),
+        Column("aggregate_id", String(100), nullable=False),
+        Column("envelope", LargeBinary, nullable=False),
+        Column("occurred_at", DateTime(timezone=True), nullable=False),
+        Column("published_at", DateTime(timezone=True)),
+        Column("kafka_partition", Integer),
+        Column("kafka_offset", BigInteger),
+        # The broker incarnation the row was published to (see skillpay.kafka.OutboxRelay).
+        Column("broker_epoch", String(36)),
+        Index("ix_outbox_unpublished", "published_at", "id"),
+    )
 
-idempotency_keys = Table(
-    "idempotency_keys",
-    metadata,
-    Column("request_id", String(200), primary_key=True),
-    Column("method", String(200), nullable=False),
-    Column("fingerprint", String(64), nullable=False),
-    Column("response", LargeBinary, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
+    inbox = Table(
+        "inbox",
+        metadata,
+        Column("consumer", String(100), primary_key=True),
+        Column("event_id", String(36), primary_key=True),
+        Column("event_type", String(100), nullable=False),
+        Column("processed_at", DateTime(timezone=True), nullable=False),
+    )
+
+    # Where each consumer has read up to, per topic partition. Kept here, in the same transaction
+    # as the effect and the inbox row, rather than as offsets committed to the broker: a broker
+    # that loses its data loses committed offsets too, and a restarted broker silently serves
+    # nothing at a stale offset. Our own record survives, and is reset when the broker is new.
+    consumer_positions = Table(
+        "consumer_positions",
+        metadata,
+        Column("consumer", String(100), primary_key=True),
+        Column("topic", String(200), primary_key=True),
+        Column("partition", Integer, primary_key=True),
+        Column("next_offset", BigInteger, nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False),
+    )
+
+    idempotency_keys = Table(
+        "idempotency_keys",
+        metadata,
+        Column("request_id", String(200), primary_key=True),
+        Column("method", String(200), nullable=False),
+        Column("fingerprint", String(64), nullable=False),
+        Column("response", LargeBinary, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+    )
+    return outbox, inbox, consumer_positions, idempotency_keys
 
 
-def create_messaging_tables(op) -> None:
-    """Called from each service's first Alembic migration (schema version 1 of these tables)."""
-    for table in (outbox, inbox, consumer_positions, idempotency_keys):
-        op.create_table(table.name, *[c._copy() for c in table.columns])
-    op.create_index("ix_outbox_unpublished", "outbox", ["published_at", "id"])
+# Module-level copies for the stores below and skillpay.kafka; the names and columns are the same
+# as in every service's metadata, so statements built on either work on any service database.
+metadata = MetaData()
+outbox, inbox, consumer_positions, idempotency_keys = add_messaging_tables(metadata)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     DateTime,
     ForeignKey,
@@ -15,7 +16,14 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from skillpay.audit_trail import add_audit_table
+from skillpay.messaging import add_messaging_tables
+
 metadata = MetaData()
+# The messaging tables live in this database too; one metadata describes all that the
+# migrations build (tests/integration/test_schema_matches_migrations.py checks it).
+add_messaging_tables(metadata)
+add_audit_table(metadata)
 
 funds = Table(
     "funds", metadata,
@@ -34,6 +42,7 @@ accounts = Table(
     Column("credits_posted", BigInteger, nullable=False),
     # F2: the balance (credits - debits) may never go below zero.
     Column("non_negative", Boolean, nullable=False),
+    CheckConstraint("NOT non_negative OR credits_posted >= debits_posted", name="ck_accounts_non_negative"),
 )
 
 journal_entries = Table(
@@ -45,6 +54,7 @@ journal_entries = Table(
     Column("posted_at", DateTime(timezone=True), nullable=False),
     # The same cause never posts twice (a claim committed once, a payment disbursed once).
     UniqueConstraint("kind", "reference", name="uq_entry_kind_reference"),
+    Index("ix_journal_entries_fund", "fund_code", "entry_id"),
 )
 
 postings = Table(
@@ -54,6 +64,7 @@ postings = Table(
     Column("account_code", String(100), ForeignKey("accounts.account_code"), nullable=False),
     Column("debit_fen", BigInteger, nullable=False),
     Column("credit_fen", BigInteger, nullable=False),
+    CheckConstraint("debit_fen >= 0 AND credit_fen >= 0", name="ck_postings_positive"),
 )
 
 payments = Table(
@@ -76,6 +87,7 @@ payments = Table(
     # How often the same payout request arrived again and was refused (restores, replays).
     Column("duplicate_requests", Integer, nullable=False),
     Column("version", Integer, nullable=False),
+    Index("ix_payments_state", "state", "payment_id"),
 )
 
 # The requester's references (claim_id, voucher_id, ...): opaque here, kept for filtering and
