@@ -216,7 +216,7 @@ async def _claims_and_payments(clients: Clients, ids: set[str], paid: set[str]) 
 
 async def _measure(stack: Stack, args: argparse.Namespace, log) -> tuple[BatchResult, LoadResult]:
     rng = random.Random(secrets.randbits(64))
-    clients = Clients.connect(*(stack.addr(s) for s in GRPC_SERVICES))
+    clients = Clients.connect(*(stack.addr(s) for s in GRPC_SERVICES), stack.token_issuer())
     try:
         await asyncio.wait_for(asyncio.gather(*(c.channel_ready() for c in clients.channels)),
                                CHANNEL_READY_TIMEOUT_S)

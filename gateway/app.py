@@ -19,6 +19,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from gateway.config import GatewaySettings
+from skillpay.actors import ActorKind
+from skillpay.auth import Identity, authenticated_channel
 from skillpay.claim.v1 import claim_pb2, claim_pb2_grpc
 from skillpay.grpc_server import configure_logging
 from skillpay.ledger.v1 import ledger_pb2, ledger_pb2_grpc
@@ -43,10 +45,12 @@ def _json(message) -> dict:
 
 def build_app(settings: GatewaySettings) -> Starlette:
     channels: dict[str, grpc.aio.Channel] = {}
+    identity = Identity(settings.token_issuer(), ActorKind.SERVICE, "gateway")
 
     def channel(name: str) -> grpc.aio.Channel:
         if name not in channels:
-            channels[name] = grpc.aio.insecure_channel(getattr(settings, f"{name}_addr"))
+            # Until users sign in at the gateway, it reads on its own behalf, as a service.
+            channels[name] = authenticated_channel(getattr(settings, f"{name}_addr"), identity)
         return channels[name]
 
     async def healthz(request: Request) -> JSONResponse:
@@ -70,7 +74,7 @@ def build_app(settings: GatewaySettings) -> Starlette:
             claims = await claim_pb2_grpc.ClaimServiceStub(channel("claim")).ListClaims(
                 claim_pb2.ListClaimsRequest(voucher_id=voucher_id, page_size=10), timeout=timeout)
             payments = await ledger_pb2_grpc.LedgerServiceStub(channel("ledger")).ListPayments(
-                ledger_pb2.ListPaymentsRequest(voucher_id=voucher_id, page_size=10), timeout=timeout)
+                ledger_pb2.ListPaymentsRequest(reference_key="voucher_id", reference_value=voucher_id, page_size=10), timeout=timeout)
         except grpc.aio.AioRpcError as exc:
             return JSONResponse({"error": exc.code().name.lower(), "message": exc.details()},
                                 status_code=HTTP_FOR_GRPC.get(exc.code(), 502))

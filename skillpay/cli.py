@@ -103,7 +103,7 @@ def demo(
 async def _run_demo(stack: Stack, count, fund_code, concurrency, timeout_s, progress):
     from skillpay.demo import Clients, run_batch
 
-    clients = Clients.connect(stack.addr("voucher"), stack.addr("claim"), stack.addr("ledger"))
+    clients = Clients.connect(stack.addr("voucher"), stack.addr("claim"), stack.addr("ledger"), stack.token_issuer())
     try:
         return await run_batch(clients, count, fund_code=fund_code, concurrency=concurrency, timeout_s=timeout_s,
                                progress=progress)

@@ -21,6 +21,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from google.type import date_pb2
 
 from skillpay import sample_data
+from skillpay.actors import ActorKind
+from skillpay.clock import shanghai_date, utcnow
+from skillpay.auth import Identity, TokenIssuer, authenticated_channel
 from skillpay.claim.v1 import claim_pb2, claim_pb2_grpc
 from skillpay.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from skillpay.voucher.v1 import voucher_pb2, voucher_pb2_grpc
@@ -37,11 +40,20 @@ class Clients:
     ledger: ledger_pb2_grpc.LedgerServiceStub
     channels: list
 
+    issuer: TokenIssuer
+
     @classmethod
-    def connect(cls, voucher_addr: str, claim_addr: str, ledger_addr: str) -> "Clients":
-        chans = [grpc.aio.insecure_channel(a) for a in (voucher_addr, claim_addr, ledger_addr)]
+    def connect(cls, voucher_addr: str, claim_addr: str, ledger_addr: str, issuer: TokenIssuer) -> "Clients":
+        """The bureau's staff at each service: catalogue admin, claim reviewer, finance."""
+        chans = [authenticated_channel(voucher_addr, Identity(issuer, ActorKind.ADMIN, "demo-admin")),
+                 authenticated_channel(claim_addr, Identity(issuer, ActorKind.REVIEWER, "demo-reviewer")),
+                 authenticated_channel(ledger_addr, Identity(issuer, ActorKind.FINANCE, "demo-finance"))]
         return cls(voucher_pb2_grpc.VoucherServiceStub(chans[0]), claim_pb2_grpc.ClaimServiceStub(chans[1]),
-                   ledger_pb2_grpc.LedgerServiceStub(chans[2]), chans)
+                   ledger_pb2_grpc.LedgerServiceStub(chans[2]), chans, issuer)
+
+    def as_institution(self, institution_id: str) -> tuple[tuple[str, str], ...]:
+        """Call metadata for acting as a training institution (enrolment, certificates, redemption)."""
+        return Identity(self.issuer, ActorKind.INSTITUTION, institution_id).metadata()
 
     async def close(self) -> None:
         for c in self.channels:
@@ -101,15 +113,19 @@ async def redeem_one(clients: Clients, institution_id: str, fund_code: str, rng:
     voucher = await clients.voucher.IssueVoucher(voucher_pb2.IssueVoucherRequest(
         request_id=_rid(), resident_id=resident_id, name=name, occupation_code=OCCUPATION_CODE,
         level=OCCUPATION_LEVEL, fund_source=fund_code, batch_id="demo", valid_until=valid_until))
+    as_institution = clients.as_institution(institution_id)
     await clients.voucher.EnrolVoucher(voucher_pb2.EnrolVoucherRequest(
-        request_id=_rid(), voucher_id=voucher.voucher_id, institution_id=institution_id, real_person_verified=True))
-    today = date.today()
+        request_id=_rid(), voucher_id=voucher.voucher_id, institution_id=institution_id, real_person_verified=True),
+        metadata=as_institution)
+    today = shanghai_date(utcnow())  # the certificate's date is a Shanghai calendar day
     certificate = await clients.voucher.RecordCertificate(voucher_pb2.RecordCertificateRequest(
         request_id=_rid(), resident_id=resident_id, name=name, certificate_number=f"C{secrets.token_hex(8)}",
         certificate_type=voucher_pb2.CERTIFICATE_TYPE_SKILL_LEVEL, occupation_code=OCCUPATION_CODE,
-        level=OCCUPATION_LEVEL, issued_on=date_pb2.Date(year=today.year, month=today.month, day=today.day)))
+        level=OCCUPATION_LEVEL, issued_on=date_pb2.Date(year=today.year, month=today.month, day=today.day)),
+        metadata=as_institution)
     await clients.voucher.RedeemVoucher(voucher_pb2.RedeemVoucherRequest(
-        request_id=_rid(), voucher_id=voucher.voucher_id, certificate_id=certificate.certificate_id))
+        request_id=_rid(), voucher_id=voucher.voucher_id, certificate_id=certificate.certificate_id),
+        metadata=as_institution)
     return voucher.voucher_id
 
 
@@ -191,7 +207,7 @@ async def run_batch(clients: Clients, count: int, *, fund_code: str = "ESF-DEMO"
         if v.state == voucher_pb2.VOUCHER_STATE_PAID:
             lags.append((v.paid_at.ToDatetime() - v.redeemed_at.ToDatetime()).total_seconds())
     payments = [p for p in await _all_pages(clients.ledger.ListPayments, ledger_pb2.ListPaymentsRequest(page_size=500),
-                                            "payments") if p.voucher_id in final]
+                                            "payments") if p.references.get("voucher_id") in final]
     funds = await _all_pages(clients.ledger.ListFunds, ledger_pb2.ListFundsRequest(page_size=100), "funds")
     return DemoReport(
         vouchers=redeemed, elapsed_s=elapsed, redeem_elapsed_s=redeem_elapsed,

@@ -21,6 +21,9 @@ import grpc
 import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from cryptography.hazmat.primitives import serialization
+
+from skillpay import auth
 from skillpay.broker import EmbeddedBroker, free_port
 from skillpay.settings import CommonSettings
 
@@ -69,12 +72,20 @@ class Stack:
         return f"http://{self.addr('bank')}"
 
     def _shared_keys(self) -> dict[str, str]:
-        """One machine, one set of PII keys for all its services (kept in the data directory)."""
+        """One machine, one set of PII keys and one signing key pair (kept in the data directory)."""
         if not self._keys:
             settings = CommonSettings(SKILLPAY_DATA_DIR=str(self.data_dir))
             self._keys = {"SKILLPAY_PII_KEY": base64.b64encode(settings.key_bytes("pii")).decode(),
-                          "SKILLPAY_LOOKUP_KEY": base64.b64encode(settings.key_bytes("lookup")).decode()}
+                          "SKILLPAY_LOOKUP_KEY": base64.b64encode(settings.key_bytes("lookup")).decode(),
+                          "SKILLPAY_AUTH_PUBLIC_KEY": auth.public_pem(self._signing_key())}
         return self._keys
+
+    def _signing_key(self):
+        return auth.load_or_create_private_key(self.data_dir / "keys" / "actor_signing.pem")
+
+    def token_issuer(self) -> auth.TokenIssuer:
+        """Signs the identities the CLI, the demo and the tests act under."""
+        return auth.TokenIssuer(self._signing_key())
 
     def env_for(self, name: str) -> dict[str, str]:
         env = dict(self._shared_keys())
@@ -84,6 +95,11 @@ class Stack:
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
             "PYTHONUNBUFFERED": "1",
         })
+        if name == "gateway":
+            # Only the gateway issues identities (its own, for now); services only verify them.
+            env["SKILLPAY_AUTH_PRIVATE_KEY"] = self._signing_key().private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption()).decode()
         if name == "bank":
             env.update(BANK_SIM_HOST=self.host, BANK_SIM_PORT=str(self.ports["bank"]))
         elif name == "gateway":

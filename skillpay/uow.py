@@ -192,6 +192,10 @@ class SqlUnitOfWork(AbstractUnitOfWork):
     def inbox(self, consumer: str) -> Inbox:
         return Inbox(self.conn, consumer)
 
+    async def add_event(self, event: OutgoingEvent) -> None:
+        """For events that belong to no aggregate."""
+        await self.outbox.add(event)
+
     async def _begin(self) -> None:
         self.conn = await (self._db.reader if self._read_only else self._db.writer).connect()
         await self.conn.begin()

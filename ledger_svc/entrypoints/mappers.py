@@ -24,7 +24,8 @@ def entry(e: JournalEntry) -> pb.JournalEntry:
 
 def payment(p: Payment) -> pb.Payment:
     return pb.Payment(
-        payment_id=p.payment_id, claim_id=p.claim_id, voucher_id=p.voucher_id, channel=p.channel,
+        payment_id=p.payment_id, references=p.references, channel=p.channel,
         fund_code=p.fund_code, amount_fen=p.amount_fen, payee_name=p.payee.name, payee_id_masked=p.payee.id_masked,
         state=PAYMENT_STATE[p.state], bank_ref=p.bank_ref, failure_reason=p.failure_reason,
-        created_at=ts(p.created_at), submitted_at=ts(p.submitted_at), settled_at=ts(p.settled_at))
+        created_at=ts(p.created_at), submitted_at=ts(p.submitted_at), settled_at=ts(p.settled_at),
+        duplicate_requests=p.duplicate_requests)

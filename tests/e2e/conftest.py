@@ -35,7 +35,7 @@ def stack_factory(request, backend, tmp_path):
 
 
 def connect(stack: Stack) -> Clients:
-    return Clients.connect(stack.addr("voucher"), stack.addr("claim"), stack.addr("ledger"))
+    return Clients.connect(stack.addr("voucher"), stack.addr("claim"), stack.addr("ledger"), stack.token_issuer())
 
 
 def bank_statement(stack: Stack) -> list[dict]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,8 @@ from skillpay.db import Database, run_migrations
 from skillpay.events.v1 import events_pb2
 from skillpay.kafka import InboxConsumer, OutboxRelay
 from skillpay.messaging import OutgoingEvent, consumer_positions, inbox, outbox
+from skillpay.actors import ActorKind, service_actor
+from skillpay.messagebus import Command, MessageBus
 from skillpay.uow import SqlUnitOfWork
 
 pytestmark = pytest.mark.integration
@@ -35,6 +38,25 @@ async def db(database_url_factory):
 
 def _uow_factory(db):
     return functools.partial(SqlUnitOfWork, db, "test", lambda e: [])
+
+
+@dataclass(frozen=True, kw_only=True)
+class Apply(Command):
+    """The one command of these tests: apply an event with the test's handler."""
+
+    envelope: object
+
+
+def _consumer(db, bootstrap: str, name: str, topics: list[str], handlers: dict, **kwargs) -> InboxConsumer:
+    """An InboxConsumer whose bus runs the given raw handlers, each in the handler's unit of work."""
+    async def apply(cmd: Apply, uow):
+        async with uow:
+            await handlers[cmd.envelope.event_type](cmd.envelope, uow)
+            await uow.commit()
+
+    bus = MessageBus(_uow_factory(db), {Apply: apply}, {"Apply": frozenset({ActorKind.SERVICE})})
+    translators = {t: (lambda env: Apply(actor=service_actor("test"), envelope=env)) for t in handlers}
+    return InboxConsumer(db, _uow_factory(db), bus, bootstrap, name, topics, translators, **kwargs)
 
 
 async def _write_events(db, topic: str, n: int) -> list[str]:
@@ -124,7 +146,7 @@ async def test_consumer_applies_each_event_once_even_when_delivered_twice(db, br
         applied.append(envelope.event_id)
 
     relay = OutboxRelay(db, broker.bootstrap, [topic], partitions=3, poll_interval_s=0.05)
-    consumer = InboxConsumer(db, _uow_factory(db), broker.bootstrap, f"g-{uuid.uuid4().hex}", [topic],
+    consumer = _consumer(db, broker.bootstrap, f"g-{uuid.uuid4().hex}", [topic],
                              {"payment.settled": handler}, partitions=3)
     tasks = [asyncio.create_task(relay.run()), asyncio.create_task(consumer.run())]
     try:
@@ -161,7 +183,7 @@ async def test_handler_failure_rolls_back_and_the_event_is_retried(db, broker):
             raise RuntimeError("crash inside the handler")
 
     relay = OutboxRelay(db, broker.bootstrap, [topic], partitions=3, poll_interval_s=0.05)
-    consumer = InboxConsumer(db, _uow_factory(db), broker.bootstrap, f"g-{uuid.uuid4().hex}", [topic],
+    consumer = _consumer(db, broker.bootstrap, f"g-{uuid.uuid4().hex}", [topic],
                              {"payment.settled": flaky}, partitions=3)
     tasks = [asyncio.create_task(relay.run()), asyncio.create_task(consumer.run())]
     try:
@@ -193,7 +215,7 @@ async def test_consumer_resumes_from_its_stored_positions_after_a_restart(db, br
     relay = OutboxRelay(db, broker.bootstrap, [topic], partitions=3, poll_interval_s=0.05)
     relay_task = asyncio.create_task(relay.run())
     try:
-        consumer = InboxConsumer(db, _uow_factory(db), broker.bootstrap, group, [topic], {"payment.settled": handler},
+        consumer = _consumer(db, broker.bootstrap, group, [topic], {"payment.settled": handler},
                                  partitions=3)
         task = asyncio.create_task(consumer.run())
         await _until(lambda: _ready(len(applied) >= 6))
@@ -204,7 +226,7 @@ async def test_consumer_resumes_from_its_stored_positions_after_a_restart(db, br
         assert sum(positions.values()) >= 6 and {t for t, _ in positions} == {topic}
 
         second = await _write_events(db, topic, 3)
-        again = InboxConsumer(db, _uow_factory(db), broker.bootstrap, group, [topic], {"payment.settled": handler},
+        again = _consumer(db, broker.bootstrap, group, [topic], {"payment.settled": handler},
                               partitions=3)
         task = asyncio.create_task(again.run())
         await _until(lambda: _ready(len(applied) >= 9))
@@ -230,7 +252,7 @@ async def test_consumer_reads_again_from_the_start_when_the_broker_lost_its_data
         applied.append(envelope.event_id)
 
     relay = OutboxRelay(db, own.bootstrap, [topic], partitions=3, poll_interval_s=0.05, check_interval_s=0.2)
-    consumer = InboxConsumer(db, _uow_factory(db), own.bootstrap, group, [topic], {"payment.settled": handler},
+    consumer = _consumer(db, own.bootstrap, group, [topic], {"payment.settled": handler},
                              partitions=3, check_interval_s=0.2, assignment=assignment)
     tasks = [asyncio.create_task(relay.run()), asyncio.create_task(consumer.run())]
     try:
@@ -262,7 +284,7 @@ async def test_replicas_in_a_consumer_group_share_the_partitions_and_apply_each_
     topic = f"t.{uuid.uuid4().hex}"
     name = f"g-{uuid.uuid4().hex}"
     relay = OutboxRelay(db, broker.bootstrap, [topic], partitions=3, poll_interval_s=0.05)
-    replicas = [InboxConsumer(db, _uow_factory(db), broker.bootstrap, name, [topic], {}, partitions=3,
+    replicas = [_consumer(db, broker.bootstrap, name, [topic], {}, partitions=3,
                               assignment="group") for _ in range(2)]
     tasks = [asyncio.create_task(relay.run())] + [asyncio.create_task(r.run()) for r in replicas]
     try:
@@ -307,7 +329,7 @@ async def test_relay_and_consumer_outlive_database_errors_and_lose_nothing(db, b
     await _rename_table(db, "outbox", "outbox_away")
     await _rename_table(db, "consumer_positions", "consumer_positions_away")
     relay = OutboxRelay(db, broker.bootstrap, [topic], partitions=3, poll_interval_s=0.05)
-    consumer = InboxConsumer(db, _uow_factory(db), broker.bootstrap, name, [topic], {}, partitions=3)
+    consumer = _consumer(db, broker.bootstrap, name, [topic], {}, partitions=3)
     tasks = [asyncio.create_task(relay.run()), asyncio.create_task(consumer.run())]
     try:
         await asyncio.sleep(3)  # both fail meanwhile, and keep trying

@@ -152,7 +152,7 @@ class ListJournalEntriesResponse(_message.Message):
     def __init__(self, entries: _Optional[_Iterable[_Union[JournalEntry, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class Payment(_message.Message):
-    __slots__ = ("payment_id", "channel", "fund_code", "amount_fen", "payee_name", "payee_id_masked", "state", "bank_ref", "failure_reason", "created_at", "submitted_at", "settled_at", "references")
+    __slots__ = ("payment_id", "channel", "fund_code", "amount_fen", "payee_name", "payee_id_masked", "state", "bank_ref", "failure_reason", "created_at", "submitted_at", "settled_at", "references", "duplicate_requests")
     class ReferencesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -173,6 +173,7 @@ class Payment(_message.Message):
     SUBMITTED_AT_FIELD_NUMBER: _ClassVar[int]
     SETTLED_AT_FIELD_NUMBER: _ClassVar[int]
     REFERENCES_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_REQUESTS_FIELD_NUMBER: _ClassVar[int]
     payment_id: str
     channel: str
     fund_code: str
@@ -186,7 +187,8 @@ class Payment(_message.Message):
     submitted_at: _timestamp_pb2.Timestamp
     settled_at: _timestamp_pb2.Timestamp
     references: _containers.ScalarMap[str, str]
-    def __init__(self, payment_id: _Optional[str] = ..., channel: _Optional[str] = ..., fund_code: _Optional[str] = ..., amount_fen: _Optional[int] = ..., payee_name: _Optional[str] = ..., payee_id_masked: _Optional[str] = ..., state: _Optional[_Union[PaymentState, str]] = ..., bank_ref: _Optional[str] = ..., failure_reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., submitted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., settled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., references: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    duplicate_requests: int
+    def __init__(self, payment_id: _Optional[str] = ..., channel: _Optional[str] = ..., fund_code: _Optional[str] = ..., amount_fen: _Optional[int] = ..., payee_name: _Optional[str] = ..., payee_id_masked: _Optional[str] = ..., state: _Optional[_Union[PaymentState, str]] = ..., bank_ref: _Optional[str] = ..., failure_reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., submitted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., settled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., references: _Optional[_Mapping[str, str]] = ..., duplicate_requests: _Optional[int] = ...) -> None: ...
 
 class GetPaymentRequest(_message.Message):
     __slots__ = ("payment_id",)

@@ -1,0 +1,52 @@
+"""The one place the ledger is wired: settings, unit of work, clock, PII vault, payment adapters, bus."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ledger_svc.adapters.events import to_outgoing
+from ledger_svc.adapters.payments import PaymentAdapter, build_payment_adapters
+from ledger_svc.adapters.unit_of_work import SqlLedgerUnitOfWork
+from ledger_svc.config import LedgerSettings
+from ledger_svc.service_layer.handlers import HANDLERS
+from ledger_svc.service_layer.payouts import PayoutWorker
+from ledger_svc.service_layer.permissions import PERMISSIONS
+from skillpay.actors import service_actor
+from skillpay.clock import Clock, SystemClock
+from skillpay.messagebus import MessageBus, inject
+from skillpay.pii import PiiVault
+from skillpay.service_runtime import ServiceRuntime, prepare_database
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def bootstrap(uow_factory: Callable, clock: Clock | None = None, fingerprint_key: bytes = b"") -> MessageBus:
+    """The bus with every handler's dependencies injected; tests pass fakes here."""
+    dependencies = {"clock": clock or SystemClock()}
+    return MessageBus(uow_factory, {command: inject(handler, dependencies) for command, handler in HANDLERS.items()},
+                      PERMISSIONS, fingerprint_key=fingerprint_key, service_actor=service_actor("ledger"))
+
+
+@dataclass
+class LedgerProcess:
+    runtime: ServiceRuntime
+    uow_factory: Callable
+    bus: MessageBus
+    payouts: PayoutWorker
+    adapters: dict[str, PaymentAdapter]
+
+
+async def for_process(settings: LedgerSettings, clock: Clock | None = None) -> LedgerProcess:
+    db = await prepare_database(settings, MIGRATIONS)
+    runtime = ServiceRuntime(settings, db)
+    clock = clock or SystemClock()
+    uow_factory = functools.partial(SqlLedgerUnitOfWork, db, settings.service_name, to_outgoing, runtime.wake_relay,
+                                    clock=clock)
+    bus = bootstrap(uow_factory, clock, fingerprint_key=settings.key_bytes("lookup"))
+    adapters = build_payment_adapters(settings.bank_url, settings.bank_timeout_s)
+    payouts = PayoutWorker(bus, uow_factory, adapters, PiiVault.from_settings(settings),
+                           settings.payout_poll_interval_s)
+    return LedgerProcess(runtime, uow_factory, bus, payouts, adapters)
