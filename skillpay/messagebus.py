@@ -41,9 +41,10 @@ class Command:
 
     actor: Actor
 
-    @classmethod
-    def name(cls) -> str:
-        return cls.__name__
+
+def command_name(command: Command) -> str:
+    """The name the permission table, the audit trail and the idempotency store know it by."""
+    return type(command).__name__
 
 
 Handler = Callable[[Command, AbstractUnitOfWork], Awaitable[Any]]
@@ -126,7 +127,7 @@ class MessageBus:
         With ``uow``, the handler joins that open unit of work (a consumer's batch): the caller
         commits, and dispatches the events afterwards.
         """
-        self.authorize(command.actor, command.name())
+        self.authorize(command.actor, command_name(command))
         handler = self._handlers[type(command)]
         if uow is not None:
             return await self._run(handler, command, uow)
@@ -159,7 +160,7 @@ class MessageBus:
 
     @staticmethod
     async def _run(handler: Handler, command: Command, uow: AbstractUnitOfWork):
-        with uow.acting(command.actor, command.name()):
+        with uow.acting(command.actor, command_name(command)):
             return await handler(command, uow)
 
     async def _run_alone(self, handler: Handler, command: Command):
@@ -174,7 +175,7 @@ class MessageBus:
         anyone with the table confirm by guessing.
         """
         fields = {f.name: getattr(command, f.name) for f in dataclasses.fields(command) if f.name != "actor"}
-        canonical = json.dumps({"command": command.name(), "actor": [command.actor.kind.value, command.actor.subject],
+        canonical = json.dumps({"command": command_name(command), "actor": [command.actor.kind.value, command.actor.subject],
                                 "fields": fields}, sort_keys=True, default=_plain, ensure_ascii=False)
         return hmac.new(self._fingerprint_key or b"skillpay", canonical.encode(), hashlib.sha256).hexdigest()
 
@@ -187,11 +188,11 @@ class MessageBus:
             async with uow:
                 stored = await uow.idempotency.get(request_id)
                 if stored is not None:
-                    if stored.method != command.name() or stored.fingerprint != fingerprint:
+                    if stored.method != command_name(command) or stored.fingerprint != fingerprint:
                         raise AlreadyExists("request_id was already used for a different request")
                     return reply.parse(stored.response), []
                 answer = reply.build(await self._run(handler, command, uow))
-                await uow.idempotency.put(request_id, command.name(), fingerprint, reply.encode(answer))
+                await uow.idempotency.put(request_id, command_name(command), fingerprint, reply.encode(answer))
                 await uow.commit()
             return answer, uow.collect_new_events()
 
