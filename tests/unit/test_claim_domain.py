@@ -1,4 +1,4 @@
-"""Unit tests for claim_svc/domain/model.py: claims for redeemed vouchers, approval (C7), payment outcome."""
+"""Unit tests for claim_svc/domain/model.py: claims, their lines, and payout requests with derived ids."""
 
 from __future__ import annotations
 
@@ -7,187 +7,125 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from claim_svc.domain.model import (
-    CHANNEL_FOR_PAYEE,
     Claim,
-    ClaimApproved,
     ClaimKind,
     ClaimState,
+    LineKind,
+    LineState,
     Payee,
     PayeeKind,
+    PayoutRequested,
+    claim_id_for_voucher,
+    line_id_for,
+    payout_request_id_for,
 )
 from skillpay.errors import FailedPrecondition
 
 pytestmark = pytest.mark.unit
 
-PERSON = Payee(PayeeKind.PERSON, "李*明", "110105********1234", b"sealed", "lookup")
+NOW = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
+PERSON = Payee(PayeeKind.PERSON, "李小明", "110105********1234", b"sealed", "lookup")
 INSTITUTION = Payee(PayeeKind.INSTITUTION, "南阳职业培训学校")
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
+def _claim(payee: Payee = PERSON, amount: int = 150_000, fund: str = "employment_subsidy",
+           voucher: str = "vch_1") -> Claim:
+    return Claim.for_redeemed_voucher(voucher, payee, "ins_1", "6-01-02-03", 4, amount, fund, NOW)
 
 
-def _claim(now: datetime, payee: Payee = PERSON, amount: int = 150_000, fund: str = "employment_subsidy") -> Claim:
-    return Claim.for_redeemed_voucher("clm_1", "vch_1", payee, "ins_1", "6-01-02-03", 4, amount, fund, now)
-
-
-def _approved(now: datetime, payee: Payee = PERSON) -> Claim:
-    c = _claim(now, payee)
-    c.approve(now)
-    c.pull_events()
-    return c
-
-
-# ---------------------------------------------------------------------------------------- creation
+def _approved(payee: Payee = PERSON) -> tuple[Claim, PayoutRequested]:
+    c = _claim(payee)
+    c.approve(NOW)
+    [event] = c.pull_events()
+    return c, event
 
 
 @pytest.mark.policy("F3")
-def test_F3_claim_for_redeemed_voucher_records_amount_and_fund_source():
-    now = _now()
-    c = _claim(now)
-    assert c.kind is ClaimKind.VOUCHER
-    assert c.state is ClaimState.SUBMITTED
-    assert (c.voucher_id, c.institution_id, c.occupation_code, c.level) == ("vch_1", "ins_1", "6-01-02-03", 4)
-    assert (c.amount_fen, c.fund_source, c.created_at) == (150_000, "employment_subsidy", now)
-    assert c.approved_at is None and c.paid_at is None and c.payment_id is None
-    assert c.pull_events() == []
+def test_F3_claim_for_redeemed_voucher_has_one_subsidy_line_from_the_named_fund():
+    c = _claim()
+    assert (c.kind, c.state, c.fund_source, c.amount_fen) == (ClaimKind.VOUCHER, ClaimState.SUBMITTED,
+                                                                "employment_subsidy", 150_000)
+    [line] = c.lines
+    assert (line.kind, line.amount_fen, line.state, line.attempt) == (LineKind.VOUCHER_SUBSIDY, 150_000,
+                                                                      LineState.OPEN, 0)
+    assert line.payout_request_id == "" and c.pull_events() == []
 
 
-@pytest.mark.parametrize("amount", [0, -1, -150_000])
+@pytest.mark.parametrize("amount", [0, -1])
 def test_claim_needs_a_positive_amount(amount):
     with pytest.raises(FailedPrecondition, match="positive"):
-        _claim(_now(), amount=amount)
+        _claim(amount=amount)
 
 
 @pytest.mark.policy("F3")
 def test_F3_claim_must_name_its_fund_source():
     with pytest.raises(FailedPrecondition, match="F3"):
-        _claim(_now(), fund="")
+        _claim(fund="")
 
 
-# ---------------------------------------------------------------------------------------- approve (C7)
-
-
-@pytest.mark.policy("C7")
-def test_C7_approved_claim_for_a_person_is_paid_through_the_ssc_card():
-    now = _now()
-    c = _claim(now)
-    later = now + timedelta(hours=1)
-    c.approve(later)
-    assert c.state is ClaimState.APPROVED and c.approved_at == later
-    assert c.pull_events() == [ClaimApproved(
-        claim_id="clm_1", voucher_id="vch_1", payee=PERSON, channel="ssc_card", institution_id="ins_1",
-        amount_fen=150_000, fund_source="employment_subsidy", approved_at=later)]
-    assert c.pull_events() == []
+@pytest.mark.policy("X2")
+def test_X2_ids_derive_from_the_voucher_so_a_recreated_claim_has_the_same_ids():
+    first, again, other = _claim(), _claim(), _claim(voucher="vch_2")
+    assert first.claim_id == again.claim_id == claim_id_for_voucher("vch_1")
+    assert first.lines[0].line_id == again.lines[0].line_id == line_id_for(LineKind.VOUCHER_SUBSIDY, "vch_1")
+    assert other.claim_id != first.claim_id and other.lines[0].line_id != first.lines[0].line_id
+    first.approve(NOW)
+    again.approve(NOW + timedelta(days=3))  # re-created later, e.g. after a restore
+    assert first.lines[0].payout_request_id == again.lines[0].payout_request_id
 
 
 @pytest.mark.policy("C7")
-def test_C7_approved_claim_for_an_institution_goes_by_bank_transfer_not_ssc_card():
-    now = _now()
-    c = _claim(now, payee=INSTITUTION)
-    c.approve(now)
-    (event,) = c.pull_events()
+def test_C7_approval_requests_a_payout_to_a_persons_social_security_card():
+    c, event = _approved()
+    assert c.state is ClaimState.APPROVED and c.approved_at == NOW
+    line = c.lines[0]
+    assert line.state is LineState.PAYOUT_REQUESTED and line.attempt == 1
+    assert event.payout_request_id == payout_request_id_for(line.line_id, 1) == line.payout_request_id
+    assert (event.channel, event.amount_fen, event.fund_source, event.payee) == ("ssc_card", 150_000,
+                                                                                  "employment_subsidy", PERSON)
+    assert event.references == {"claim_id": c.claim_id, "claim_line_id": line.line_id, "voucher_id": "vch_1"}
+
+
+def test_an_institution_is_paid_by_bank_transfer():
+    _, event = _approved(INSTITUTION)
     assert event.channel == "bank_transfer"
-    assert event.payee == INSTITUTION
 
 
-@pytest.mark.policy("C7")
-def test_C7_every_payee_kind_has_a_channel_and_persons_use_ssc_card():
-    assert set(CHANNEL_FOR_PAYEE) == set(PayeeKind)
-    assert CHANNEL_FOR_PAYEE[PayeeKind.PERSON] == "ssc_card"
+def test_only_a_submitted_claim_is_approved():
+    c, _ = _approved()
+    with pytest.raises(FailedPrecondition, match="approved"):
+        c.approve(NOW)
 
 
-@pytest.mark.policy("C4")
-def test_C4_approved_event_shows_the_person_only_masked():
-    now = _now()
-    c = _claim(now)
-    c.approve(now)
-    (event,) = c.pull_events()
-    assert event.payee.id_masked == "110105********1234"
-    assert event.payee.name == "李*明"
+def test_settled_payout_pays_the_line_and_the_claim_once():
+    c, event = _approved()
+    assert c.payout_settled(event.payout_request_id, NOW) is True
+    assert c.state is ClaimState.PAID and c.payment_id == event.payout_request_id and c.paid_at == NOW
+    assert c.lines[0].state is LineState.PAID
+    assert c.payout_settled(event.payout_request_id, NOW) is False
 
 
-@pytest.mark.parametrize("state", [ClaimState.APPROVED, ClaimState.PAID, ClaimState.REJECTED,
-                                   ClaimState.PAYMENT_FAILED])
-def test_only_a_submitted_claim_can_be_approved(state):
-    now = _now()
-    c = _claim(now)
-    c.state = state
+def test_an_unknown_payout_changes_nothing():
+    c, _ = _approved()
+    assert c.payout_settled("po_unknown", NOW) is False
+    assert c.payout_failed("po_unknown", "x") is False
+    assert c.state is ClaimState.APPROVED
+
+
+def test_failed_payout_then_a_new_attempt_under_a_new_id():
+    c, first = _approved()
+    assert c.payout_failed(first.payout_request_id, "account_closed") is True
+    assert c.state is ClaimState.PAYMENT_FAILED and c.failure_reason == "account_closed"
+    c.request_payout_again(NOW)
+    [second] = c.pull_events()
+    assert second.attempt == 2 and second.payout_request_id != first.payout_request_id
+    assert c.state is ClaimState.APPROVED and c.lines[0].state is LineState.PAYOUT_REQUESTED
+    # The old attempt's outcome arriving late no longer moves the claim.
+    assert c.payout_settled(first.payout_request_id, NOW) is False
+    assert c.payout_settled(second.payout_request_id, NOW) is True and c.state is ClaimState.PAID
+
+
+def test_a_payout_is_requested_again_only_after_a_failure():
+    c, _ = _approved()
     with pytest.raises(FailedPrecondition):
-        c.approve(now)
-    assert c.state is state and c.approved_at is None
-    assert c.pull_events() == []
-
-
-def test_approve_twice_records_one_event():
-    now = _now()
-    c = _claim(now)
-    c.approve(now)
-    with pytest.raises(FailedPrecondition):
-        c.approve(now + timedelta(minutes=1))
-    assert len(c.pull_events()) == 1
-    assert c.approved_at == now
-
-
-# ---------------------------------------------------------------------------------------- payment outcome
-
-
-def test_mark_paid_moves_approved_claim_to_paid():
-    now = _now()
-    c = _approved(now)
-    paid_at = now + timedelta(days=1)
-    assert c.mark_paid("pay_1", paid_at) is True
-    assert (c.state, c.payment_id, c.paid_at) == (ClaimState.PAID, "pay_1", paid_at)
-
-
-def test_mark_paid_is_idempotent():
-    now = _now()
-    c = _approved(now)
-    assert c.mark_paid("pay_1", now) is True
-    assert c.mark_paid("pay_1", now + timedelta(days=1)) is False
-    assert c.mark_paid("pay_other", now + timedelta(days=2)) is False
-    assert (c.state, c.payment_id, c.paid_at) == (ClaimState.PAID, "pay_1", now)
-
-
-@pytest.mark.parametrize("state", [ClaimState.SUBMITTED, ClaimState.REJECTED])
-def test_mark_paid_refuses_a_claim_that_was_never_approved(state):
-    now = _now()
-    c = _claim(now)
-    c.state = state
-    with pytest.raises(FailedPrecondition):
-        c.mark_paid("pay_1", now)
-    assert c.state is state and c.payment_id is None
-
-
-def test_mark_payment_failed_records_reason_once():
-    now = _now()
-    c = _approved(now)
-    assert c.mark_payment_failed("pay_1", "account closed") is True
-    assert (c.state, c.payment_id, c.failure_reason) == (ClaimState.PAYMENT_FAILED, "pay_1", "account closed")
-    assert c.mark_payment_failed("pay_1", "again") is False
-    assert c.failure_reason == "account closed"
-
-
-@pytest.mark.parametrize("state", [ClaimState.SUBMITTED, ClaimState.PAID, ClaimState.REJECTED])
-def test_mark_payment_failed_changes_nothing_outside_approved(state):
-    now = _now()
-    c = _claim(now)
-    c.state = state
-    assert c.mark_payment_failed("pay_1", "x") is False
-    assert c.state is state and c.failure_reason is None and c.payment_id is None
-
-
-def test_paid_claim_is_not_turned_into_failed_by_a_late_failure():
-    now = _now()
-    c = _approved(now)
-    c.mark_paid("pay_1", now)
-    assert c.mark_payment_failed("pay_1", "late failure") is False
-    assert c.state is ClaimState.PAID and c.failure_reason is None
-
-
-def test_failed_payment_can_later_be_paid_and_clears_the_reason():
-    now = _now()
-    c = _approved(now)
-    c.mark_payment_failed("pay_1", "bank down")
-    assert c.mark_paid("pay_2", now + timedelta(days=1)) is True
-    assert (c.state, c.payment_id, c.failure_reason) == (ClaimState.PAID, "pay_2", None)
+        c.request_payout_again(NOW)

@@ -26,6 +26,7 @@ from ledger_svc.domain.model import (
     allocation,
     commitment,
     disbursement,
+    entry_id_for,
     release,
 )
 from skillpay.errors import FailedPrecondition, InvalidArgument
@@ -33,6 +34,7 @@ from skillpay.errors import FailedPrecondition, InvalidArgument
 pytestmark = pytest.mark.unit
 
 FUND = "esf-2025"
+REFS = {"claim_id": "clm_1", "voucher_id": "vch_1"}
 OTHER_FUND = "uif-2025"
 
 
@@ -170,8 +172,9 @@ HELPERS = [
 @pytest.mark.parametrize(("helper", "kind", "debit", "credit"), HELPERS, ids=[h[1] for h in HELPERS])
 def test_F2_helper_moves_the_amount_between_the_right_accounts_of_one_fund(helper, kind, debit, credit):
     now = _now()
-    e = helper("je_1", FUND, 12_345, "pay_1", now)
-    assert (e.entry_id, e.fund_code, e.kind, e.reference, e.posted_at) == ("je_1", FUND, kind, "pay_1", now)
+    e = helper(FUND, 12_345, "pay_1", now)
+    assert (e.entry_id, e.fund_code, e.kind, e.reference, e.posted_at) == (entry_id_for(kind, "pay_1"), FUND, kind,
+                                                                           "pay_1", now)
     assert e.postings == (Posting(_acct(debit), debit_fen=12_345), Posting(_acct(credit), credit_fen=12_345))
 
 
@@ -179,13 +182,13 @@ def test_F2_helper_moves_the_amount_between_the_right_accounts_of_one_fund(helpe
 @pytest.mark.parametrize("amount", [0, -1])
 def test_helper_refuses_a_non_positive_amount(helper, kind, debit, credit, amount):
     with pytest.raises(FailedPrecondition, match="positive"):
-        helper("je_1", FUND, amount, "ref", _now())
+        helper(FUND, amount, "ref", _now())
 
 
 @pytest.mark.parametrize(("helper", "kind", "debit", "credit"), HELPERS, ids=[h[1] for h in HELPERS])
 def test_helper_refuses_a_fractional_amount(helper, kind, debit, credit):
     with pytest.raises(UnbalancedEntry, match="integer fen"):
-        helper("je_1", FUND, 10.5, "ref", _now())
+        helper(FUND, 10.5, "ref", _now())
 
 
 # ---------------------------------------------------------------------------------------- property: the ledger
@@ -255,7 +258,7 @@ def test_F2_property_ledger_balances_and_never_goes_negative(ops):
     # An independent model of what each operation means, per fund.
     expected = {f: dict(allocated=0, available=0, payable=0, disbursed=0) for f in (FUND, OTHER_FUND)}
     for i, (op, fund, amount) in enumerate(ops):
-        entry = OPS[op](f"je_{i}", fund, amount, f"ref_{i}", now)
+        entry = OPS[op](fund, amount, f"ref_{i}", now)
 
         # Every entry balances, is integer fen, and stays inside its own fund (F2).
         assert sum(p.debit_fen for p in entry.postings) == sum(p.credit_fen for p in entry.postings) == amount
@@ -303,13 +306,13 @@ def test_F2_property_ledger_balances_and_never_goes_negative(ops):
 def test_F2_fake_ledger_refuses_committing_more_than_available():
     ledger = FakeLedger()
     now = _now()
-    ledger.post(allocation("je_1", FUND, 100, "budget-2025", now))
+    ledger.post(allocation(FUND, 100, "budget-2025", now))
     with pytest.raises(Refused):
-        ledger.post(commitment("je_2", FUND, 101, "pay_1", now))
-    ledger.post(commitment("je_3", FUND, 100, "pay_1", now))
+        ledger.post(commitment(FUND, 101, "pay_1", now))
+    ledger.post(commitment(FUND, 100, "pay_1", now))
     assert ledger.balances(FUND) == FundBalances(100, 0, 100, 0)
-    ledger.post(release("je_4", FUND, 40, "pay_1", now))
-    ledger.post(disbursement("je_5", FUND, 60, "pay_1", now))
+    ledger.post(release(FUND, 40, "pay_1", now))
+    ledger.post(disbursement(FUND, 60, "pay_1", now))
     assert ledger.balances(FUND) == FundBalances(100, 40, 0, 60)
 
 
@@ -320,7 +323,7 @@ PAYEE = Payee("李*明", "110105********1234", b"sealed")
 
 
 def _payment(now: datetime, state: PaymentState = PaymentState.AWAITING_FUNDS) -> Payment:
-    p = Payment("pay_1", "clm_1", "vch_1", "ssc_card", FUND, 150_000, PAYEE, now)
+    p = Payment("pay_1", REFS, "ssc_card", FUND, 150_000, PAYEE, now)
     p.state = state
     return p
 
@@ -407,7 +410,7 @@ def test_F3_settle_records_payment_settled_once_with_fund_amount_and_date(state)
     assert p.settle("BANK-9", at) is True
     assert (p.state, p.bank_ref, p.settled_at) == (PaymentState.SETTLED, "BANK-9", at)
     assert p.settle("BANK-10", at + timedelta(hours=1)) is False
-    assert p.pull_events() == [PaymentSettled("pay_1", "clm_1", "vch_1", 150_000, FUND, "BANK-9", at)]
+    assert p.pull_events() == [PaymentSettled("pay_1", REFS, 150_000, FUND, "BANK-9", at)]
     assert p.bank_ref == "BANK-9" and p.settled_at == at
 
 
@@ -438,7 +441,7 @@ def test_F3_fail_records_payment_failed_once_with_fund_amount_and_date(state):
     assert p.fail("account closed", now) is True
     assert (p.state, p.failure_reason) == (PaymentState.FAILED, "account closed")
     assert p.fail("again", now + timedelta(hours=1)) is False
-    assert p.pull_events() == [PaymentFailed("pay_1", "clm_1", "vch_1", 150_000, FUND, "account closed", now)]
+    assert p.pull_events() == [PaymentFailed("pay_1", REFS, 150_000, FUND, "account closed", now)]
     assert p.failure_reason == "account closed"
 
 
