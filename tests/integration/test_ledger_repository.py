@@ -1,24 +1,31 @@
-"""The ledger's SQL adapter on SQLite and PostgreSQL: balanced posting, F2 guard, concurrency."""
+"""The ledger's handlers on its SQL unit of work, SQLite and PostgreSQL: balanced posting, F2 guard, races."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from ledger_svc.adapters.events import to_outgoing
-from ledger_svc.adapters.repository import InsufficientFunds
-from ledger_svc.adapters.unit_of_work import LedgerUnitOfWork
+from ledger_svc.adapters.unit_of_work import SqlLedgerUnitOfWork
+from ledger_svc.bootstrap import bootstrap
 from ledger_svc.domain import model
-from ledger_svc.domain.model import FundType, Payee, PaymentState
-from ledger_svc.service_layer import services
-from skillpay.clock import utcnow
-from skillpay.db import Database, run_migrations, with_retries
+from ledger_svc.domain.model import FundType, InsufficientFunds, Payee, PaymentState
+from ledger_svc.service_layer import commands
+from skillpay.actors import Actor, ActorKind, service_actor
+from skillpay.clock import FixedClock
+from skillpay.db import Database, run_migrations
+from skillpay.messagebus import MessageBus
 
 pytestmark = pytest.mark.integration
 MIGRATIONS = Path(__file__).resolve().parents[2] / "ledger_svc" / "migrations"
+NOW = datetime(2026, 5, 6, 7, 8, tzinfo=timezone.utc)
+FINANCE = Actor(ActorKind.FINANCE, "finance-1")
+LEDGER = service_actor("ledger")
 
 
 @pytest.fixture
@@ -26,16 +33,21 @@ async def uow_factory(database_url_factory):
     url = database_url_factory("ledger")
     await asyncio.to_thread(run_migrations, url, MIGRATIONS)
     db = Database(url)
-    yield functools.partial(LedgerUnitOfWork, db, "ledger", to_outgoing)
+    yield functools.partial(SqlLedgerUnitOfWork, db, "ledger", to_outgoing, clock=FixedClock(NOW))
     await db.dispose()
 
 
-async def _fund(uow_factory, code="ESF", budget=0):
-    async with uow_factory() as uow:
-        await services.open_fund(uow, code, "就业补助资金", FundType.EMPLOYMENT_SUBSIDY, utcnow())
-        if budget:
-            await services.allocate_budget(uow, code, budget, f"budget-{code}", utcnow())
-        await uow.commit()
+@pytest.fixture
+def bus(uow_factory) -> MessageBus:
+    return bootstrap(uow_factory, FixedClock(NOW))
+
+
+async def _fund(bus, code="ESF", budget=0):
+    await bus.handle(commands.OpenFund(actor=FINANCE, fund_code=code, name="就业补助资金",
+                                       fund_type=FundType.EMPLOYMENT_SUBSIDY))
+    if budget:
+        await bus.handle(commands.AllocateBudget(actor=FINANCE.for_request(uuid.uuid4().hex), fund_code=code,
+                                                 amount_fen=budget))
 
 
 async def _balances(uow_factory, code="ESF"):
@@ -43,15 +55,23 @@ async def _balances(uow_factory, code="ESF"):
         return await uow.funds.balances(code)
 
 
+def _payout(pid: str, amount: int, payee: Payee | None = None) -> commands.RequestPayout:
+    return commands.RequestPayout(actor=service_actor("claim"), payout_request_id=pid, channel="ssc_card",
+                                  fund_code="ESF", amount_fen=amount,
+                                  payee=payee or Payee("张三", "110105********1234", b"sealed"),
+                                  references={"claim_id": f"clm_{pid}"})
+
+
 @pytest.mark.policy("F1", "F2")
-async def test_F2_posting_that_would_overdraw_leaves_nothing_behind(uow_factory):
-    await _fund(uow_factory, budget=100)
+async def test_F2_posting_that_would_overdraw_leaves_nothing_behind(bus, uow_factory):
+    await _fund(bus, budget=100)
     async with uow_factory() as uow:
-        with pytest.raises(InsufficientFunds):
-            await uow.journal.post(model.commitment("je_x", "ESF", 101, "pay_x", utcnow()))
-        # The savepoint undid the entry; the surrounding transaction still works.
-        await uow.journal.post(model.commitment("je_y", "ESF", 100, "pay_y", utcnow()))
-        await uow.commit()
+        with uow.acting(FINANCE, "test"):
+            with pytest.raises(InsufficientFunds):
+                await uow.journal.post(model.commitment("ESF", 101, "pay_x", NOW))
+            # The savepoint undid the entry; the surrounding transaction still works.
+            await uow.journal.post(model.commitment("ESF", 100, "pay_y", NOW))
+            await uow.commit()
     async with uow_factory(read_only=True) as uow:
         entries = await uow.journal.list(None, 100)
     assert [e.reference for e in entries if e.kind == "commitment"] == ["pay_y"]
@@ -60,64 +80,42 @@ async def test_F2_posting_that_would_overdraw_leaves_nothing_behind(uow_factory)
 
 
 @pytest.mark.policy("F2")
-async def test_F2_two_payments_racing_for_the_last_money_exactly_one_is_funded(uow_factory):
-    await _fund(uow_factory, budget=1_000)
-    payee = Payee("张三", "110105********1234", b"sealed")
-
-    async def claim(i: int):
-        async def attempt():
-            async with uow_factory() as uow:
-                p = await services.payment_for_approved_claim(uow, f"clm_{i}", f"vch_{i}", "ssc_card", "ESF", 1_000,
-                                                              payee, utcnow())
-                await uow.commit()
-                return p.state
-        return await with_retries(attempt)
-
-    states = await asyncio.gather(claim(1), claim(2))
+async def test_F2_two_payments_racing_for_the_last_money_exactly_one_is_funded(bus, uow_factory):
+    await _fund(bus, budget=1_000)
+    payments = await asyncio.gather(bus.handle(_payout("po_1", 1_000)), bus.handle(_payout("po_2", 1_000)))
+    states = [p.state for p in payments]
     assert sorted(s.value for s in states) == ["awaiting_funds", "pending"]
     b = await _balances(uow_factory)
     assert (b.available_fen, b.payable_fen) == (0, 1_000)
 
 
 @pytest.mark.policy("F3", "X2")
-async def test_duplicate_claim_approved_creates_one_payment_and_one_commitment(uow_factory):
-    await _fund(uow_factory, budget=5_000)
-    payee = Payee("李小明", "110105********1234", b"sealed")
-    ids = set()
-    for _ in range(3):
-        async with uow_factory() as uow:
-            p = await services.payment_for_approved_claim(uow, "clm_1", "vch_1", "ssc_card", "ESF", 2_000, payee, utcnow())
-            await uow.commit()
-            ids.add(p.payment_id)
-    assert len(ids) == 1
+async def test_X2_a_payout_request_that_arrives_again_is_refused_and_counted(bus, uow_factory):
+    await _fund(bus, budget=5_000)
+    ids = {(await bus.handle(_payout("po_1", 2_000))).payment_id for _ in range(3)}
+    assert ids == {"po_1"}
     async with uow_factory(read_only=True) as uow:
         entries = await uow.journal.list(None, 100, "ESF")
-        payment = await uow.payments.get(ids.pop())
+        payment = await uow.payments.get("po_1")
+        trail = await uow.audit.list("po_1", 0, 10)
     assert [e.kind for e in entries].count("commitment") == 1
     assert (payment.fund_code, payment.amount_fen, payment.state) == ("ESF", 2_000, PaymentState.PENDING)
+    assert payment.duplicate_requests == 2 and payment.references == {"claim_id": "clm_po_1"}
+    assert [(r.command, r.state_before, r.state_after, r.actor_subject) for r in trail] == [
+        ("RequestPayout", "", "pending", "claim")]
 
 
 @pytest.mark.policy("F2")
-async def test_F2_settled_and_failed_payments_keep_the_fund_balanced(uow_factory):
-    await _fund(uow_factory, budget=10_000)
-    payee = Payee("王芳", "110105********1234", b"sealed")
-    payments = []
-    for i in range(2):
-        async with uow_factory() as uow:
-            p = await services.payment_for_approved_claim(uow, f"clm_{i}", f"vch_{i}", "ssc_card", "ESF", 3_000,
-                                                          payee, utcnow())
-            await uow.commit()
-            payments.append(p.payment_id)
+async def test_F2_settled_and_failed_payments_keep_the_fund_balanced(bus, uow_factory):
+    await _fund(bus, budget=10_000)
+    payments = [(await bus.handle(_payout(f"po_{i}", 3_000))).payment_id for i in range(2)]
     for pid, outcome in zip(payments, ("settled", "failed")):
-        async with uow_factory() as uow:
-            p = await uow.payments.get(pid, for_update=True)
-            p.submitting(utcnow())
-            if outcome == "settled":
-                await services.settle_payment(uow, p, "B1", utcnow())
-            else:
-                await services.fail_payment(uow, p, "account_closed", utcnow())
-            await uow.payments.save(p)
-            await uow.commit()
+        assert (await bus.handle(commands.StartSubmission(actor=LEDGER, payment_id=pid))) is not None
+        assert await bus.handle(commands.ApplyBankStatus(actor=LEDGER, payment_id=pid, state=outcome, bank_ref="B1",
+                                                         failure_reason="account_closed"))
+        # The bank saying it again changes nothing (no second disbursement or release).
+        assert not await bus.handle(commands.ApplyBankStatus(actor=LEDGER, payment_id=pid, state=outcome,
+                                                             bank_ref="B1", failure_reason="account_closed"))
     b = await _balances(uow_factory)
     assert (b.allocated_fen, b.available_fen, b.payable_fen, b.disbursed_fen) == (10_000, 7_000, 0, 3_000)
     async with uow_factory(read_only=True) as uow:
@@ -127,22 +125,20 @@ async def test_F2_settled_and_failed_payments_keep_the_fund_balanced(uow_factory
     assert sorted(e.kind for e in entries) == ["allocation", "commitment", "commitment", "disbursement", "release"]
 
 
-async def test_optimistic_version_check_rejects_a_stale_write(uow_factory):
+async def test_optimistic_version_check_rejects_a_stale_write(bus, uow_factory):
     from skillpay.db import ConcurrentUpdate
 
-    await _fund(uow_factory, budget=1_000)
-    async with uow_factory() as uow:
-        p = await services.payment_for_approved_claim(uow, "clm", "vch", "ssc_card", "ESF", 500,
-                                                      Payee("张三", "m", b"s"), utcnow())
-        await uow.commit()
+    await _fund(bus, budget=1_000)
+    p = await bus.handle(_payout("po_v", 500))
     async with uow_factory() as uow:
         stale = await uow.payments.get(p.payment_id)
     async with uow_factory() as uow:
-        fresh = await uow.payments.get(p.payment_id)
-        fresh.submitting(utcnow())
-        await uow.payments.save(fresh)
-        await uow.commit()
+        with uow.acting(LEDGER, "StartSubmission"):
+            fresh = await uow.payments.get(p.payment_id)
+            fresh.submitting(NOW)
+            await uow.payments.save(fresh)
+            await uow.commit()
     async with uow_factory() as uow:
-        stale.submitting(utcnow())
+        stale.submitting(NOW)
         with pytest.raises(ConcurrentUpdate):
             await uow.payments.save(stale)
