@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 from datetime import date, datetime, timedelta, timezone
 
 import grpc
@@ -22,8 +23,11 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from skillpay import sample_data
+from skillpay.actors import ActorKind
+from skillpay.auth import Identity, TokenIssuer, authenticated_channel, load_or_create_private_key, public_pem
 from skillpay.broker import free_port
 from skillpay.stack import grpc_serving
+from skillpay.audit.v1 import audit_pb2
 from skillpay.voucher.v1 import voucher_pb2 as pb
 from skillpay.voucher.v1 import voucher_pb2_grpc
 
@@ -31,11 +35,26 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def voucher_server(database_url_factory, tmp_path):
+def signing_key(tmp_path):
+    return load_or_create_private_key(tmp_path / "keys" / "actor_signing.pem")
+
+
+@pytest.fixture
+def issuer(signing_key) -> TokenIssuer:
+    return TokenIssuer(signing_key)
+
+
+def admin_channel(addr: str, issuer: TokenIssuer, kind: ActorKind = ActorKind.ADMIN, subject: str = "admin-1"):
+    return authenticated_channel(addr, Identity(issuer, kind, subject))
+
+
+@pytest.fixture
+def voucher_server(database_url_factory, tmp_path, signing_key):
     port = free_port()
     log_path = tmp_path / "voucher.log"
     url = database_url_factory("v")
     env = dict(os.environ, VOUCHER_GRPC_LISTEN=f"127.0.0.1:{port}", VOUCHER_DATABASE_URL=url,
+               SKILLPAY_AUTH_PUBLIC_KEY=public_pem(signing_key),
                SKILLPAY_DATA_DIR=str(tmp_path), KAFKA_BOOTSTRAP_SERVERS="",
                SKILLPAY_PII_KEY=base64.b64encode(os.urandom(32)).decode(),
                SKILLPAY_LOOKUP_KEY=base64.b64encode(os.urandom(32)).decode())
@@ -55,8 +74,8 @@ def voucher_server(database_url_factory, tmp_path):
 
 
 @pytest.fixture
-async def stub(voucher_server):
-    channel = grpc.aio.insecure_channel(voucher_server.addr)
+async def stub(voucher_server, issuer):
+    channel = admin_channel(voucher_server.addr, issuer)
     yield voucher_pb2_grpc.VoucherServiceStub(channel)
     await channel.close()
 
@@ -175,8 +194,8 @@ async def test_mutating_call_without_request_id_is_rejected(stub):
 
 
 @pytest.mark.policy("V2", "V3")
-async def test_V2_V3_two_clients_racing_to_redeem_one_voucher_exactly_one_wins(voucher_server):
-    channels = [grpc.aio.insecure_channel(voucher_server.addr) for _ in range(2)]
+async def test_V2_V3_two_clients_racing_to_redeem_one_voucher_exactly_one_wins(voucher_server, issuer):
+    channels = [admin_channel(voucher_server.addr, issuer) for _ in range(2)]
     stubs = [voucher_pb2_grpc.VoucherServiceStub(c) for c in channels]
     try:
         institution = await _catalogue(stubs[0])
@@ -264,3 +283,93 @@ async def test_health_reflection_and_not_serving_during_graceful_shutdown(vouche
         assert voucher_server.proc.wait(15) == 0
     finally:
         await channel.close()
+
+
+# ---------------------------------------------------------------------------- identities and audit
+
+
+async def test_a_call_without_a_valid_token_is_unauthenticated_and_changes_nothing(voucher_server, issuer):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    forged = TokenIssuer(Ed25519PrivateKey.generate())  # a key the server does not trust
+    expired = TokenIssuer(load_or_create_private_key(Path(voucher_server.log).parent / "keys" / "actor_signing.pem"),
+                          ttl_s=-60)
+    request = pb.RegisterOccupationRequest(request_id=rid(), code="6-31-01-03", name="电工", level=4,
+                                           subsidy_standard_fen=150_000)
+    for channel in (grpc.aio.insecure_channel(voucher_server.addr), admin_channel(voucher_server.addr, forged),
+                    admin_channel(voucher_server.addr, expired)):
+        try:
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await voucher_pb2_grpc.VoucherServiceStub(channel).RegisterOccupation(request)
+            assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        finally:
+            await channel.close()
+    # Health stays open for probes; nothing was registered.
+    assert grpc_serving(voucher_server.addr)
+    channel = admin_channel(voucher_server.addr, issuer)
+    try:
+        listed = await voucher_pb2_grpc.VoucherServiceStub(channel).ListOccupations(pb.ListOccupationsRequest())
+        assert list(listed.occupations) == []
+    finally:
+        await channel.close()
+
+
+@pytest.mark.policy("V2")
+async def test_a_role_that_may_not_act_gets_permission_denied(voucher_server, issuer, stub):
+    institution = await _catalogue(stub)
+    resident_id = sample_data.resident_id(random.Random(41))
+    voucher = await stub.IssueVoucher(issue_request(resident_id))
+    finance = admin_channel(voucher_server.addr, issuer, ActorKind.FINANCE, "finance-1")
+    other_school = admin_channel(voucher_server.addr, issuer, ActorKind.INSTITUTION, "ins_someone_else")
+    try:
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await voucher_pb2_grpc.VoucherServiceStub(finance).IssueVoucher(issue_request(resident_id))
+        assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        with pytest.raises(grpc.aio.AioRpcError) as err:  # an institution acts only for itself
+            await voucher_pb2_grpc.VoucherServiceStub(other_school).EnrolVoucher(pb.EnrolVoucherRequest(
+                request_id=rid(), voucher_id=voucher.voucher_id, institution_id=institution,
+                real_person_verified=True))
+        assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    finally:
+        await finance.close()
+        await other_school.close()
+    after = await stub.GetVoucher(pb.GetVoucherRequest(voucher_id=voucher.voucher_id))
+    assert after.state == pb.VOUCHER_STATE_ISSUED
+    assert len((await stub.ListVouchers(pb.ListVouchersRequest())).vouchers) == 1
+
+
+@pytest.mark.policy("C8", "V4")
+async def test_every_state_change_is_in_the_audit_trail_with_actor_command_and_request_id(voucher_server, issuer,
+                                                                                          stub):
+    institution = await _catalogue(stub)
+    resident_id = sample_data.resident_id(random.Random(42))
+    voucher = await stub.IssueVoucher(issue_request(resident_id, request_id="issue-42"))
+    school = admin_channel(voucher_server.addr, issuer, ActorKind.INSTITUTION, institution)
+    try:
+        school_stub = voucher_pb2_grpc.VoucherServiceStub(school)
+        await school_stub.EnrolVoucher(pb.EnrolVoucherRequest(request_id="enrol-42", voucher_id=voucher.voucher_id,
+                                                              institution_id=institution, real_person_verified=True))
+        cert = await school_stub.RecordCertificate(certificate_request(resident_id))
+        await school_stub.RedeemVoucher(pb.RedeemVoucherRequest(request_id="redeem-42", voucher_id=voucher.voucher_id,
+                                                                certificate_id=cert.certificate_id))
+        await stub.GetVoucher(pb.GetVoucherRequest(voucher_id=voucher.voucher_id))  # a read leaves no record
+        records, token = [], ""
+        while True:  # two per page, to walk the pagination too
+            page = await stub.ListAuditRecords(audit_pb2.ListAuditRecordsRequest(
+                aggregate_id=voucher.voucher_id, page_size=2, page_token=token))
+            records += list(page.records)
+            token = page.next_page_token
+            if not token:
+                break
+        with pytest.raises(grpc.aio.AioRpcError) as err:  # institutions do not read the trail
+            await school_stub.ListAuditRecords(audit_pb2.ListAuditRecordsRequest(aggregate_id=voucher.voucher_id))
+        assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    finally:
+        await school.close()
+    assert [(r.command, r.state_before, r.state_after, r.actor_kind, r.actor_subject, r.request_id)
+            for r in records] == [
+        ("IssueVoucher", "", "issued", "admin", "admin-1", "issue-42"),
+        ("EnrolVoucher", "issued", "enrolled", "institution", institution, "enrol-42"),
+        ("RedeemVoucher", "enrolled", "redeemed", "institution", institution, "redeem-42"),
+    ]
+    assert all(r.aggregate_type == "voucher" and r.occurred_at.seconds > 0 for r in records)
