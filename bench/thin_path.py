@@ -209,7 +209,7 @@ async def _claims_and_payments(clients: Clients, ids: set[str], paid: set[str]) 
         await asyncio.sleep(0.2)
     payments = [p for p in await _list_all(clients.ledger.ListPayments,
                                            ledger_pb2.ListPaymentsRequest(page_size=500), "payments")
-                if p.voucher_id in ids]
+                if p.references.get("voucher_id") in ids]
     return (Counter(claim_pb2.ClaimState.Name(c.state) for c in claims),
             Counter(ledger_pb2.PaymentState.Name(p.state) for p in payments))
 

@@ -148,6 +148,29 @@ def serve(name: str = typer.Argument(..., help=f"one of: {', '.join(ALL_SERVICES
 
 
 @app.command()
+def token(
+    kind: str = typer.Argument(..., help="person, institution, reviewer, finance, admin or service"),
+    subject: str = typer.Argument(..., help="who: a user name, an institution id, a service name"),
+    ttl_s: int = typer.Option(3600, help="seconds the token stays valid"),
+    data_dir: Path = typer.Option(Path(os.environ.get("SKILLPAY_DATA_DIR", "var")), help="where the signing key is"),
+):
+    """Print a signed bearer token, e.g. for grpcurl: -H "authorization: Bearer $(skillpay token admin me)"."""
+    from skillpay.actors import ActorKind
+    from skillpay.auth import TokenIssuer
+    from skillpay.settings import CommonSettings
+
+    try:
+        actor_kind = ActorKind(kind)
+    except ValueError:
+        raise typer.BadParameter(f"choose one of: {', '.join(k.value for k in ActorKind)}") from None
+    if not 0 < ttl_s <= 7 * 24 * 3600:
+        raise typer.BadParameter("ttl_s must be between 1 second and 7 days")
+    settings = CommonSettings(SKILLPAY_DATA_DIR=str(data_dir))
+    issuer = TokenIssuer(settings.signing_key(), ttl_s=ttl_s)
+    print(issuer.issue(actor_kind, subject))
+
+
+@app.command()
 def codegen():
     """Regenerate the Python protobuf/gRPC code from proto/ (needs the test extra: grpcio-tools)."""
     from skillpay.codegen import main

@@ -45,7 +45,7 @@ class CommonSettings(BaseSettings):
         """Only the one-machine default keeps its keys in the data directory."""
         return True
 
-    def _signing_key(self):
+    def signing_key(self):
         from skillpay import auth
 
         if self.auth_private_key:
@@ -57,7 +57,7 @@ class CommonSettings(BaseSettings):
     def token_issuer(self):
         from skillpay import auth
 
-        return auth.TokenIssuer(self._signing_key())
+        return auth.TokenIssuer(self.signing_key())
 
     def token_verifier(self):
         from skillpay import auth
@@ -65,7 +65,7 @@ class CommonSettings(BaseSettings):
         if self.auth_public_key:
             return auth.TokenVerifier(auth.load_public_key(self.auth_public_key))
         if self.auth_private_key or self.keys_may_live_in_data_dir():
-            return auth.TokenVerifier(self._signing_key().public_key())
+            return auth.TokenVerifier(self.signing_key().public_key())
         raise RuntimeError("SKILLPAY_AUTH_PUBLIC_KEY must be set when the database is not a local SQLite file")
 
 

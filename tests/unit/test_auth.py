@@ -1,0 +1,78 @@
+"""Signed identities: EdDSA tokens that name an actor, verified with the public key only."""
+
+from __future__ import annotations
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from typer.testing import CliRunner
+
+from skillpay.actors import Actor, ActorKind
+from skillpay.auth import (
+    TokenIssuer,
+    TokenVerifier,
+    bearer,
+    load_or_create_private_key,
+    load_public_key,
+    public_pem,
+)
+from skillpay.errors import Unauthenticated
+
+pytestmark = pytest.mark.unit
+
+KEY = Ed25519PrivateKey.generate()
+T0 = 1_800_000_000.0
+
+
+def _verifier() -> TokenVerifier:
+    return TokenVerifier(load_public_key(public_pem(KEY)))  # the public half only, as a service has it
+
+
+def test_a_token_names_its_actor_and_verifies_with_the_public_key_alone():
+    token = TokenIssuer(KEY).issue(ActorKind.INSTITUTION, "ins_42")
+    assert _verifier().verify(token) == Actor(ActorKind.INSTITUTION, "ins_42")
+
+
+@pytest.mark.parametrize("make", [
+    lambda: TokenIssuer(Ed25519PrivateKey.generate()).issue(ActorKind.ADMIN, "x"),  # a key nobody trusts
+    lambda: TokenIssuer(KEY, clock=lambda: T0).issue(ActorKind.ADMIN, "x"),  # expired long ago
+    lambda: jwt.encode({"sub": "x", "kind": "admin", "aud": "other", "iss": "skillpay", "iat": 0, "exp": 2**40},
+                       KEY, algorithm="EdDSA"),  # meant for someone else
+    lambda: jwt.encode({"sub": "x", "kind": "emperor", "aud": "skillpay", "iss": "skillpay", "iat": 0,
+                        "exp": 2**40}, KEY, algorithm="EdDSA"),  # no such kind of actor
+    lambda: jwt.encode({"sub": "x", "kind": "admin", "aud": "skillpay", "iss": "skillpay", "iat": 0,
+                        "exp": 2**40}, "s" * 32, algorithm="HS256"),  # another algorithm
+    lambda: "not.a.token",
+    lambda: "",
+    lambda: "a" * 5000,
+])
+def test_anything_else_is_unauthenticated_without_echoing_the_token(make):
+    token = make()
+    with pytest.raises(Unauthenticated) as err:
+        _verifier().verify(token)
+    assert token[:20] not in str(err.value) or not token
+
+
+def test_bearer_reads_only_the_authorization_metadata():
+    assert bearer((("x-other", "Bearer no"), ("authorization", "Bearer abc"))) == "abc"
+    assert bearer((("authorization", "Basic abc"),)) == ""
+    assert bearer(None) == ""
+
+
+def test_the_signing_key_is_created_once_and_kept_private(tmp_path):
+    path = tmp_path / "keys" / "actor_signing.pem"
+    first = load_or_create_private_key(path)
+    again = load_or_create_private_key(path)
+    assert public_pem(first) == public_pem(again)
+    assert path.stat().st_mode & 0o077 == 0
+
+
+def test_cli_token_prints_a_token_the_services_accept(tmp_path):
+    from skillpay.cli import app
+
+    result = CliRunner().invoke(app, ["token", "finance", "fin-1", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    key = load_or_create_private_key(tmp_path / "keys" / "actor_signing.pem")
+    assert TokenVerifier(key.public_key()).verify(result.output.strip()) == Actor(ActorKind.FINANCE, "fin-1")
+    refused = CliRunner().invoke(app, ["token", "emperor", "x", "--data-dir", str(tmp_path)])
+    assert refused.exit_code != 0
