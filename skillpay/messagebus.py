@@ -155,6 +155,8 @@ class MessageBus:
                     async with uow:
                         with uow.acting(self._service_actor, type(event).__name__):
                             await handler(event, uow)
+                            # The handler's own commit is only a savepoint inside this unit of work.
+                            await uow.commit()
                     return uow.collect_new_events()
                 queue.extend(await with_retries(attempt))
 

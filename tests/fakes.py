@@ -1,0 +1,489 @@
+"""In-memory units of work for the service-layer tests: no database, no network.
+
+A ``FakeDatabase`` is what a service's database would hold (its tables, the outbox, the audit
+trail, the idempotency keys); every ``Fake*UnitOfWork`` made for it shares it, as every
+``SqlUnitOfWork`` of a process shares one database. Each begin (outermost or nested) takes a
+``copy.deepcopy`` snapshot of all of it and a rollback puts the snapshot back, so a failed
+handler leaves nothing behind, exactly what tests want to assert.
+
+The repositories behave like the SQL ones in ``<svc>/adapters/repository.py``: they hand out
+copies (never the stored object, so a handler that forgets to ``save`` changes nothing), call
+``track(entity, new=True)`` on add and ``track(entity)`` on the gets that the SQL ones track,
+check the optimistic ``version`` on save and raise ``ConcurrentUpdate`` when it does not match,
+and raise ``IntegrityError`` where a primary key or unique constraint would.
+
+The ledger's fake journal enforces the non-negative balance rule F2 by raising the domain's
+``InsufficientFunds`` and posting nothing. That is a stand-in for handler tests only: it shows
+how the handlers react to the rule, it proves nothing about the SQL journal's guard.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Callable, Iterable
+
+from sqlalchemy.exc import IntegrityError
+
+from claim_svc.adapters.events import to_outgoing as claim_events
+from claim_svc.domain.model import Claim, ClaimState
+from claim_svc.service_layer.unit_of_work import ClaimUnitOfWork, PayoutOutcome
+from ledger_svc.adapters.events import to_outgoing as ledger_events
+from ledger_svc.domain.model import (
+    NON_NEGATIVE_ROLES,
+    AccountRole,
+    Fund,
+    FundBalances,
+    InsufficientFunds,
+    JournalEntry,
+    Payment,
+    PaymentState,
+    account_code,
+)
+from ledger_svc.service_layer.unit_of_work import LedgerUnitOfWork
+from skillpay.aggregate import Aggregate, Entity
+from skillpay.audit_trail import AuditRecord
+from skillpay.clock import Clock
+from skillpay.db import ConcurrentUpdate
+from skillpay.messaging import OutgoingEvent, StoredResponse
+from skillpay.uow import AbstractUnitOfWork, EventMapper
+from voucher_svc.adapters.events import to_outgoing as voucher_events
+from voucher_svc.domain.model import Certificate, CertificateType, Institution, Occupation, Voucher, VoucherState
+from voucher_svc.service_layer.unit_of_work import VoucherUnitOfWork
+
+
+def _duplicate(table: str, key) -> IntegrityError:
+    return IntegrityError(f"INSERT INTO {table}", {"key": key}, Exception(f"UNIQUE constraint failed: {table}"))
+
+
+def _detached(entity):
+    """A copy with no pending domain events: what a row holds, or what reading a row gives back."""
+    clone = copy.deepcopy(entity)
+    if isinstance(clone, Aggregate):
+        clone.pending_events.clear()
+    return clone
+
+
+# -- the in-memory database --------------------------------------------------------------------
+class FakeDatabase:
+    """One service's database: named tables (dicts keyed like the primary key), outbox, audit, keys."""
+
+    TABLES: tuple[str, ...] = ()
+
+    def __init__(self):
+        self.tables: dict[str, dict] = {name: {} for name in self.TABLES}
+        self.outbox: list[OutgoingEvent] = []
+        self.audit_records: list[AuditRecord] = []
+        self.idempotency: dict[str, StoredResponse] = {}
+        self.commits = 0
+        self.rollbacks = 0
+
+    def snapshot(self):
+        return copy.deepcopy((self.tables, self.outbox, self.audit_records, self.idempotency))
+
+    def restore(self, snapshot) -> None:
+        self.tables, self.outbox, self.audit_records, self.idempotency = snapshot
+
+    # conveniences for assertions
+    def audit_for(self, aggregate_id: str) -> list[AuditRecord]:
+        return [r for r in self.audit_records if r.aggregate_id == aggregate_id]
+
+    def events_of_type(self, event_type: str) -> list[OutgoingEvent]:
+        return [e for e in self.outbox if e.event_type == event_type]
+
+
+class FakeIdempotencyStore:
+    def __init__(self, db: FakeDatabase):
+        self._db = db
+
+    async def get(self, request_id: str) -> StoredResponse | None:
+        return self._db.idempotency.get(request_id)
+
+    async def put(self, request_id: str, method: str, fingerprint: str, response: bytes) -> None:
+        if request_id in self._db.idempotency:
+            raise _duplicate("idempotency_keys", request_id)
+        self._db.idempotency[request_id] = StoredResponse(method, fingerprint, response)
+
+
+class FakeAuditLog:
+    def __init__(self, db: FakeDatabase):
+        self._db = db
+
+    async def add(self, records: list[AuditRecord]) -> None:
+        for record in records:
+            self._db.audit_records.append(dataclasses.replace(record, record_id=len(self._db.audit_records) + 1))
+
+    async def list(self, aggregate_id: str, after: int, limit: int) -> list[AuditRecord]:
+        return [r for r in self._db.audit_records if r.aggregate_id == aggregate_id and r.record_id > after][:limit]
+
+
+# -- the unit of work --------------------------------------------------------------------------
+class FakeUnitOfWork(AbstractUnitOfWork):
+    """The abstract hooks in memory; subclasses build their repositories in ``_open_repositories``."""
+
+    DATABASE: type[FakeDatabase] = FakeDatabase
+    EVENT_MAPPER: EventMapper = staticmethod(lambda event: ())
+
+    def __init__(self, db: FakeDatabase | None = None, clock: Clock | None = None,
+                 event_mapper: EventMapper | None = None, read_only: bool = False):
+        super().__init__(event_mapper or type(self).EVENT_MAPPER, clock)
+        self.db = db if db is not None else self.DATABASE()
+        self.read_only = read_only
+        self._snapshots: list = []
+        self.committed = False
+        self.idempotency = FakeIdempotencyStore(self.db)
+        self.audit = FakeAuditLog(self.db)
+        self._open_repositories()
+
+    @classmethod
+    def factory(cls, clock: Clock, db: FakeDatabase | None = None) -> "UnitOfWorkFactory":
+        """What ``bootstrap`` takes: a new unit of work per call, all on one (fresh) database."""
+        return UnitOfWorkFactory(cls, db if db is not None else cls.DATABASE(), clock)
+
+    def _open_repositories(self) -> None:  # pragma: no cover - overridden
+        pass
+
+    # what tests read
+    @property
+    def written_events(self) -> list[OutgoingEvent]:
+        return self.db.outbox
+
+    @property
+    def audit_records(self) -> list[AuditRecord]:
+        return self.db.audit_records
+
+    async def add_event(self, event: OutgoingEvent) -> None:
+        self.db.outbox.append(event)
+
+    # the abstract hooks
+    async def _begin(self) -> None:
+        self._snapshots.append(self.db.snapshot())
+
+    async def _begin_nested(self) -> None:
+        self._snapshots.append(self.db.snapshot())
+
+    async def _commit(self) -> None:
+        self._snapshots.pop()
+        self.db.commits += 1
+        self.committed = True
+
+    async def _commit_nested(self) -> None:
+        self._snapshots.pop()
+
+    async def _rollback(self) -> None:
+        self.db.restore(self._snapshots.pop())
+        self.db.rollbacks += 1
+
+    async def _rollback_nested(self) -> None:
+        self.db.restore(self._snapshots.pop())
+
+    async def _write(self, outgoing: list[OutgoingEvent], audit: list[AuditRecord]) -> None:
+        self.db.outbox.extend(outgoing)
+        await self.audit.add(audit)
+
+
+class UnitOfWorkFactory:
+    def __init__(self, uow_class: type[FakeUnitOfWork], db: FakeDatabase, clock: Clock):
+        self.uow_class = uow_class
+        self.db = db
+        self.clock = clock
+        self.made: list[FakeUnitOfWork] = []
+
+    def __call__(self, read_only: bool = False) -> FakeUnitOfWork:
+        uow = self.uow_class(self.db, clock=self.clock, read_only=read_only)
+        self.made.append(uow)
+        return uow
+
+
+class _Table:
+    """Common ground of the in-memory repositories."""
+
+    TABLE = ""
+
+    def __init__(self, uow: FakeUnitOfWork):
+        self._uow = uow
+
+    @property
+    def rows(self) -> dict:
+        return self._uow.db.tables[self.TABLE]
+
+    def _insert(self, key, entity: Entity) -> None:
+        if key in self.rows:
+            raise _duplicate(self.TABLE, key)
+        self.rows[key] = _detached(entity)
+
+    def _update_versioned(self, key, entity) -> None:
+        stored = self.rows.get(key)
+        if stored is None or stored.version != entity.version:
+            raise ConcurrentUpdate(f"{self.TABLE} {key} changed concurrently")
+        entity.version += 1
+        self.rows[key] = _detached(entity)
+
+    def _read(self, key, track: bool = True):
+        stored = self.rows.get(key)
+        if stored is None:
+            return None
+        entity = _detached(stored)
+        return self._uow.track(entity) if track else entity
+
+    @staticmethod
+    def _page(items: Iterable, key: Callable, after, limit: int) -> list:
+        ordered = sorted(items, key=key)
+        if after:
+            ordered = [i for i in ordered if key(i) > after]
+        return [_detached(i) for i in ordered[:limit]]
+
+
+# -- voucher_svc -------------------------------------------------------------------------------
+class FakeVoucherDatabase(FakeDatabase):
+    TABLES = ("occupations", "institutions", "certificates", "vouchers")
+
+
+class FakeOccupationRepository(_Table):
+    TABLE = "occupations"
+
+    async def add(self, occupation: Occupation) -> None:
+        self._uow.track(occupation, new=True)
+        self._insert((occupation.code, occupation.level), occupation)
+
+    async def get(self, code: str, level: int) -> Occupation | None:
+        return self._read((code, level))
+
+    async def exists_code(self, code: str) -> bool:
+        return any(c == code for c, _ in self.rows)
+
+    async def list(self, after: str | None, limit: int) -> list[Occupation]:
+        ordered = sorted(self.rows.values(), key=lambda o: (o.code, o.level))
+        if after:
+            code, level = after.rsplit("|", 1)
+            ordered = [o for o in ordered if (o.code, o.level) > (code, int(level))]
+        return [_detached(o) for o in ordered[:limit]]
+
+
+class FakeInstitutionRepository(_Table):
+    TABLE = "institutions"
+
+    async def add(self, institution: Institution) -> None:
+        self._uow.track(institution, new=True)
+        if any(i.credit_code == institution.credit_code for i in self.rows.values()):
+            raise _duplicate(self.TABLE, institution.credit_code)
+        self._insert(institution.institution_id, institution)
+
+    async def get(self, institution_id: str) -> Institution | None:
+        return self._read(institution_id)
+
+    async def get_by_credit_code(self, credit_code: str) -> Institution | None:
+        found = next((i for i in self.rows.values() if i.credit_code == credit_code), None)
+        return _detached(found) if found else None
+
+
+class FakeCertificateRepository(_Table):
+    TABLE = "certificates"
+
+    async def add(self, certificate: Certificate) -> None:
+        self._uow.track(certificate, new=True)
+        if await self.find_by_number(certificate.certificate_type, certificate.certificate_number):
+            raise _duplicate(self.TABLE, certificate.certificate_number)
+        self._insert(certificate.certificate_id, certificate)
+
+    async def get(self, certificate_id: str, for_update: bool = False) -> Certificate | None:
+        return self._read(certificate_id)
+
+    async def find_by_number(self, certificate_type: CertificateType, number: str) -> Certificate | None:
+        found = next((c for c in self.rows.values()
+                      if c.certificate_type is certificate_type and c.certificate_number == number), None)
+        return _detached(found) if found else None
+
+    async def mark_redeemed(self, certificate: Certificate) -> None:
+        # Like the SQL guard (V3): only a certificate that has not redeemed a voucher yet.
+        stored = self.rows.get(certificate.certificate_id)
+        if stored is None or stored.redeemed_voucher_id is not None:
+            raise ConcurrentUpdate(f"certificate {certificate.certificate_id} changed concurrently")
+        stored.redeemed_voucher_id = certificate.redeemed_voucher_id
+
+
+class FakeVoucherRepository(_Table):
+    TABLE = "vouchers"
+
+    async def add(self, voucher: Voucher) -> None:
+        self._uow.track(voucher, new=True)
+        self._check_certificate_unique(voucher)
+        self._insert(voucher.voucher_id, voucher)
+
+    def _check_certificate_unique(self, voucher: Voucher) -> None:
+        if voucher.certificate_id and any(v.certificate_id == voucher.certificate_id
+                                          and v.voucher_id != voucher.voucher_id for v in self.rows.values()):
+            raise _duplicate(self.TABLE, voucher.certificate_id)
+
+    async def get(self, voucher_id: str, for_update: bool = False) -> Voucher | None:
+        return self._read(voucher_id)
+
+    async def save(self, voucher: Voucher) -> None:
+        self._check_certificate_unique(voucher)
+        self._update_versioned(voucher.voucher_id, voucher)
+
+    async def list(self, after: str | None, limit: int, state: VoucherState | None) -> list[Voucher]:
+        items = [v for v in self.rows.values() if state is None or v.state is state]
+        return self._page(items, lambda v: v.voucher_id, after, limit)
+
+
+class FakeVoucherUnitOfWork(FakeUnitOfWork, VoucherUnitOfWork):
+    DATABASE = FakeVoucherDatabase
+    EVENT_MAPPER = staticmethod(voucher_events)
+
+    def _open_repositories(self) -> None:
+        self.occupations = FakeOccupationRepository(self)
+        self.institutions = FakeInstitutionRepository(self)
+        self.certificates = FakeCertificateRepository(self)
+        self.vouchers = FakeVoucherRepository(self)
+
+
+# -- claim_svc ---------------------------------------------------------------------------------
+class FakeClaimDatabase(FakeDatabase):
+    TABLES = ("claims", "payout_outcomes")
+
+
+class FakeClaimRepository(_Table):
+    TABLE = "claims"
+
+    async def add(self, claim: Claim) -> None:
+        self._uow.track(claim, new=True)
+        if claim.voucher_id and any(c.voucher_id == claim.voucher_id for c in self.rows.values()):
+            raise _duplicate(self.TABLE, claim.voucher_id)
+        self._insert(claim.claim_id, claim)
+
+    async def get(self, claim_id: str, for_update: bool = False) -> Claim | None:
+        return self._read(claim_id)
+
+    async def save(self, claim: Claim) -> None:
+        self._update_versioned(claim.claim_id, claim)
+
+    async def list(self, after: str | None, limit: int, voucher_id: str = "",
+                   state: ClaimState | None = None) -> list[Claim]:
+        items = [c for c in self.rows.values()
+                 if (not voucher_id or c.voucher_id == voucher_id) and (state is None or c.state is state)]
+        return self._page(items, lambda c: c.claim_id, after, limit)
+
+
+class FakePayoutOutcomeRepository(_Table):
+    TABLE = "payout_outcomes"
+
+    async def record(self, outcome: PayoutOutcome) -> bool:
+        if outcome.payout_request_id in self.rows:
+            return False
+        self.rows[outcome.payout_request_id] = outcome
+        return True
+
+    async def for_claim(self, claim_id: str) -> list[PayoutOutcome]:
+        return sorted((o for o in self.rows.values() if o.claim_id == claim_id), key=lambda o: o.occurred_at)
+
+
+class FakeClaimUnitOfWork(FakeUnitOfWork, ClaimUnitOfWork):
+    DATABASE = FakeClaimDatabase
+    EVENT_MAPPER = staticmethod(claim_events)
+
+    def _open_repositories(self) -> None:
+        self.claims = FakeClaimRepository(self)
+        self.payout_outcomes = FakePayoutOutcomeRepository(self)
+
+
+# -- ledger_svc --------------------------------------------------------------------------------
+class FakeLedgerDatabase(FakeDatabase):
+    # accounts: account_code -> [debits_posted, credits_posted, non_negative]
+    TABLES = ("funds", "accounts", "journal", "payments")
+
+
+class FakeFundRepository(_Table):
+    TABLE = "funds"
+
+    async def add(self, fund: Fund) -> None:
+        self._uow.track(fund, new=True)
+        self._insert(fund.fund_code, fund)
+        accounts = self._uow.db.tables["accounts"]
+        for role in AccountRole:
+            accounts[account_code(fund.fund_code, role)] = [0, 0, role in NON_NEGATIVE_ROLES]
+
+    async def get(self, fund_code: str) -> Fund | None:
+        return self._read(fund_code, track=False)  # the SQL repository does not track funds it reads
+
+    async def list(self, after: str | None, limit: int) -> list[Fund]:
+        return self._page(self.rows.values(), lambda f: f.fund_code, after, limit)
+
+    async def balances(self, fund_code: str) -> FundBalances:
+        accounts = self._uow.db.tables["accounts"]
+
+        def totals(role: AccountRole) -> tuple[int, int]:
+            debits, credits, _ = accounts.get(account_code(fund_code, role), (0, 0, False))
+            return debits, credits
+
+        def credit_balance(role: AccountRole) -> int:
+            debits, credits = totals(role)
+            return credits - debits
+
+        return FundBalances(totals(AccountRole.BUDGET)[0], credit_balance(AccountRole.AVAILABLE),
+                            credit_balance(AccountRole.PAYABLE), credit_balance(AccountRole.DISBURSED))
+
+
+class FakeJournalRepository(_Table):
+    """F2 for handler tests only: a guarded account never goes below zero; nothing is half-posted."""
+
+    TABLE = "journal"
+
+    async def post(self, entry: JournalEntry) -> None:
+        if entry.entry_id in self.rows:
+            raise _duplicate(self.TABLE, entry.entry_id)
+        accounts = self._uow.db.tables["accounts"]
+        moved = {code: list(totals) for code, totals in accounts.items()}
+        for p in entry.postings:
+            totals = moved.get(p.account)
+            if totals is None:
+                raise InsufficientFunds(f"{p.account} does not exist")
+            debits, credits, non_negative = totals[0] + p.debit_fen, totals[1] + p.credit_fen, totals[2]
+            if non_negative and credits - debits < 0:
+                raise InsufficientFunds(f"{p.account} cannot cover {p.debit_fen} fen")
+            moved[p.account] = [debits, credits, non_negative]
+        # Tracked only once it is posted: an entry refused for F2 is no state change to audit.
+        self._uow.track(entry, new=True)
+        self._insert(entry.entry_id, entry)
+        self._uow.db.tables["accounts"] = moved
+
+    async def has(self, kind: str, reference: str) -> bool:
+        return any(e.kind == kind and e.reference == reference for e in self.rows.values())
+
+    async def list(self, after: str | None, limit: int, fund_code: str = "") -> list[JournalEntry]:
+        items = [e for e in self.rows.values() if not fund_code or e.fund_code == fund_code]
+        return self._page(items, lambda e: e.entry_id, after, limit)
+
+
+class FakePaymentRepository(_Table):
+    TABLE = "payments"
+
+    async def add(self, payment: Payment) -> None:
+        self._uow.track(payment, new=True)
+        self._insert(payment.payment_id, payment)
+
+    async def get(self, payment_id: str, for_update: bool = False) -> Payment | None:
+        return self._read(payment_id)
+
+    async def save(self, payment: Payment) -> None:
+        self._update_versioned(payment.payment_id, payment)
+
+    async def ids_in_state(self, states: list[PaymentState], limit: int) -> list[str]:
+        return sorted(pid for pid, p in self.rows.items() if p.state in states)[:limit]
+
+    async def list(self, after: str | None, limit: int, state: PaymentState | None = None,
+                   reference: tuple[str, str] | None = None) -> list[Payment]:
+        items = [p for p in self.rows.values()
+                 if (state is None or p.state is state)
+                 and (reference is None or p.references.get(reference[0]) == reference[1])]
+        return self._page(items, lambda p: p.payment_id, after, limit)
+
+
+class FakeLedgerUnitOfWork(FakeUnitOfWork, LedgerUnitOfWork):
+    DATABASE = FakeLedgerDatabase
+    EVENT_MAPPER = staticmethod(ledger_events)
+
+    def _open_repositories(self) -> None:
+        self.funds = FakeFundRepository(self)
+        self.journal = FakeJournalRepository(self)
+        self.payments = FakePaymentRepository(self)

@@ -1,0 +1,383 @@
+"""Service-layer tests of ledger_svc's handlers on the in-memory unit of work (tests/fakes.py).
+
+The fake journal refuses postings that would take ``available`` or ``payable`` below zero, as
+the rule F2 says; these tests show how the handlers react to that refusal. They say nothing
+about whether the SQL journal's guard holds (tests/integration/test_ledger_repository.py does).
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from ledger_svc.bootstrap import bootstrap
+from ledger_svc.domain.model import FundBalances, FundType, Payee, PaymentState, entry_id_for
+from ledger_svc.service_layer import commands
+from skillpay.actors import Actor, ActorKind, service_actor
+from skillpay.clock import FixedClock
+from skillpay.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from skillpay.ledger.v1 import ledger_pb2 as pb
+from skillpay.messagebus import Reply
+from tests.fakes import FakeLedgerUnitOfWork
+
+pytestmark = pytest.mark.unit
+
+NOW = datetime(2025, 3, 3, 1, 30, tzinfo=timezone.utc)
+SETTLED_AT = NOW + timedelta(hours=1)
+FINANCE = Actor(ActorKind.FINANCE, "finance-1")
+CLAIM_SVC = service_actor("claim").for_request("event:ev-1")
+WORKER = service_actor("ledger")
+FUND_CODE, OTHER_FUND = "esf-2025", "uif-2025"
+PAYOUT = "po_0001"
+PAYEE = Payee("张三", "110105********1234", b"sealed")
+# what the gRPC AllocateBudget answers with (ledger_svc/entrypoints/grpc_server.py)
+FUND = Reply.protobuf(pb.Fund, lambda f: pb.Fund(fund_code=f.fund_code))
+REFERENCES = {"claim_id": "clm_1", "claim_line_id": "cln_1", "voucher_id": "vch_1"}
+
+
+@pytest.fixture
+def clock():
+    return FixedClock(NOW)
+
+
+@pytest.fixture
+def uows(clock):
+    return FakeLedgerUnitOfWork.factory(clock)
+
+
+@pytest.fixture
+def db(uows):
+    return uows.db
+
+
+@pytest.fixture
+def bus(uows, clock):
+    return bootstrap(uows, clock=clock)
+
+
+@contextmanager
+def nothing_stored(db):
+    before = db.snapshot()
+    yield
+    assert (db.tables, db.outbox, db.audit_records, db.idempotency) == before
+
+
+def violated_fields(err: pytest.ExceptionInfo) -> set[str]:
+    return {v.field for v in err.value.violations}
+
+
+async def balances(uows, fund_code=FUND_CODE) -> FundBalances:
+    async with uows() as uow:
+        return await uow.funds.balances(fund_code)
+
+
+def entries(db, kind: str | None = None) -> list:
+    return [e for e in db.tables["journal"].values() if kind is None or e.kind == kind]
+
+
+def payment(db, payment_id=PAYOUT):
+    return db.tables["payments"][payment_id]
+
+
+async def open_fund(bus, fund_code=FUND_CODE, budget=0, request_id="budget-1"):
+    await bus.handle(commands.OpenFund(actor=FINANCE, fund_code=fund_code, name="就业补助资金",
+                                       fund_type=FundType.EMPLOYMENT_SUBSIDY))
+    if budget:
+        await allocate(bus, budget, fund_code, request_id)
+
+
+async def allocate(bus, amount_fen, fund_code=FUND_CODE, request_id="budget-1"):
+    return await bus.handle(commands.AllocateBudget(actor=FINANCE.for_request(request_id), fund_code=fund_code,
+                                                    amount_fen=amount_fen))
+
+
+def payout_requested(payout_request_id=PAYOUT, amount_fen=150_000, fund_code=FUND_CODE):
+    """The command claim_svc's payout.requested event turns into."""
+    return commands.RequestPayout(actor=CLAIM_SVC, payout_request_id=payout_request_id, channel="ssc_card",
+                                  fund_code=fund_code, amount_fen=amount_fen, payee=PAYEE, references=REFERENCES)
+
+
+async def submitted(bus, budget=500_000):
+    await open_fund(bus, budget=budget)
+    await bus.handle(payout_requested())
+    return await bus.handle(commands.StartSubmission(actor=WORKER, payment_id=PAYOUT))
+
+
+def bank(state, **fields):
+    return commands.ApplyBankStatus(actor=WORKER, payment_id=PAYOUT, state=state, **fields)
+
+
+# -- OpenFund ------------------------------------------------------------------------------------
+@pytest.mark.policy("F1")
+async def test_open_fund_gives_the_fund_its_own_empty_accounts(bus, db, uows):
+    await open_fund(bus)
+    fund = db.tables["funds"][FUND_CODE]
+    assert (fund.fund_type, fund.created_at) == (FundType.EMPLOYMENT_SUBSIDY, NOW)
+    assert sorted(db.tables["accounts"]) == [f"{FUND_CODE}:{role}" for role in
+                                             ("available", "budget", "disbursed", "payable")]
+    assert await balances(uows) == FundBalances(0, 0, 0, 0)
+    [record] = db.audit_for(FUND_CODE)
+    assert (record.aggregate_type, record.state_before, record.state_after) == ("fund", "", "open")
+
+
+@pytest.mark.policy("F1")
+async def test_open_fund_rejects_bad_input_naming_every_field(bus, db):
+    with nothing_stored(db), pytest.raises(InvalidArgument) as err:
+        await bus.handle(commands.OpenFund(actor=FINANCE, fund_code="no spaces", name=" ", fund_type=None))
+    assert violated_fields(err) == {"fund_code", "name", "fund_type"}
+
+
+async def test_open_the_same_fund_twice_is_already_exists(bus, db):
+    await open_fund(bus)
+    with nothing_stored(db), pytest.raises(AlreadyExists):
+        await open_fund(bus)
+
+
+# -- AllocateBudget ------------------------------------------------------------------------------
+@pytest.mark.policy("F1")
+async def test_allocate_budget_makes_money_available(bus, db, uows):
+    await open_fund(bus)
+    fund = await allocate(bus, 1_000_000)
+    assert fund.fund_code == FUND_CODE
+    assert await balances(uows) == FundBalances(1_000_000, 1_000_000, 0, 0)
+    [entry] = entries(db, "allocation")
+    assert (entry.reference, entry.posted_at) == ("budget:budget-1", NOW)
+
+
+async def test_allocate_budget_needs_a_positive_amount(bus, db):
+    await open_fund(bus)
+    for amount in (0, -5):
+        with nothing_stored(db), pytest.raises(InvalidArgument) as err:
+            await allocate(bus, amount)
+        assert violated_fields(err) == {"amount_fen"}
+
+
+async def test_allocate_budget_to_an_unknown_fund_is_not_found(bus, db):
+    with nothing_stored(db), pytest.raises(NotFound):
+        await allocate(bus, 100)
+
+
+async def test_a_retried_allocation_request_allocates_once(bus, db, uows):
+    await open_fund(bus)
+    command = commands.AllocateBudget(actor=FINANCE.for_request("alloc-7"), fund_code=FUND_CODE, amount_fen=500)
+    first = await bus.handle(command, reply=FUND)
+    again = await bus.handle(command, reply=FUND)
+    assert first == again
+    assert (await balances(uows)).allocated_fen == 500
+    assert len(entries(db, "allocation")) == 1
+
+
+# -- RequestPayout -------------------------------------------------------------------------------
+@pytest.mark.policy("F2", "F3")
+async def test_request_payout_commits_the_amount_from_the_named_fund(bus, db, uows):
+    await open_fund(bus, budget=500_000)
+    returned = await bus.handle(payout_requested())
+    p = payment(db)
+    assert returned.payment_id == p.payment_id == PAYOUT
+    assert (p.state, p.fund_code, p.amount_fen, p.created_at, p.channel, p.references) == (
+        PaymentState.PENDING, FUND_CODE, 150_000, NOW, "ssc_card", REFERENCES)  # F3
+    assert await balances(uows) == FundBalances(500_000, 350_000, 150_000, 0)
+    [entry] = entries(db, "commitment")
+    assert entry.entry_id == entry_id_for("commitment", PAYOUT)
+    assert [r.state_after for r in db.audit_for(PAYOUT)] == ["pending"]
+
+
+@pytest.mark.policy("X2")
+async def test_the_same_payout_request_twice_gives_one_payment_committed_once(bus, db, uows):
+    await open_fund(bus, budget=500_000)
+    await bus.handle(payout_requested())
+    again = await bus.handle(payout_requested())
+    assert list(db.tables["payments"]) == [PAYOUT]
+    assert again.duplicate_requests == payment(db).duplicate_requests == 1
+    assert len(entries(db, "commitment")) == 1
+    assert await balances(uows) == FundBalances(500_000, 350_000, 150_000, 0)
+
+
+@pytest.mark.policy("F2")
+async def test_a_fund_that_cannot_cover_a_payout_leaves_it_awaiting_funds_until_budget_comes(bus, db, uows):
+    await open_fund(bus, budget=100_000)
+    await bus.handle(payout_requested())
+    assert payment(db).state is PaymentState.AWAITING_FUNDS
+    assert entries(db, "commitment") == []
+    assert await balances(uows) == FundBalances(100_000, 100_000, 0, 0)
+    assert {r.aggregate_type for r in db.audit_records if r.command == "RequestPayout"} == {"payment"}
+    # still short: committing changes nothing
+    with nothing_stored(db):
+        assert await bus.handle(commands.CommitFunds(actor=WORKER, payment_id=PAYOUT)) is False
+    await allocate(bus, 100_000, request_id="budget-2")
+    assert await bus.handle(commands.CommitFunds(actor=WORKER, payment_id=PAYOUT)) is True
+    assert payment(db).state is PaymentState.PENDING
+    assert await balances(uows) == FundBalances(200_000, 50_000, 150_000, 0)
+    assert [r.state_after for r in db.audit_for(PAYOUT)] == ["awaiting_funds", "pending"]
+
+
+@pytest.mark.policy("F2")
+async def test_a_fund_never_pays_for_another(bus, db, uows):
+    await open_fund(bus, budget=1_000_000)
+    await open_fund(bus, fund_code=OTHER_FUND)
+    await bus.handle(payout_requested(fund_code=OTHER_FUND))
+    assert payment(db).state is PaymentState.AWAITING_FUNDS
+    assert await balances(uows) == FundBalances(1_000_000, 1_000_000, 0, 0)
+    assert await balances(uows, OTHER_FUND) == FundBalances(0, 0, 0, 0)
+
+
+async def test_a_payout_from_an_unknown_fund_waits_for_that_fund(bus, db):
+    await bus.handle(payout_requested(fund_code="not-opened"))
+    assert payment(db).state is PaymentState.AWAITING_FUNDS
+    assert entries(db) == []
+
+
+async def test_a_payout_of_no_money_is_refused_and_nothing_is_stored(bus, db):
+    await open_fund(bus, budget=500_000)
+    with nothing_stored(db), pytest.raises(FailedPrecondition, match="positive"):
+        await bus.handle(payout_requested(amount_fen=0))
+
+
+async def test_only_a_service_requests_a_payout(bus, db):
+    await open_fund(bus, budget=500_000)
+    with nothing_stored(db), pytest.raises(PermissionDenied):
+        await bus.handle(commands.RequestPayout(actor=FINANCE, payout_request_id=PAYOUT, channel="ssc_card",
+                                                fund_code=FUND_CODE, amount_fen=1, payee=PAYEE))
+
+
+# -- CommitFunds ---------------------------------------------------------------------------------
+async def test_commit_funds_for_a_payment_already_committed_does_nothing(bus, db):
+    await open_fund(bus, budget=500_000)
+    await bus.handle(payout_requested())
+    with nothing_stored(db):
+        assert await bus.handle(commands.CommitFunds(actor=WORKER, payment_id=PAYOUT)) is False
+    assert len(entries(db, "commitment")) == 1
+
+
+async def test_commit_funds_for_an_unknown_payment_is_not_found(bus, db):
+    with nothing_stored(db), pytest.raises(NotFound):
+        await bus.handle(commands.CommitFunds(actor=WORKER, payment_id="po_missing"))
+
+
+# -- StartSubmission, MarkInDoubt, ReturnToPending -----------------------------------------------
+async def test_start_submission_records_the_attempt_before_the_bank_is_called(bus, db):
+    returned = await submitted(bus)
+    p = payment(db)
+    assert returned.state is p.state is PaymentState.SUBMITTED
+    assert (p.attempts, p.submitted_at) == (1, NOW)
+
+
+async def test_start_submission_of_a_payment_that_is_not_pending_does_nothing(bus, db):
+    await submitted(bus)
+    with nothing_stored(db):
+        assert await bus.handle(commands.StartSubmission(actor=WORKER, payment_id=PAYOUT)) is None
+    assert payment(db).attempts == 1
+    with nothing_stored(db), pytest.raises(NotFound):
+        await bus.handle(commands.StartSubmission(actor=WORKER, payment_id="po_missing"))
+
+
+async def test_a_timed_out_submission_is_in_doubt_and_back_to_pending_once_the_bank_never_got_it(bus, db):
+    await submitted(bus)
+    await bus.handle(commands.MarkInDoubt(actor=WORKER, payment_id=PAYOUT))
+    assert payment(db).state is PaymentState.IN_DOUBT
+    await bus.handle(commands.ReturnToPending(actor=WORKER, payment_id=PAYOUT))
+    assert payment(db).state is PaymentState.PENDING
+    assert [r.state_after for r in db.audit_for(PAYOUT)] == ["pending", "submitted", "in_doubt", "pending"]
+    await bus.handle(commands.StartSubmission(actor=WORKER, payment_id=PAYOUT))
+    assert (payment(db).state, payment(db).attempts) == (PaymentState.SUBMITTED, 2)
+
+
+async def test_mark_in_doubt_and_return_to_pending_leave_other_states_alone(bus, db):
+    await open_fund(bus, budget=500_000)
+    await bus.handle(payout_requested())
+    records = len(db.audit_records)
+    await bus.handle(commands.MarkInDoubt(actor=WORKER, payment_id=PAYOUT))
+    await bus.handle(commands.ReturnToPending(actor=WORKER, payment_id=PAYOUT))
+    assert payment(db).state is PaymentState.PENDING
+    assert len(db.audit_records) == records
+    for command in (commands.MarkInDoubt, commands.ReturnToPending):
+        with nothing_stored(db), pytest.raises(NotFound):
+            await bus.handle(command(actor=WORKER, payment_id="po_missing"))
+
+
+# -- ApplyBankStatus -----------------------------------------------------------------------------
+@pytest.mark.policy("F3")
+async def test_a_settled_payment_is_disbursed_and_announced(bus, db, uows):
+    await submitted(bus)
+    assert await bus.handle(bank("settled", bank_ref="B-1", settled_at=SETTLED_AT)) is True
+    p = payment(db)
+    assert (p.state, p.bank_ref, p.settled_at) == (PaymentState.SETTLED, "B-1", SETTLED_AT)
+    [entry] = entries(db, "disbursement")
+    assert (entry.reference, entry.posted_at) == (PAYOUT, SETTLED_AT)
+    assert await balances(uows) == FundBalances(500_000, 350_000, 0, 150_000)
+    [event] = db.events_of_type("payment.settled")
+    assert (event.payload.payment_id, event.payload.amount_fen, event.payload.fund_source, event.payload.bank_ref) == (
+        PAYOUT, 150_000, FUND_CODE, "B-1")
+    assert dict(event.payload.references) == REFERENCES
+
+
+@pytest.mark.policy("F2")
+async def test_a_payment_settled_twice_is_disbursed_once(bus, db, uows):
+    await submitted(bus)
+    await bus.handle(bank("settled", bank_ref="B-1", settled_at=SETTLED_AT))
+    with nothing_stored(db):
+        assert await bus.handle(bank("settled", bank_ref="B-1", settled_at=SETTLED_AT)) is False
+    assert len(entries(db, "disbursement")) == 1
+    assert len(db.events_of_type("payment.settled")) == 1
+    assert await balances(uows) == FundBalances(500_000, 350_000, 0, 150_000)
+
+
+async def test_settled_without_a_date_from_the_bank_uses_the_clock(bus, db):
+    await submitted(bus)
+    await bus.handle(bank("settled", bank_ref="B-1"))
+    assert payment(db).settled_at == NOW
+
+
+@pytest.mark.policy("X2")
+async def test_a_failed_payment_gives_the_money_back_by_a_reversing_entry(bus, db, uows):
+    await submitted(bus)
+    assert await bus.handle(bank("failed", failure_reason="account closed")) is True
+    p = payment(db)
+    assert (p.state, p.failure_reason) == (PaymentState.FAILED, "account closed")
+    [commitment] = entries(db, "commitment")  # nothing is deleted
+    [release] = entries(db, "release")
+    assert release.reference == commitment.reference == PAYOUT
+    assert await balances(uows) == FundBalances(500_000, 500_000, 0, 0)
+    [event] = db.events_of_type("payment.failed")
+    assert (event.payload.reason, dict(event.payload.references)) == ("account closed", REFERENCES)
+    with nothing_stored(db):
+        assert await bus.handle(bank("failed", failure_reason="again")) is False
+
+
+async def test_a_failed_payment_does_not_settle_later(bus, db):
+    await submitted(bus)
+    await bus.handle(bank("failed", failure_reason="account closed"))
+    with nothing_stored(db), pytest.raises(FailedPrecondition, match="failed"):
+        await bus.handle(bank("settled", bank_ref="B-1"))
+
+
+async def test_a_payment_failed_before_its_funds_were_committed_releases_nothing(bus, db, uows):
+    await open_fund(bus, budget=10)
+    await bus.handle(payout_requested())
+    assert await bus.handle(bank("failed", failure_reason="cancelled")) is True
+    assert payment(db).state is PaymentState.FAILED
+    assert entries(db, "release") == []
+    assert await balances(uows) == FundBalances(10, 10, 0, 0)
+
+
+async def test_a_payment_that_was_never_submitted_cannot_settle(bus, db):
+    await open_fund(bus, budget=500_000)
+    await bus.handle(payout_requested())
+    with nothing_stored(db), pytest.raises(FailedPrecondition, match="pending"):
+        await bus.handle(bank("settled", bank_ref="B-1"))
+
+
+async def test_accepted_by_the_bank_resolves_a_payment_in_doubt(bus, db):
+    await submitted(bus)
+    await bus.handle(commands.MarkInDoubt(actor=WORKER, payment_id=PAYOUT))
+    assert await bus.handle(bank("accepted", bank_ref="B-9")) is True
+    assert (payment(db).state, payment(db).bank_ref) == (PaymentState.SUBMITTED, "B-9")
+    with nothing_stored(db):
+        assert await bus.handle(bank("accepted", bank_ref="B-9")) is False
+
+
+async def test_bank_status_for_an_unknown_payment_is_not_found(bus, db):
+    with nothing_stored(db), pytest.raises(NotFound):
+        await bus.handle(bank("settled"))

@@ -1,0 +1,479 @@
+"""Service-layer tests of voucher_svc's handlers on the in-memory unit of work (tests/fakes.py).
+
+Every command goes through the real bus from ``voucher_svc.bootstrap.bootstrap``; the state is
+read back from the fake database, never from what the handler returned alone.
+"""
+
+from __future__ import annotations
+
+import random
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from skillpay.actors import Actor, ActorKind, service_actor
+from skillpay.clock import FixedClock
+from skillpay.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from skillpay.pii import PiiVault
+from skillpay.sample_data import credit_code, resident_id
+from tests.fakes import FakeVoucherUnitOfWork
+from voucher_svc.bootstrap import bootstrap
+from voucher_svc.domain.model import CertificateType, InstitutionStatus, VoucherState
+from voucher_svc.service_layer import commands
+
+pytestmark = pytest.mark.unit
+
+NOW = datetime(2025, 3, 3, 1, 30, tzinfo=timezone.utc)
+VALID_UNTIL = NOW + timedelta(days=180)
+ISSUED_ON = date(2025, 3, 1)
+VAULT = PiiVault(bytes(32), bytes(range(32)))
+ADMIN = Actor(ActorKind.ADMIN, "admin-1")
+LEDGER = service_actor("ledger")
+RID = resident_id(random.Random(1))
+OTHER_RID = resident_id(random.Random(2))
+CODE, LEVEL, STANDARD = "6-31-01-03", 4, 150_000
+OTHER_CODE = "4-10-01-01"
+
+
+@pytest.fixture
+def clock():
+    return FixedClock(NOW)
+
+
+@pytest.fixture
+def uows(clock):
+    return FakeVoucherUnitOfWork.factory(clock)
+
+
+@pytest.fixture
+def db(uows):
+    return uows.db
+
+
+@pytest.fixture
+def bus(uows, clock):
+    return bootstrap(uows, VAULT, clock=clock)
+
+
+@contextmanager
+def nothing_stored(db):
+    """Nothing of the failed command remains: no row, no outbox event, no audit record."""
+    before = db.snapshot()
+    yield
+    assert (db.tables, db.outbox, db.audit_records, db.idempotency) == before
+
+
+def violated_fields(err: pytest.ExceptionInfo) -> set[str]:
+    return {v.field for v in err.value.violations}
+
+
+# -- building blocks (each goes through the bus) -------------------------------------------------
+async def occupation(bus, code=CODE, level=LEVEL, standard=STANDARD):
+    return await bus.handle(commands.RegisterOccupation(actor=ADMIN, code=code, name="电工", level=level,
+                                                        subsidy_standard_fen=standard))
+
+
+async def institution(bus, codes=(CODE,), seed=1):
+    return await bus.handle(commands.RegisterInstitution(actor=ADMIN, name="蓝天职业培训学校",
+                                                         credit_code=credit_code(random.Random(seed)),
+                                                         address="北京市朝阳区", occupation_codes=tuple(codes)))
+
+
+async def issue(bus, rid=RID, code=CODE, level=LEVEL, valid_until=VALID_UNTIL):
+    return await bus.handle(commands.IssueVoucher(actor=ADMIN, resident_id=rid, name="张三", occupation_code=code,
+                                                  level=level, fund_source="esf-2025", batch_id="2025-01",
+                                                  valid_until=valid_until))
+
+
+def as_institution(institution_id: str) -> Actor:
+    return Actor(ActorKind.INSTITUTION, institution_id)
+
+
+async def enrol(bus, voucher_id, institution_id, actor=None, verified=True):
+    return await bus.handle(commands.EnrolVoucher(actor=actor or as_institution(institution_id), voucher_id=voucher_id,
+                                                  institution_id=institution_id, real_person_verified=verified))
+
+
+async def certificate(bus, rid=RID, number="S2025-0001", code=CODE, level=LEVEL, actor=ADMIN):
+    return await bus.handle(commands.RecordCertificate(
+        actor=actor, resident_id=rid, name="张三", certificate_number=number,
+        certificate_type=CertificateType.SKILL_LEVEL, occupation_code=code, level=level, issued_on=ISSUED_ON))
+
+
+async def redeem(bus, voucher_id, certificate_id, actor):
+    return await bus.handle(commands.RedeemVoucher(actor=actor, voucher_id=voucher_id, certificate_id=certificate_id))
+
+
+async def enrolled_voucher(bus):
+    await occupation(bus)
+    ins = await institution(bus)
+    voucher = await issue(bus)
+    await enrol(bus, voucher.voucher_id, ins.institution_id)
+    return voucher, ins
+
+
+async def redeemed_voucher(bus):
+    voucher, ins = await enrolled_voucher(bus)
+    cert = await certificate(bus, actor=as_institution(ins.institution_id))
+    await redeem(bus, voucher.voucher_id, cert.certificate_id, as_institution(ins.institution_id))
+    return voucher, ins, cert
+
+
+# -- RegisterOccupation --------------------------------------------------------------------------
+@pytest.mark.policy("A1")
+async def test_register_occupation_puts_it_in_the_catalogue_with_its_standard(bus, db):
+    registered = await occupation(bus)
+    stored = db.tables["occupations"][(CODE, LEVEL)]
+    assert (stored.code, stored.level, stored.subsidy_standard_fen, stored.created_at) == (CODE, LEVEL, STANDARD, NOW)
+    assert registered == stored
+    [record] = db.audit_records
+    assert (record.aggregate_type, record.aggregate_id, record.state_before, record.state_after, record.command) == (
+        "occupation", f"{CODE}|{LEVEL}", "", "recorded", "RegisterOccupation")
+
+
+async def test_register_occupation_rejects_bad_input_naming_every_field(bus, db):
+    with nothing_stored(db), pytest.raises(InvalidArgument) as err:
+        await bus.handle(commands.RegisterOccupation(actor=ADMIN, code="no spaces!", name="  ", level=9,
+                                                     subsidy_standard_fen=0))
+    assert violated_fields(err) == {"code", "name", "level", "subsidy_standard_fen"}
+
+
+async def test_register_occupation_twice_is_already_exists(bus, db):
+    await occupation(bus)
+    with nothing_stored(db), pytest.raises(AlreadyExists):
+        await occupation(bus, standard=999)
+    assert db.tables["occupations"][(CODE, LEVEL)].subsidy_standard_fen == STANDARD
+
+
+# -- RegisterInstitution -------------------------------------------------------------------------
+@pytest.mark.policy("P1")
+async def test_register_institution_puts_an_active_institution_in_the_catalogue(bus, db):
+    await occupation(bus)
+    registered = await institution(bus)
+    stored = db.tables["institutions"][registered.institution_id]
+    assert stored.status is InstitutionStatus.ACTIVE
+    assert stored.occupation_codes == [CODE]
+    assert stored.credit_code == credit_code(random.Random(1))
+
+
+async def test_register_institution_rejects_bad_input_naming_every_field(bus, db):
+    with nothing_stored(db), pytest.raises(InvalidArgument) as err:
+        await bus.handle(commands.RegisterInstitution(actor=ADMIN, name="", credit_code="91110000XXXXXXXXX1",
+                                                      address="x", occupation_codes=()))
+    assert violated_fields(err) == {"name", "credit_code", "occupation_codes"}
+
+
+@pytest.mark.policy("P1")
+async def test_register_institution_for_an_occupation_outside_the_catalogue_is_invalid(bus, db):
+    await occupation(bus)
+    with nothing_stored(db), pytest.raises(InvalidArgument) as err:
+        await institution(bus, codes=(CODE, "9-99-99-99"))
+    assert violated_fields(err) == {"occupation_codes"}
+
+
+async def test_register_institution_with_a_known_credit_code_is_already_exists(bus, db):
+    await occupation(bus)
+    await institution(bus)
+    with nothing_stored(db), pytest.raises(AlreadyExists):
+        await institution(bus)
+    assert len(db.tables["institutions"]) == 1
+
+
+# -- IssueVoucher --------------------------------------------------------------------------------
+@pytest.mark.policy("V1", "V4", "V5")
+async def test_issue_voucher_to_a_real_name_with_fund_source_and_validity(bus, db):
+    await occupation(bus)
+    voucher = await issue(bus)
+    stored = db.tables["vouchers"][voucher.voucher_id]
+    assert stored.state is VoucherState.ISSUED
+    assert (stored.occupation_code, stored.level, stored.fund_source, stored.batch_id) == (CODE, LEVEL, "esf-2025",
+                                                                                           "2025-01")
+    assert (stored.issued_at, stored.valid_until) == (NOW, VALID_UNTIL)
+    # V1: the ID is kept sealed, hashed for look-up and masked; never in clear.
+    assert VAULT.unseal(stored.holder.id_sealed) == RID
+    assert stored.holder.id_lookup == VAULT.lookup_hash(RID)
+    assert stored.holder.id_masked == RID[:6] + "*" * 8 + RID[-4:]
+    assert RID not in repr(commands.IssueVoucher(actor=ADMIN, resident_id=RID, name="张三", occupation_code=CODE,
+                                                 level=LEVEL, fund_source="f", batch_id="b", valid_until=VALID_UNTIL))
+    [record] = db.audit_for(voucher.voucher_id)
+    assert (record.state_before, record.state_after) == ("", "issued")
+
+
+@pytest.mark.policy("V1")
+async def test_issue_voucher_with_a_bad_resident_id_and_no_name_is_invalid(bus, db):
+    await occupation(bus)
+    bad_rid = RID[:-1] + ("0" if RID[-1] != "0" else "1")  # wrong check digit
+    with nothing_stored(db), pytest.raises(InvalidArgument) as err:
+        await bus.handle(commands.IssueVoucher(actor=ADMIN, resident_id=bad_rid, name=" ", occupation_code=CODE,
+                                               level=LEVEL, fund_source="esf-2025", batch_id="b",
+                                               valid_until=VALID_UNTIL))
+    assert violated_fields(err) == {"resident_id", "name"}
+    assert bad_rid not in str(err.value)
+
+
+@pytest.mark.policy("V4", "V5")
+async def test_issue_voucher_needs_fund_source_batch_and_a_future_validity(bus, db):
+    await occupation(bus)
+    with nothing_stored(db), pytest.raises(InvalidArgument) as err:
+        await bus.handle(commands.IssueVoucher(actor=ADMIN, resident_id=RID, name="张三", occupation_code=CODE,
+                                               level=LEVEL, fund_source=" ", batch_id="", valid_until=NOW))
+    assert violated_fields(err) == {"fund_source", "batch_id", "valid_until"}
+    with nothing_stored(db), pytest.raises(InvalidArgument) as err:
+        await issue(bus, valid_until=None)
+    assert violated_fields(err) == {"valid_until"}
+
+
+@pytest.mark.policy("A1")
+async def test_issue_voucher_for_an_occupation_outside_the_catalogue_is_invalid(bus, db):
+    await occupation(bus)
+    with nothing_stored(db), pytest.raises(InvalidArgument) as err:
+        await issue(bus, level=LEVEL - 1)
+    assert violated_fields(err) == {"occupation_code"}
+
+
+# -- EnrolVoucher --------------------------------------------------------------------------------
+@pytest.mark.policy("V2", "V4")
+async def test_enrol_voucher_with_an_approved_institution(bus, db):
+    voucher, ins = await enrolled_voucher(bus)
+    stored = db.tables["vouchers"][voucher.voucher_id]
+    assert stored.state is VoucherState.ENROLLED
+    assert (stored.institution_id, stored.real_person_verified, stored.enrolled_at) == (ins.institution_id, True, NOW)
+    assert [r.state_after for r in db.audit_for(voucher.voucher_id)] == ["issued", "enrolled"]
+
+
+async def test_enrolling_again_with_the_same_institution_changes_nothing(bus, db):
+    voucher, ins = await enrolled_voucher(bus)
+    records = len(db.audit_records)
+    again = await enrol(bus, voucher.voucher_id, ins.institution_id)
+    assert again.state is VoucherState.ENROLLED
+    assert db.tables["vouchers"][voucher.voucher_id].state is VoucherState.ENROLLED
+    assert len(db.audit_records) == records
+
+
+@pytest.mark.policy("V2")
+async def test_an_institution_may_not_enrol_for_another_institution(bus, db):
+    await occupation(bus)
+    ins = await institution(bus)
+    voucher = await issue(bus)
+    with nothing_stored(db), pytest.raises(PermissionDenied):
+        await enrol(bus, voucher.voucher_id, ins.institution_id, actor=as_institution("ins_someone_else"))
+    assert db.tables["vouchers"][voucher.voucher_id].state is VoucherState.ISSUED
+
+
+async def test_bureau_staff_may_enrol_for_any_institution(bus, db):
+    await occupation(bus)
+    ins = await institution(bus)
+    voucher = await issue(bus)
+    await enrol(bus, voucher.voucher_id, ins.institution_id, actor=ADMIN)
+    assert db.tables["vouchers"][voucher.voucher_id].state is VoucherState.ENROLLED
+
+
+@pytest.mark.policy("V2")
+async def test_enrol_without_the_real_person_check_is_refused(bus, db):
+    await occupation(bus)
+    ins = await institution(bus)
+    voucher = await issue(bus)
+    with nothing_stored(db), pytest.raises(FailedPrecondition, match="real-person"):
+        await enrol(bus, voucher.voucher_id, ins.institution_id, verified=False)
+
+
+@pytest.mark.policy("P1")
+async def test_enrol_with_an_institution_not_approved_for_the_occupation_is_refused(bus, db):
+    await occupation(bus)
+    await occupation(bus, code=OTHER_CODE)
+    ins = await institution(bus, codes=(OTHER_CODE,))
+    voucher = await issue(bus)
+    with nothing_stored(db), pytest.raises(FailedPrecondition, match="P1"):
+        await enrol(bus, voucher.voucher_id, ins.institution_id)
+
+
+@pytest.mark.policy("X3")
+async def test_enrol_with_an_institution_removed_from_the_catalogue_is_refused(bus, db):
+    await occupation(bus)
+    ins = await institution(bus)
+    voucher = await issue(bus)
+    db.tables["institutions"][ins.institution_id].status = InstitutionStatus.REMOVED  # no command removes one yet
+    with nothing_stored(db), pytest.raises(FailedPrecondition, match="X3"):
+        await enrol(bus, voucher.voucher_id, ins.institution_id)
+
+
+@pytest.mark.policy("V5")
+async def test_enrol_after_the_validity_period_is_refused(bus, db, clock):
+    await occupation(bus)
+    ins = await institution(bus)
+    voucher = await issue(bus)
+    clock.advance(VALID_UNTIL - NOW)
+    with nothing_stored(db), pytest.raises(FailedPrecondition, match="expired"):
+        await enrol(bus, voucher.voucher_id, ins.institution_id)
+
+
+async def test_enrol_an_unknown_voucher_or_with_an_unknown_institution_is_not_found(bus, db):
+    await occupation(bus)
+    ins = await institution(bus)
+    voucher = await issue(bus)
+    with nothing_stored(db), pytest.raises(NotFound, match="voucher"):
+        await enrol(bus, "vch_missing", ins.institution_id)
+    with nothing_stored(db), pytest.raises(NotFound, match="institution"):
+        await enrol(bus, voucher.voucher_id, "ins_missing", actor=ADMIN)
+
+
+# -- RecordCertificate ---------------------------------------------------------------------------
+async def test_record_certificate_keeps_the_holder_sealed(bus, db):
+    await occupation(bus)
+    cert = await certificate(bus)
+    stored = db.tables["certificates"][cert.certificate_id]
+    assert (stored.certificate_number, stored.certificate_type, stored.occupation_code, stored.level,
+            stored.issued_on, stored.recorded_at, stored.redeemed_voucher_id) == (
+        "S2025-0001", CertificateType.SKILL_LEVEL, CODE, LEVEL, ISSUED_ON, NOW, None)
+    assert VAULT.unseal(stored.holder.id_sealed) == RID
+    assert stored.holder.id_lookup == VAULT.lookup_hash(RID)
+
+
+async def test_record_certificate_rejects_bad_input_naming_every_field(bus, db):
+    await occupation(bus)
+    with nothing_stored(db), pytest.raises(InvalidArgument) as err:
+        await bus.handle(commands.RecordCertificate(actor=ADMIN, resident_id=RID, name="张三", certificate_number=" ",
+                                                    certificate_type=None, occupation_code=CODE, level=0,
+                                                    issued_on=None))
+    assert violated_fields(err) == {"certificate_number", "certificate_type", "level", "issued_on"}
+    with nothing_stored(db), pytest.raises(InvalidArgument) as err:
+        await bus.handle(commands.RecordCertificate(
+            actor=ADMIN, resident_id=RID, name="张三", certificate_number="S1",
+            certificate_type=CertificateType.SKILL_LEVEL, occupation_code=CODE, level=LEVEL,
+            issued_on=date(2025, 3, 4)))  # tomorrow in Shanghai
+    assert violated_fields(err) == {"issued_on"}
+    with nothing_stored(db), pytest.raises(InvalidArgument) as err:
+        await certificate(bus, rid="123")
+    assert violated_fields(err) == {"resident_id"}
+
+
+@pytest.mark.policy("A1")
+async def test_record_certificate_for_an_occupation_outside_the_catalogue_is_invalid(bus, db):
+    await occupation(bus)
+    with nothing_stored(db), pytest.raises(InvalidArgument) as err:
+        await certificate(bus, code=OTHER_CODE)
+    assert violated_fields(err) == {"occupation_code"}
+
+
+async def test_record_the_same_certificate_number_twice_is_already_exists(bus, db):
+    await occupation(bus)
+    await certificate(bus)
+    with nothing_stored(db), pytest.raises(AlreadyExists):
+        await certificate(bus, rid=OTHER_RID)
+
+
+# -- RedeemVoucher -------------------------------------------------------------------------------
+@pytest.mark.policy("V3", "V4")
+async def test_the_whole_flow_redeems_the_voucher_for_its_value_and_announces_it(bus, db):
+    voucher, ins, cert = await redeemed_voucher(bus)
+    stored = db.tables["vouchers"][voucher.voucher_id]
+    assert stored.state is VoucherState.REDEEMED
+    assert (stored.certificate_id, stored.value_fen, stored.redeemed_at) == (cert.certificate_id, STANDARD, NOW)
+    assert db.tables["certificates"][cert.certificate_id].redeemed_voucher_id == voucher.voucher_id
+    [event] = db.events_of_type("voucher.redeemed")
+    assert event.aggregate_id == voucher.voucher_id
+    assert (event.payload.value_fen, event.payload.fund_source, event.payload.certificate_id,
+            event.payload.institution_id) == (STANDARD, "esf-2025", cert.certificate_id, ins.institution_id)
+    assert event.payload.holder.id_lookup == VAULT.lookup_hash(RID)
+    assert [r.state_after for r in db.audit_for(voucher.voucher_id)] == ["issued", "enrolled", "redeemed"]
+    assert [(r.state_before, r.state_after) for r in db.audit_for(cert.certificate_id)] == [
+        ("", "recorded"), ("recorded", "redeemed")]
+
+
+@pytest.mark.policy("V2")
+async def test_a_certificate_of_another_person_does_not_redeem_the_voucher(bus, db):
+    voucher, ins = await enrolled_voucher(bus)
+    cert = await certificate(bus, rid=OTHER_RID)
+    with nothing_stored(db), pytest.raises(PermissionDenied, match="V2"):
+        await redeem(bus, voucher.voucher_id, cert.certificate_id, as_institution(ins.institution_id))
+
+
+@pytest.mark.policy("V3")
+async def test_a_certificate_redeems_at_most_one_voucher(bus, db):
+    first, ins, cert = await redeemed_voucher(bus)
+    second = await issue(bus)
+    await enrol(bus, second.voucher_id, ins.institution_id)
+    with nothing_stored(db), pytest.raises(FailedPrecondition, match="already redeemed"):
+        await redeem(bus, second.voucher_id, cert.certificate_id, as_institution(ins.institution_id))
+    assert db.tables["vouchers"][second.voucher_id].state is VoucherState.ENROLLED
+
+
+@pytest.mark.policy("V3")
+async def test_a_certificate_for_another_occupation_does_not_redeem_the_voucher(bus, db):
+    await occupation(bus, code=OTHER_CODE)
+    voucher, ins = await enrolled_voucher(bus)
+    cert = await certificate(bus, code=OTHER_CODE)
+    with nothing_stored(db), pytest.raises(FailedPrecondition, match="V3"):
+        await redeem(bus, voucher.voucher_id, cert.certificate_id, as_institution(ins.institution_id))
+
+
+@pytest.mark.policy("V3")
+async def test_only_an_enrolled_voucher_is_redeemed(bus, db):
+    await occupation(bus)
+    voucher = await issue(bus)
+    cert = await certificate(bus)
+    with nothing_stored(db), pytest.raises(FailedPrecondition, match="issued"):
+        await redeem(bus, voucher.voucher_id, cert.certificate_id, ADMIN)
+
+
+async def test_an_institution_may_not_redeem_a_voucher_enrolled_elsewhere(bus, db):
+    voucher, _ = await enrolled_voucher(bus)
+    cert = await certificate(bus)
+    with nothing_stored(db), pytest.raises(PermissionDenied):
+        await redeem(bus, voucher.voucher_id, cert.certificate_id, as_institution("ins_someone_else"))
+
+
+async def test_redeem_an_unknown_voucher_or_certificate_is_not_found(bus, db):
+    voucher, ins = await enrolled_voucher(bus)
+    with nothing_stored(db), pytest.raises(NotFound, match="voucher"):
+        await redeem(bus, "vch_missing", "crt_missing", ADMIN)
+    with nothing_stored(db), pytest.raises(NotFound, match="certificate"):
+        await redeem(bus, voucher.voucher_id, "crt_missing", as_institution(ins.institution_id))
+
+
+# -- MarkVoucherPaid -----------------------------------------------------------------------------
+@pytest.mark.policy("V4")
+async def test_mark_voucher_paid_closes_the_loop(bus, db):
+    voucher, _, _ = await redeemed_voucher(bus)
+    paid_at = NOW + timedelta(hours=2)
+    await bus.handle(commands.MarkVoucherPaid(actor=LEDGER, voucher_id=voucher.voucher_id, payment_id="po_1",
+                                              paid_at=paid_at))
+    stored = db.tables["vouchers"][voucher.voucher_id]
+    assert (stored.state, stored.payment_id, stored.paid_at) == (VoucherState.PAID, "po_1", paid_at)
+    assert db.audit_for(voucher.voucher_id)[-1].state_after == "paid"
+    assert db.audit_for(voucher.voucher_id)[-1].actor_subject == "ledger"
+
+
+@pytest.mark.policy("V4")
+async def test_mark_voucher_paid_twice_changes_nothing_the_second_time(bus, db):
+    voucher, _, _ = await redeemed_voucher(bus)
+    await bus.handle(commands.MarkVoucherPaid(actor=LEDGER, voucher_id=voucher.voucher_id, payment_id="po_1",
+                                              paid_at=NOW))
+    with nothing_stored(db):
+        await bus.handle(commands.MarkVoucherPaid(actor=LEDGER, voucher_id=voucher.voucher_id, payment_id="po_2",
+                                                  paid_at=NOW + timedelta(days=1)))
+    stored = db.tables["vouchers"][voucher.voucher_id]
+    assert (stored.payment_id, stored.paid_at) == ("po_1", NOW)
+
+
+async def test_mark_paid_for_a_voucher_this_service_never_issued_does_nothing(bus, db):
+    with nothing_stored(db):
+        assert await bus.handle(commands.MarkVoucherPaid(actor=LEDGER, voucher_id="vch_elsewhere",
+                                                         payment_id="po_1", paid_at=NOW)) is None
+
+
+@pytest.mark.policy("V4")
+async def test_only_a_redeemed_voucher_is_paid(bus, db):
+    voucher, _ = await enrolled_voucher(bus)
+    with nothing_stored(db), pytest.raises(FailedPrecondition):
+        await bus.handle(commands.MarkVoucherPaid(actor=LEDGER, voucher_id=voucher.voucher_id, payment_id="po_1",
+                                                  paid_at=NOW))
+    assert db.tables["vouchers"][voucher.voucher_id].state is VoucherState.ENROLLED
+
+
+async def test_only_another_service_reports_a_voucher_paid(bus, db):
+    voucher, _, _ = await redeemed_voucher(bus)
+    with nothing_stored(db), pytest.raises(PermissionDenied):
+        await bus.handle(commands.MarkVoucherPaid(actor=ADMIN, voucher_id=voucher.voucher_id, payment_id="po_1",
+                                                  paid_at=NOW))
