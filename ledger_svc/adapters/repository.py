@@ -82,7 +82,6 @@ class SqlJournalRepository:
         raised and nothing of this entry remains, while the surrounding transaction goes on.
         """
         async with self._conn.begin_nested():
-            self._track(entry, new=True)
             await self._conn.execute(insert(journal_entries).values(
                 entry_id=entry.entry_id, fund_code=entry.fund_code, kind=entry.kind, reference=entry.reference,
                 posted_at=entry.posted_at))
@@ -100,6 +99,8 @@ class SqlJournalRepository:
                             credits_posted=accounts.c.credits_posted + p.credit_fen))
                 if result.rowcount != 1:
                     raise InsufficientFunds(f"{p.account} cannot cover {p.debit_fen} fen")
+        # Audited only once it stands: a refused posting leaves no trace, not even in the trail.
+        self._track(entry, new=True)
 
     async def list(self, after: str | None, limit: int, fund_code: str = "") -> list[JournalEntry]:
         query = select(journal_entries).order_by(journal_entries.c.entry_id).limit(limit)

@@ -142,3 +142,17 @@ async def test_optimistic_version_check_rejects_a_stale_write(bus, uow_factory):
         stale.submitting(NOW)
         with pytest.raises(ConcurrentUpdate):
             await uow.payments.save(stale)
+
+
+@pytest.mark.policy("F2", "C8")
+async def test_F2_a_refused_posting_leaves_no_entry_and_no_audit_record(bus, uow_factory):
+    await _fund(bus, budget=100)
+    payment = await bus.handle(_payout("po_big", 101))
+    assert payment.state is PaymentState.AWAITING_FUNDS
+    async with uow_factory(read_only=True) as uow:
+        entries = await uow.journal.list(None, 100, "ESF")
+        trail = await uow.audit.list("po_big", 0, 10)
+        commitment_trail = await uow.audit.list(model.entry_id_for("commitment", "po_big"), 0, 10)
+    assert [e.kind for e in entries] == ["allocation"]
+    assert [(r.aggregate_type, r.state_after) for r in trail] == [("payment", "awaiting_funds")]
+    assert commitment_trail == []
