@@ -14,7 +14,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -22,6 +22,7 @@ from google.type import date_pb2
 
 from skillpay import sample_data
 from skillpay.claim.v1 import claim_pb2, claim_pb2_grpc
+from skillpay.clock import shanghai_date, utcnow
 from skillpay.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from skillpay.voucher.v1 import voucher_pb2, voucher_pb2_grpc
 
@@ -103,7 +104,7 @@ async def redeem_one(clients: Clients, institution_id: str, fund_code: str, rng:
         level=OCCUPATION_LEVEL, fund_source=fund_code, batch_id="demo", valid_until=valid_until))
     await clients.voucher.EnrolVoucher(voucher_pb2.EnrolVoucherRequest(
         request_id=_rid(), voucher_id=voucher.voucher_id, institution_id=institution_id, real_person_verified=True))
-    today = date.today()
+    today = shanghai_date(utcnow())  # the service's calendar, not this machine's time zone
     certificate = await clients.voucher.RecordCertificate(voucher_pb2.RecordCertificateRequest(
         request_id=_rid(), resident_id=resident_id, name=name, certificate_number=f"C{secrets.token_hex(8)}",
         certificate_type=voucher_pb2.CERTIFICATE_TYPE_SKILL_LEVEL, occupation_code=OCCUPATION_CODE,
