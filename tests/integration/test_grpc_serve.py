@@ -9,8 +9,10 @@ import sys
 import time
 from pathlib import Path
 
+import grpc
 import pytest
 
+from skillpay.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from skillpay.grpc_server import BackgroundWorkerFailed, serve
 from skillpay.ready import read_port
 from skillpay.stack import grpc_serving
@@ -87,3 +89,38 @@ def test_a_second_server_on_a_taken_port_fails_instead_of_sharing_it(tmp_path):
             proc.kill()
             proc.wait()
 
+
+@pytest.mark.parametrize(("error", "code"), [
+    (InvalidArgument("is required", field="name"), grpc.StatusCode.INVALID_ARGUMENT),
+    (NotFound("no such voucher"), grpc.StatusCode.NOT_FOUND),
+    (AlreadyExists("request_id already used"), grpc.StatusCode.ALREADY_EXISTS),
+    (FailedPrecondition("voucher expired (V5)"), grpc.StatusCode.FAILED_PRECONDITION),
+    (PermissionDenied("not transferable (V2)"), grpc.StatusCode.PERMISSION_DENIED),
+])
+async def test_each_domain_error_reaches_the_client_as_its_status_code(error, code, tmp_path, monkeypatch):
+    async def fail(request, context):
+        raise error
+
+    def add_servicers(server):
+        server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(
+            "t.T", {"Fail": grpc.unary_unary_rpc_method_handler(fail)})])
+        return ["t.T"]
+
+    done = asyncio.Event()
+
+    async def until_done():  # stops serve() without a signal: it ends when a background worker does
+        await done.wait()
+
+    monkeypatch.setenv("SKILLPAY_READY_FILE", str(tmp_path / "t.addr"))
+    ready = asyncio.Event()
+    server = asyncio.create_task(serve(name="t", listen="127.0.0.1:0", add_servicers=add_servicers,
+                                       background=[until_done], ready=ready))
+    try:
+        await asyncio.wait_for(ready.wait(), 10)
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{read_port(tmp_path / 't.addr')}") as channel:
+            with pytest.raises(grpc.aio.AioRpcError) as info:
+                await channel.unary_unary("/t.T/Fail")(b"", timeout=5)
+        assert (info.value.code(), info.value.details()) == (code, str(error))
+    finally:
+        done.set()
+        await asyncio.wait_for(server, 20)
