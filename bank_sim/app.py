@@ -336,18 +336,22 @@ def build_app(settings: BankSimSettings) -> Starlette:
 
 
 def main() -> None:
-    """Run the simulator with uvicorn (SIGTERM / SIGINT shut it down gracefully)."""
-    import uvicorn
+    """Run the simulator with uvicorn (SIGTERM / SIGINT shut it down gracefully).
+
+    ``BANK_SIM_PORT=0`` picks a free port; ``SKILLPAY_READY_FILE`` receives the bound address.
+    """
+    from skillpay.ready import run_uvicorn
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     settings = BankSimSettings()
     app = build_app(settings)
-    uvicorn.run(
+    run_uvicorn(
         app,
-        host=settings.host,
-        port=settings.port,
+        settings.host,
+        settings.port,
+        "bank simulator",
         lifespan="on",
         log_level="info",
         # Held (fault-injected) responses must not delay a shutdown for long.

@@ -10,7 +10,6 @@ import contextlib
 import logging
 
 import grpc
-import uvicorn
 from google.protobuf.json_format import MessageToDict
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from starlette.applications import Starlette
@@ -24,6 +23,7 @@ from skillpay.auth import Identity, authenticated_channel
 from skillpay.claim.v1 import claim_pb2, claim_pb2_grpc
 from skillpay.grpc_server import configure_logging
 from skillpay.ledger.v1 import ledger_pb2, ledger_pb2_grpc
+from skillpay.ready import run_uvicorn
 from skillpay.voucher.v1 import voucher_pb2, voucher_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -99,8 +99,7 @@ def build_app(settings: GatewaySettings) -> Starlette:
 def main() -> None:
     settings = GatewaySettings()
     configure_logging(settings.log_level)
-    log.info("gateway listening on http://%s:%d", settings.host, settings.port)
-    uvicorn.run(build_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    run_uvicorn(build_app(settings), settings.host, settings.port, "gateway", log_level="warning")
 
 
 if __name__ == "__main__":

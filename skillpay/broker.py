@@ -7,6 +7,7 @@ the outbox relay notices and publishes again (see ``skillpay.kafka``).
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -43,8 +44,43 @@ def wait_for_port(host: str, port: int, timeout_s: float) -> None:
             time.sleep(0.05)
 
 
+class PortTaken(RuntimeError):
+    """The broker could not listen on its port: another process has it."""
+
+
+def listens(pid: int, port: int) -> bool | None:
+    """Whether process ``pid`` holds a listening TCP socket on ``port``; None where /proc cannot tell."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            f = row.split()
+            if f[3] == "0A" and int(f[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                inodes.add(f"socket:[{f[9]}]")
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return None
+    for fd in fds:
+        try:
+            if os.readlink(fd) in inodes:
+                return True
+        except OSError:
+            pass
+    return False
+
+
 class EmbeddedBroker:
+    """tansu cannot report a port it chose itself, so a free port is picked for it; when another
+    process takes that port first, the broker starts again on another one (unless the port was given)."""
+
+    ATTEMPTS = 5
+
     def __init__(self, port: int | None = None, log_path: Path | None = None):
+        self._fixed = port is not None
         self.port = port or free_port()
         self._log_path = log_path
         self._proc: subprocess.Popen | None = None
@@ -54,13 +90,38 @@ class EmbeddedBroker:
         return f"127.0.0.1:{self.port}"
 
     def start(self) -> "EmbeddedBroker":
+        for attempt in range(self.ATTEMPTS):
+            try:
+                return self._start_once()
+            except PortTaken:
+                if self._fixed or attempt == self.ATTEMPTS - 1:
+                    raise
+                self.port = free_port()
+        raise AssertionError("unreachable")
+
+    def _start_once(self, timeout_s: float = 20) -> "EmbeddedBroker":
         url = f"tcp://127.0.0.1:{self.port}"
         out = open(self._log_path, "ab") if self._log_path else subprocess.DEVNULL
         self._proc = subprocess.Popen(
             [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
              "--storage-engine", "memory://tansu/"],
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        wait_for_port("127.0.0.1", self.port, 20)
+        if out is not subprocess.DEVNULL:
+            out.close()
+        deadline = time.monotonic() + timeout_s
+        # Something answering on the port is not enough: it may be the process that took it.
+        while (owned := listens(self._proc.pid, self.port)) is False:
+            if self._proc.poll() is not None:
+                self._proc = None
+                raise PortTaken(f"the broker could not listen on {url}")  # tansu exits at once then
+            if time.monotonic() > deadline:
+                self.stop()
+                raise TimeoutError(f"the broker did not listen on {url} after {timeout_s}s")
+            time.sleep(0.02)
+        wait_for_port("127.0.0.1", self.port, timeout_s)
+        if self._proc.poll() is not None:  # only when /proc could not tell (owned is None)
+            self._proc = None
+            raise PortTaken(f"the broker could not listen on {url}")
         return self
 
     def stop(self) -> None:
@@ -74,9 +135,9 @@ class EmbeddedBroker:
         self._proc = None
 
     def restart(self) -> None:
-        """A fresh broker on the same port: everything the old one held is gone."""
+        """A fresh broker on the same port (its clients know no other): everything the old one held is gone."""
         self.stop()
-        self.start()
+        self._start_once()
 
     @property
     def running(self) -> bool:

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -22,9 +22,9 @@ from google.type import date_pb2
 
 from skillpay import sample_data
 from skillpay.actors import ActorKind
-from skillpay.clock import shanghai_date, utcnow
 from skillpay.auth import Identity, TokenIssuer, authenticated_channel
 from skillpay.claim.v1 import claim_pb2, claim_pb2_grpc
+from skillpay.clock import shanghai_date, utcnow
 from skillpay.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from skillpay.voucher.v1 import voucher_pb2, voucher_pb2_grpc
 

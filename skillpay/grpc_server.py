@@ -33,6 +33,7 @@ from skillpay.errors import (
     Unauthenticated,
 )
 from skillpay.messagebus import MAX_REQUEST_ID_CHARS
+from skillpay.ready import announce
 
 log = logging.getLogger(__name__)
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -144,7 +145,8 @@ async def serve(
     grace_s: float = 5.0,
 ) -> None:
     """Run a gRPC server plus background workers until SIGTERM/SIGINT."""
-    server = grpc.aio.server(interceptors=[ServerInterceptor(verifier)])
+    # No SO_REUSEPORT: a second process must fail to bind a taken port, not share its traffic.
+    server = grpc.aio.server(interceptors=[ServerInterceptor(verifier)], options=[("grpc.so_reuseport", 0)])
     service_names = list(add_servicers(server))
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -160,6 +162,7 @@ async def serve(
     tasks = [asyncio.create_task(job(), name=f"{name}-bg-{i}") for i, job in enumerate(background)]
     host = listen.rsplit(":", 1)[0]
     log.info("%s listening on %s:%d (gRPC, health, reflection)", name, host, port)
+    announce(f"{host}:{port}")  # SKILLPAY_READY_FILE: how a parent learns a port-0 choice
     if ready is not None:
         ready.set()
 

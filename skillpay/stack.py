@@ -4,6 +4,10 @@ Used by ``skillpay up`` / ``skillpay demo``, by the end-to-end tests and by the 
 all of them run the system the same way: the embedded broker (unless KAFKA_BOOTSTRAP_SERVERS
 is given), the bank simulator, the three gRPC services and the gateway, each with its own log
 file under ``<data_dir>/logs``.
+
+A port of 0 means "any free port": the process binds it and writes the address it got to its
+ready file (``<data_dir>/ready/<name>.addr``, see ``skillpay.ready``), where the stack reads it.
+Picking free ports here and handing them over would race other processes for them.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from cryptography.hazmat.primitives import serialization
 
 from skillpay import auth
-from skillpay.broker import EmbeddedBroker, free_port
+from skillpay.broker import EmbeddedBroker
+from skillpay.ready import READY_FILE_ENV, read_port
 from skillpay.settings import CommonSettings
 
 GRPC_SERVICES = ("voucher", "claim", "ledger")
@@ -37,6 +42,8 @@ MODULES = {
     "ledger": "ledger_svc.entrypoints.grpc_server",
     "gateway": "gateway.app",
 }
+# Whose addresses go into a process's environment: it starts once their ports are known.
+NEEDS = {"ledger": ("bank",), "gateway": GRPC_SERVICES}
 
 
 @dataclass
@@ -58,7 +65,16 @@ class Stack:
 
     @classmethod
     def on_free_ports(cls, data_dir: Path, **kwargs) -> "Stack":
-        return cls(data_dir, ports={name: free_port() for name in ALL_SERVICES}, **kwargs)
+        """Every process binds port 0; a restarted one gets the port it had (its clients know no other)."""
+        return cls(data_dir, ports=dict.fromkeys(ALL_SERVICES, 0), **kwargs)
+
+    def ready_file(self, name: str) -> Path:
+        return self.data_dir / "ready" / f"{name}.addr"
+
+    def port_known(self, name: str) -> bool:
+        if not self.ports[name]:
+            self.ports[name] = read_port(self.ready_file(name)) or 0
+        return bool(self.ports[name])
 
     def addr(self, name: str) -> str:
         return f"{self.host}:{self.ports[name]}"
@@ -94,6 +110,7 @@ class Stack:
             "SKILLPAY_DATA_DIR": str(self.data_dir),
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
             "PYTHONUNBUFFERED": "1",
+            READY_FILE_ENV: str(self.ready_file(name)),
         })
         if name == "gateway":
             # Only the gateway issues identities (its own, for now); services only verify them.
@@ -122,12 +139,11 @@ class Stack:
         if not self.kafka_bootstrap:
             self.broker = EmbeddedBroker(self.broker_port, self.logs_dir / "broker.log").start()
             self.kafka_bootstrap = self.broker.bootstrap
-        for name in ALL_SERVICES:
-            self.start_service(name)
-        self.wait_ready(timeout_s)
+        self.wait_ready(timeout_s, start=ALL_SERVICES)
         return self
 
     def start_service(self, name: str) -> None:
+        self.ready_file(name).unlink(missing_ok=True)
         log = open(self.logs_dir / f"{name}.log", "ab")
         self.procs[name] = subprocess.Popen([sys.executable, "-m", MODULES[name]], env=self.env_for(name),
                                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -161,10 +177,15 @@ class Stack:
         return {n: p.returncode for n, p in self.procs.items() if p.poll() is not None}
 
     # -- readiness -------------------------------------------------------------------------
-    def wait_ready(self, timeout_s: float = 60, services=ALL_SERVICES) -> None:
+    def wait_ready(self, timeout_s: float = 60, services=ALL_SERVICES, start=()) -> None:
+        """Wait until ``services`` serve, starting those in ``start`` once the ports they need are known."""
         deadline = time.monotonic() + timeout_s
         pending = set(services)
+        to_start = list(start)
         while pending:
+            for name in [n for n in to_start if all(self.port_known(d) for d in NEEDS.get(n, ()))]:
+                self.start_service(name)
+                to_start.remove(name)
             dead = self.dead_services()
             if dead:
                 raise RuntimeError(f"processes exited during start-up: {dead}; see {self.logs_dir}")
@@ -175,6 +196,8 @@ class Stack:
                 time.sleep(0.1)
 
     def is_ready(self, name: str) -> bool:
+        if name not in self.procs or not self.port_known(name):
+            return False
         if name in GRPC_SERVICES:
             return grpc_serving(self.addr(name))
         url = self.gateway_url if name == "gateway" else self.bank_url

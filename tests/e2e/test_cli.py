@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,11 +18,13 @@ from skillpay.broker import free_port
 from skillpay.stack import ALL_SERVICES, grpc_serving
 
 pytestmark = pytest.mark.e2e
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _env(tmp_path) -> dict[str, str]:
+    # PYTHONPATH: run from tmp_path, the command must still run this checkout, not another installed copy.
     env = dict(os.environ, SKILLPAY_DATA_DIR=str(tmp_path / "var"), SKILLPAY_BROKER_PORT=str(free_port()),
-               COLUMNS="120")
+               COLUMNS="120", PYTHONPATH=os.pathsep.join(filter(None, (str(REPO_ROOT), os.environ.get("PYTHONPATH")))))
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
     for name in ALL_SERVICES:
         env[f"SKILLPAY_{name.upper()}_PORT"] = str(free_port())

@@ -35,6 +35,7 @@ from ledger_svc.adapters.payments import (  # noqa: E402
     SscCardAdapter,
     build_payment_adapters,
 )
+from skillpay.ready import read_port  # noqa: E402
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio]
 
@@ -67,7 +68,8 @@ class BankSimProcess:
     def __init__(self, db_path: Path, log_path: Path, port: int | None = None) -> None:
         self.db_path = db_path
         self.log_path = log_path
-        self.port = port or _free_port()
+        self.port = port or 0  # 0: any free port, learnt from the ready file
+        self.ready_file = log_path.with_suffix(".addr")
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -82,6 +84,7 @@ class BankSimProcess:
         env.update(
             BANK_SIM_HOST="127.0.0.1",
             BANK_SIM_PORT=str(self.port),
+            SKILLPAY_READY_FILE=str(self.ready_file),
             BANK_SIM_DATABASE_PATH=str(self.db_path),
             BANK_SIM_SETTLE_DELAY_MS=str(SETTLE_DELAY_MS),
             SKILLPAY_DATA_DIR=str(self.db_path.parent),
@@ -100,6 +103,10 @@ class BankSimProcess:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 pytest.fail(f"bank_sim exited with {self.proc.returncode}:\n{self.log_text()}")
+            self.port = self.port or read_port(self.ready_file) or 0
+            if not self.port:
+                time.sleep(0.05)
+                continue
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=0.5).json() == {"status": "ok"}:
                     return

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ledger_svc.adapters.events import to_outgoing
 from ledger_svc.adapters.unit_of_work import SqlLedgerUnitOfWork
 from ledger_svc.bootstrap import bootstrap
 from ledger_svc.domain import model
-from ledger_svc.domain.model import FundType, InsufficientFunds, Payee, PaymentState
+from ledger_svc.domain.model import AccountRole, FundType, InsufficientFunds, Payee, PaymentState
 from ledger_svc.service_layer import commands
 from skillpay.actors import Actor, ActorKind, service_actor
 from skillpay.clock import FixedClock
@@ -53,6 +56,13 @@ async def _fund(bus, code="ESF", budget=0):
 async def _balances(uow_factory, code="ESF"):
     async with uow_factory(read_only=True) as uow:
         return await uow.funds.balances(code)
+
+
+@contextlib.contextmanager
+def _acting(uow):
+    """Direct repository work in these tests is audited as a finance officer's."""
+    with uow.acting(FINANCE, "test"):
+        yield
 
 
 def _payout(pid: str, amount: int, payee: Payee | None = None) -> commands.RequestPayout:
@@ -156,3 +166,76 @@ async def test_F2_a_refused_posting_leaves_no_entry_and_no_audit_record(bus, uow
     assert [e.kind for e in entries] == ["allocation"]
     assert [(r.aggregate_type, r.state_after) for r in trail] == [("payment", "awaiting_funds")]
     assert commitment_trail == []
+
+
+# -- F2 as a property of the real repository: hypothesis picks the postings -------------------
+
+OPS = {"allocate": model.allocation, "commit": model.commitment, "disburse": model.disbursement,
+       "release": model.release}
+# What each operation moves, and which balance must cover it (None: nothing needs to).
+MOVES = {"allocate": (None, {"allocated": 1, "available": 1}), "commit": ("available", {"available": -1, "payable": 1}),
+         "disburse": ("payable", {"payable": -1, "disbursed": 1}), "release": ("payable", {"payable": -1, "available": 1})}
+operations = st.lists(st.tuples(st.sampled_from(sorted(OPS)), st.sampled_from("AB"),
+                                # small amounts mostly fit, large ones hit the guard
+                                st.one_of(st.integers(1, 100), st.integers(1, 10_000_000))),
+                      min_size=1, max_size=25)
+
+
+@pytest.mark.policy("F2")
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=operations)
+async def test_F2_property_journal_posts_balance_and_never_overdraw_a_fund(uow_factory, ops):
+    # One database for all examples; each example opens funds of its own.
+    run = uuid.uuid4().hex[:8]
+    funds = {f: f"F{f}-{run}" for f in "AB"}
+    expected = {f: dict(allocated=0, available=0, payable=0, disbursed=0) for f in "AB"}
+    async with uow_factory() as uow, _acting(uow):
+        for code in funds.values():
+            await uow.funds.add(model.Fund.open(code, "资金", FundType.OTHER, NOW))
+        for i, (op, f, amount) in enumerate(ops):
+            entry = OPS[op](funds[f], amount, f"ref_{run}_{i}", NOW)
+            covering, moves = MOVES[op]
+            should_refuse = covering is not None and amount > expected[f][covering]
+            try:
+                await uow.journal.post(entry)
+            except InsufficientFunds:
+                assert should_refuse, f"{op} {amount} was refused although fund {f} could cover it"
+                assert not await uow.journal.has(entry.kind, entry.reference)  # nothing of it remains
+            else:
+                assert not should_refuse, f"{op} {amount} went through although fund {f} could not cover it"
+                for key, sign in moves.items():
+                    expected[f][key] += sign * amount
+            for g in "AB":  # the other fund never moves (F2)
+                assert await uow.funds.balances(funds[g]) == model.FundBalances(**{
+                    f"{k}_fen": v for k, v in expected[g].items()})
+        await uow.commit()
+    async with uow_factory(read_only=True) as uow:
+        for f, code in funds.items():
+            b = await uow.funds.balances(code)
+            assert b == model.FundBalances(**{f"{k}_fen": v for k, v in expected[f].items()})
+            assert b.allocated_fen == b.available_fen + b.payable_fen + b.disbursed_fen
+            assert min(b.available_fen, b.payable_fen) >= 0
+            for entry in await uow.journal.list(None, 100, code):
+                assert sum(p.debit_fen for p in entry.postings) == sum(p.credit_fen for p in entry.postings)
+
+
+@pytest.mark.policy("F2")
+async def test_F2_only_the_available_and_payable_accounts_refuse_to_go_below_zero(bus, uow_factory):
+    await _fund(bus)  # every account at zero
+
+    def entry(role: AccountRole, other: AccountRole) -> model.JournalEntry:
+        # Debiting a credit-normal account takes it below zero.
+        return model.JournalEntry(f"je_{role.value}", "ESF", "test", role.value, (
+            model.Posting(model.account_code("ESF", role), debit_fen=5),
+            model.Posting(model.account_code("ESF", other), credit_fen=5)), NOW)
+
+    refused = set()
+    async with uow_factory() as uow, _acting(uow):
+        for role in AccountRole:
+            other = AccountRole.DISBURSED if role is AccountRole.BUDGET else AccountRole.BUDGET
+            try:
+                await uow.journal.post(entry(role, other))
+            except InsufficientFunds:
+                refused.add(role)
+        await uow.commit()
+    assert refused == {AccountRole.AVAILABLE, AccountRole.PAYABLE}

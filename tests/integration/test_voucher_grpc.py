@@ -11,8 +11,8 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from datetime import date, datetime, timedelta, timezone
 
 import grpc
 import pytest
@@ -25,7 +25,8 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from skillpay import sample_data
 from skillpay.actors import ActorKind
 from skillpay.auth import Identity, TokenIssuer, authenticated_channel, load_or_create_private_key, public_pem
-from skillpay.broker import free_port
+from skillpay.clock import shanghai_date, utcnow
+from skillpay.ready import read_port
 from skillpay.stack import grpc_serving
 from skillpay.audit.v1 import audit_pb2
 from skillpay.voucher.v1 import voucher_pb2 as pb
@@ -50,22 +51,23 @@ def admin_channel(addr: str, issuer: TokenIssuer, kind: ActorKind = ActorKind.AD
 
 @pytest.fixture
 def voucher_server(database_url_factory, tmp_path, signing_key):
-    port = free_port()
-    log_path = tmp_path / "voucher.log"
+    log_path, ready_file = tmp_path / "voucher.log", tmp_path / "voucher.addr"
     url = database_url_factory("v")
-    env = dict(os.environ, VOUCHER_GRPC_LISTEN=f"127.0.0.1:{port}", VOUCHER_DATABASE_URL=url,
+    env = dict(os.environ, VOUCHER_GRPC_LISTEN="127.0.0.1:0", SKILLPAY_READY_FILE=str(ready_file),
+               VOUCHER_DATABASE_URL=url, SKILLPAY_DATA_DIR=str(tmp_path), KAFKA_BOOTSTRAP_SERVERS="",
                SKILLPAY_AUTH_PUBLIC_KEY=public_pem(signing_key),
-               SKILLPAY_DATA_DIR=str(tmp_path), KAFKA_BOOTSTRAP_SERVERS="",
                SKILLPAY_PII_KEY=base64.b64encode(os.urandom(32)).decode(),
                SKILLPAY_LOOKUP_KEY=base64.b64encode(os.urandom(32)).decode())
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "voucher_svc.entrypoints.grpc_server"], env=env,
                                 stdout=log, stderr=subprocess.STDOUT)
     for _ in range(300):
-        if grpc_serving(f"127.0.0.1:{port}"):
+        if (port := read_port(ready_file)) and grpc_serving(f"127.0.0.1:{port}"):
             break
         assert proc.poll() is None, log_path.read_text()
         time.sleep(0.05)
+    else:
+        pytest.fail(f"the voucher service did not come up:\n{log_path.read_text()}")
     server = type("Server", (), {"addr": f"127.0.0.1:{port}", "proc": proc, "log": log_path, "url": url})
     yield server
     if proc.poll() is None:
@@ -119,11 +121,12 @@ def issue_request(resident_id: str, name: str = "张三", request_id: str | None
 
 
 def certificate_request(resident_id: str, name: str = "张三") -> pb.RecordCertificateRequest:
-    today = date.today() - timedelta(days=1)
+    # The server judges issued_on by the Asia/Shanghai date of its clock; yesterday there is always valid.
+    yesterday = shanghai_date(utcnow()) - timedelta(days=1)
     return pb.RecordCertificateRequest(
         request_id=rid(), resident_id=resident_id, name=name, certificate_number=f"C{uuid.uuid4().hex[:12]}",
         certificate_type=pb.CERTIFICATE_TYPE_SKILL_LEVEL, occupation_code="6-31-01-03", level=4,
-        issued_on=date_pb2.Date(year=today.year, month=today.month, day=today.day))
+        issued_on=date_pb2.Date(year=yesterday.year, month=yesterday.month, day=yesterday.day))
 
 
 async def _enrolled_voucher(stub, institution_id: str, resident_id: str) -> pb.Voucher:

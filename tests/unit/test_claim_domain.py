@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -19,7 +20,14 @@ from claim_svc.domain.model import (
     line_id_for,
     payout_request_id_for,
 )
+from claim_svc.adapters.events import to_outgoing
+from ledger_svc.adapters.payments import build_payment_adapters
+from skillpay import sample_data
 from skillpay.errors import FailedPrecondition
+from skillpay.events.v1 import events_pb2
+from skillpay.pii import PiiVault
+from voucher_svc.adapters.events import person_ref
+from voucher_svc.service_layer.handlers import identify_person
 
 pytestmark = pytest.mark.unit
 
@@ -129,3 +137,34 @@ def test_a_payout_is_requested_again_only_after_a_failure():
     c, _ = _approved()
     with pytest.raises(FailedPrecondition):
         c.request_payout_again(NOW)
+
+
+@pytest.mark.policy("C7")
+@pytest.mark.parametrize("kind", list(PayeeKind))
+async def test_C7_every_payout_request_names_a_channel_the_ledger_can_pay_through(kind):
+    c = _claim(payee=Payee(kind, "收款人"))
+    c.approve(NOW)
+    (event,) = c.pull_events()
+    adapters = build_payment_adapters("http://bank.invalid", 1.0)
+    try:
+        assert event.channel in adapters
+    finally:
+        for adapter in adapters.values():
+            await adapter.aclose()
+
+
+@pytest.mark.policy("C4")
+def test_C4_payout_request_shows_the_resident_id_only_masked():
+    # What production feeds: the holder as the voucher service identifies a person and sends it in
+    # voucher.redeemed, turned into a payee as the claim service's consumer does.
+    rid = sample_data.resident_id(random.Random(5))
+    holder = person_ref(identify_person(PiiVault(bytes(32), bytes(range(32))), rid, "李小明"))
+    payee = Payee(PayeeKind.PERSON, holder.name, holder.id_masked, holder.id_sealed, holder.id_lookup)
+    c = _claim(payee)
+    c.approve(NOW)
+    (outgoing,) = to_outgoing(c.pull_events()[0])
+    sent = outgoing.payload.SerializeToString()
+    assert rid.encode() not in sent and rid[6:14].encode() not in sent  # nor the birth date alone
+    assert events_pb2.PayoutRequested.FromString(sent).payee.id_masked == rid[:6] + "********" + rid[-4:]
+    # The name travels in clear: the bank pays the card by name. A public disclosure (C4) would
+    # have to mask it (skillpay.pii.mask_name); there is none yet.

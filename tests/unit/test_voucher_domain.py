@@ -5,12 +5,17 @@ from __future__ import annotations
 import copy
 import random
 from datetime import date, datetime, timedelta, timezone
+from types import SimpleNamespace
+from unittest.mock import AsyncMock
 
 import pytest
 
 from skillpay import sample_data
+from skillpay.clock import shanghai_date
 from skillpay.errors import FailedPrecondition, InvalidArgument, PermissionDenied
+from skillpay.events.v1 import events_pb2
 from skillpay.pii import PiiVault, mask_resident_id
+from voucher_svc.adapters.events import to_outgoing
 from voucher_svc.domain.model import (
     Certificate,
     CertificateType,
@@ -22,6 +27,7 @@ from voucher_svc.domain.model import (
     VoucherRedeemed,
     VoucherState,
 )
+from voucher_svc.service_layer import services
 
 pytestmark = pytest.mark.unit
 
@@ -30,8 +36,14 @@ OCC_CODE = "6-01-02-03"
 STANDARD_FEN = 150_000
 
 
+# A fixed instant, never the clock: 18:30 UTC is already the next day in Shanghai, so a test
+# that confused the UTC date with the Shanghai date (the domain's) fails every time, not at night.
+NOW = datetime(2025, 6, 30, 18, 30, tzinfo=timezone.utc)
+TODAY = shanghai_date(NOW)  # 2025-07-01
+
+
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return NOW
 
 
 def _person(seed: int, name: str = "李小明") -> PersonIdentity:
@@ -51,7 +63,7 @@ def _institution(now: datetime, codes: list[str] | None = None, iid: str = "ins_
 def _certificate(holder: PersonIdentity, now: datetime, cid: str = "crt_1", code: str = OCC_CODE,
                  level: int = 4) -> Certificate:
     return Certificate.record(cid, f"NO-{cid}", CertificateType.SKILL_LEVEL, holder, code, level,
-                              now.date() - timedelta(days=1), now)
+                              shanghai_date(now) - timedelta(days=1), now)
 
 
 def _voucher(holder: PersonIdentity, now: datetime, vid: str = "vch_1", days: int = 90,
@@ -177,7 +189,7 @@ def test_certificate_records_with_required_fields():
     now = _now()
     holder = _person(1)
     cert = Certificate.record("crt_1", " NO-1 ", CertificateType.VOCATIONAL_QUALIFICATION, holder, OCC_CODE, 3,
-                              now.date(), now)
+                              TODAY, now)
     assert cert.certificate_number == "NO-1"
     assert cert.redeemed_voucher_id is None
     assert cert.holder == holder
@@ -196,7 +208,7 @@ def test_certificate_records_with_required_fields():
 )
 def test_certificate_record_rejects_bad_field(number, ctype, level, issued_on, fields):
     now = _now()
-    issued = {"today": now.date(), "tomorrow": now.date() + timedelta(days=1), None: None}[issued_on]
+    issued = {"today": TODAY, "tomorrow": TODAY + timedelta(days=1), None: None}[issued_on]
     with pytest.raises(InvalidArgument) as info:
         Certificate.record("crt_1", number, ctype, _person(1), OCC_CODE, level, issued, now)
     assert _fields(info.value) == fields
@@ -207,6 +219,23 @@ def test_certificate_dated_today_in_shanghai_is_accepted_early_in_the_morning():
     cert = Certificate.record("crt_1", "N1", CertificateType.SKILL_LEVEL, _person(1), OCC_CODE, 4,
                               date(2025, 3, 1), now_utc)
     assert cert.issued_on == date(2025, 3, 1)
+
+
+@pytest.mark.parametrize(("shanghai_time", "today"), [
+    ("2025-03-01T23:30:00+08:00", date(2025, 3, 1)),  # 15:30 UTC: the UTC date is the same
+    ("2025-03-02T00:30:00+08:00", date(2025, 3, 2)),  # 16:30 UTC on 03-01: the UTC date is a day behind
+])
+def test_future_certificate_date_is_judged_by_the_shanghai_calendar_day(shanghai_time, today):
+    now = datetime.fromisoformat(shanghai_time).astimezone(timezone.utc)
+    assert shanghai_date(now) == today
+
+    def record(issued_on: date) -> Certificate:
+        return Certificate.record("crt_1", "N1", CertificateType.SKILL_LEVEL, _person(1), OCC_CODE, 4, issued_on, now)
+
+    assert record(today).issued_on == today
+    with pytest.raises(InvalidArgument) as info:
+        record(today + timedelta(days=1))
+    assert _fields(info.value) == {"issued_on"}
 
 
 # ---------------------------------------------------------------------------------------- issue (V1, V4, V5)
@@ -321,12 +350,13 @@ def test_V2_enrol_without_real_person_check_fails():
 
 @pytest.mark.policy("V5")
 @pytest.mark.parametrize("after", [timedelta(0), timedelta(seconds=1), timedelta(days=365)])
-def test_V5_enrol_at_or_after_valid_until_expires_the_voucher_and_fails(after):
+def test_V5_enrol_at_or_after_valid_until_fails_and_leaves_the_voucher_unchanged(after):
     now = _now()
     v = _voucher(_person(1), now, days=10)
-    with pytest.raises(FailedPrecondition, match="expired"):
+    before = copy.deepcopy(v)
+    with pytest.raises(FailedPrecondition, match="V5"):
         v.enrol(_institution(now), True, v.valid_until + after)
-    assert v.state is VoucherState.EXPIRED
+    assert v == before and v.state is VoucherState.ISSUED
     assert v.institution_id is None
 
 
@@ -339,26 +369,28 @@ def test_V5_enrol_just_before_valid_until_succeeds():
 
 
 @pytest.mark.policy("V5")
-def test_V5_redeem_after_valid_until_expires_the_enrolled_voucher_and_fails():
+def test_V5_redeem_after_valid_until_fails_and_leaves_the_enrolled_voucher_unchanged():
     now = _now()
     holder = _person(1)
     v = _enrolled(holder, now)
+    before = copy.deepcopy(v)
     cert = _certificate(holder, now)
-    with pytest.raises(FailedPrecondition, match="expired"):
+    with pytest.raises(FailedPrecondition, match="V5"):
         v.redeem(cert, _occupation(now), v.valid_until + timedelta(minutes=1))
-    assert v.state is VoucherState.EXPIRED
+    assert v == before and v.state is VoucherState.ENROLLED
     assert v.value_fen == 0 and v.certificate_id is None
     assert cert.redeemed_voucher_id is None
     assert v.pull_events() == []
 
 
 @pytest.mark.policy("V5")
-def test_V5_idempotent_re_enrol_after_valid_until_also_expires():
+def test_V5_idempotent_re_enrol_after_valid_until_also_fails_and_changes_nothing():
     now = _now()
     v = _enrolled(_person(1), now)
-    with pytest.raises(FailedPrecondition):
+    before = copy.deepcopy(v)
+    with pytest.raises(FailedPrecondition, match="V5"):
         v.enrol(_institution(now), True, v.valid_until)
-    assert v.state is VoucherState.EXPIRED
+    assert v == before and v.state is VoucherState.ENROLLED
 
 
 @pytest.mark.policy("V5", "V4")
@@ -483,15 +515,28 @@ def test_V4_redeem_records_one_voucher_redeemed_event_pulled_once():
     assert v.pull_events() == []
 
 
-def test_voucher_redeemed_event_carries_no_clear_resident_id():
+@pytest.mark.policy("C4")
+async def test_C4_voucher_redeemed_event_sent_on_kafka_carries_no_clear_resident_id():
     now = _now()
     rid = sample_data.resident_id(random.Random(1))
-    holder = _person(1)
-    v = _enrolled(holder, now)
-    v.redeem(_certificate(holder, now), _occupation(now), now)
-    (event,) = v.pull_events()
-    assert rid not in repr(event)
-    assert event.holder.id_masked == mask_resident_id(rid)
+    occupation = _occupation(now)
+    vouchers = []
+    uow = SimpleNamespace(occupations=SimpleNamespace(get=AsyncMock(return_value=occupation)),
+                          vouchers=SimpleNamespace(add=AsyncMock(side_effect=vouchers.append)))
+    # The clear ID goes in through the real issue path, as IssueVoucher / RecordCertificate hand it over.
+    v = await services.issue_voucher(uow, VAULT, rid, "李小明", OCC_CODE, 4, "employment_subsidy", "b1",
+                                     now + timedelta(days=90), now)
+    assert vouchers == [v]
+    v.enrol(_institution(now), True, now)
+    cert = Certificate.record("crt_1", "N1", CertificateType.SKILL_LEVEL, services.identify_person(VAULT, rid, "李小明"),
+                              OCC_CODE, 4, TODAY, now)
+    v.redeem(cert, occupation, now)
+    (outgoing,) = to_outgoing(*v.pull_events())
+    sent = outgoing.payload.SerializeToString()
+    assert rid.encode() not in sent and rid[6:14].encode() not in sent
+    holder = events_pb2.VoucherRedeemed.FromString(sent).holder
+    assert holder.id_masked == mask_resident_id(rid)
+    assert VAULT.unseal(holder.id_sealed) == rid  # the ID is there, sealed, for the bank payment
 
 
 # ---------------------------------------------------------------------------------------- mark_paid (V4)

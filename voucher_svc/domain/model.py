@@ -225,13 +225,14 @@ class Voucher(Aggregate):
     def audit_id(self) -> str:
         return self.voucher_id
 
-    def _expire_if_due(self, now: datetime) -> None:
+    def _refuse_if_expired(self, now: datetime) -> None:
+        # No state change: the failing call's transaction is rolled back, so EXPIRED set here would be lost.
         if self.state in (VoucherState.ISSUED, VoucherState.ENROLLED) and now >= self.valid_until:
-            self.state = VoucherState.EXPIRED
+            raise FailedPrecondition(f"voucher expired at {self.valid_until.isoformat()} (V5)")
 
     def enrol(self, institution: Institution, real_person_verified: bool, now: datetime) -> None:
         """V2 and X1: the holder enrols in person with a catalogue institution approved for the occupation."""
-        self._expire_if_due(now)
+        self._refuse_if_expired(now)
         if self.state is VoucherState.ENROLLED and self.institution_id == institution.institution_id:
             return
         if self.state is not VoucherState.ISSUED:
@@ -251,7 +252,7 @@ class Voucher(Aggregate):
         The value is fixed now, at redemption; here it is the occupation's standard (the rate
         table of A2-A4 comes with the eligibility rules).
         """
-        self._expire_if_due(now)
+        self._refuse_if_expired(now)
         if self.state is not VoucherState.ENROLLED:
             raise FailedPrecondition(f"voucher is {self.state.value}; only an enrolled voucher can be redeemed")
         if certificate.holder.id_lookup != self.holder.id_lookup:
