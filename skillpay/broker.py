@@ -110,7 +110,7 @@ class EmbeddedBroker:
             out.close()
         deadline = time.monotonic() + timeout_s
         # Something answering on the port is not enough: it may be the process that took it.
-        while (owned := listens(self._proc.pid, self.port)) is False:
+        while listens(self._proc.pid, self.port) is False:
             if self._proc.poll() is not None:
                 self._proc = None
                 raise PortTaken(f"the broker could not listen on {url}")  # tansu exits at once then
@@ -119,7 +119,7 @@ class EmbeddedBroker:
                 raise TimeoutError(f"the broker did not listen on {url} after {timeout_s}s")
             time.sleep(0.02)
         wait_for_port("127.0.0.1", self.port, timeout_s)
-        if self._proc.poll() is not None:  # only when /proc could not tell (owned is None)
+        if self._proc.poll() is not None:  # only when /proc could not tell (listens gave None)
             self._proc = None
             raise PortTaken(f"the broker could not listen on {url}")
         return self

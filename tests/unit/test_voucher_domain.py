@@ -5,17 +5,13 @@ from __future__ import annotations
 import copy
 import random
 from datetime import date, datetime, timedelta, timezone
-from types import SimpleNamespace
-from unittest.mock import AsyncMock
 
 import pytest
 
 from skillpay import sample_data
 from skillpay.clock import shanghai_date
 from skillpay.errors import FailedPrecondition, InvalidArgument, PermissionDenied
-from skillpay.events.v1 import events_pb2
 from skillpay.pii import PiiVault, mask_resident_id
-from voucher_svc.adapters.events import to_outgoing
 from voucher_svc.domain.model import (
     Certificate,
     CertificateType,
@@ -27,7 +23,6 @@ from voucher_svc.domain.model import (
     VoucherRedeemed,
     VoucherState,
 )
-from voucher_svc.service_layer import services
 
 pytestmark = pytest.mark.unit
 
@@ -513,30 +508,6 @@ def test_V4_redeem_records_one_voucher_redeemed_event_pulled_once():
         certificate_id="crt_1", certificate_type=CertificateType.SKILL_LEVEL, value_fen=STANDARD_FEN,
         fund_source="employment_subsidy", redeemed_at=now)]
     assert v.pull_events() == []
-
-
-@pytest.mark.policy("C4")
-async def test_C4_voucher_redeemed_event_sent_on_kafka_carries_no_clear_resident_id():
-    now = _now()
-    rid = sample_data.resident_id(random.Random(1))
-    occupation = _occupation(now)
-    vouchers = []
-    uow = SimpleNamespace(occupations=SimpleNamespace(get=AsyncMock(return_value=occupation)),
-                          vouchers=SimpleNamespace(add=AsyncMock(side_effect=vouchers.append)))
-    # The clear ID goes in through the real issue path, as IssueVoucher / RecordCertificate hand it over.
-    v = await services.issue_voucher(uow, VAULT, rid, "李小明", OCC_CODE, 4, "employment_subsidy", "b1",
-                                     now + timedelta(days=90), now)
-    assert vouchers == [v]
-    v.enrol(_institution(now), True, now)
-    cert = Certificate.record("crt_1", "N1", CertificateType.SKILL_LEVEL, services.identify_person(VAULT, rid, "李小明"),
-                              OCC_CODE, 4, TODAY, now)
-    v.redeem(cert, occupation, now)
-    (outgoing,) = to_outgoing(*v.pull_events())
-    sent = outgoing.payload.SerializeToString()
-    assert rid.encode() not in sent and rid[6:14].encode() not in sent
-    holder = events_pb2.VoucherRedeemed.FromString(sent).holder
-    assert holder.id_masked == mask_resident_id(rid)
-    assert VAULT.unseal(holder.id_sealed) == rid  # the ID is there, sealed, for the bank payment
 
 
 # ---------------------------------------------------------------------------------------- mark_paid (V4)

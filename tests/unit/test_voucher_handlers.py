@@ -381,6 +381,17 @@ async def test_the_whole_flow_redeems_the_voucher_for_its_value_and_announces_it
         ("", "recorded"), ("recorded", "redeemed")]
 
 
+@pytest.mark.policy("C4", "V1")
+async def test_C4_the_voucher_redeemed_event_on_kafka_carries_no_clear_resident_id(bus, db):
+    # The clear ID goes in through the real issue and certificate commands, as the RPCs hand it over.
+    voucher, _, _ = await redeemed_voucher(bus)
+    [event] = db.events_of_type("voucher.redeemed")
+    sent = event.payload.SerializeToString()
+    assert RID.encode() not in sent and RID[6:14].encode() not in sent  # nor the birth date alone
+    assert event.payload.holder.id_masked == RID[:6] + "********" + RID[-4:]
+    assert VAULT.unseal(event.payload.holder.id_sealed) == RID  # there, sealed, for the bank payment
+
+
 @pytest.mark.policy("V2")
 async def test_a_certificate_of_another_person_does_not_redeem_the_voucher(bus, db):
     voucher, ins = await enrolled_voucher(bus)
