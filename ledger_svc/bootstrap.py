@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ledger_svc.adapters.events import to_outgoing
-from ledger_svc.adapters.payments import PaymentAdapter, build_payment_adapters
+from ledger_svc.adapters.payments import build_payment_adapters
+from ledger_svc.service_layer.bank import PaymentAdapter
 from ledger_svc.adapters.unit_of_work import SqlLedgerUnitOfWork
 from ledger_svc.config import LedgerSettings
 from ledger_svc.service_layer.handlers import HANDLERS

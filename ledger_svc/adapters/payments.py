@@ -26,23 +26,33 @@ masked: first 6 + 8 asterisks + last 4).
 
 from __future__ import annotations
 
-import abc
 import logging
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from skillpay.pii import mask_resident_id
 
+# The port these adapters implement, re-exported for their callers.
+from ledger_svc.service_layer.bank import (  # noqa: F401
+    CHANNEL_BANK_TRANSFER,
+    CHANNEL_SSC_CARD,
+    STATES,
+    BankUnavailable,
+    PaymentAdapter,
+    PaymentError,
+    PaymentInDoubt,
+    PaymentInstruction,
+    PaymentRejected,
+    PaymentStatus,
+    StatementLine,
+    Violation,
+)
+
 log = logging.getLogger(__name__)
 
-CHANNEL_SSC_CARD = "ssc_card"
-CHANNEL_BANK_TRANSFER = "bank_transfer"
-STATES = frozenset({"accepted", "settled", "failed"})
 
 
 def _scrub(text: str, id_number: str | None) -> str:
@@ -50,142 +60,6 @@ def _scrub(text: str, id_number: str | None) -> str:
     if id_number and id_number in text:
         text = text.replace(id_number, mask_resident_id(id_number))
     return text
-
-
-# -- values -------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class PaymentInstruction:
-    payment_id: str
-    channel: str
-    payee_id_number: str
-    payee_name: str
-    payee_account: str | None
-    amount_fen: int
-    fund_source: str
-    memo: str
-
-    def __post_init__(self) -> None:
-        if isinstance(self.amount_fen, bool) or not isinstance(self.amount_fen, int):
-            raise TypeError("amount_fen must be an int (fen)")
-        if self.amount_fen <= 0:
-            raise ValueError("amount_fen must be > 0")
-
-    def __repr__(self) -> str:
-        return (
-            f"PaymentInstruction(payment_id={self.payment_id!r}, channel={self.channel!r}, "
-            f"payee_id_number={mask_resident_id(self.payee_id_number)!r}, amount_fen={self.amount_fen}, "
-            f"fund_source={self.fund_source!r})"
-        )
-
-    __str__ = __repr__
-
-
-@dataclass(frozen=True, slots=True)
-class PaymentStatus:
-    payment_id: str
-    state: str  # "accepted" | "settled" | "failed"
-    bank_ref: str
-    failure_reason: str | None
-    settled_at: datetime | None  # timezone-aware (UTC); None while "accepted"
-
-
-@dataclass(frozen=True, slots=True)
-class StatementLine:
-    payment_id: str
-    bank_ref: str
-    channel: str
-    amount_fen: int
-    fund_source: str
-    state: str  # "settled" | "failed"
-    settled_at: datetime  # timezone-aware (UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class Violation:
-    field: str
-    description: str
-
-
-# -- errors -------------------------------------------------------------------
-
-
-class PaymentError(Exception):
-    """Base class of payment failures.  Messages never contain ID numbers."""
-
-    def __init__(self, message: str, *, payment_id: str | None = None) -> None:
-        super().__init__(message)
-        self.payment_id = payment_id
-
-
-class PaymentInDoubt(PaymentError):
-    """The submission may have reached the bank; the outcome is unknown.
-    Query the payment_id; never pay it again under a new id."""
-
-
-class PaymentRejected(PaymentError):
-    """The bank refused the payment (4xx); nothing was paid."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        reason: str,
-        payment_id: str | None = None,
-        status_code: int | None = None,
-        violations: tuple[Violation, ...] = (),
-    ) -> None:
-        super().__init__(message, payment_id=payment_id)
-        self.reason = reason
-        self.status_code = status_code
-        self.violations = violations
-
-
-class BankUnavailable(PaymentError):
-    """The bank could not be reached before anything was sent (or a read-only
-    call failed); retrying is safe."""
-
-
-# -- adapters -----------------------------------------------------------------
-
-
-class PaymentAdapter(abc.ABC):
-    """One payment channel of the bank."""
-
-    channel: str
-
-    @abc.abstractmethod
-    async def submit(self, instr: PaymentInstruction) -> PaymentStatus:
-        """Hand the payment to the bank (idempotent on ``payment_id``).
-
-        Returns the bank's status (normally "accepted"; a replay returns the
-        current state).  Raises PaymentRejected, PaymentInDoubt or
-        BankUnavailable.
-        """
-
-    @abc.abstractmethod
-    async def query(self, payment_id: str) -> PaymentStatus | None:
-        """The bank's current status of a payment, or None if it has none."""
-
-    @abc.abstractmethod
-    async def statement(self, day: date) -> list[StatementLine]:
-        """This channel's lines of the bank statement of ``day`` (Asia/Shanghai)."""
-
-    @abc.abstractmethod
-    async def aclose(self) -> None:
-        """Release connections."""
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 def _parse_instant(value: Any) -> datetime:

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from ledger_svc.adapters.payments import (
+from ledger_svc.service_layer.bank import (
     BankUnavailable,
     PaymentAdapter,
     PaymentError,

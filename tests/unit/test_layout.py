@@ -46,3 +46,36 @@ def test_the_check_catches_a_forbidden_import(tmp_path):
     bad = tmp_path / "model.py"
     bad.write_text("from sqlalchemy import select\nimport google.protobuf.message\n")
     assert forbidden_imports(bad) == {"sqlalchemy", "google.protobuf.message"}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_service_has_commands_handlers_permissions_and_one_wiring_place(service):
+    for part in ("bootstrap.py", "service_layer/commands.py", "service_layer/handlers.py",
+                 "service_layer/unit_of_work.py", "service_layer/permissions.py"):
+        assert (ROOT / service / part).is_file(), f"{service}/{part} is missing"
+
+
+# The service layer talks to ports (repository Protocols, the bank port), never to adapters.
+SERVICE_LAYER_FORBIDDEN = ("sqlalchemy", "google.protobuf", "grpc", "aiokafka", "httpx", "skillpay.voucher",
+                           "skillpay.claim", "skillpay.ledger", "skillpay.events")
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_service_layer_imports_no_adapter_and_no_wire_format(service):
+    offenders = {}
+    for f in (ROOT / service / "service_layer").rglob("*.py"):
+        bad = {m for m in imported_modules(f)
+               if any(m == x or m.startswith(x + ".") for x in SERVICE_LAYER_FORBIDDEN)
+               or ".adapters" in m or ".entrypoints" in m}
+        if bad:
+            offenders[str(f.relative_to(ROOT))] = bad
+    assert not offenders, offenders
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_entrypoints_reach_handlers_only_through_the_bus(service):
+    """Entrypoints reach handlers through the bus only: they never import handlers or repositories."""
+    for f in (ROOT / service / "entrypoints").rglob("*.py"):
+        imported = imported_modules(f)
+        assert f"{service}.service_layer.handlers" not in imported, f
+        assert not any(m.startswith(f"{service}.adapters") for m in imported), f
