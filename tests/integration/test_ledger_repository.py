@@ -189,26 +189,27 @@ async def test_F2_property_journal_posts_balance_and_never_overdraw_a_fund(uow_f
     run = uuid.uuid4().hex[:8]
     funds = {f: f"F{f}-{run}" for f in "AB"}
     expected = {f: dict(allocated=0, available=0, payable=0, disbursed=0) for f in "AB"}
-    async with uow_factory() as uow, _acting(uow):
-        for code in funds.values():
-            await uow.funds.add(model.Fund.open(code, "资金", FundType.OTHER, NOW))
-        for i, (op, f, amount) in enumerate(ops):
-            entry = OPS[op](funds[f], amount, f"ref_{run}_{i}", NOW)
-            covering, moves = MOVES[op]
-            should_refuse = covering is not None and amount > expected[f][covering]
-            try:
-                await uow.journal.post(entry)
-            except InsufficientFunds:
-                assert should_refuse, f"{op} {amount} was refused although fund {f} could cover it"
-                assert not await uow.journal.has(entry.kind, entry.reference)  # nothing of it remains
-            else:
-                assert not should_refuse, f"{op} {amount} went through although fund {f} could not cover it"
-                for key, sign in moves.items():
-                    expected[f][key] += sign * amount
-            for g in "AB":  # the other fund never moves (F2)
-                assert await uow.funds.balances(funds[g]) == model.FundBalances(**{
-                    f"{k}_fen": v for k, v in expected[g].items()})
-        await uow.commit()
+    async with uow_factory() as uow:
+        with _acting(uow):
+            for code in funds.values():
+                await uow.funds.add(model.Fund.open(code, "资金", FundType.OTHER, NOW))
+            for i, (op, f, amount) in enumerate(ops):
+                entry = OPS[op](funds[f], amount, f"ref_{run}_{i}", NOW)
+                covering, moves = MOVES[op]
+                should_refuse = covering is not None and amount > expected[f][covering]
+                try:
+                    await uow.journal.post(entry)
+                except InsufficientFunds:
+                    assert should_refuse, f"{op} {amount} was refused although fund {f} could cover it"
+                    assert not await uow.journal.has(entry.kind, entry.reference)  # nothing of it remains
+                else:
+                    assert not should_refuse, f"{op} {amount} went through although fund {f} could not cover it"
+                    for key, sign in moves.items():
+                        expected[f][key] += sign * amount
+                for g in "AB":  # the other fund never moves (F2)
+                    assert await uow.funds.balances(funds[g]) == model.FundBalances(**{
+                        f"{k}_fen": v for k, v in expected[g].items()})
+            await uow.commit()
     async with uow_factory(read_only=True) as uow:
         for f, code in funds.items():
             b = await uow.funds.balances(code)
@@ -230,12 +231,13 @@ async def test_F2_only_the_available_and_payable_accounts_refuse_to_go_below_zer
             model.Posting(model.account_code("ESF", other), credit_fen=5)), NOW)
 
     refused = set()
-    async with uow_factory() as uow, _acting(uow):
-        for role in AccountRole:
-            other = AccountRole.DISBURSED if role is AccountRole.BUDGET else AccountRole.BUDGET
-            try:
-                await uow.journal.post(entry(role, other))
-            except InsufficientFunds:
-                refused.add(role)
-        await uow.commit()
+    async with uow_factory() as uow:
+        with _acting(uow):
+            for role in AccountRole:
+                other = AccountRole.DISBURSED if role is AccountRole.BUDGET else AccountRole.BUDGET
+                try:
+                    await uow.journal.post(entry(role, other))
+                except InsufficientFunds:
+                    refused.add(role)
+            await uow.commit()
     assert refused == {AccountRole.AVAILABLE, AccountRole.PAYABLE}
