@@ -62,7 +62,8 @@ async def test_status_can_be_read_over_grpc_at_every_step(stack_factory):
         voucher = await clients.voucher.GetVoucher(voucher_pb2.GetVoucherRequest(voucher_id=voucher_id))
         assert voucher.state == voucher_pb2.VOUCHER_STATE_PAID and voucher.payment_id == payment.payment_id
         assert payment.state == ledger_pb2.PAYMENT_STATE_SETTLED and payment.bank_ref
-        assert (payment.amount_fen, payment.fund_code, payment.claim_id) == (STANDARD_FEN, "ESF-DEMO", claim.claim_id)
+        assert (payment.amount_fen, payment.fund_code, payment.references["claim_id"]) == (STANDARD_FEN, "ESF-DEMO",
+                                                                                   claim.claim_id)
     finally:
         await clients.close()
 
