@@ -27,6 +27,10 @@ Protocol (JSON bodies, UTF-8; all instants are ISO 8601 with a UTC offset)
       submitted with an identical body; nothing is paid twice.
     - ``409`` ``{"error": "payment_id_conflict", "message": str}``: the
       ``payment_id`` was already used for a different body; nothing changes.
+
+    Every ``200`` replay and ``409`` conflict is a refused duplicate: it is
+    recorded (payment_id, outcome, instant; see ``GET /v1/duplicates``) and
+    logged as one line naming the ``payment_id`` (never the payee's ID number).
     - ``422`` ``{"error": "invalid_request", "violations": [{"field": str,
       "description": str}]}``: invalid body (``field`` is ``"body"`` when the
       body is not a JSON object); nothing is stored.  Descriptions never echo
@@ -60,6 +64,17 @@ Protocol (JSON bodies, UTF-8; all instants are ISO 8601 with a UTC offset)
     Entries are ordered by ``settled_at`` then ``payment_id``; settled and
     failed payments appear, ``total_fen`` sums the settled ones only.
     A malformed date gives ``422`` (``invalid_request``, field ``"date"``).
+
+``GET /v1/duplicates``
+    Every refused duplicate submission since the database was created::
+
+        {"duplicates": [{"payment_id": str,
+                         "replayed": int,      # identical resubmissions (200)
+                         "conflicting": int}], # different bodies (409)
+         "total_replayed": int, "total_conflicting": int}
+
+    One entry per ``payment_id`` submitted more than once, in the order of its
+    first repeat; the totals sum the entries.  ``200`` always.
 
 ``GET /healthz``
     ``200`` ``{"status": "ok"}``.
@@ -231,10 +246,20 @@ def build_app(settings: BankSimSettings) -> Starlette:
                 )
                 response = JSONResponse(record.to_json(), status_code=201)
             elif outcome is SubmitOutcome.REPLAYED:
-                log.info("payment replayed payment_id=%s bank_ref=%s", record.payment_id, record.bank_ref)
+                log.info(
+                    "duplicate payment refused payment_id=%s outcome=replayed bank_ref=%s status=%s "
+                    "(identical resubmission; the stored record is returned, nothing is paid again)",
+                    record.payment_id,
+                    record.bank_ref,
+                    record.status,
+                )
                 response = JSONResponse(record.to_json(), status_code=200)
             else:
-                log.warning("payment_id conflict payment_id=%s", record.payment_id)
+                log.warning(
+                    "duplicate payment refused payment_id=%s outcome=conflict "
+                    "(payment_id already used for a different payment; nothing changes)",
+                    record.payment_id,
+                )
                 response = JSONResponse(
                     {
                         "error": "payment_id_conflict",
@@ -271,6 +296,16 @@ def build_app(settings: BankSimSettings) -> Starlette:
                 "entries": entries,
                 "count": len(entries),
                 "total_fen": sum(r.amount_fen for r in records if r.status == "settled"),
+            }
+        )
+
+    async def get_duplicates(request: Request) -> JSONResponse:
+        summaries = await asyncio.to_thread(store.duplicates)
+        return JSONResponse(
+            {
+                "duplicates": [s.to_json() for s in summaries],
+                "total_replayed": sum(s.replayed for s in summaries),
+                "total_conflicting": sum(s.conflicting for s in summaries),
             }
         )
 
@@ -323,6 +358,7 @@ def build_app(settings: BankSimSettings) -> Starlette:
             Route("/v1/payments", submit_payment, methods=["POST"]),
             Route("/v1/payments/{payment_id}", get_payment, methods=["GET"]),
             Route("/v1/statements/{day}", get_statement, methods=["GET"]),
+            Route("/v1/duplicates", get_duplicates, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/v1/_faults", set_faults, methods=["POST"]),
         ],

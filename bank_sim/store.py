@@ -10,6 +10,12 @@ body next to the payment, so a replay can be told apart from a conflicting
 reuse of the same ``payment_id`` without keeping the payee's full resident ID
 number (only its masked form is stored).
 
+Refused duplicates: every submission that reuses a known ``payment_id`` -- an identical
+replay (answered with the stored record) or a conflicting body (refused) -- is recorded in
+``duplicate_submissions`` (payment id, outcome, instant), in the same transaction that looked
+the payment up, so the bank's own records show how often a client sent a payment again.
+The table is created with ``CREATE TABLE IF NOT EXISTS``: files from before it keep working.
+
 Settlement is computed lazily: the outcome ("settled" or "failed") and the
 settlement instant (``accepted_at + settle delay``) are fixed when the payment
 is accepted, and every read first flips the payments whose instant has passed
@@ -40,7 +46,7 @@ CHANNELS = ("ssc_card", "bank_transfer")
 FAILING_NAME_PREFIX = "FAIL"
 FAILURE_ACCOUNT_CLOSED = "account_closed"
 
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2  # 2: duplicate_submissions
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
@@ -64,6 +70,13 @@ CREATE TABLE IF NOT EXISTS payments (
 );
 CREATE INDEX IF NOT EXISTS payments_status_due ON payments (status, due_at);
 CREATE INDEX IF NOT EXISTS payments_settle_day ON payments (settle_day);
+CREATE TABLE IF NOT EXISTS duplicate_submissions (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    payment_id    TEXT NOT NULL,
+    outcome       TEXT NOT NULL CHECK (outcome IN ('replayed', 'conflict')),
+    submitted_at  TEXT NOT NULL   -- UTC, ISO 8601 with offset, microseconds
+);
+CREATE INDEX IF NOT EXISTS duplicate_submissions_payment ON duplicate_submissions (payment_id);
 """
 
 
@@ -166,6 +179,18 @@ class SubmitOutcome(enum.Enum):
     CONFLICT = "conflict"
 
 
+@dataclass(frozen=True, slots=True)
+class DuplicateSummary:
+    """How often one payment id was submitted again: identical replays and conflicting reuses."""
+
+    payment_id: str
+    replayed: int
+    conflicting: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"payment_id": self.payment_id, "replayed": self.replayed, "conflicting": self.conflicting}
+
+
 _COLUMNS = (
     "payment_id, channel, amount_fen, fund_source, payee_name, payee_id_masked, "
     "status, bank_ref, failure_reason, accepted_at, due_at"
@@ -248,6 +273,11 @@ class PaymentStore:
                 if row is not None:
                     same = hmac.compare_digest(row["request_digest"], digest)
                     outcome = SubmitOutcome.REPLAYED if same else SubmitOutcome.CONFLICT
+                    self._conn.execute(
+                        "INSERT INTO duplicate_submissions (payment_id, outcome, submitted_at) "
+                        "VALUES (?, ?, ?)",
+                        (request.payment_id, outcome.value, _iso(now)),
+                    )
                     self._conn.execute("COMMIT")
                     return outcome, _record(row)
 
@@ -314,3 +344,13 @@ class PaymentStore:
                 (day.isoformat(),),
             ).fetchall()
         return [_record(row) for row in rows]
+
+    def duplicates(self) -> list[DuplicateSummary]:
+        """Every payment id submitted more than once, in the order of its first repeat."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT payment_id, "
+                "SUM(outcome = 'replayed') AS replayed, SUM(outcome = 'conflict') AS conflicting "
+                "FROM duplicate_submissions GROUP BY payment_id ORDER BY MIN(id)"
+            ).fetchall()
+        return [DuplicateSummary(r["payment_id"], r["replayed"], r["conflicting"]) for r in rows]

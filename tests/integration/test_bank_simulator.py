@@ -434,3 +434,85 @@ async def test_bank_not_running_is_unavailable() -> None:
     finally:
         for adapter in adapters.values():
             await adapter.aclose()
+
+
+def _duplicates(url: str) -> dict:
+    response = httpx.get(f"{url}/v1/duplicates", timeout=2.0)
+    assert response.status_code == 200
+    return response.json()
+
+
+def _refusal_lines(sim: BankSimProcess, payment_id: str) -> list[str]:
+    return [line for line in sim.log_text().splitlines()
+            if "duplicate payment refused" in line and f"payment_id={payment_id} " in line]
+
+
+async def test_refused_duplicates_are_recorded_logged_and_listed(start_bank_sim) -> None:  # type: ignore[no-untyped-def]
+    sim = start_bank_sim()  # fresh database: the duplicates are exactly this test's
+    assert _duplicates(sim.url) == {"duplicates": [], "total_replayed": 0, "total_conflicting": 0}
+    replayed_twice, replayed_once, single = _ssc(10_000, id_seq=6), _ssc(20_000, id_seq=7), _ssc(30_000, id_seq=8)
+    async with SscCardAdapter(sim.url, 2.0) as ssc:
+        first = await ssc.submit(replayed_twice)
+        await ssc.submit(replayed_once)
+        await ssc.submit(single)
+        assert (await ssc.submit(replayed_twice)).bank_ref == first.bank_ref
+        with pytest.raises(PaymentRejected):
+            await ssc.submit(_ssc(10_001, id_seq=6, payment_id=replayed_twice.payment_id))
+        await ssc.submit(replayed_once)
+        assert (await ssc.submit(replayed_twice)).bank_ref == first.bank_ref
+
+    assert _duplicates(sim.url) == {
+        "duplicates": [
+            {"payment_id": replayed_twice.payment_id, "replayed": 2, "conflicting": 1},
+            {"payment_id": replayed_once.payment_id, "replayed": 1, "conflicting": 0},
+        ],
+        "total_replayed": 3,
+        "total_conflicting": 1,
+    }
+    # One log line per refused duplicate, naming the payment id; never the payee's ID number.
+    assert len(_refusal_lines(sim, replayed_twice.payment_id)) == 3
+    assert len(_refusal_lines(sim, replayed_once.payment_id)) == 1
+    assert _refusal_lines(sim, single.payment_id) == []
+    assert sum("outcome=conflict" in line for line in _refusal_lines(sim, replayed_twice.payment_id)) == 1
+    for instr in (replayed_twice, replayed_once, single):
+        assert instr.payee_id_number not in sim.log_text()
+    # Recording a duplicate changes nothing about the payment itself: it is paid once.
+    async with SscCardAdapter(sim.url, 2.0) as ssc:
+        final = await _wait_final(ssc, replayed_twice.payment_id)
+        lines = [line for line in await ssc.statement(_day(final)) if line.payment_id == replayed_twice.payment_id]
+    assert [(line.amount_fen, line.bank_ref) for line in lines] == [(10_000, first.bank_ref)]
+
+
+async def test_duplicates_survive_a_restart_and_older_database_files_keep_working(  # type: ignore[no-untyped-def]
+    start_bank_sim, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    db_path = tmp_path / "older.sqlite3"
+    sim = start_bank_sim(db_path)
+    instr = _ssc(45_600, id_seq=9)
+    async with SscCardAdapter(sim.url, 2.0) as ssc:
+        before = await ssc.submit(instr)
+    _assert_graceful_exit(await asyncio.to_thread(sim.stop), sim)
+
+    # Make it a file from before duplicates were recorded (schema version 1, no table).
+    conn = sqlite3.connect(db_path)
+    conn.execute("DROP TABLE duplicate_submissions")
+    conn.execute("PRAGMA user_version=1")
+    conn.commit()
+    conn.close()
+
+    restarted = start_bank_sim(db_path)
+    async with SscCardAdapter(restarted.url, 2.0) as ssc:
+        assert (await ssc.submit(instr)).bank_ref == before.bank_ref
+    assert _duplicates(restarted.url)["duplicates"] == [
+        {"payment_id": instr.payment_id, "replayed": 1, "conflicting": 0}
+    ]
+    _assert_graceful_exit(await asyncio.to_thread(restarted.stop), restarted)
+
+    again = start_bank_sim(db_path)
+    assert _duplicates(again.url) == {
+        "duplicates": [{"payment_id": instr.payment_id, "replayed": 1, "conflicting": 0}],
+        "total_replayed": 1,
+        "total_conflicting": 0,
+    }
