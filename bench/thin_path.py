@@ -52,9 +52,9 @@ from bench.echo_ceiling import DEFAULT_CONCURRENCY as ECHO_CONCURRENCY  # noqa: 
 from bench.echo_ceiling import measure_echo_ceiling  # noqa: E402
 from bench.loadgen import LatencyHistogram, LoadResult, emit_result, format_seconds  # noqa: E402
 from skillpay.claim.v1 import claim_pb2  # noqa: E402
-from skillpay.demo import STANDARD_FEN, Clients, prepare, redeem_one  # noqa: E402
+from skillpay.cli.demo import STANDARD_FEN, Clients, prepare, redeem_one  # noqa: E402
 from skillpay.ledger.v1 import ledger_pb2  # noqa: E402
-from skillpay.stack import GRPC_SERVICES, Stack  # noqa: E402
+from skillpay.cli.stack import GRPC_SERVICES, Stack  # noqa: E402
 from skillpay.voucher.v1 import voucher_pb2  # noqa: E402
 
 DEFAULT_COUNT = 200
@@ -150,7 +150,7 @@ async def _wait_paid(clients: Clients, voucher_ids: list[str], timeout_s: float,
     """Poll until every voucher is PAID (or the timeout); returns the last state of each.
 
     Lists the PAID vouchers (a few pages per poll) instead of one GetVoucher per open voucher,
-    like ``skillpay.demo.wait_paid`` does: that costs the voucher service a call per open voucher
+    like ``skillpay.cli.demo.wait_paid`` does: that costs the voucher service a call per open voucher
     per poll, and with ~2,000 calls in flight at once on one channel the gRPC server starts
     cancelling some of them (the bare echo server does the same), which aborts the run.
     """

@@ -1,5 +1,5 @@
 """SkillPay's shared infrastructure: configuration, database, outbox/inbox, Kafka, gRPC bootstrap.
 
 The subpackages ``skillpay.{voucher,claim,ledger,events}.v1`` are generated from ``proto/``
-by ``python -m skillpay.codegen``; do not edit them by hand.
+by ``python -m skillpay.cli.codegen``; do not edit them by hand.
 """

@@ -3,7 +3,7 @@
 Every SkillPay process (the gRPC services, the gateway, the bank simulator) writes its bound
 address ``host:port`` to the file named by ``SKILLPAY_READY_FILE`` once it accepts connections.
 A parent that picks ports ahead of time races other processes for them; one that reads the
-file after start-up does not (``skillpay.stack`` does this).
+file after start-up does not (``skillpay.cli.stack`` does this).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from skillpay.broker import EmbeddedBroker
+from skillpay.cli.broker import EmbeddedBroker
 
 PG_HOST = os.environ.get("SKILLPAY_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("SKILLPAY_TEST_PG_PORT", "5432"))

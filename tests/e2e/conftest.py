@@ -8,9 +8,9 @@ import httpx
 import pytest
 
 from skillpay.clock import shanghai_date, utcnow
-from skillpay.demo import Clients
+from skillpay.cli.demo import Clients
 from skillpay.ledger.v1 import ledger_pb2
-from skillpay.stack import GRPC_SERVICES, Stack
+from skillpay.cli.stack import GRPC_SERVICES, Stack
 
 
 @pytest.fixture

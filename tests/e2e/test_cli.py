@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from skillpay.broker import free_port
-from skillpay.stack import ALL_SERVICES, grpc_serving
+from skillpay.cli.broker import free_port
+from skillpay.cli.stack import ALL_SERVICES, grpc_serving
 
 pytestmark = pytest.mark.e2e
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -23,9 +23,9 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from skillpay.claim.v1 import claim_pb2
-from skillpay.demo import STANDARD_FEN, Clients, _all_pages, run_batch
+from skillpay.cli.demo import STANDARD_FEN, Clients, _all_pages, run_batch
 from skillpay.ledger.v1 import ledger_pb2
-from skillpay.stack import Stack
+from skillpay.cli.stack import Stack
 from skillpay.voucher.v1 import voucher_pb2
 from tests.conftest import _pg_admin, _run_in_thread
 from tests.e2e.conftest import assert_paid_exactly_once, bank_statement, connect

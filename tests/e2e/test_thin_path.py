@@ -11,7 +11,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from skillpay.claim.v1 import claim_pb2
-from skillpay.demo import STANDARD_FEN, prepare, redeem_one, run_batch, wait_paid
+from skillpay.cli.demo import STANDARD_FEN, prepare, redeem_one, run_batch, wait_paid
 from skillpay.kafka import ALL_TOPICS
 from skillpay.ledger.v1 import ledger_pb2
 from skillpay.voucher.v1 import voucher_pb2

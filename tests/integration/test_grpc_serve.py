@@ -15,7 +15,7 @@ import pytest
 from skillpay.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from skillpay.grpc_server import BackgroundWorkerFailed, serve
 from skillpay.ready import read_port
-from skillpay.stack import grpc_serving
+from skillpay.cli.stack import grpc_serving
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 from sqlalchemy import func, select, text
 
-from skillpay.broker import EmbeddedBroker
+from skillpay.cli.broker import EmbeddedBroker
 from skillpay.db import Database, run_migrations
 from skillpay.events.v1 import events_pb2
 from skillpay.kafka import InboxConsumer, OutboxRelay

@@ -22,12 +22,12 @@ from google.type import date_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from skillpay import sample_data
+from skillpay.cli import sample_data
 from skillpay.actors import ActorKind
 from skillpay.auth import Identity, TokenIssuer, authenticated_channel, load_or_create_private_key, public_pem
 from skillpay.clock import shanghai_date, utcnow
 from skillpay.ready import read_port
-from skillpay.stack import grpc_serving
+from skillpay.cli.stack import grpc_serving
 from skillpay.audit.v1 import audit_pb2
 from skillpay.voucher.v1 import voucher_pb2 as pb
 from skillpay.voucher.v1 import voucher_pb2_grpc

@@ -68,7 +68,7 @@ def test_the_signing_key_is_created_once_and_kept_private(tmp_path):
 
 
 def test_cli_token_prints_a_token_the_services_accept(tmp_path):
-    from skillpay.cli import app
+    from skillpay.cli.main import app
 
     result = CliRunner().invoke(app, ["token", "finance", "fin-1", "--data-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output

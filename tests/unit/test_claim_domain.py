@@ -22,7 +22,7 @@ from claim_svc.domain.model import (
 )
 from claim_svc.adapters.events import to_outgoing
 from ledger_svc.adapters.payments import build_payment_adapters
-from skillpay import sample_data
+from skillpay.cli import sample_data
 from skillpay.errors import FailedPrecondition
 from skillpay.events.v1 import events_pb2
 from skillpay.pii import PiiVault

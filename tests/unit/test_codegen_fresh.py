@@ -1,4 +1,4 @@
-"""The committed protobuf code must be exactly what ``python -m skillpay.codegen`` produces now."""
+"""The committed protobuf code must be exactly what ``python -m skillpay.cli.codegen`` produces now."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from skillpay.codegen import REPO_ROOT, generate, proto_files
+from skillpay.cli.codegen import REPO_ROOT, generate, proto_files
 
 pytestmark = pytest.mark.unit
 
@@ -20,7 +20,7 @@ def test_generated_code_is_fresh(tmp_path: Path):
         committed = REPO_ROOT / rel
         if not committed.exists() or committed.read_bytes() != fresh.read_bytes():
             stale.append(str(rel))
-    assert not stale, f"generated code is stale; run `python -m skillpay.codegen`: {stale}"
+    assert not stale, f"generated code is stale; run `python -m skillpay.cli.codegen`: {stale}"
 
 
 def test_every_proto_package_is_versioned_and_enums_have_unspecified_zero():

@@ -36,7 +36,7 @@ from bank_sim.settings import BankSimSettings  # noqa: E402
 from claim_svc.config import ClaimSettings  # noqa: E402
 from gateway.config import GatewaySettings  # noqa: E402
 from ledger_svc.config import LedgerSettings  # noqa: E402
-from skillpay.stack import MODULES  # noqa: E402
+from skillpay.cli.stack import MODULES  # noqa: E402
 from voucher_svc.config import VoucherSettings  # noqa: E402
 
 pytestmark = pytest.mark.unit

@@ -79,3 +79,27 @@ def test_entrypoints_reach_handlers_only_through_the_bus(service):
         imported = imported_modules(f)
         assert f"{service}.service_layer.handlers" not in imported, f
         assert not any(m.startswith(f"{service}.adapters") for m in imported), f
+
+
+# The runtime every service process imports; the command line and its helpers live in skillpay/cli.
+RUNTIME_MODULES = {"__init__", "actors", "aggregate", "audit_trail", "auth", "clock", "db", "errors", "grpc_server",
+                   "ids", "kafka", "messagebus", "messaging", "migration_env", "paging", "pii", "ready",
+                   "service_runtime", "settings", "uow"}
+GENERATED = {"audit", "claim", "events", "ledger", "voucher"}
+
+
+def test_skillpay_holds_the_runtime_and_one_subpackage_for_the_command_line():
+    top = ROOT / "skillpay"
+    modules = {p.stem for p in top.glob("*.py")}
+    packages = {p.name for p in top.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    assert modules == RUNTIME_MODULES, f"unexpected: {modules - RUNTIME_MODULES}, missing: {RUNTIME_MODULES - modules}"
+    assert packages == GENERATED | {"cli"}
+    for generated in GENERATED:  # only protoc's output (and package markers) there
+        files = {p.name for p in (top / generated).rglob("*.py")}
+        assert all(f == "__init__.py" or "_pb2" in f for f in files), files
+
+
+def test_the_services_do_not_import_the_command_line_tools():
+    for service in (*SERVICES, "gateway", "bank_sim"):
+        for f in (ROOT / service).rglob("*.py"):
+            assert not any(m.startswith("skillpay.cli") for m in imported_modules(f)), f

@@ -17,7 +17,7 @@ from skillpay.clock import FixedClock
 from skillpay.errors import AlreadyExists, FailedPrecondition, InvalidArgument, PermissionDenied
 from skillpay.messagebus import MessageBus, inject
 from skillpay.pii import PiiVault
-from skillpay.sample_data import credit_code, resident_id
+from skillpay.cli.sample_data import credit_code, resident_id
 from tests.fakes import FakeVoucherUnitOfWork
 from voucher_svc.bootstrap import bootstrap
 from voucher_svc.domain.model import CertificateType, Occupation, VoucherRedeemed, VoucherState

@@ -1,4 +1,4 @@
-"""Unit tests for skillpay/paging.py, skillpay/errors.py and skillpay/sample_data.py."""
+"""Unit tests for skillpay/paging.py, skillpay/errors.py and skillpay/cli/sample_data.py."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from stdnum.cn import ric, uscc
 
-from skillpay import sample_data
+from skillpay.cli import sample_data
 from skillpay.errors import FieldViolation, InvalidArgument, require
 from skillpay.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_token, encode_token, page_size
 from skillpay.pii import validate_resident_id

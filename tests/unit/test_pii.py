@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from stdnum.cn import ric
 
-from skillpay import sample_data
+from skillpay.cli import sample_data
 from skillpay.errors import InvalidArgument
 from skillpay.pii import PiiVault, mask_name, mask_resident_id, validate_resident_id
 

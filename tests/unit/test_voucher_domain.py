@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from skillpay import sample_data
+from skillpay.cli import sample_data
 from skillpay.clock import shanghai_date
 from skillpay.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 from skillpay.pii import PiiVault, mask_resident_id

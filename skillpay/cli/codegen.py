@@ -1,6 +1,6 @@
 """Generate the Python protobuf and gRPC code (with .pyi stubs) from ``proto/``.
 
-One command: ``python -m skillpay.codegen`` (or ``skillpay codegen``). The output is committed;
+One command: ``python -m skillpay.cli.codegen`` (or ``skillpay codegen``). The output is committed;
 ``tests/unit/test_codegen_fresh.py`` fails when it is stale.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 PROTO_ROOT = REPO_ROOT / "proto"
 
 

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from skillpay.stack import ALL_SERVICES, DEFAULT_PORTS, GRPC_SERVICES, MODULES, Stack, grpc_serving
+from skillpay.cli.stack import ALL_SERVICES, DEFAULT_PORTS, GRPC_SERVICES, MODULES, Stack, grpc_serving
 
 app = typer.Typer(help="SkillPay: electronic vocational-training vouchers and the subsidies behind them.",
                   no_args_is_help=True)
@@ -101,7 +101,7 @@ def demo(
 
 
 async def _run_demo(stack: Stack, count, fund_code, concurrency, timeout_s, progress):
-    from skillpay.demo import Clients, run_batch
+    from skillpay.cli.demo import Clients, run_batch
 
     clients = Clients.connect(stack.addr("voucher"), stack.addr("claim"), stack.addr("ledger"), stack.token_issuer())
     try:
@@ -173,7 +173,7 @@ def token(
 @app.command()
 def codegen():
     """Regenerate the Python protobuf/gRPC code from proto/ (needs the test extra: grpcio-tools)."""
-    from skillpay.codegen import main
+    from skillpay.cli.codegen import main
 
     main()
 

@@ -20,7 +20,7 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.type import date_pb2
 
-from skillpay import sample_data
+from skillpay.cli import sample_data
 from skillpay.actors import ActorKind
 from skillpay.auth import Identity, TokenIssuer, authenticated_channel
 from skillpay.claim.v1 import claim_pb2, claim_pb2_grpc

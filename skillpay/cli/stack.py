@@ -28,7 +28,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from cryptography.hazmat.primitives import serialization
 
 from skillpay import auth
-from skillpay.broker import EmbeddedBroker
+from skillpay.cli.broker import EmbeddedBroker
 from skillpay.ready import READY_FILE_ENV, read_port
 from skillpay.settings import CommonSettings
 
