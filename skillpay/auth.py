@@ -3,11 +3,13 @@
 An issuer (the gateway, the CLI and demo, the tests) holds the Ed25519 private key and signs a
 token naming the actor; every service holds only the public key and verifies it. The embedded
 default keeps the key pair under ``<data_dir>/keys/`` like the PII keys; deployments set
-``SKILLPAY_AUTH_PRIVATE_KEY`` (issuers) and ``SKILLPAY_AUTH_PUBLIC_KEY`` (services), PEM text.
+``SKILLPAY_AUTH_PRIVATE_KEY`` (issuers) and ``SKILLPAY_AUTH_PUBLIC_KEY`` (services): PEM text or
+base64 of the raw key (``skillpay keygen`` prints a pair).
 """
 
 from __future__ import annotations
 
+import base64
 import os
 import time
 from pathlib import Path
@@ -54,12 +56,26 @@ def public_pem(key: Ed25519PrivateKey) -> str:
                                          serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
 
-def load_public_key(pem: str) -> Ed25519PublicKey:
-    return serialization.load_pem_public_key(pem.encode())
+def load_public_key(text: str) -> Ed25519PublicKey:
+    """PEM, or base64 of the raw 32 bytes (one line, easy to keep in an .env file)."""
+    if text.lstrip().startswith("-----BEGIN"):
+        return serialization.load_pem_public_key(text.encode())
+    return Ed25519PublicKey.from_public_bytes(base64.b64decode(text, validate=True))
 
 
-def load_private_key(pem: str) -> Ed25519PrivateKey:
-    return serialization.load_pem_private_key(pem.encode(), password=None)
+def load_private_key(text: str) -> Ed25519PrivateKey:
+    """PEM, or base64 of the raw 32 bytes."""
+    if text.lstrip().startswith("-----BEGIN"):
+        return serialization.load_pem_private_key(text.encode(), password=None)
+    return Ed25519PrivateKey.from_private_bytes(base64.b64decode(text, validate=True))
+
+
+def raw_base64(key: Ed25519PrivateKey) -> tuple[str, str]:
+    """(private, public) as one-line base64, for SKILLPAY_AUTH_PRIVATE_KEY / SKILLPAY_AUTH_PUBLIC_KEY."""
+    private = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                serialization.NoEncryption())
+    public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return base64.b64encode(private).decode(), base64.b64encode(public).decode()
 
 
 class TokenIssuer:

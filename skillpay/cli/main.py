@@ -171,6 +171,18 @@ def token(
 
 
 @app.command()
+def keygen():
+    """Print a new signing key pair for a deployment (.env lines): issuers get the private key, services the public."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from skillpay.auth import raw_base64
+
+    private, public = raw_base64(Ed25519PrivateKey.generate())
+    print(f"SKILLPAY_AUTH_PRIVATE_KEY={private}")
+    print(f"SKILLPAY_AUTH_PUBLIC_KEY={public}")
+
+
+@app.command()
 def codegen():
     """Regenerate the Python protobuf/gRPC code from proto/ (needs the test extra: grpcio-tools)."""
     from skillpay.cli.codegen import main

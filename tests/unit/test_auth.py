@@ -76,3 +76,17 @@ def test_cli_token_prints_a_token_the_services_accept(tmp_path):
     assert TokenVerifier(key.public_key()).verify(result.output.strip()) == Actor(ActorKind.FINANCE, "fin-1")
     refused = CliRunner().invoke(app, ["token", "emperor", "x", "--data-dir", str(tmp_path)])
     assert refused.exit_code != 0
+
+
+def test_keygen_prints_a_one_line_pair_that_signs_and_verifies():
+    from skillpay.auth import load_private_key
+    from skillpay.cli.main import app
+
+    result = CliRunner().invoke(app, ["keygen"])
+    assert result.exit_code == 0, result.output
+    env = dict(line.split("=", 1) for line in result.output.strip().splitlines())
+    issuer = TokenIssuer(load_private_key(env["SKILLPAY_AUTH_PRIVATE_KEY"]))
+    verifier = TokenVerifier(load_public_key(env["SKILLPAY_AUTH_PUBLIC_KEY"]))
+    assert verifier.verify(issuer.issue(ActorKind.REVIEWER, "r-1")) == Actor(ActorKind.REVIEWER, "r-1")
+    with pytest.raises(Unauthenticated):  # another pair's public key does not verify it
+        _verifier().verify(issuer.issue(ActorKind.REVIEWER, "r-1"))

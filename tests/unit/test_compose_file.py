@@ -61,12 +61,12 @@ SETTINGS: dict[str, type[BaseSettings]] = {
 REQUIRED_FIELDS = {
     # consumer_assignment: replicas of a service must share partitions as a group, not each read all.
     "voucher": ("kafka_bootstrap_servers", "data_dir", "pii_key", "lookup_key", "grpc_listen", "database_url",
-                "consumer_assignment"),
+                "consumer_assignment", "auth_public_key"),
     "claim": ("kafka_bootstrap_servers", "data_dir", "pii_key", "lookup_key", "grpc_listen", "database_url",
-              "consumer_assignment"),
+                "consumer_assignment", "auth_public_key"),
     "ledger": ("kafka_bootstrap_servers", "data_dir", "pii_key", "lookup_key", "grpc_listen", "database_url",
-               "bank_url", "consumer_assignment"),
-    "gateway": ("host", "port", "voucher_addr", "claim_addr", "ledger_addr"),
+               "bank_url", "consumer_assignment", "auth_public_key"),
+    "gateway": ("host", "port", "voucher_addr", "claim_addr", "ledger_addr", "auth_private_key"),
     "bank": ("host", "port", "database_path"),
 }
 ANY_ADDRESS = {"0.0.0.0", "[::]", "::"}
@@ -76,6 +76,8 @@ DEPLOY_ENV = {
     "POSTGRES_PASSWORD": "pw-for-the-test",
     "SKILLPAY_PII_KEY": base64.b64encode(bytes(range(32))).decode(),
     "SKILLPAY_LOOKUP_KEY": base64.b64encode(bytes(range(32, 64))).decode(),
+    "SKILLPAY_AUTH_PRIVATE_KEY": base64.b64encode(bytes(range(64, 96))).decode(),
+    "SKILLPAY_AUTH_PUBLIC_KEY": base64.b64encode(bytes(range(96, 128))).decode(),
 }
 
 
