@@ -74,6 +74,11 @@ def payout_request_id_for(line_id: str, attempt: int) -> str:
     return derived_id("po", line_id, attempt)
 
 
+# How far ahead of its own attempt a claim looks when an outcome names a payout request it does
+# not know: re-requests made after the backup a claim was restored from.
+ATTEMPTS_A_RESTORE_MAY_HAVE_LOST = 5
+
+
 @dataclass(frozen=True)
 class PayoutRequested:
     payout_request_id: str
@@ -145,7 +150,24 @@ class Claim(Aggregate):
         return sum(line.amount_fen for line in self.lines)
 
     def line_for_payout(self, payout_request_id: str) -> ClaimLine | None:
-        return next((line for line in self.lines if line.payout_request_id == payout_request_id), None)
+        """The line this payout request pays, caught up to the request's attempt if it is ahead.
+
+        A request id from an attempt later than the line knows was made by this claim before its
+        database was restored from an older backup (a re-request after a failure): the ledger
+        has it, so the line takes that attempt rather than ignoring what was paid. An outcome for
+        an older attempt than the line's is stale and matches nothing.
+        """
+        for line in self.lines:
+            for attempt in range(max(line.attempt, 1), line.attempt + ATTEMPTS_A_RESTORE_MAY_HAVE_LOST + 1):
+                if payout_request_id_for(line.line_id, attempt) == payout_request_id:
+                    if attempt > line.attempt:
+                        line.attempt = attempt
+                        line.state = LineState.PAYOUT_REQUESTED
+                        if self.state is ClaimState.PAYMENT_FAILED:
+                            self.state = ClaimState.APPROVED
+                            self.failure_reason = None
+                    return line
+        return None
 
     def approve(self, now: datetime) -> None:
         """Approval asks the ledger to pay every open line."""

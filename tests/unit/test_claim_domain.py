@@ -168,3 +168,28 @@ def test_C4_payout_request_shows_the_resident_id_only_masked():
     assert events_pb2.PayoutRequested.FromString(sent).payee.id_masked == rid[:6] + "********" + rid[-4:]
     # The name travels in clear: the bank pays the card by name. A public disclosure (C4) would
     # have to mask it (skillpay.pii.mask_name); there is none yet.
+
+
+@pytest.mark.policy("X2")
+def test_X2_a_claim_restored_from_before_a_re_request_catches_up_with_what_the_ledger_paid():
+    # The original: attempt 1 failed, attempt 2 was requested and settled. Then the claim service
+    # lost that history and re-created the claim from voucher.redeemed (attempt 1 only).
+    original, first = _approved()
+    original.payout_failed(first.payout_request_id, "account_closed")
+    original.request_payout_again(NOW)
+    [second] = original.pull_events()
+
+    restored, again = _approved()
+    assert again.payout_request_id == first.payout_request_id
+    assert restored.payout_failed(first.payout_request_id, "account_closed") is True
+    assert restored.payout_settled(second.payout_request_id, NOW) is True
+    assert restored.state is ClaimState.PAID and restored.lines[0].attempt == 2
+    assert restored.pull_events() == []  # nothing is requested again: the ledger has attempt 2 already
+
+
+def test_an_outcome_for_an_attempt_older_than_the_lines_is_stale():
+    c, first = _approved()
+    c.payout_failed(first.payout_request_id, "account_closed")
+    c.request_payout_again(NOW)
+    assert c.payout_failed(first.payout_request_id, "account_closed") is False
+    assert c.state is ClaimState.APPROVED and c.lines[0].attempt == 2
