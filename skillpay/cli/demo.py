@@ -41,6 +41,7 @@ class Clients:
     channels: list
 
     issuer: TokenIssuer
+    institutions: dict[str, Identity] = field(default_factory=dict)
 
     @classmethod
     def connect(cls, voucher_addr: str, claim_addr: str, ledger_addr: str, issuer: TokenIssuer) -> "Clients":
@@ -53,7 +54,9 @@ class Clients:
 
     def as_institution(self, institution_id: str) -> tuple[tuple[str, str], ...]:
         """Call metadata for acting as a training institution (enrolment, certificates, redemption)."""
-        return Identity(self.issuer, ActorKind.INSTITUTION, institution_id).metadata()
+        if institution_id not in self.institutions:
+            self.institutions[institution_id] = Identity(self.issuer, ActorKind.INSTITUTION, institution_id)
+        return self.institutions[institution_id].metadata()
 
     async def close(self) -> None:
         for c in self.channels:

@@ -35,7 +35,7 @@ def test_a_token_names_its_actor_and_verifies_with_the_public_key_alone():
 
 @pytest.mark.parametrize("make", [
     lambda: TokenIssuer(Ed25519PrivateKey.generate()).issue(ActorKind.ADMIN, "x"),  # a key nobody trusts
-    lambda: TokenIssuer(KEY, clock=lambda: T0).issue(ActorKind.ADMIN, "x"),  # expired long ago
+    lambda: TokenIssuer(KEY, clock=lambda: 1_000_000_000.0).issue(ActorKind.ADMIN, "x"),  # expired in 2001
     lambda: jwt.encode({"sub": "x", "kind": "admin", "aud": "other", "iss": "skillpay", "iat": 0, "exp": 2**40},
                        KEY, algorithm="EdDSA"),  # meant for someone else
     lambda: jwt.encode({"sub": "x", "kind": "emperor", "aud": "skillpay", "iss": "skillpay", "iat": 0,
@@ -90,3 +90,21 @@ def test_keygen_prints_a_one_line_pair_that_signs_and_verifies():
     assert verifier.verify(issuer.issue(ActorKind.REVIEWER, "r-1")) == Actor(ActorKind.REVIEWER, "r-1")
     with pytest.raises(Unauthenticated):  # another pair's public key does not verify it
         _verifier().verify(issuer.issue(ActorKind.REVIEWER, "r-1"))
+
+
+def test_a_token_expires_on_the_verifiers_clock_even_from_the_cache():
+    now = [T0]
+    issuer = TokenIssuer(KEY, ttl_s=60, clock=lambda: now[0])
+    verifier = TokenVerifier(KEY.public_key(), leeway_s=0, clock=lambda: now[0])
+    token = issuer.issue(ActorKind.ADMIN, "a")
+    assert verifier.verify(token) == Actor(ActorKind.ADMIN, "a")
+    now[0] += 30
+    assert verifier.verify(token) == Actor(ActorKind.ADMIN, "a")  # from the cache
+    now[0] += 31
+    with pytest.raises(Unauthenticated, match="expired"):
+        verifier.verify(token)
+    with pytest.raises(Unauthenticated, match="expired"):  # and not back in the cache either
+        verifier.verify(token)
+    early = TokenIssuer(KEY, clock=lambda: now[0] + 3600).issue(ActorKind.ADMIN, "a")
+    with pytest.raises(Unauthenticated, match="not valid yet"):
+        verifier.verify(early)
