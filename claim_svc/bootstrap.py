@@ -12,9 +12,8 @@ from claim_svc.adapters.unit_of_work import SqlClaimUnitOfWork
 from claim_svc.config import ClaimSettings
 from claim_svc.service_layer.handlers import HANDLERS
 from claim_svc.service_layer.permissions import PERMISSIONS
-from skillpay.actors import service_actor
 from skillpay.clock import Clock, SystemClock
-from skillpay.messagebus import MessageBus, inject
+from skillpay.messagebus import MessageBus, build_bus
 from skillpay.service_runtime import ServiceRuntime, prepare_database
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -24,8 +23,7 @@ def bootstrap(uow_factory: Callable, clock: Clock | None = None, auto_approve: b
               fingerprint_key: bytes = b"") -> MessageBus:
     """The bus with every handler's dependencies injected; tests pass fakes here."""
     dependencies = {"clock": clock or SystemClock(), "auto_approve": auto_approve}
-    return MessageBus(uow_factory, {command: inject(handler, dependencies) for command, handler in HANDLERS.items()},
-                      PERMISSIONS, fingerprint_key=fingerprint_key, service_actor=service_actor("claim"))
+    return build_bus(uow_factory, HANDLERS, PERMISSIONS, "claim", dependencies, fingerprint_key)
 
 
 @dataclass

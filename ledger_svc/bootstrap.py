@@ -15,9 +15,8 @@ from ledger_svc.config import LedgerSettings
 from ledger_svc.service_layer.handlers import HANDLERS
 from ledger_svc.service_layer.payouts import PayoutWorker
 from ledger_svc.service_layer.permissions import PERMISSIONS
-from skillpay.actors import service_actor
 from skillpay.clock import Clock, SystemClock
-from skillpay.messagebus import MessageBus, inject
+from skillpay.messagebus import MessageBus, build_bus
 from skillpay.pii import PiiVault
 from skillpay.service_runtime import ServiceRuntime, prepare_database
 
@@ -27,8 +26,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 def bootstrap(uow_factory: Callable, clock: Clock | None = None, fingerprint_key: bytes = b"") -> MessageBus:
     """The bus with every handler's dependencies injected; tests pass fakes here."""
     dependencies = {"clock": clock or SystemClock()}
-    return MessageBus(uow_factory, {command: inject(handler, dependencies) for command, handler in HANDLERS.items()},
-                      PERMISSIONS, fingerprint_key=fingerprint_key, service_actor=service_actor("ledger"))
+    return build_bus(uow_factory, HANDLERS, PERMISSIONS, "ledger", dependencies, fingerprint_key)
 
 
 @dataclass

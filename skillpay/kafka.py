@@ -22,6 +22,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
 from sqlalchemy import select, update
 
+from skillpay.actors import Actor, service_actor
 from skillpay.clock import utcnow
 from skillpay.db import Database, with_retries
 from skillpay.events.v1 import events_pb2
@@ -216,6 +217,11 @@ class OutboxRelay:
             self.republished += count
             log.warning("relay: the broker does not hold the %d events published before (new broker epoch); "
                         "publishing them again", count)
+
+
+def actor_for_event(envelope: events_pb2.EventEnvelope) -> Actor:
+    """Who acts when an event is applied: the service that produced it; the event id is the request id."""
+    return service_actor(envelope.producer or "unknown").for_request(f"event:{envelope.event_id}")
 
 
 # An entrypoint's translation of one event into the command that applies it (None: not for us).

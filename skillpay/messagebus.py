@@ -77,6 +77,15 @@ def inject(handler: Callable, dependencies: Mapping[str, Any]) -> Handler:
     return with_dependencies
 
 
+def build_bus(uow_factory: Callable[[], AbstractUnitOfWork], handlers: Mapping[type, Callable],
+              permissions: Permissions, service_name: str, dependencies: Mapping[str, Any],
+              fingerprint_key: bytes = b"") -> MessageBus:
+    """A service's bus: its handlers with their dependencies injected, its permission table."""
+    return MessageBus(uow_factory, {command: inject(handler, dependencies) for command, handler in handlers.items()},
+                      permissions, fingerprint_key=fingerprint_key,
+                      service_actor=Actor(ActorKind.SERVICE, service_name))
+
+
 def authorize(permissions: Permissions, actor: Actor, what: str) -> None:
     """PERMISSION_DENIED unless the declared table lets this kind of actor do ``what``."""
     allowed = permissions.get(what)

@@ -7,9 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from skillpay.actors import service_actor
 from skillpay.clock import Clock, SystemClock
-from skillpay.messagebus import MessageBus, inject
+from skillpay.messagebus import MessageBus, build_bus
 from skillpay.pii import PiiVault
 from skillpay.service_runtime import ServiceRuntime, prepare_database
 from voucher_svc.adapters.events import to_outgoing
@@ -25,8 +24,7 @@ def bootstrap(uow_factory: Callable, vault: PiiVault, clock: Clock | None = None
               fingerprint_key: bytes = b"") -> MessageBus:
     """The bus with every handler's dependencies injected; tests pass fakes here."""
     dependencies = {"clock": clock or SystemClock(), "vault": vault}
-    return MessageBus(uow_factory, {command: inject(handler, dependencies) for command, handler in HANDLERS.items()},
-                      PERMISSIONS, fingerprint_key=fingerprint_key, service_actor=service_actor("voucher"))
+    return build_bus(uow_factory, HANDLERS, PERMISSIONS, "voucher", dependencies, fingerprint_key)
 
 
 @dataclass

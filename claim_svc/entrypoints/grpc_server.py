@@ -13,13 +13,12 @@ from claim_svc.config import ClaimSettings
 from claim_svc.domain.model import Payee, PayeeKind
 from claim_svc.entrypoints import mappers
 from claim_svc.service_layer import commands
-from skillpay.actors import Actor, service_actor
 from skillpay.claim.v1 import claim_pb2 as pb
 from skillpay.claim.v1 import claim_pb2_grpc
 from skillpay.errors import NotFound
 from skillpay.events.v1 import events_pb2
 from skillpay.grpc_server import caller, list_audit_records
-from skillpay.kafka import CLAIM_EVENTS, LEDGER_EVENTS, VOUCHER_EVENTS
+from skillpay.kafka import CLAIM_EVENTS, LEDGER_EVENTS, VOUCHER_EVENTS, actor_for_event
 from skillpay.messagebus import MessageBus, Reply
 from skillpay.paging import decode_token, page_size, split_page
 from skillpay.service_runtime import from_ts, main_for, run_service
@@ -57,15 +56,12 @@ class ClaimServicer(claim_pb2_grpc.ClaimServiceServicer):
         return await list_audit_records(self._uow, self._bus, request)
 
 
-def _from_event(envelope: events_pb2.EventEnvelope) -> Actor:
-    return service_actor(envelope.producer or "unknown").for_request(f"event:{envelope.event_id}")
-
 
 def on_voucher_redeemed(envelope: events_pb2.EventEnvelope):
     e = events_pb2.VoucherRedeemed.FromString(envelope.payload)
     payee = Payee(PayeeKind.PERSON, e.holder.name, e.holder.id_masked, e.holder.id_sealed, e.holder.id_lookup)
     return commands.CreateVoucherClaim(
-        actor=_from_event(envelope), voucher_id=e.voucher_id, payee=payee, institution_id=e.institution_id,
+        actor=actor_for_event(envelope), voucher_id=e.voucher_id, payee=payee, institution_id=e.institution_id,
         occupation_code=e.occupation_code, level=e.level, amount_fen=e.value_fen, fund_source=e.fund_source,
         redeemed_at=from_ts(e.redeemed_at, e.HasField("redeemed_at")))
 
@@ -75,7 +71,7 @@ def on_payment_settled(envelope: events_pb2.EventEnvelope):
     if "claim_id" not in e.references:
         return None  # a payment for something other than a claim
     return commands.RecordPayoutSettled(
-        actor=_from_event(envelope), payout_request_id=e.payment_id, claim_id=e.references["claim_id"],
+        actor=actor_for_event(envelope), payout_request_id=e.payment_id, claim_id=e.references["claim_id"],
         settled_at=from_ts(e.settled_at, e.HasField("settled_at")) or envelope.occurred_at.ToDatetime(tzinfo=timezone.utc))
 
 
@@ -84,7 +80,7 @@ def on_payment_failed(envelope: events_pb2.EventEnvelope):
     if "claim_id" not in e.references:
         return None
     return commands.RecordPayoutFailed(
-        actor=_from_event(envelope), payout_request_id=e.payment_id, claim_id=e.references["claim_id"],
+        actor=actor_for_event(envelope), payout_request_id=e.payment_id, claim_id=e.references["claim_id"],
         reason=e.reason[:200], failed_at=from_ts(e.failed_at, e.HasField("failed_at")))
 
 

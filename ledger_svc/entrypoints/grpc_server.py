@@ -11,11 +11,10 @@ from ledger_svc.config import LedgerSettings
 from ledger_svc.domain.model import Payee
 from ledger_svc.entrypoints import mappers
 from ledger_svc.service_layer import commands
-from skillpay.actors import service_actor
 from skillpay.errors import InvalidArgument, NotFound
 from skillpay.events.v1 import events_pb2
 from skillpay.grpc_server import caller, list_audit_records
-from skillpay.kafka import CLAIM_EVENTS, LEDGER_EVENTS
+from skillpay.kafka import CLAIM_EVENTS, LEDGER_EVENTS, actor_for_event
 from skillpay.ledger.v1 import ledger_pb2 as pb
 from skillpay.ledger.v1 import ledger_pb2_grpc
 from skillpay.messagebus import MessageBus, Reply
@@ -100,7 +99,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
 def on_payout_requested(envelope: events_pb2.EventEnvelope):
     e = events_pb2.PayoutRequested.FromString(envelope.payload)
     return commands.RequestPayout(
-        actor=service_actor(envelope.producer or "unknown").for_request(f"event:{envelope.event_id}"),
+        actor=actor_for_event(envelope),
         payout_request_id=e.payout_request_id, channel=e.channel, fund_code=e.fund_source, amount_fen=e.amount_fen,
         payee=Payee(e.payee.name, e.payee.id_masked, e.payee.id_sealed), references=dict(e.references))
 

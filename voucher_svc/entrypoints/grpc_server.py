@@ -6,11 +6,11 @@ reply; events from the ledger become commands too (``TRANSLATORS``).
 
 from __future__ import annotations
 
-from skillpay.actors import Actor, service_actor
+from skillpay.actors import Actor
 from skillpay.errors import NotFound
 from skillpay.events.v1 import events_pb2
 from skillpay.grpc_server import caller, list_audit_records
-from skillpay.kafka import LEDGER_EVENTS, VOUCHER_EVENTS
+from skillpay.kafka import LEDGER_EVENTS, VOUCHER_EVENTS, actor_for_event
 from skillpay.messagebus import MessageBus, Reply
 from skillpay.paging import decode_token, page_size, split_page
 from skillpay.service_runtime import from_date, from_ts, main_for, run_service
@@ -116,16 +116,13 @@ class VoucherServicer(voucher_pb2_grpc.VoucherServiceServicer):
         return await list_audit_records(self._uow, self._bus, request)
 
 
-def _from_event(envelope: events_pb2.EventEnvelope) -> Actor:
-    return service_actor(envelope.producer or "unknown").for_request(f"event:{envelope.event_id}")
-
 
 def on_payment_settled(envelope: events_pb2.EventEnvelope):
     event = events_pb2.PaymentSettled.FromString(envelope.payload)
     voucher_id = event.references.get("voucher_id", "")
     if not voucher_id:
         return None  # paid for something other than a voucher
-    return commands.MarkVoucherPaid(actor=_from_event(envelope), voucher_id=voucher_id, payment_id=event.payment_id,
+    return commands.MarkVoucherPaid(actor=actor_for_event(envelope), voucher_id=voucher_id, payment_id=event.payment_id,
                                     paid_at=from_ts(event.settled_at, event.HasField("settled_at")))
 
 
