@@ -2,9 +2,10 @@
 
 Handlers own it: ``async with uow: ...; await uow.commit()``. It nests: a handler's unit of work
 entered inside another (the idempotency middleware's, or a consumer applying a batch of events)
-becomes a savepoint, so the request id's stored answer or the inbox row commits in the same
-transaction as the handler's effect, and a handler that fails takes only its own work back.
-Only the outermost ``commit`` commits the database transaction.
+joins that transaction, so the request id's stored answer or the inbox row commits together with
+the handler's effect. Only the outermost ``commit`` commits the database transaction; a handler
+that fails (or leaves with changes it did not commit) dooms the whole of it, which its callers
+then retry or apply event by event. A handler that writes must commit or raise.
 
 At each commit the entities that repositories handed out (``track``) are examined: their domain
 events go to the outbox, and every new entity or changed state becomes an audit record naming
@@ -48,6 +49,11 @@ class _Level:
     tracked: list[_Tracked] = field(default_factory=list)
     committed: bool = False
 
+    def unchanged(self) -> bool:
+        """Nothing this level handed out was created or changed (a handler that looked and left)."""
+        return all(t.state_before == t.entity.audit_state()
+                   and not (isinstance(t.entity, Aggregate) and t.entity.pending_events) for t in self.tracked)
+
 
 class IdempotencyRepository(Protocol):
     async def get(self, request_id: str) -> StoredResponse | None: ...
@@ -71,13 +77,13 @@ class AbstractUnitOfWork(abc.ABC):
         self._levels: list[_Level] = []
         self._contexts: list[AuditContext] = []
         self._new_events: list = []
+        self._doomed = False
 
     # -- the handler's view ----------------------------------------------------------------
     async def __aenter__(self):
         if not self._levels:
             await self._begin()
-        else:
-            await self._begin_nested()
+            self._doomed = False
         self._levels.append(_Level())
         return self
 
@@ -86,12 +92,19 @@ class AbstractUnitOfWork(abc.ABC):
         outermost = not self._levels
         try:
             if not level.committed:
-                await (self._rollback() if outermost else self._rollback_nested())
+                if outermost:
+                    await self._rollback()
+                elif exc_type is not None or not level.unchanged():
+                    # An inner level shares the transaction (no savepoint: they cost a round trip
+                    # each and no caller needs one), so it cannot be undone alone: the whole is.
+                    self._doomed = True
         finally:
             if outermost:
                 await self._close()
 
     async def commit(self) -> None:
+        if self._doomed:
+            raise RuntimeError("work inside this unit of work failed; it cannot commit")
         level = self._levels[-1]
         outgoing, audit = self._flush(level)
         await self._write(outgoing, audit)
@@ -99,7 +112,6 @@ class AbstractUnitOfWork(abc.ABC):
             await self._commit()
             self._after_commit(bool(outgoing))
         else:
-            await self._commit_nested()
             # What is committed here may still change at the enclosing level: audit it from now on.
             self._levels[-2].tracked.extend(_Tracked(t.entity, t.entity.audit_state()) for t in level.tracked)
         level.committed = True
@@ -152,19 +164,10 @@ class AbstractUnitOfWork(abc.ABC):
     async def _begin(self) -> None: ...
 
     @abc.abstractmethod
-    async def _begin_nested(self) -> None: ...
-
-    @abc.abstractmethod
     async def _commit(self) -> None: ...
 
     @abc.abstractmethod
-    async def _commit_nested(self) -> None: ...
-
-    @abc.abstractmethod
     async def _rollback(self) -> None: ...
-
-    @abc.abstractmethod
-    async def _rollback_nested(self) -> None: ...
 
     async def _close(self) -> None:
         pass
@@ -183,7 +186,6 @@ class SqlUnitOfWork(AbstractUnitOfWork):
         self._read_only = read_only
         self._service = service_name
         self._on_commit = on_commit
-        self._savepoints: list = []
         self.conn: AsyncConnection | None = None
 
     def _open_repositories(self, conn: AsyncConnection) -> None:  # pragma: no cover - overridden
@@ -204,23 +206,12 @@ class SqlUnitOfWork(AbstractUnitOfWork):
         self.audit = SqlAuditLog(self.conn)
         self._open_repositories(self.conn)
 
-    async def _begin_nested(self) -> None:
-        self._savepoints.append(await self.conn.begin_nested())
-
     async def _commit(self) -> None:
         await self.conn.commit()
-
-    async def _commit_nested(self) -> None:
-        await self._savepoints.pop().commit()
 
     async def _rollback(self) -> None:
         if self.conn.in_transaction():
             await self.conn.rollback()
-
-    async def _rollback_nested(self) -> None:
-        savepoint = self._savepoints.pop()
-        if savepoint.is_active:
-            await savepoint.rollback()
 
     async def _close(self) -> None:
         await self.conn.close()

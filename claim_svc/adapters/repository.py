@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from claim_svc.adapters.tables import claim_lines, claims, payout_outcomes
@@ -34,9 +34,14 @@ class SqlClaimRepository:
         if result.rowcount != 1:
             raise ConcurrentUpdate(f"claim {c.claim_id} changed concurrently")
         c.version += 1
-        # Lines belong to their claim: the claim's version check above serialises them.
-        await self._conn.execute(delete(claim_lines).where(claim_lines.c.claim_id == c.claim_id))
-        await self._write_lines(c)
+        # Lines belong to their claim: the claim's version check above serialises them. Lines are
+        # never removed from a claim; a new one (a later top-up) is inserted.
+        for i, line in enumerate(c.lines):
+            values = self._line_values(c, i, line)
+            result = await self._conn.execute(
+                update(claim_lines).where(claim_lines.c.line_id == line.line_id).values(**values))
+            if result.rowcount == 0:
+                await self._conn.execute(insert(claim_lines).values(**values))
 
     async def list(self, after: str | None, limit: int, voucher_id: str = "",
                    state: ClaimState | None = None) -> list[Claim]:
@@ -50,11 +55,13 @@ class SqlClaimRepository:
         return await self._with_lines((await self._conn.execute(query)).all())
 
     async def _write_lines(self, c: Claim) -> None:
-        await self._conn.execute(insert(claim_lines), [
-            dict(line_id=line.line_id, claim_id=c.claim_id, position=i, kind=line.kind.value,
-                 amount_fen=line.amount_fen, state=line.state.value, attempt=line.attempt,
-                 failure_reason=line.failure_reason, paid_at=line.paid_at)
-            for i, line in enumerate(c.lines)])
+        await self._conn.execute(insert(claim_lines), [self._line_values(c, i, line) for i, line in enumerate(c.lines)])
+
+    @staticmethod
+    def _line_values(c: Claim, position: int, line: ClaimLine) -> dict:
+        return dict(line_id=line.line_id, claim_id=c.claim_id, position=position, kind=line.kind.value,
+                    amount_fen=line.amount_fen, state=line.state.value, attempt=line.attempt,
+                    failure_reason=line.failure_reason, paid_at=line.paid_at)
 
     async def _with_lines(self, rows) -> list[Claim]:
         if not rows:

@@ -136,21 +136,20 @@ async def test_a_failed_request_stores_no_answer_so_a_retry_runs_again(bus, db):
 
 
 # -- the nested unit of work ---------------------------------------------------------------------
-async def test_a_handler_failing_inside_an_outer_unit_of_work_takes_back_only_its_own_work(bus, uows, db):
+async def test_a_handler_failing_inside_an_outer_unit_of_work_dooms_all_of_it(bus, uows, db):
+    # Inner levels share the outer transaction: a failed one cannot be undone alone, so the outer
+    # refuses to commit and nothing at all is stored (a consumer then applies events one by one).
     outer = uows()
     async with outer:
         await bus.handle(register(), uow=outer)
         with pytest.raises(AlreadyExists):
             await bus.handle(register(standard=1), uow=outer)
-        await bus.handle(register(level=3), uow=outer)
-        await outer.commit()
-    assert sorted(db.tables["occupations"]) == [(CODE, 3), (CODE, 4)]
-    assert db.tables["occupations"][(CODE, 4)].subsidy_standard_fen == 150_000
-    assert [r.aggregate_id for r in db.audit_records] == [f"{CODE}|4", f"{CODE}|3"]
-    assert db.commits == 1
+        with pytest.raises(RuntimeError, match="cannot commit"):
+            await outer.commit()
+    assert db.tables["occupations"] == {} and db.audit_records == [] and db.commits == 0
 
 
-async def test_a_handler_that_wrote_before_it_failed_leaves_nothing_of_its_own_work(uows, db, clock):
+async def test_a_handler_that_wrote_before_it_failed_leaves_nothing_behind(uows, db, clock):
     async def add_then_fail(cmd, uow):
         async with uow:
             await uow.occupations.add(Occupation.register("9-99", "probe", 5, 1, False, clock.now()))
@@ -163,9 +162,23 @@ async def test_a_handler_that_wrote_before_it_failed_leaves_nothing_of_its_own_w
         await real.handle(register(), uow=outer)
         with pytest.raises(FailedPrecondition):
             await bus.handle(register(code="9-99"), uow=outer)
+        with pytest.raises(RuntimeError):
+            await outer.commit()
+    assert db.tables["occupations"] == {} and db.audit_records == []
+
+
+async def test_a_handler_that_looked_and_left_without_committing_does_not_doom_the_outer(bus, uows, db, clock):
+    async def look(cmd, uow):
+        async with uow:
+            await uow.occupations.get(CODE, LEVEL)  # reads, changes nothing, does not commit
+
+    looker = MessageBus(uows, {commands.RegisterOccupation: look}, PERMISSIONS)
+    outer = uows()
+    async with outer:
+        await bus.handle(register(), uow=outer)
+        await looker.handle(register(), uow=outer)
         await outer.commit()
-    assert list(db.tables["occupations"]) == [(CODE, LEVEL)]
-    assert [r.aggregate_id for r in db.audit_records] == [f"{CODE}|{LEVEL}"]
+    assert list(db.tables["occupations"]) == [(CODE, LEVEL)] and db.commits == 1
 
 
 async def test_an_inner_commit_is_undone_when_the_outer_unit_of_work_rolls_back(bus, uows, db):
