@@ -12,6 +12,7 @@ from claim_svc.adapters.unit_of_work import SqlClaimUnitOfWork
 from claim_svc.config import ClaimSettings
 from claim_svc.service_layer.handlers import HANDLERS
 from claim_svc.service_layer.permissions import PERMISSIONS
+from skillpay import paging
 from skillpay.clock import Clock, SystemClock
 from skillpay.messagebus import MessageBus, build_bus
 from skillpay.service_runtime import ServiceRuntime, prepare_database
@@ -35,6 +36,7 @@ class ClaimProcess:
 
 async def for_process(settings: ClaimSettings, clock: Clock | None = None) -> ClaimProcess:
     db = await prepare_database(settings, MIGRATIONS)
+    paging.configure(settings.key_bytes("lookup"))  # page tokens stay valid across restarts and replicas
     runtime = ServiceRuntime(settings, db)
     clock = clock or SystemClock()
     uow_factory = functools.partial(SqlClaimUnitOfWork, db, settings.service_name, to_outgoing, runtime.wake_relay,

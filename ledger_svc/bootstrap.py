@@ -15,6 +15,7 @@ from ledger_svc.config import LedgerSettings
 from ledger_svc.service_layer.handlers import HANDLERS
 from ledger_svc.service_layer.payouts import PayoutWorker
 from ledger_svc.service_layer.permissions import PERMISSIONS
+from skillpay import paging
 from skillpay.clock import Clock, SystemClock
 from skillpay.messagebus import MessageBus, build_bus
 from skillpay.pii import PiiVault
@@ -40,6 +41,7 @@ class LedgerProcess:
 
 async def for_process(settings: LedgerSettings, clock: Clock | None = None) -> LedgerProcess:
     db = await prepare_database(settings, MIGRATIONS)
+    paging.configure(settings.key_bytes("lookup"))  # page tokens stay valid across restarts and replicas
     runtime = ServiceRuntime(settings, db)
     clock = clock or SystemClock()
     uow_factory = functools.partial(SqlLedgerUnitOfWork, db, settings.service_name, to_outgoing, runtime.wake_relay,

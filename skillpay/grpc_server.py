@@ -218,12 +218,13 @@ async def list_audit_records(uow_factory, bus, request):
     if not request.aggregate_id or len(request.aggregate_id) > 100:
         raise InvalidArgument("is required (at most 100 characters)", field="aggregate_id")
     limit = page_size(request.page_size)
-    after = decode_token(request.page_token)
+    scope = f"audit:{request.aggregate_id}"  # a token pages through one aggregate's records only
+    after = decode_token(request.page_token, scope)
     if after is not None and not after.isdigit():
         raise InvalidArgument("is not a token this service issued", field="page_token")
     async with uow_factory(read_only=True) as uow:
         records = await uow.audit.list(request.aggregate_id, int(after or 0), limit + 1)
-    page, token = split_page(records, limit, lambda last: str(last.record_id))
+    page, token = split_page(records, limit, lambda last: str(last.record_id), scope)
     return audit_pb2.ListAuditRecordsResponse(next_page_token=token, records=[
         audit_pb2.AuditRecord(occurred_at=ts(r.occurred_at), actor_kind=r.actor_kind, actor_subject=r.actor_subject,
                               request_id=r.request_id, command=r.command, aggregate_type=r.aggregate_type,

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from skillpay import paging
 from skillpay.clock import Clock, SystemClock
 from skillpay.messagebus import MessageBus, build_bus
 from skillpay.pii import PiiVault
@@ -36,6 +37,7 @@ class VoucherProcess:
 
 async def for_process(settings: VoucherSettings, clock: Clock | None = None) -> VoucherProcess:
     db = await prepare_database(settings, MIGRATIONS)
+    paging.configure(settings.key_bytes("lookup"))  # page tokens stay valid across restarts and replicas
     runtime = ServiceRuntime(settings, db)
     clock = clock or SystemClock()
     uow_factory = functools.partial(SqlVoucherUnitOfWork, db, settings.service_name, to_outgoing,

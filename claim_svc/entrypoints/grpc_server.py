@@ -44,8 +44,8 @@ class ClaimServicer(claim_pb2_grpc.ClaimServiceServicer):
         limit = page_size(request.page_size)
         state = mappers.CLAIM_STATE_FROM_PB.get(request.state)
         async with self._uow(read_only=True) as uow:
-            items = await uow.claims.list(decode_token(request.page_token), limit + 1, request.voucher_id, state)
-        page, token = split_page(items, limit, lambda last: last.claim_id)
+            items = await uow.claims.list(decode_token(request.page_token, "claims"), limit + 1, request.voucher_id, state)
+        page, token = split_page(items, limit, lambda last: last.claim_id, "claims")
         return pb.ListClaimsResponse(claims=[mappers.claim(c) for c in page], next_page_token=token)
 
     async def RequestPayoutAgain(self, request, context):

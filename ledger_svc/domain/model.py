@@ -15,6 +15,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from skillpay import fields
 from skillpay.aggregate import Aggregate, Entity
 from skillpay.errors import FailedPrecondition, FieldViolation, require
 from skillpay.ids import derived_id
@@ -60,14 +61,12 @@ class Fund(Entity):
     @classmethod
     def open(cls, fund_code: str, name: str, fund_type: FundType | None, now: datetime) -> "Fund":
         violations: list[FieldViolation] = []
-        if not fund_code or len(fund_code) > 64 or not all(ch.isalnum() or ch in "-_." for ch in fund_code):
-            violations.append(FieldViolation("fund_code", "must be 1-64 letters, digits, '-', '_' or '.'"))
-        if not name.strip():
-            violations.append(FieldViolation("name", "is required"))
+        fund_code = fields.FUND_CODE.check(fund_code, "fund_code", violations)
+        name = fields.FUND_NAME.check(name, "name", violations)
         if fund_type is None:
             violations.append(FieldViolation("fund_type", "is required (F1)"))
         require(violations)
-        return cls(fund_code, name.strip(), fund_type, now)
+        return cls(fund_code, name, fund_type, now)
 
     def audit_id(self) -> str:
         return self.fund_code

@@ -59,8 +59,8 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         self._bus.authorize(caller(), "ListFunds")
         limit = page_size(request.page_size)
         async with self._uow(read_only=True) as uow:
-            items = await uow.funds.list(decode_token(request.page_token), limit + 1)
-            page, token = split_page(items, limit, lambda last: last.fund_code)
+            items = await uow.funds.list(decode_token(request.page_token, "funds"), limit + 1)
+            page, token = split_page(items, limit, lambda last: last.fund_code, "funds")
             messages = [mappers.fund(f, await uow.funds.balances(f.fund_code)) for f in page]
         return pb.ListFundsResponse(funds=messages, next_page_token=token)
 
@@ -68,8 +68,8 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         self._bus.authorize(caller(), "ListJournalEntries")
         limit = page_size(request.page_size)
         async with self._uow(read_only=True) as uow:
-            items = await uow.journal.list(decode_token(request.page_token), limit + 1, request.fund_code)
-        page, token = split_page(items, limit, lambda last: last.entry_id)
+            items = await uow.journal.list(decode_token(request.page_token, "journal"), limit + 1, request.fund_code)
+        page, token = split_page(items, limit, lambda last: last.entry_id, "journal")
         return pb.ListJournalEntriesResponse(entries=[mappers.entry(e) for e in page], next_page_token=token)
 
     async def GetPayment(self, request, context):
@@ -88,8 +88,8 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             raise InvalidArgument("reference_key and reference_value go together", field="reference_key")
         reference = (request.reference_key, request.reference_value) if request.reference_key else None
         async with self._uow(read_only=True) as uow:
-            items = await uow.payments.list(decode_token(request.page_token), limit + 1, state, reference)
-        page, token = split_page(items, limit, lambda last: last.payment_id)
+            items = await uow.payments.list(decode_token(request.page_token, "payments"), limit + 1, state, reference)
+        page, token = split_page(items, limit, lambda last: last.payment_id, "payments")
         return pb.ListPaymentsResponse(payments=[mappers.payment(p) for p in page], next_page_token=token)
 
     async def ListAuditRecords(self, request, context):

@@ -9,7 +9,8 @@ from ledger_svc.domain.model import Fund, InsufficientFunds, Payment, PaymentSta
 from ledger_svc.service_layer import commands
 from ledger_svc.service_layer.unit_of_work import LedgerUnitOfWork
 from skillpay.clock import Clock
-from skillpay.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
+from skillpay import fields
+from skillpay.errors import AlreadyExists, FailedPrecondition, FieldViolation, NotFound, require
 
 log = logging.getLogger(__name__)
 
@@ -25,12 +26,18 @@ async def open_fund(cmd: commands.OpenFund, uow: LedgerUnitOfWork, clock: Clock)
 
 
 async def allocate_budget(cmd: commands.AllocateBudget, uow: LedgerUnitOfWork, clock: Clock) -> Fund:
-    if cmd.amount_fen <= 0:
-        raise InvalidArgument([FieldViolation("amount_fen", "must be a positive amount in fen")])
+    violations: list[FieldViolation] = []
+    fund_code = fields.FUND_CODE.check(cmd.fund_code, "fund_code", violations)
+    fields.ALLOCATION_FEN.check(cmd.amount_fen, "amount_fen", violations)
+    fields.MEMO.check(cmd.memo, "memo", violations, required=False)
+    require(violations)
     async with uow:
-        fund = await uow.funds.get(cmd.fund_code)
+        fund = await uow.funds.get(fund_code)
         if fund is None:
             raise NotFound("fund not found")
+        if (await uow.funds.balances(fund_code)).allocated_fen + cmd.amount_fen > fields.MAX_BALANCE_FEN:
+            # Bounded sums never come near int64; a fund this large is a typo, not a budget.
+            raise FailedPrecondition(f"the fund would hold more than {fields.MAX_BALANCE_FEN} fen (F2)")
         # The allocation's id derives from the request that made it: a retry cannot allocate twice.
         await uow.journal.post(model.allocation(cmd.fund_code, cmd.amount_fen, f"budget:{cmd.actor.request_id}",
                                                 clock.now()))

@@ -3,31 +3,27 @@
 from __future__ import annotations
 
 import enum
-import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError
 
+from skillpay import fields
 from skillpay.aggregate import Aggregate, Entity
 from skillpay.clock import shanghai_date
 from skillpay.errors import FailedPrecondition, FieldViolation, PermissionDenied, require
 
 HIGHEST_LEVEL, LOWEST_LEVEL = 1, 5  # L3: 5 (初级) .. 1 (高级技师)
-_CODE = re.compile(r"^[0-9A-Za-z.\-]{1,32}$")
+# The vocational qualification system this catalogue follows: no certificate is older.
+EARLIEST_CERTIFICATE = date(1990, 1, 1)
+MAX_APPROVED_OCCUPATIONS = 200
+MAX_VALIDITY_YEARS = 10  # V5: a batch's vouchers expire; nothing stays valid for decades
 
 
-def _check_level(level: int, violations: list[FieldViolation]) -> None:
-    if not HIGHEST_LEVEL <= level <= LOWEST_LEVEL:
-        violations.append(FieldViolation("level", "must be between 1 (高级技师) and 5 (初级)"))
-
-
-def _check_name(name: str, violations: list[FieldViolation], field_name: str = "name") -> None:
-    if not name.strip():
-        violations.append(FieldViolation(field_name, "is required"))
-    elif len(name) > 64:
-        violations.append(FieldViolation(field_name, "must be at most 64 characters"))
+def check_level(level: int, violations: list[FieldViolation], field_name: str = "level") -> None:
+    if isinstance(level, bool) or not isinstance(level, int) or not HIGHEST_LEVEL <= level <= LOWEST_LEVEL:
+        violations.append(FieldViolation(field_name, "must be between 1 (高级技师) and 5 (初级)"))
 
 
 @dataclass
@@ -47,14 +43,12 @@ class Occupation(Entity):
     def register(cls, code: str, name: str, level: int, subsidy_standard_fen: int, new_occupation: bool,
                  now: datetime) -> "Occupation":
         violations: list[FieldViolation] = []
-        if not _CODE.fullmatch(code):
-            violations.append(FieldViolation("code", "must be 1-32 letters, digits, '.' or '-'"))
-        _check_name(name, violations)
-        _check_level(level, violations)
-        if subsidy_standard_fen <= 0:
-            violations.append(FieldViolation("subsidy_standard_fen", "must be a positive amount in fen"))
+        code = fields.OCCUPATION_CODE.check(code, "code", violations)
+        name = fields.PERSON_NAME.check(name, "name", violations)
+        check_level(level, violations)
+        fields.SUBSIDY_FEN.check(subsidy_standard_fen, "subsidy_standard_fen", violations)
         require(violations)
-        return cls(code, name.strip(), level, subsidy_standard_fen, new_occupation, now)
+        return cls(code, name, level, subsidy_standard_fen, new_occupation, now)
 
     def audit_id(self) -> str:
         return f"{self.code}|{self.level}"
@@ -83,16 +77,25 @@ class Institution(Entity):
     def register(cls, institution_id: str, name: str, credit_code: str, address: str,
                  occupation_codes: list[str], now: datetime) -> "Institution":
         violations: list[FieldViolation] = []
-        _check_name(name, violations)
-        try:
-            credit_code = uscc.validate(credit_code)
-        except ValidationError as exc:
-            violations.append(FieldViolation("credit_code", f"not a valid unified social credit code ({exc.message})"))
+        name = fields.ORGANISATION_NAME.check(name, "name", violations)
+        address = fields.ADDRESS.check(address, "address", violations, required=False)
+        credit_code = fields.UNIFIED_CREDIT_CODE.check(credit_code, "credit_code", violations)
+        if credit_code:
+            try:
+                credit_code = uscc.validate(credit_code)
+            except ValidationError as exc:
+                violations.append(FieldViolation("credit_code",
+                                                 f"not a valid unified social credit code ({exc.message})"))
         if not occupation_codes:
             violations.append(FieldViolation("occupation_codes", "list at least one approved occupation"))
+        elif len(occupation_codes) > MAX_APPROVED_OCCUPATIONS:
+            violations.append(FieldViolation("occupation_codes", f"list at most {MAX_APPROVED_OCCUPATIONS}"))
+        else:
+            codes = [fields.OCCUPATION_CODE.check(c, f"occupation_codes[{i}]", violations)
+                     for i, c in enumerate(occupation_codes)]
+            occupation_codes = sorted(set(codes))
         require(violations)
-        return cls(institution_id, name.strip(), credit_code, address.strip(), sorted(set(occupation_codes)),
-                   InstitutionStatus.ACTIVE, now)
+        return cls(institution_id, name, credit_code, address, occupation_codes, InstitutionStatus.ACTIVE, now)
 
     def audit_id(self) -> str:
         return self.institution_id
@@ -138,18 +141,19 @@ class Certificate(Entity):
                holder: PersonIdentity, occupation_code: str, level: int, issued_on: date | None,
                now: datetime) -> "Certificate":
         violations: list[FieldViolation] = []
-        if not certificate_number.strip() or len(certificate_number) > 64:
-            violations.append(FieldViolation("certificate_number", "is required (at most 64 characters)"))
+        certificate_number = fields.CERTIFICATE_NUMBER.check(certificate_number, "certificate_number", violations)
+        occupation_code = fields.OCCUPATION_CODE.check(occupation_code, "occupation_code", violations)
         if certificate_type is None:
             violations.append(FieldViolation("certificate_type", "is required"))
-        _check_level(level, violations)
+        check_level(level, violations)
         if issued_on is None:
             violations.append(FieldViolation("issued_on", "is required"))
         elif issued_on > shanghai_date(now):
             violations.append(FieldViolation("issued_on", "must not be in the future"))
+        elif issued_on < EARLIEST_CERTIFICATE:
+            violations.append(FieldViolation("issued_on", f"must not be before {EARLIEST_CERTIFICATE.isoformat()}"))
         require(violations)
-        return cls(certificate_id, certificate_number.strip(), certificate_type, holder, occupation_code, level,
-                   issued_on, now)
+        return cls(certificate_id, certificate_number, certificate_type, holder, occupation_code, level, issued_on, now)
 
     def audit_id(self) -> str:
         return self.certificate_id
@@ -211,16 +215,28 @@ class Voucher(Aggregate):
     def issue(cls, voucher_id: str, holder: PersonIdentity, occupation: Occupation, fund_source: str,
               batch_id: str, valid_until: datetime, now: datetime) -> "Voucher":
         """V1, V4, V5: a real-name voucher for one catalogue occupation, paid from a named fund."""
-        violations: list[FieldViolation] = []
-        if not fund_source.strip():
-            violations.append(FieldViolation("fund_source", "every voucher records its fund source (V4)"))
-        if not batch_id.strip():
-            violations.append(FieldViolation("batch_id", "is required"))
-        if valid_until <= now:
-            violations.append(FieldViolation("valid_until", "must be in the future (V5)"))
+        violations = cls.field_violations(fund_source, batch_id, valid_until, now)
         require(violations)
         return cls(voucher_id, holder, occupation.code, occupation.level, fund_source.strip(), batch_id.strip(),
                    now, valid_until)
+
+    @staticmethod
+    def field_violations(fund_source: str, batch_id: str, valid_until: datetime | None,
+                         now: datetime) -> list[FieldViolation]:
+        """V4, V5: what issuing needs of the request, all of it checked at once."""
+        violations: list[FieldViolation] = []
+        if not fund_source.strip():
+            violations.append(FieldViolation("fund_source", "every voucher records its fund source (V4)"))
+        else:
+            fields.FUND_CODE.check(fund_source, "fund_source", violations)
+        fields.BATCH_ID.check(batch_id, "batch_id", violations)
+        if valid_until is None:
+            violations.append(FieldViolation("valid_until", "is required (V5)"))
+        elif valid_until <= now:
+            violations.append(FieldViolation("valid_until", "must be in the future (V5)"))
+        elif valid_until - now > timedelta(days=366 * MAX_VALIDITY_YEARS):
+            violations.append(FieldViolation("valid_until", f"must be within {MAX_VALIDITY_YEARS} years (V5)"))
+        return violations
 
     def audit_id(self) -> str:
         return self.voucher_id

@@ -45,8 +45,8 @@ class VoucherServicer(voucher_pb2_grpc.VoucherServiceServicer):
         self._reader("ListOccupations")
         limit = page_size(request.page_size)
         async with self._uow(read_only=True) as uow:
-            items = await uow.occupations.list(decode_token(request.page_token), limit + 1)
-        page, token = split_page(items, limit, lambda last: f"{last.code}|{last.level}")
+            items = await uow.occupations.list(decode_token(request.page_token, "occupations"), limit + 1)
+        page, token = split_page(items, limit, lambda last: f"{last.code}|{last.level}", "occupations")
         return pb.ListOccupationsResponse(occupations=[mappers.occupation(o) for o in page], next_page_token=token)
 
     async def RegisterInstitution(self, request, context):
@@ -108,8 +108,8 @@ class VoucherServicer(voucher_pb2_grpc.VoucherServiceServicer):
         limit = page_size(request.page_size)
         state = mappers.VOUCHER_STATE_FROM_PB.get(request.state)
         async with self._uow(read_only=True) as uow:
-            items = await uow.vouchers.list(decode_token(request.page_token), limit + 1, state)
-        page, token = split_page(items, limit, lambda last: last.voucher_id)
+            items = await uow.vouchers.list(decode_token(request.page_token, "vouchers"), limit + 1, state)
+        page, token = split_page(items, limit, lambda last: last.voucher_id, "vouchers")
         return pb.ListVouchersResponse(vouchers=[mappers.voucher(v) for v in page], next_page_token=token)
 
     async def ListAuditRecords(self, request, context):

@@ -2,30 +2,39 @@
 
 from __future__ import annotations
 
+from skillpay import fields
 from skillpay.clock import Clock
 from skillpay.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound, PermissionDenied, require
 from skillpay.actors import ActorKind
 from skillpay.ids import new_id
 from skillpay.pii import PiiVault, mask_resident_id, validate_resident_id
-from voucher_svc.domain.model import Certificate, Institution, Occupation, PersonIdentity, Voucher
+from voucher_svc.domain.model import Certificate, Institution, Occupation, PersonIdentity, Voucher, check_level
 from voucher_svc.service_layer import commands
 from voucher_svc.service_layer.unit_of_work import VoucherUnitOfWork
 
 
-def identify_person(vault: PiiVault, resident_id: str, name: str) -> PersonIdentity:
-    """V1: validate the resident ID, then keep it only sealed, hashed and masked."""
-    violations: list[FieldViolation] = []
+def identify_person(vault: PiiVault, resident_id: str, name: str,
+                    violations: list[FieldViolation] | None = None) -> PersonIdentity | None:
+    """V1: validate the resident ID, then keep it only sealed, hashed and masked.
+
+    With ``violations``, problems are added there (so a request's every bad field is named at
+    once) and None is returned; without, they are raised.
+    """
+    collected: list[FieldViolation] = []
     canonical = None
-    try:
-        canonical = validate_resident_id(resident_id)
-    except InvalidArgument as exc:
-        violations += exc.violations
-    if not name.strip():
-        violations.append(FieldViolation("name", "is required"))
-    elif len(name.strip()) > 64:
-        violations.append(FieldViolation("name", "must be at most 64 characters"))
-    require(violations)
-    return PersonIdentity(name.strip(), vault.lookup_hash(canonical), vault.seal(canonical), mask_resident_id(canonical))
+    if fields.RESIDENT_ID.check(resident_id, "resident_id", collected):
+        try:
+            canonical = validate_resident_id(resident_id)
+        except InvalidArgument as exc:
+            collected += exc.violations
+    name = fields.PERSON_NAME.check(name, "name", collected)
+    if violations is None:
+        require(collected)
+    else:
+        violations.extend(collected)
+    if collected:
+        return None
+    return PersonIdentity(name, vault.lookup_hash(canonical), vault.seal(canonical), mask_resident_id(canonical))
 
 
 async def _occupation(uow: VoucherUnitOfWork, code: str, level: int) -> Occupation:
@@ -36,8 +45,16 @@ async def _occupation(uow: VoucherUnitOfWork, code: str, level: int) -> Occupati
     return occupation
 
 
+def checked_id(value: str, field: str) -> str:
+    """An id a caller sent: bounded and plain before it is looked up (or echoed anywhere)."""
+    violations: list[FieldViolation] = []
+    value = fields.ENTITY_ID.check(value, field, violations)
+    require(violations)
+    return value
+
+
 async def _voucher(uow: VoucherUnitOfWork, voucher_id: str) -> Voucher:
-    voucher = await uow.vouchers.get(voucher_id, for_update=True)
+    voucher = await uow.vouchers.get(checked_id(voucher_id, "voucher_id"), for_update=True)
     if voucher is None:
         raise NotFound("voucher not found")
     return voucher
@@ -77,9 +94,12 @@ async def register_institution(cmd: commands.RegisterInstitution, uow: VoucherUn
 
 
 async def issue_voucher(cmd: commands.IssueVoucher, uow: VoucherUnitOfWork, clock: Clock, vault: PiiVault) -> Voucher:
-    holder = identify_person(vault, cmd.resident_id, cmd.name)
-    if cmd.valid_until is None:
-        raise InvalidArgument([FieldViolation("valid_until", "is required (V5)")])
+    violations: list[FieldViolation] = []
+    holder = identify_person(vault, cmd.resident_id, cmd.name, violations)
+    fields.OCCUPATION_CODE.check(cmd.occupation_code, "occupation_code", violations)
+    check_level(cmd.level, violations)
+    violations += Voucher.field_violations(cmd.fund_source, cmd.batch_id, cmd.valid_until, clock.now())
+    require(violations)  # every bad field at once, before anything is looked up
     async with uow:
         occupation = await _occupation(uow, cmd.occupation_code, cmd.level)
         voucher = Voucher.issue(new_id("vch"), holder, occupation, cmd.fund_source, cmd.batch_id, cmd.valid_until,
@@ -93,7 +113,7 @@ async def enrol_voucher(cmd: commands.EnrolVoucher, uow: VoucherUnitOfWork, cloc
     _acting_for(cmd, cmd.institution_id)
     async with uow:
         voucher = await _voucher(uow, cmd.voucher_id)
-        institution = await uow.institutions.get(cmd.institution_id)
+        institution = await uow.institutions.get(checked_id(cmd.institution_id, "institution_id"))
         if institution is None:
             raise NotFound("institution not found")
         voucher.enrol(institution, cmd.real_person_verified, clock.now())
@@ -104,7 +124,15 @@ async def enrol_voucher(cmd: commands.EnrolVoucher, uow: VoucherUnitOfWork, cloc
 
 async def record_certificate(cmd: commands.RecordCertificate, uow: VoucherUnitOfWork, clock: Clock,
                              vault: PiiVault) -> Certificate:
-    holder = identify_person(vault, cmd.resident_id, cmd.name)
+    violations: list[FieldViolation] = []
+    holder = identify_person(vault, cmd.resident_id, cmd.name, violations)
+    if violations:  # name the certificate's own bad fields too
+        try:
+            Certificate.record("", cmd.certificate_number, cmd.certificate_type, None, cmd.occupation_code,
+                               cmd.level, cmd.issued_on, clock.now())
+        except InvalidArgument as exc:
+            violations += exc.violations
+        require(violations)
     certificate = Certificate.record(new_id("crt"), cmd.certificate_number, cmd.certificate_type, holder,
                                      cmd.occupation_code, cmd.level, cmd.issued_on, clock.now())
     async with uow:
@@ -121,7 +149,7 @@ async def redeem_voucher(cmd: commands.RedeemVoucher, uow: VoucherUnitOfWork, cl
         voucher = await _voucher(uow, cmd.voucher_id)
         if voucher.institution_id:
             _acting_for(cmd, voucher.institution_id)
-        certificate = await uow.certificates.get(cmd.certificate_id, for_update=True)
+        certificate = await uow.certificates.get(checked_id(cmd.certificate_id, "certificate_id"), for_update=True)
         if certificate is None:
             raise NotFound("certificate not found")
         occupation = await _occupation(uow, voucher.occupation_code, voucher.level)

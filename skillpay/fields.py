@@ -1,0 +1,97 @@
+"""Every kind of field a caller can send, declared once: its maximum size and its characters.
+
+The domain checks values against these kinds, commands name the kind of each of their fields,
+and the tables size their columns from the same numbers, so a value that passes can always be
+stored and a value that cannot be stored never passes. Pure Python: domain code imports it.
+
+Errors name the field and the rule, never the value (it may be 100 KB long, or personal data).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from skillpay.errors import FieldViolation
+
+# Characters that let a value pretend to be something else on screen or in a log line.
+_INVISIBLE_OR_REORDERING = frozenset(
+    "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff")
+
+
+def _hidden_characters(value: str) -> bool:
+    return any(ch in _INVISIBLE_OR_REORDERING or unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn")
+               for ch in value)
+
+
+@dataclass(frozen=True)
+class Text:
+    """A string field: at most ``max_len`` characters; ``pattern`` (if any) must match all of it."""
+
+    max_len: int
+    pattern: re.Pattern | None = None
+    rule: str = ""  # says what the pattern allows, for the error message
+
+    def check(self, value: object, field: str, violations: list[FieldViolation], required: bool = True) -> str:
+        """The value stripped of surrounding white space; appends a violation when it is not acceptable."""
+        if not isinstance(value, str):
+            violations.append(FieldViolation(field, "must be text"))
+            return ""
+        if len(value) > self.max_len:
+            violations.append(FieldViolation(field, f"must be at most {self.max_len} characters"))
+            return ""
+        if _hidden_characters(value):  # before stripping: a trailing newline is not a space
+            violations.append(FieldViolation(field, "must not contain control, invisible or reordering characters"))
+            return ""
+        value = value.strip()
+        if not value:
+            if required:
+                violations.append(FieldViolation(field, "is required"))
+            return ""
+        if self.pattern is not None and not self.pattern.fullmatch(value):
+            violations.append(FieldViolation(field, self.rule or "has characters that are not allowed"))
+        return value
+
+
+@dataclass(frozen=True)
+class Money:
+    """An amount in integer fen, from 1 fen up to a declared maximum far below int64."""
+
+    max_fen: int
+
+    def check(self, value: object, field: str, violations: list[FieldViolation]) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            violations.append(FieldViolation(field, "must be a whole number of fen"))
+            return 0
+        if not 0 < value <= self.max_fen:
+            violations.append(FieldViolation(field, f"must be between 1 and {self.max_fen} fen"))
+            return 0
+        return value
+
+
+_CODE = re.compile(r"[0-9A-Za-z][0-9A-Za-z.\-]*")
+_IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]*")
+
+# People's and institutions' names, addresses, free text.
+PERSON_NAME = Text(64)
+ORGANISATION_NAME = Text(64)
+FUND_NAME = Text(100)
+ADDRESS = Text(200)
+MEMO = Text(256)
+REASON = Text(200)
+# Codes and references.
+OCCUPATION_CODE = Text(32, _CODE, "must be letters, digits, '.' or '-' (e.g. 6-31-01-03)")
+FUND_CODE = Text(64, re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*"), "must be letters, digits, '_', '.' or '-'")
+BATCH_ID = Text(64, _IDENTIFIER, "must be letters, digits, '_', '.', ':' or '-'")
+CERTIFICATE_NUMBER = Text(64, _IDENTIFIER, "must be letters, digits, '_', '.', ':' or '-'")
+ENTITY_ID = Text(64, _IDENTIFIER, "is not an id this service issues")
+RESIDENT_ID = Text(32)  # checked further by skillpay.pii.validate_resident_id (GB 11643)
+UNIFIED_CREDIT_CODE = Text(32)  # checked further by python-stdnum cn.uscc
+
+# A subsidy standard: far above any real one (the highest are a few thousand yuan).
+SUBSIDY_FEN = Money(10_000_000)  # 100,000 yuan
+# One budget allocation: a province's whole year, with room to spare.
+ALLOCATION_FEN = Money(10**14)  # 1 trillion yuan
+# No account may ever hold more: sums of bounded amounts stay far from int64 (9.2e18).
+MAX_BALANCE_FEN = 10**16
