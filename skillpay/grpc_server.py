@@ -194,8 +194,27 @@ async def serve(
         raise BackgroundWorkerFailed(f"{name}: a background worker stopped")
 
 
+MAX_LOG_MESSAGE_CHARS = 2_000
+
+
+class SafeFormatter(logging.Formatter):
+    """One log line per message, whatever callers send: control characters in the message are
+    escaped (a request id with CR/LF or ANSI escapes cannot forge lines or colour a terminal),
+    and a message longer than MAX_LOG_MESSAGE_CHARS is cut. Tracebacks keep their lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        escaped = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in message)
+        if len(escaped) > MAX_LOG_MESSAGE_CHARS:
+            escaped = escaped[:MAX_LOG_MESSAGE_CHARS] + f"… ({len(escaped) - MAX_LOG_MESSAGE_CHARS} more)"
+        safe = logging.makeLogRecord({**record.__dict__, "msg": escaped, "args": None})
+        return super().format(safe)
+
+
 def configure_logging(level: str = "INFO") -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from stdnum.cn import ric
@@ -24,7 +26,11 @@ _PROVINCES = frozenset({"11", "12", "13", "14", "15", "21", "22", "23", "31", "3
                         "65", "71", "81", "82"})
 
 
-def validate_resident_id(value: str, field: str = "resident_id") -> str:
+EARLIEST_BIRTH = date(1900, 1, 1)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def validate_resident_id(value: str, field: str = "resident_id", today: date | None = None) -> str:
     """Return the canonical ID (upper-case X) or raise InvalidArgument. Never echoes the ID.
 
     Length, digits, check digit (ISO 7064 MOD 11-2) and birth date come from python-stdnum.
@@ -43,9 +49,11 @@ def validate_resident_id(value: str, field: str = "resident_id") -> str:
     if compact[-1] != ric.calc_check_digit(compact):
         raise bad("the check digit is wrong")
     try:
-        ric.get_birth_date(compact)
+        born = ric.get_birth_date(compact)
     except ValidationError:
         raise bad("the birth date is not a real date") from None
+    if not EARLIEST_BIRTH <= born <= (today or datetime.now(SHANGHAI).date()):
+        raise bad("the birth date is in the future or before 1900")
     if compact[:2] not in _PROVINCES:
         raise bad("the region code is unknown")
     return compact

@@ -101,10 +101,22 @@ def ts(value: datetime | None) -> Timestamp | None:
     return out
 
 
-def from_ts(value: Timestamp, present: bool) -> datetime | None:
+# What google.protobuf.Timestamp can hold: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999999Z.
+_TS_MIN_SECONDS, _TS_MAX_SECONDS = -62_135_596_800, 253_402_300_799
+
+
+def from_ts(value: Timestamp, present: bool, field_name: str = "timestamp") -> datetime | None:
+    """An aware datetime, or INVALID_ARGUMENT naming the field when the timestamp is out of range."""
+    from skillpay.errors import FieldViolation, InvalidArgument
+
     if not present:
         return None
-    return value.ToDatetime(tzinfo=timezone.utc)
+    if not (_TS_MIN_SECONDS <= value.seconds <= _TS_MAX_SECONDS and 0 <= value.nanos <= 999_999_999):
+        raise InvalidArgument([FieldViolation(field_name, "is not a valid timestamp (years 1-9999, nanos 0-999999999)")])
+    try:
+        return value.ToDatetime(tzinfo=timezone.utc)
+    except (ValueError, OverflowError):  # the last microseconds of 9999 overflow datetime
+        raise InvalidArgument([FieldViolation(field_name, "is not a valid timestamp")]) from None
 
 
 def to_date(value: date | None) -> date_pb2.Date | None:

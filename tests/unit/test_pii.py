@@ -257,3 +257,18 @@ def test_C4_too_short_to_mask_is_hidden_whole():
     from skillpay.pii import mask_resident_id
 
     assert mask_resident_id("1234567") == "********"
+
+
+@pytest.mark.policy("V1")
+def test_V1_a_resident_id_whose_birth_date_is_in_the_future_is_refused():
+    from datetime import date
+
+    from stdnum.cn import ric
+
+    born_later = "11010520300101001"  # born 2030-01-01
+    rid = born_later + ric.calc_check_digit(born_later + "0")  # the digit is computed from the first 17
+    assert validate_resident_id(rid, today=date(2030, 1, 1)) == rid  # born today is fine
+    with pytest.raises(InvalidArgument) as err:
+        validate_resident_id(rid, today=date(2029, 12, 31))
+    assert [v.field for v in err.value.violations] == ["resident_id"]
+    assert rid not in str(err.value)

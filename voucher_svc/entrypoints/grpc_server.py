@@ -66,7 +66,7 @@ class VoucherServicer(voucher_pb2_grpc.VoucherServiceServicer):
         return await self._bus.handle(commands.IssueVoucher(
             actor=caller(request), resident_id=request.resident_id, name=request.name,
             occupation_code=request.occupation_code, level=request.level, fund_source=request.fund_source,
-            batch_id=request.batch_id, valid_until=from_ts(request.valid_until, request.HasField("valid_until"))),
+            batch_id=request.batch_id, valid_until=from_ts(request.valid_until, request.HasField("valid_until"), "valid_until")),
             reply=VOUCHER)
 
     async def EnrolVoucher(self, request, context):
