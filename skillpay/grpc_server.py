@@ -48,15 +48,29 @@ _STATUS_FOR = {
 }
 
 
+# A status must fit in gRPC's metadata (8 KB by default) whatever the request held.
+MAX_STATUS_TEXT = 500
+MAX_VIOLATIONS = 20
+
+
+def _bounded(text: str, limit: int = MAX_STATUS_TEXT) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def status_message(error: DomainError) -> str:
+    return _bounded(str(error))
+
+
 def status_for(error: DomainError) -> tuple[grpc.StatusCode, tuple[tuple[str, bytes], ...]]:
-    """The status code and the ``grpc-status-details-bin`` trailer for a domain error."""
+    """The status code and the ``grpc-status-details-bin`` trailer for a domain error (bounded)."""
     code = next((c for cls, c in _STATUS_FOR.items() if isinstance(error, cls)), grpc.StatusCode.FAILED_PRECONDITION)
     details = []
     if isinstance(error, InvalidArgument):
         bad_request = error_details_pb2.BadRequest(
             field_violations=[
-                error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
-                for v in error.violations
+                error_details_pb2.BadRequest.FieldViolation(field=_bounded(v.field, 100),
+                                                            description=_bounded(v.description, 200))
+                for v in error.violations[:MAX_VIOLATIONS]
             ]
         )
         packed = any_pb2.Any()
@@ -65,7 +79,7 @@ def status_for(error: DomainError) -> tuple[grpc.StatusCode, tuple[tuple[str, by
     info = any_pb2.Any()
     info.Pack(error_details_pb2.ErrorInfo(reason=type(error).__name__, domain="skillpay"))
     details.append(info)
-    status = status_pb2.Status(code=getattr(code_pb2, code.name), message=str(error), details=details)
+    status = status_pb2.Status(code=getattr(code_pb2, code.name), message=status_message(error), details=details)
     return code, (("grpc-status-details-bin", status.SerializeToString()),)
 
 
@@ -109,7 +123,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             except DomainError as exc:
                 code, trailer = status_for(exc)
                 context.set_trailing_metadata((("x-request-id", rid), *trailer))
-                await context.abort(code, str(exc))
+                await context.abort(code, status_message(exc))
             except (asyncio.CancelledError, grpc.aio.AbortError):
                 code = context.code() or grpc.StatusCode.CANCELLED
                 raise
