@@ -257,7 +257,10 @@ async def test_consumer_reads_again_from_the_start_when_the_broker_lost_its_data
     tasks = [asyncio.create_task(relay.run()), asyncio.create_task(consumer.run())]
     try:
         first = await _write_events(db, topic, 20)
-        await _until(lambda: _ready(len(applied) >= 20))
+
+        async def all_committed() -> bool:  # the handler runs before its batch commits
+            return sum((await _consumer_positions(db, group)).values()) >= 20
+        await _until(all_committed)
         stale = await _consumer_positions(db, group)
         own.restart()  # memory storage: messages, topics and markers are gone
         # The relay publishes the history again and then these: the stale positions point into the
