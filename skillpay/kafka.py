@@ -359,28 +359,58 @@ class InboxConsumer:
     async def _consume(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer) -> None:
         loop = asyncio.get_running_loop()
         last_check = loop.time()
+        held: dict[TopicPartition, tuple[float, float]] = {}  # partition -> (retry at, current delay)
         while not self._stopping.is_set():
             if loop.time() - last_check > self._check_interval:
                 if await self._check_epoch(consumer, producer):
                     raise _NewBroker()
                 last_check = loop.time()
+            for tp, (retry_at, _) in list(held.items()):
+                if loop.time() >= retry_at and tp in consumer.assignment():
+                    consumer.resume(tp)
             batches = await consumer.getmany(timeout_ms=200, max_records=self._batch_size)
             messages = [m for tp_messages in batches.values() for m in tp_messages]
             if not messages:
                 continue
             try:
                 await with_retries(lambda: self._apply(messages))
+                for tp in batches:
+                    held.pop(tp, None)
             except Exception as exc:  # noqa: BLE001 - each event then gets its own transaction
                 if self._stopping.is_set():
                     raise
                 self.fallbacks += 1
                 log.warning("consumer %s: a batch of %d events failed (%s); applying them one at a time",
                             self._name, len(messages), type(exc).__name__)
-                for message in messages:
-                    await self._apply_until_done(message)
+                await self._apply_one_by_one(consumer, batches, held)
             if self._assignment == "group":
                 for tp, tp_messages in batches.items():
                     await self._commit_for_monitoring(consumer, tp, tp_messages[-1].offset + 1)
+
+    async def _apply_one_by_one(self, consumer: AIOKafkaConsumer, batches: dict, held: dict) -> None:
+        """Each event in its own transaction; an event that still fails holds only its own partition.
+
+        Its partition is paused and read again from that event after a back-off (doubling up to
+        30 s), while the other partitions go on. Nothing is skipped: the event is retried until it
+        applies (parking events that never can is the dead-letter work still to come).
+        """
+        loop = asyncio.get_running_loop()
+        for tp, tp_messages in batches.items():
+            for message in tp_messages:
+                try:
+                    await with_retries(lambda: self._apply([message]))
+                except Exception:  # noqa: BLE001 - logged; this partition waits, the others go on
+                    if self._stopping.is_set():
+                        raise
+                    delay = min(held.get(tp, (0.0, 0.5))[1] * 2, 30.0)
+                    held[tp] = (loop.time() + delay, delay)
+                    log.exception("consumer %s: handling %s@%d failed; its partition waits %.1f s",
+                                  self._name, message.topic, message.offset, delay)
+                    consumer.seek(tp, message.offset)  # read again from this event
+                    consumer.pause(tp)
+                    break
+            else:
+                held.pop(tp, None)
 
     async def _commit_for_monitoring(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> None:
         """Commit the offset too, so Kafka's tools show the group's lag; we never read it back.
@@ -392,25 +422,6 @@ class InboxConsumer:
             await consumer.commit({tp: offset})
         except KafkaError as exc:
             log.debug("consumer %s: offset commit for %s refused (%s)", self._name, tp, type(exc).__name__)
-
-    async def _apply_until_done(self, message) -> None:
-        """A failing handler is retried with back-off; the position does not move meanwhile.
-
-        Nothing is skipped: a message that keeps failing holds its partition (and logs why)
-        until it is fixed, rather than being lost.
-        """
-        delay = 0.1
-        while True:
-            try:
-                await with_retries(lambda: self._apply([message]))
-                return
-            except Exception:  # noqa: BLE001 - logged, then retried
-                if self._stopping.is_set():
-                    raise
-                log.exception("consumer %s: handling %s@%d failed; retrying in %.1fs",
-                              self._name, message.topic, message.offset, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
 
     async def _apply(self, messages) -> None:
         """Apply messages (in partition order) in one unit of work; the caller retries it whole."""

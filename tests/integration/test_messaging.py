@@ -348,3 +348,46 @@ async def test_relay_and_consumer_outlive_database_errors_and_lose_nothing(db, b
     async with db.reader.connect() as conn:
         recorded = set((await conn.execute(select(inbox.c.event_id).where(inbox.c.consumer == name))).scalars())
     assert recorded == set(ids)
+
+
+async def test_an_event_that_keeps_failing_holds_only_its_own_partition(db, broker):
+    topic = f"t.{uuid.uuid4().hex}"
+    ids = await _write_events(db, topic, 12)  # five aggregates: spread over the three partitions
+    bad = ids[0]
+    failing = [True]
+    applied: list[str] = []
+
+    async def handler(envelope, uow):
+        if envelope.event_id == bad and failing[0]:
+            raise RuntimeError("cannot apply this one yet")
+        applied.append(envelope.event_id)
+
+    relay = OutboxRelay(db, broker.bootstrap, [topic], partitions=3, poll_interval_s=0.05)
+    consumer = _consumer(db, broker.bootstrap, f"g-{uuid.uuid4().hex}", [topic], {"payment.settled": handler},
+                         partitions=3)
+    tasks = [asyncio.create_task(relay.run()), asyncio.create_task(consumer.run())]
+    try:
+        async def published() -> bool:
+            async with db.reader.connect() as conn:
+                rows = (await conn.execute(select(outbox.c.event_id, outbox.c.kafka_partition)
+                                           .where(outbox.c.published_at.is_not(None)))).all()
+            return len(rows) == 12
+        await _until(published)
+        async with db.reader.connect() as conn:
+            partition = {r.event_id: r.kafka_partition for r in await conn.execute(
+                select(outbox.c.event_id, outbox.c.kafka_partition))}
+        elsewhere = {i for i in ids if partition[i] != partition[bad]}
+        assert elsewhere, "the test needs events in another partition"
+        # While the bad event fails, every event of the other partitions is applied and committed.
+        async def others_applied() -> bool:
+            return elsewhere <= set(applied) and consumer.applied >= len(elsewhere)
+        await _until(others_applied, 30)
+        assert bad not in applied
+        failing[0] = False  # fixed: the held partition goes on from the event that failed
+        await _until(lambda: _ready(set(ids) <= set(applied)), 60)
+    finally:
+        await consumer.stop()
+        await relay.stop()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    assert consumer.fallbacks >= 1
+    assert sorted(set(applied)) == sorted(ids)
