@@ -20,7 +20,7 @@ _INVISIBLE_OR_REORDERING = frozenset(
     "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff")
 
 
-def _hidden_characters(value: str) -> bool:
+def hidden_characters(value: str) -> bool:
     return any(ch in _INVISIBLE_OR_REORDERING or unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn")
                for ch in value)
 
@@ -41,7 +41,7 @@ class Text:
         if len(value) > self.max_len:
             violations.append(FieldViolation(field, f"must be at most {self.max_len} characters"))
             return ""
-        if _hidden_characters(value):  # before stripping: a trailing newline is not a space
+        if hidden_characters(value):  # before stripping: a trailing newline is not a space
             violations.append(FieldViolation(field, "must not contain control, invisible or reordering characters"))
             return ""
         value = value.strip()

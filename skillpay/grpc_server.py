@@ -27,11 +27,13 @@ from skillpay.errors import (
     AlreadyExists,
     DomainError,
     FailedPrecondition,
+    FieldViolation,
     InvalidArgument,
     NotFound,
     PermissionDenied,
     Unauthenticated,
 )
+from skillpay.fields import hidden_characters
 from skillpay.messagebus import MAX_REQUEST_ID_CHARS
 from skillpay.ready import announce
 
@@ -83,6 +85,33 @@ def status_for(error: DomainError) -> tuple[grpc.StatusCode, tuple[tuple[str, by
     return code, (("grpc-status-details-bin", status.SerializeToString()),)
 
 
+# No string a caller sends may be longer, whatever its kind (page tokens are the longest).
+MAX_ANY_TEXT = 1024
+
+
+def request_violations(message, prefix: str = "") -> list[FieldViolation]:
+    """Every string field of a request, at any depth: bounded, and free of control characters.
+
+    The edge's guard for all RPCs at once: what passes can be logged, compared and stored by any
+    backend (PostgreSQL refuses NUL), before the domain checks each field's own kind.
+    """
+    violations: list[FieldViolation] = []
+    for descriptor, value in message.ListFields():
+        name = f"{prefix}{descriptor.name}"
+        values = list(value) if descriptor.label == descriptor.LABEL_REPEATED else [value]
+        for i, item in enumerate(values):
+            where = f"{name}[{i}]" if descriptor.label == descriptor.LABEL_REPEATED else name
+            if descriptor.type == descriptor.TYPE_STRING:
+                if len(item) > MAX_ANY_TEXT:
+                    violations.append(FieldViolation(where, f"must be at most {MAX_ANY_TEXT} characters"))
+                elif hidden_characters(item):
+                    violations.append(FieldViolation(
+                        where, "must not contain control, invisible or reordering characters"))
+            elif descriptor.type == descriptor.TYPE_MESSAGE and not descriptor.message_type.GetOptions().map_entry:
+                violations += request_violations(item, f"{where}.")
+    return violations[:MAX_VIOLATIONS]
+
+
 def _loggable_request_id(value: str) -> str:
     """A caller's request id goes into logs and trailers only when it is short, printable ASCII."""
     if value and len(value) <= MAX_REQUEST_ID_CHARS and value.isascii() and value.isprintable():
@@ -119,6 +148,9 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                     if self._verifier is None:
                         raise Unauthenticated("this server verifies no identities")
                     current_actor.set(self._verifier.verify(bearer(metadata)))
+                    violations = request_violations(request)
+                    if violations:
+                        raise InvalidArgument(violations)
                 return await inner(request, context)
             except DomainError as exc:
                 code, trailer = status_for(exc)
