@@ -98,9 +98,9 @@ def request_violations(message, prefix: str = "") -> list[FieldViolation]:
     violations: list[FieldViolation] = []
     for descriptor, value in message.ListFields():
         name = f"{prefix}{descriptor.name}"
-        values = list(value) if descriptor.label == descriptor.LABEL_REPEATED else [value]
+        values = list(value) if descriptor.is_repeated else [value]
         for i, item in enumerate(values):
-            where = f"{name}[{i}]" if descriptor.label == descriptor.LABEL_REPEATED else name
+            where = f"{name}[{i}]" if descriptor.is_repeated else name
             if descriptor.type == descriptor.TYPE_STRING:
                 if len(item) > MAX_ANY_TEXT:
                     violations.append(FieldViolation(where, f"must be at most {MAX_ANY_TEXT} characters"))

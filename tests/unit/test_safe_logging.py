@@ -35,3 +35,16 @@ def test_tracebacks_keep_their_lines():
 
         line = _format("failed", exc_info=sys.exc_info())
     assert line.startswith("INFO failed\nTraceback") and "ValueError: boom" in line
+
+
+def test_the_edge_names_every_bad_string_field_of_a_request_at_any_depth():
+    from skillpay.grpc_server import MAX_ANY_TEXT, request_violations
+    from skillpay.voucher.v1 import voucher_pb2 as pb
+
+    ok = pb.RegisterInstitutionRequest(request_id="r-1", name="南阳职业培训学校", address="卧龙区 1号",
+                                       occupation_codes=["6-31-01-03"])
+    assert request_violations(ok) == []
+    bad = pb.RegisterInstitutionRequest(request_id="r\x00", name="A\u202eB", address="x" * (MAX_ANY_TEXT + 1),
+                                        occupation_codes=["ok", "line\nbreak", "\ufeffbom"])
+    assert [v.field for v in request_violations(bad)] == [
+        "request_id", "name", "address", "occupation_codes[1]", "occupation_codes[2]"]
