@@ -488,3 +488,21 @@ async def test_only_another_service_reports_a_voucher_paid(bus, db):
     with nothing_stored(db), pytest.raises(PermissionDenied):
         await bus.handle(commands.MarkVoucherPaid(actor=ADMIN, voucher_id=voucher.voucher_id, payment_id="po_1",
                                                   paid_at=NOW))
+
+
+@pytest.mark.policy("V1")
+async def test_every_bad_field_of_a_request_is_named_at_once_and_nothing_is_stored(bus, db):
+    await occupation(bus)
+    with nothing_stored(db), pytest.raises(InvalidArgument) as err:
+        await bus.handle(commands.RecordCertificate(
+            actor=ADMIN, resident_id="110105194912310021", name="\u202e张三", certificate_number="x" * 65,
+            certificate_type=None, occupation_code=CODE, level=9, issued_on=date(1, 1, 1)))
+    assert [v.field for v in err.value.violations] == [
+        "resident_id", "name", "certificate_number", "certificate_type", "level", "issued_on"]
+    with nothing_stored(db), pytest.raises(InvalidArgument) as err:
+        await bus.handle(commands.IssueVoucher(
+            actor=ADMIN, resident_id="", name="", occupation_code="6-31\n", level=0, fund_source="",
+            batch_id="b" * 100_000, valid_until=None))
+    assert [v.field for v in err.value.violations] == [
+        "resident_id", "name", "occupation_code", "level", "fund_source", "batch_id", "valid_until"]
+    assert len(str(err.value)) < 1_000  # nothing of the 100 KB value is repeated

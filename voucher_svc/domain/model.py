@@ -140,9 +140,17 @@ class Certificate(Entity):
     def record(cls, certificate_id: str, certificate_number: str, certificate_type: CertificateType | None,
                holder: PersonIdentity, occupation_code: str, level: int, issued_on: date | None,
                now: datetime) -> "Certificate":
+        require(cls.field_violations(certificate_number, certificate_type, occupation_code, level, issued_on, now))
+        certificate_number, occupation_code = certificate_number.strip(), occupation_code.strip()
+        return cls(certificate_id, certificate_number, certificate_type, holder, occupation_code, level, issued_on, now)
+
+    @staticmethod
+    def field_violations(certificate_number: str, certificate_type: CertificateType | None, occupation_code: str,
+                         level: int, issued_on: date | None, now: datetime) -> list[FieldViolation]:
+        """What recording needs of the request, all of it checked at once."""
         violations: list[FieldViolation] = []
-        certificate_number = fields.CERTIFICATE_NUMBER.check(certificate_number, "certificate_number", violations)
-        occupation_code = fields.OCCUPATION_CODE.check(occupation_code, "occupation_code", violations)
+        fields.CERTIFICATE_NUMBER.check(certificate_number, "certificate_number", violations)
+        fields.OCCUPATION_CODE.check(occupation_code, "occupation_code", violations)
         if certificate_type is None:
             violations.append(FieldViolation("certificate_type", "is required"))
         check_level(level, violations)
@@ -152,8 +160,7 @@ class Certificate(Entity):
             violations.append(FieldViolation("issued_on", "must not be in the future"))
         elif issued_on < EARLIEST_CERTIFICATE:
             violations.append(FieldViolation("issued_on", f"must not be before {EARLIEST_CERTIFICATE.isoformat()}"))
-        require(violations)
-        return cls(certificate_id, certificate_number, certificate_type, holder, occupation_code, level, issued_on, now)
+        return violations
 
     def audit_id(self) -> str:
         return self.certificate_id

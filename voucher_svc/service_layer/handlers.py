@@ -126,13 +126,9 @@ async def record_certificate(cmd: commands.RecordCertificate, uow: VoucherUnitOf
                              vault: PiiVault) -> Certificate:
     violations: list[FieldViolation] = []
     holder = identify_person(vault, cmd.resident_id, cmd.name, violations)
-    if violations:  # name the certificate's own bad fields too
-        try:
-            Certificate.record("", cmd.certificate_number, cmd.certificate_type, None, cmd.occupation_code,
-                               cmd.level, cmd.issued_on, clock.now())
-        except InvalidArgument as exc:
-            violations += exc.violations
-        require(violations)
+    violations += Certificate.field_violations(cmd.certificate_number, cmd.certificate_type, cmd.occupation_code,
+                                               cmd.level, cmd.issued_on, clock.now())
+    require(violations)  # every bad field at once
     certificate = Certificate.record(new_id("crt"), cmd.certificate_number, cmd.certificate_type, holder,
                                      cmd.occupation_code, cmd.level, cmd.issued_on, clock.now())
     async with uow:
