@@ -79,7 +79,6 @@ ORGANISATION_NAME = Text(64)
 FUND_NAME = Text(100)
 ADDRESS = Text(200)
 MEMO = Text(256)
-REASON = Text(200)
 # Codes and references.
 OCCUPATION_CODE = Text(32, _CODE, "must be letters, digits, '.' or '-' (e.g. 6-31-01-03)")
 FUND_CODE = Text(64, re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*"), "must be letters, digits, '_', '.' or '-'")

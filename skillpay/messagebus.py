@@ -119,10 +119,6 @@ class MessageBus:
         if missing:
             raise ValueError(f"commands without a permission entry: {missing}")
 
-    @property
-    def permissions(self) -> Permissions:
-        return self._permissions
-
     def authorize(self, actor: Actor | None, what: str) -> Actor:
         if actor is None:
             raise PermissionDenied("the caller is not identified")
@@ -164,7 +160,7 @@ class MessageBus:
                     async with uow:
                         with uow.acting(self._service_actor, type(event).__name__):
                             await handler(event, uow)
-                            # The handler's own commit is only a savepoint inside this unit of work.
+                            # The handler's own commit only joins this unit of work; this one commits it.
                             await uow.commit()
                     return uow.collect_new_events()
                 queue.extend(await with_retries(attempt))

@@ -2,9 +2,10 @@
 
 A ``FakeDatabase`` is what a service's database would hold (its tables, the outbox, the audit
 trail, the idempotency keys); every ``Fake*UnitOfWork`` made for it shares it, as every
-``SqlUnitOfWork`` of a process shares one database. Each begin (outermost or nested) takes a
+``SqlUnitOfWork`` of a process shares one database. The outermost begin takes a
 ``copy.deepcopy`` snapshot of all of it and a rollback puts the snapshot back, so a failed
-handler leaves nothing behind, exactly what tests want to assert.
+handler leaves nothing behind, exactly what tests want to assert (inner levels join the outer
+transaction, as in SQL).
 
 The repositories behave like the SQL ones in ``<svc>/adapters/repository.py``: they hand out
 copies (never the stored object, so a handler that forgets to ``save`` changes nothing), call
@@ -159,23 +160,14 @@ class FakeUnitOfWork(AbstractUnitOfWork):
     async def _begin(self) -> None:
         self._snapshots.append(self.db.snapshot())
 
-    async def _begin_nested(self) -> None:
-        self._snapshots.append(self.db.snapshot())
-
     async def _commit(self) -> None:
         self._snapshots.pop()
         self.db.commits += 1
         self.committed = True
 
-    async def _commit_nested(self) -> None:
-        self._snapshots.pop()
-
     async def _rollback(self) -> None:
         self.db.restore(self._snapshots.pop())
         self.db.rollbacks += 1
-
-    async def _rollback_nested(self) -> None:
-        self.db.restore(self._snapshots.pop())
 
     async def _write(self, outgoing: list[OutgoingEvent], audit: list[AuditRecord]) -> None:
         self.db.outbox.extend(outgoing)

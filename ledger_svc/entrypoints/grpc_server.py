@@ -34,9 +34,6 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
                 raise NotFound("fund not found")
             return mappers.fund(fund, await uow.funds.balances(fund_code))
 
-    async def _fund_reply(self, fund) -> pb.Fund:
-        return await self._fund_message(fund.fund_code)
-
     async def OpenFund(self, request, context):
         fund = await self._bus.handle(commands.OpenFund(
             actor=caller(request), fund_code=request.fund_code, name=request.name,
