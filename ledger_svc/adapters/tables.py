@@ -50,7 +50,8 @@ journal_entries = Table(
     Column("entry_id", String(40), primary_key=True),
     Column("fund_code", String(64), ForeignKey("funds.fund_code"), nullable=False),
     Column("kind", String(32), nullable=False),
-    Column("reference", String(100), nullable=False),
+    # Budget allocations name their request id ("budget:" + up to 128 characters).
+    Column("reference", String(200), nullable=False),
     Column("posted_at", DateTime(timezone=True), nullable=False),
     # The same cause never posts twice (a claim committed once, a payment disbursed once).
     UniqueConstraint("kind", "reference", name="uq_entry_kind_reference"),

@@ -241,3 +241,12 @@ async def test_F2_only_the_available_and_payable_accounts_refuse_to_go_below_zer
                     refused.add(role)
             await uow.commit()
     assert refused == {AccountRole.AVAILABLE, AccountRole.PAYABLE}
+
+
+async def test_an_allocation_under_the_longest_request_id_is_recorded(bus, uow_factory):
+    from skillpay.messagebus import MAX_REQUEST_ID_CHARS
+
+    await _fund(bus)
+    await bus.handle(commands.AllocateBudget(actor=FINANCE.for_request("r" * MAX_REQUEST_ID_CHARS), fund_code="ESF",
+                                             amount_fen=500))
+    assert (await _balances(uow_factory)).available_fen == 500
