@@ -142,3 +142,12 @@ class EmbeddedBroker:
     @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    @property
+    def returncode(self) -> int | None:
+        """None while it runs (or was never started); its exit code once dead. Polling reaps it."""
+        return self._proc.poll() if self._proc is not None else None

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from skillpay.cli.stack import ALL_SERVICES, DEFAULT_PORTS, GRPC_SERVICES, MODULES, Stack, grpc_serving
+from skillpay.cli.stack import ALL_SERVICES, GRPC_SERVICES, MODULES, BadEnvironment, Stack, Supervisor, grpc_serving
 
 app = typer.Typer(help="SkillPay: electronic vocational-training vouchers and the subsidies behind them.",
                   no_args_is_help=True)
@@ -21,13 +21,15 @@ console = Console()
 
 
 def _stack(data_dir: Path) -> Stack:
-    ports = {name: int(os.environ.get(f"SKILLPAY_{name.upper()}_PORT", port)) for name, port in DEFAULT_PORTS.items()}
-    broker_port = int(os.environ.get("SKILLPAY_BROKER_PORT", "19092"))
-    return Stack(data_dir, kafka_bootstrap=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", ""), ports=ports,
-                 broker_port=broker_port)
+    """The stack the documented environment variables describe (README, "Running it yourself")."""
+    try:
+        return Stack.from_environment(data_dir)
+    except BadEnvironment as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
 
 
-def _print_addresses(stack: Stack) -> None:
+def _print_addresses(stack: Stack, stopping_hint: bool = True) -> None:
     table = Table(title="SkillPay is up")
     table.add_column("part")
     table.add_column("listens on")
@@ -35,10 +37,17 @@ def _print_addresses(stack: Stack) -> None:
     table.add_row("Kafka broker", stack.kafka_bootstrap + (" (embedded tansu)" if stack.broker else " (external)"),
                   str(stack.logs_dir / "broker.log") if stack.broker else "-")
     for name in ALL_SERVICES:
+        if name not in stack.parts:
+            table.add_row(name, f"{stack.bank_url} (external, LEDGER_BANK_URL)", "-")
+            continue
         where = f"http://{stack.addr(name)}" if name in ("gateway", "bank") else f"{stack.addr(name)} (gRPC)"
         table.add_row(name, where, str(stack.logs_dir / f"{name}.log"))
     console.print(table)
-    console.print(f"Data under {stack.data_dir}. Press Ctrl-C to stop.")
+    console.print(f"Data under {stack.data_dir}." + (" Press Ctrl-C to stop." if stopping_hint else ""))
+
+
+def _now() -> str:
+    return time.strftime("%H:%M:%S")
 
 
 @app.command()
@@ -57,11 +66,11 @@ def up(data_dir: Path = typer.Option(Path(os.environ.get("SKILLPAY_DATA_DIR", "v
             stack.start()
         _print_addresses(stack)
         signal.signal(signal.SIGINT, request_stop)
+        supervisor = Supervisor(stack, say=lambda line: console.print(f"[yellow]{_now()} {line}[/]",
+                                                                     highlight=False, soft_wrap=True))
         while not stopping:
-            for name, code in stack.dead_services().items():
-                console.print(f"[red]{name} exited with {code}; restarting it (see {stack.logs_dir / name}.log)[/]")
-                stack.start_service(name)
-            time.sleep(0.5)
+            supervisor.check()
+            time.sleep(0.2)
     except KeyboardInterrupt:
         pass  # Ctrl-C while starting: a stop the user asked for, not a failure
     finally:
@@ -76,15 +85,24 @@ def demo(
     concurrency: int = typer.Option(16, help="vouchers in flight at once"),
     fund_code: str = typer.Option("ESF-DEMO", help="the fund source that pays"),
     timeout_s: float = typer.Option(300, help="how long to wait for every voucher to be paid"),
-    data_dir: Path = typer.Option(Path(os.environ.get("SKILLPAY_DATA_DIR", "var")), help="used when starting a stack"),
+    data_dir: Path = typer.Option(Path(os.environ.get("SKILLPAY_DATA_DIR", "var")), help="the running stack's data (ready files, keys), or where to start one"),
 ):
     """Drive the thin path for a batch of vouchers, against a running stack or one it starts."""
     stack = _stack(data_dir)
     started_here = False
-    if not all(grpc_serving(stack.addr(s)) for s in GRPC_SERVICES):
-        with console.status("no running stack found; starting one..."):
+    # Port 0 in the environment: the ports a running `skillpay up` got are in its ready files.
+    if not all(stack.port_known(s) and grpc_serving(stack.addr(s)) for s in GRPC_SERVICES):
+        tried = ", ".join(f"{s} {stack.addr(s) if stack.ports[s] else 'on a free port'}" for s in GRPC_SERVICES)
+        console.print(f"No SkillPay stack answers at the configured addresses ({tried}); starting one.",
+                      highlight=False, soft_wrap=True)
+        stack = _stack(data_dir)  # afresh: ports read from stale ready files are not ours to take
+        with console.status("starting SkillPay..."):
             stack.start()
         started_here = True
+        _print_addresses(stack, stopping_hint=False)
+    else:
+        console.print(f"Using the SkillPay stack at voucher {stack.addr('voucher')}, claim {stack.addr('claim')}, "
+                      f"ledger {stack.addr('ledger')}.", highlight=False, soft_wrap=True)
     try:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console) as bar:
