@@ -23,20 +23,19 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
 import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from pydantic import Field, ValidationError
 
 from cryptography.hazmat.primitives import serialization
 
 from skillpay import auth
 from skillpay.cli.broker import EmbeddedBroker
-from pydantic import Field, ValidationError
-
 from skillpay.ready import READY_FILE_ENV, read_port
 from skillpay.settings import CommonSettings
 
@@ -398,8 +397,8 @@ class Supervisor:
 
     def _restart(self, name: str) -> None:
         del self.due[name]
-        now = self.clock()
-        self._started[name] = now
+        # Counted from this attempt: a restart that fails is a quick death, not a long uptime.
+        self._started[name] = self.clock()
         try:
             where = self.stack.restart(name)
         except Exception as exc:  # noqa: BLE001 - any failure to start is retried, not fatal to the others
