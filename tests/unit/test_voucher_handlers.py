@@ -19,7 +19,7 @@ from skillpay.pii import PiiVault
 from skillpay.cli.sample_data import credit_code, resident_id
 from tests.fakes import FakeVoucherUnitOfWork
 from voucher_svc.bootstrap import bootstrap
-from voucher_svc.domain.model import CertificateType, InstitutionStatus, VoucherState
+from voucher_svc.domain.model import CertificateType, InstitutionStatus, PayoutStatus, VoucherState
 from voucher_svc.service_layer import commands
 
 pytestmark = pytest.mark.unit
@@ -488,6 +488,58 @@ async def test_only_another_service_reports_a_voucher_paid(bus, db):
     with nothing_stored(db), pytest.raises(PermissionDenied):
         await bus.handle(commands.MarkVoucherPaid(actor=ADMIN, voucher_id=voucher.voucher_id, payment_id="po_1",
                                                   paid_at=NOW))
+
+
+# -- MarkVoucherPayoutFailed ---------------------------------------------------------------------
+def payout_failed(voucher_id, reason="rejected by bank: account_closed"):
+    return commands.MarkVoucherPayoutFailed(actor=LEDGER, voucher_id=voucher_id, reason=reason)
+
+
+@pytest.mark.policy("V4")
+async def test_a_failed_payout_shows_its_reason_until_a_payout_settles(bus, db):
+    voucher, _, _ = await redeemed_voucher(bus)
+    assert db.tables["vouchers"][voucher.voucher_id].payout_status is PayoutStatus.PENDING
+    await bus.handle(payout_failed(voucher.voucher_id, "unknown fund esf-2025: the ledger has no such fund"))
+    stored = db.tables["vouchers"][voucher.voucher_id]
+    assert (stored.state, stored.payout_status) == (VoucherState.REDEEMED, PayoutStatus.FAILED)
+    assert stored.payout_failure_reason.startswith("unknown fund esf-2025")
+    assert db.audit_for(voucher.voucher_id)[-1].state_after == "payout_failed"
+    # the same report again (a redelivered event) changes nothing
+    with nothing_stored(db):
+        await bus.handle(payout_failed(voucher.voucher_id, "unknown fund esf-2025: the ledger has no such fund"))
+    # a payout requested again settles: paid, and the reason is gone
+    await bus.handle(commands.MarkVoucherPaid(actor=LEDGER, voucher_id=voucher.voucher_id, payment_id="po_2",
+                                              paid_at=NOW))
+    stored = db.tables["vouchers"][voucher.voucher_id]
+    assert (stored.state, stored.payout_status, stored.payout_failure_reason) == (
+        VoucherState.PAID, PayoutStatus.PAID, "")
+    assert [r.state_after for r in db.audit_for(voucher.voucher_id)][-2:] == ["payout_failed", "paid"]
+
+
+@pytest.mark.policy("V4")
+async def test_a_failure_reported_after_the_voucher_was_paid_changes_nothing(bus, db):
+    voucher, _, _ = await redeemed_voucher(bus)
+    await bus.handle(commands.MarkVoucherPaid(actor=LEDGER, voucher_id=voucher.voucher_id, payment_id="po_2",
+                                              paid_at=NOW))
+    with nothing_stored(db):  # an older attempt's failure, read late
+        await bus.handle(payout_failed(voucher.voucher_id))
+    assert db.tables["vouchers"][voucher.voucher_id].payout_status is PayoutStatus.PAID
+
+
+async def test_a_payout_failure_for_an_unknown_or_unredeemed_voucher_does_nothing(bus, db):
+    voucher, _ = await enrolled_voucher(bus)
+    with nothing_stored(db):
+        await bus.handle(payout_failed("vch_elsewhere"))
+        await bus.handle(payout_failed(voucher.voucher_id))
+    with nothing_stored(db), pytest.raises(PermissionDenied):
+        await bus.handle(commands.MarkVoucherPayoutFailed(actor=ADMIN, voucher_id=voucher.voucher_id, reason="x"))
+
+
+async def test_a_payout_failure_reason_is_kept_bounded_and_on_one_line(bus, db):
+    voucher, _, _ = await redeemed_voucher(bus)
+    await bus.handle(payout_failed(voucher.voucher_id, "bank says\r\nFAKE LOG LINE\x1b[2J\u202e " + "x" * 5000))
+    reason = db.tables["vouchers"][voucher.voucher_id].payout_failure_reason
+    assert len(reason) == 200 and reason.startswith("bank says FAKE LOG LINE [2J x")
 
 
 @pytest.mark.policy("V1")

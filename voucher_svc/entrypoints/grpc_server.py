@@ -126,7 +126,16 @@ def on_payment_settled(envelope: events_pb2.EventEnvelope):
                                     paid_at=from_ts(event.settled_at, event.HasField("settled_at")))
 
 
-TRANSLATORS = {"payment.settled": on_payment_settled}
+def on_payment_failed(envelope: events_pb2.EventEnvelope):
+    event = events_pb2.PaymentFailed.FromString(envelope.payload)
+    voucher_id = event.references.get("voucher_id", "")
+    if not voucher_id:
+        return None
+    return commands.MarkVoucherPayoutFailed(actor=actor_for_event(envelope), voucher_id=voucher_id,
+                                            reason=event.reason)
+
+
+TRANSLATORS = {"payment.settled": on_payment_settled, "payment.failed": on_payment_failed}
 
 
 async def start(settings: VoucherSettings) -> None:

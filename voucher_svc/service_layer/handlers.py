@@ -167,6 +167,17 @@ async def mark_voucher_paid(cmd: commands.MarkVoucherPaid, uow: VoucherUnitOfWor
         await uow.commit()
 
 
+async def mark_voucher_payout_failed(cmd: commands.MarkVoucherPayoutFailed, uow: VoucherUnitOfWork) -> None:
+    """The voucher shows why its payout failed until a payout requested again settles."""
+    async with uow:
+        voucher = await uow.vouchers.get(cmd.voucher_id, for_update=True)
+        if voucher is None:
+            return  # a payment for a voucher this service never issued: nothing to do here
+        if voucher.payout_failed(cmd.reason):
+            await uow.vouchers.save(voucher)
+        await uow.commit()
+
+
 HANDLERS = {
     commands.RegisterOccupation: register_occupation,
     commands.RegisterInstitution: register_institution,
@@ -175,4 +186,5 @@ HANDLERS = {
     commands.RecordCertificate: record_certificate,
     commands.RedeemVoucher: redeem_voucher,
     commands.MarkVoucherPaid: mark_voucher_paid,
+    commands.MarkVoucherPayoutFailed: mark_voucher_payout_failed,
 }
