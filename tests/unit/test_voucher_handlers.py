@@ -14,10 +14,11 @@ import pytest
 
 from skillpay.actors import Actor, ActorKind, service_actor
 from skillpay.clock import FixedClock
-from skillpay.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from skillpay.errors import (AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied,
+                             Unavailable)
 from skillpay.pii import PiiVault
 from skillpay.cli.sample_data import credit_code, resident_id
-from tests.fakes import FakeVoucherUnitOfWork
+from tests.fakes import FakeFundDirectory, FakeVoucherUnitOfWork
 from voucher_svc.bootstrap import bootstrap
 from voucher_svc.domain.model import CertificateType, InstitutionStatus, PayoutStatus, VoucherState
 from voucher_svc.service_layer import commands
@@ -52,8 +53,13 @@ def db(uows):
 
 
 @pytest.fixture
-def bus(uows, clock):
-    return bootstrap(uows, VAULT, clock=clock)
+def funds():
+    return FakeFundDirectory({"esf-2025", "f"})
+
+
+@pytest.fixture
+def bus(uows, clock, funds):
+    return bootstrap(uows, VAULT, funds, clock=clock)
 
 
 @contextmanager
@@ -198,6 +204,40 @@ async def test_issue_voucher_to_a_real_name_with_fund_source_and_validity(bus, d
                                                  level=LEVEL, fund_source="f", batch_id="b", valid_until=VALID_UNTIL))
     [record] = db.audit_for(voucher.voucher_id)
     assert (record.state_before, record.state_after) == ("", "issued")
+
+
+@pytest.mark.policy("V4", "F1")
+async def test_issue_voucher_from_a_fund_the_ledger_does_not_know_is_refused_and_nothing_stored(bus, db, funds):
+    await occupation(bus)
+    with nothing_stored(db), pytest.raises(InvalidArgument) as err:
+        await bus.handle(commands.IssueVoucher(actor=ADMIN, resident_id=RID, name="张三", occupation_code=CODE,
+                                               level=LEVEL, fund_source=" not-opened ", batch_id="b",
+                                               valid_until=VALID_UNTIL))
+    assert violated_fields(err) == {"fund_source"}
+    assert "ledger" in str(err.value) and "not-opened" not in str(err.value)
+    assert funds.asked == ["not-opened"]
+    # finance opens it: the same request is issued (a refusal is not remembered under its request id)
+    funds.known.add("not-opened")
+    await bus.handle(commands.IssueVoucher(actor=ADMIN, resident_id=RID, name="张三", occupation_code=CODE,
+                                           level=LEVEL, fund_source="not-opened", batch_id="b",
+                                           valid_until=VALID_UNTIL))
+    assert len(db.tables["vouchers"]) == 1
+
+
+async def test_issue_voucher_while_the_ledger_is_unreachable_is_unavailable_and_nothing_stored(bus, db, funds):
+    await occupation(bus)
+    funds.reachable = False
+    with nothing_stored(db), pytest.raises(Unavailable):
+        await issue(bus)
+
+
+async def test_a_malformed_issue_request_is_refused_before_the_ledger_is_asked(bus, db, funds):
+    await occupation(bus)
+    with nothing_stored(db), pytest.raises(InvalidArgument):
+        await bus.handle(commands.IssueVoucher(actor=ADMIN, resident_id=RID, name="张三", occupation_code=CODE,
+                                               level=LEVEL, fund_source="x" * 100_000, batch_id="b",
+                                               valid_until=VALID_UNTIL))
+    assert funds.asked == []
 
 
 @pytest.mark.policy("V1")

@@ -145,8 +145,12 @@ async def start(settings: VoucherSettings) -> None:
         voucher_pb2_grpc.add_VoucherServiceServicer_to_server(VoucherServicer(process.bus, process.uow_factory), server)
         return [pb.DESCRIPTOR.services_by_name["VoucherService"].full_name]
 
-    await run_service(process.runtime, produces=[VOUCHER_EVENTS], consumes=[LEDGER_EVENTS], translators=TRANSLATORS,
-                      bus=process.bus, uow_factory=process.uow_factory, add_servicers=add_servicers)
+    try:
+        await run_service(process.runtime, produces=[VOUCHER_EVENTS], consumes=[LEDGER_EVENTS],
+                          translators=TRANSLATORS, bus=process.bus, uow_factory=process.uow_factory,
+                          add_servicers=add_servicers)
+    finally:
+        await process.funds.aclose()
 
 
 def main() -> None:
