@@ -43,7 +43,7 @@ MODULES = {
     "gateway": "gateway.app",
 }
 # Whose addresses go into a process's environment: it starts once their ports are known.
-NEEDS = {"ledger": ("bank",), "gateway": GRPC_SERVICES}
+NEEDS = {"ledger": ("bank",), "voucher": ("ledger",), "gateway": GRPC_SERVICES}
 
 
 @dataclass
@@ -112,8 +112,9 @@ class Stack:
             "PYTHONUNBUFFERED": "1",
             READY_FILE_ENV: str(self.ready_file(name)),
         })
-        if name == "gateway":
-            # Only the gateway issues identities (its own, for now); services only verify them.
+        if name in ("gateway", "voucher"):
+            # Only the gateway and the voucher service (asking the ledger about funds) issue
+            # identities, their own; the other services only verify them.
             env["SKILLPAY_AUTH_PRIVATE_KEY"] = self._signing_key().private_bytes(
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                 serialization.NoEncryption()).decode()
@@ -129,6 +130,8 @@ class Stack:
                 env[f"{prefix}_DATABASE_URL"] = self.database_urls[name]
             if name == "ledger":
                 env["LEDGER_BANK_URL"] = self.bank_url
+            if name == "voucher":
+                env["VOUCHER_LEDGER_ADDR"] = self.addr("ledger")
         env.update(self.extra_env)
         return env
 
