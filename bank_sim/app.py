@@ -84,7 +84,10 @@ Protocol (JSON bodies, UTF-8; all instants are ISO 8601 with a UTC offset)
     ``POST /v1/payments`` is processed and stored as usual but its HTTP response
     is held back that long (so a client with a shorter timeout does not learn
     that the bank took the payment: the "in doubt" case).  ``0`` clears it.
-    The setting is in memory only.  Response ``200`` ``{"hold_responses_ms": int}``.
+    ``{"close_accounts": bool}``: while true, every new payment ends "failed"
+    with ``account_closed`` (a payee's account closed, later corrected).  Either
+    key or both; the settings are in memory only.  Response ``200`` with both
+    current settings ``{"hold_responses_ms": int, "close_accounts": bool}``.
 
 Any other path gives ``404`` ``{"error": "unknown_endpoint"}`` (distinct from
 ``not_found`` so that a wrong base URL is never mistaken for "no such payment").
@@ -223,7 +226,7 @@ def build_app(settings: BankSimSettings) -> Starlette:
     """Build the ASGI app.  The store is opened here (so the app also works
     in-process without a lifespan) and closed on lifespan shutdown."""
     store = PaymentStore(settings.database_path, timedelta(milliseconds=settings.settle_delay_ms))
-    faults = {"hold_responses_ms": 0}
+    faults = {"hold_responses_ms": 0, "close_accounts": False}
 
     async def submit_payment(request: Request) -> JSONResponse:
         body, violations = await _json_object(request)
@@ -234,7 +237,7 @@ def build_app(settings: BankSimSettings) -> Starlette:
             log.info("payment rejected: invalid request (%d violations)", len(violations))
             response = _invalid(violations)
         else:
-            outcome, record = await asyncio.to_thread(store.submit, payment)
+            outcome, record = await asyncio.to_thread(store.submit, payment, faults["close_accounts"])
             if outcome is SubmitOutcome.CREATED:
                 log.info(
                     "payment accepted payment_id=%s channel=%s amount_fen=%d payee=%s bank_ref=%s",
@@ -315,18 +318,22 @@ def build_app(settings: BankSimSettings) -> Starlette:
     async def set_faults(request: Request) -> JSONResponse:
         body, violations = await _json_object(request)
         if body is not None:
-            hold = body.get("hold_responses_ms")
+            hold = body.get("hold_responses_ms", faults["hold_responses_ms"])
+            close = body.get("close_accounts", faults["close_accounts"])
+            violations = []
+            if not {"hold_responses_ms", "close_accounts"} & set(body):
+                violations.append({"field": "body", "description": "set hold_responses_ms or close_accounts"})
             if isinstance(hold, bool) or not isinstance(hold, int) or not 0 <= hold <= MAX_HOLD_MS:
-                violations = [
-                    {
-                        "field": "hold_responses_ms",
-                        "description": f"must be an integer between 0 and {MAX_HOLD_MS}",
-                    }
-                ]
-            else:
-                faults["hold_responses_ms"] = hold
-                log.warning("fault injection: hold_responses_ms=%d", hold)
-                return JSONResponse({"hold_responses_ms": hold})
+                violations.append({
+                    "field": "hold_responses_ms",
+                    "description": f"must be an integer between 0 and {MAX_HOLD_MS}",
+                })
+            if not isinstance(close, bool):
+                violations.append({"field": "close_accounts", "description": "must be true or false"})
+            if not violations:
+                faults.update(hold_responses_ms=hold, close_accounts=close)
+                log.warning("fault injection: hold_responses_ms=%d close_accounts=%s", hold, close)
+                return JSONResponse(dict(faults))
         return _invalid(violations)
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -255,10 +255,11 @@ class PaymentStore:
 
     # -- writes -----------------------------------------------------------
 
-    def submit(self, request: PaymentRequest) -> tuple[SubmitOutcome, PaymentRecord]:
+    def submit(self, request: PaymentRequest, fail: bool = False) -> tuple[SubmitOutcome, PaymentRecord]:
         """Store a new payment, or recognise a replay / conflicting reuse.
 
-        On CONFLICT the returned record is the stored (unchanged) one.
+        On CONFLICT the returned record is the stored (unchanged) one. ``fail`` makes a new
+        payment end "failed" (account closed) whatever its payee's name.
         """
         digest = self._digest(request)
         with self._lock:
@@ -281,7 +282,7 @@ class PaymentStore:
                     self._conn.execute("COMMIT")
                     return outcome, _record(row)
 
-                failing = request.payee_name.startswith(FAILING_NAME_PREFIX)
+                failing = fail or request.payee_name.startswith(FAILING_NAME_PREFIX)
                 due_at = now + self._settle_delay
                 status = "accepted"
                 if due_at <= now:  # zero delay: the outcome is immediate

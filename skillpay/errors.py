@@ -54,3 +54,8 @@ def require(violations: list[FieldViolation]) -> None:
 
 class Unauthenticated(DomainError):
     """No valid identity came with the call."""
+
+
+class Unavailable(DomainError):
+    """Something this call depends on (another service) cannot be reached now; nothing was
+    changed, and the same request may be sent again later."""

@@ -85,6 +85,14 @@ FUND_CODE = Text(64, re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*"), "must be letter
 BATCH_ID = Text(64, _IDENTIFIER, "must be letters, digits, '_', '.', ':' or '-'")
 CERTIFICATE_NUMBER = Text(64, _IDENTIFIER, "must be letters, digits, '_', '.', ':' or '-'")
 ENTITY_ID = Text(64, _IDENTIFIER, "is not an id this service issues")
+# An id another service issued and this one stores (new_id / derived_id: at most 36 characters).
+REFERENCE_ID = Text(40, _IDENTIFIER, "is not an id SkillPay issues")
+# What travels between services about a person instead of the ID number (skillpay.pii).
+# Masked as skillpay.pii.mask_resident_id does; a clear ID number never passes for a masked one.
+MASKED_RESIDENT_ID = Text(18, re.compile(r"([0-9A-Za-z]{6}\*{8}[0-9A-Za-z]{4})|\*{8}"),
+                          "must be a masked ID (first 6, 8 '*', last 4)")
+LOOKUP_HASH = Text(64, re.compile(r"[0-9a-f]{64}"), "must be 64 lower-case hex digits")
+MAX_SEALED_BYTES = 512  # a sealed ID number is about 50 bytes
 RESIDENT_ID = Text(32)  # checked further by skillpay.pii.validate_resident_id (GB 11643)
 UNIFIED_CREDIT_CODE = Text(32)  # checked further by python-stdnum cn.uscc
 

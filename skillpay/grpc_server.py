@@ -32,6 +32,7 @@ from skillpay.errors import (
     NotFound,
     PermissionDenied,
     Unauthenticated,
+    Unavailable,
 )
 from skillpay.fields import hidden_characters
 from skillpay.messagebus import MAX_REQUEST_ID_CHARS
@@ -47,6 +48,7 @@ _STATUS_FOR = {
     FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
     PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
     Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    Unavailable: grpc.StatusCode.UNAVAILABLE,
 }
 
 

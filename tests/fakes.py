@@ -46,6 +46,7 @@ from skillpay.aggregate import Aggregate, Entity
 from skillpay.audit_trail import AuditRecord
 from skillpay.clock import Clock
 from skillpay.db import ConcurrentUpdate
+from skillpay.errors import Unavailable
 from skillpay.messaging import OutgoingEvent, StoredResponse
 from skillpay.uow import AbstractUnitOfWork, EventMapper
 from voucher_svc.adapters.events import to_outgoing as voucher_events
@@ -331,6 +332,21 @@ class FakeVoucherUnitOfWork(FakeUnitOfWork, VoucherUnitOfWork):
 
 
 # -- claim_svc ---------------------------------------------------------------------------------
+class FakeFundDirectory:
+    """The ledger's funds as the voucher service sees them (voucher_svc/service_layer/funds.py)."""
+
+    def __init__(self, known: Iterable[str] = (), reachable: bool = True):
+        self.known = set(known)
+        self.reachable = reachable
+        self.asked: list[str] = []
+
+    async def is_known(self, fund_code: str) -> bool:
+        self.asked.append(fund_code)
+        if not self.reachable:
+            raise Unavailable("the ledger cannot be reached to check fund_source; try again")
+        return fund_code in self.known
+
+
 class FakeClaimDatabase(FakeDatabase):
     TABLES = ("claims", "payout_outcomes")
 

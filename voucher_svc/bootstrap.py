@@ -1,4 +1,4 @@
-"""The one place the voucher service is wired: settings, unit of work, clock, PII vault, bus."""
+"""The one place the voucher service is wired: settings, unit of work, clock, PII vault, fund directory, bus."""
 
 from __future__ import annotations
 
@@ -8,23 +8,27 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from skillpay import paging
+from skillpay.actors import ActorKind
+from skillpay.auth import Identity
 from skillpay.clock import Clock, SystemClock
 from skillpay.messagebus import MessageBus, build_bus
 from skillpay.pii import PiiVault
 from skillpay.service_runtime import ServiceRuntime, prepare_database
 from voucher_svc.adapters.events import to_outgoing
+from voucher_svc.adapters.ledger_funds import LedgerFundDirectory
 from voucher_svc.adapters.unit_of_work import SqlVoucherUnitOfWork
 from voucher_svc.config import VoucherSettings
+from voucher_svc.service_layer.funds import FundDirectory
 from voucher_svc.service_layer.handlers import HANDLERS
 from voucher_svc.service_layer.permissions import PERMISSIONS
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def bootstrap(uow_factory: Callable, vault: PiiVault, clock: Clock | None = None,
+def bootstrap(uow_factory: Callable, vault: PiiVault, funds: FundDirectory, clock: Clock | None = None,
               fingerprint_key: bytes = b"") -> MessageBus:
     """The bus with every handler's dependencies injected; tests pass fakes here."""
-    dependencies = {"clock": clock or SystemClock(), "vault": vault}
+    dependencies = {"clock": clock or SystemClock(), "vault": vault, "funds": funds}
     return build_bus(uow_factory, HANDLERS, PERMISSIONS, "voucher", dependencies, fingerprint_key)
 
 
@@ -33,6 +37,7 @@ class VoucherProcess:
     runtime: ServiceRuntime
     uow_factory: Callable
     bus: MessageBus
+    funds: LedgerFundDirectory
 
 
 async def for_process(settings: VoucherSettings, clock: Clock | None = None) -> VoucherProcess:
@@ -43,5 +48,8 @@ async def for_process(settings: VoucherSettings, clock: Clock | None = None) -> 
     uow_factory = functools.partial(SqlVoucherUnitOfWork, db, settings.service_name, to_outgoing,
                                     runtime.wake_relay, clock=clock)
     vault = PiiVault.from_settings(settings)
-    bus = bootstrap(uow_factory, vault, clock, fingerprint_key=settings.key_bytes("lookup"))
-    return VoucherProcess(runtime, uow_factory, bus)
+    # The ledger is asked as this service, with a token it signs itself (SKILLPAY_AUTH_PRIVATE_KEY).
+    funds = LedgerFundDirectory(settings.ledger_addr, Identity(settings.token_issuer(), ActorKind.SERVICE, "voucher"),
+                                settings.ledger_timeout_s)
+    bus = bootstrap(uow_factory, vault, funds, clock, fingerprint_key=settings.key_bytes("lookup"))
+    return VoucherProcess(runtime, uow_factory, bus, funds)

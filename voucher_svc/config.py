@@ -4,8 +4,11 @@ from skillpay.settings import ServiceSettings
 
 
 class VoucherSettings(ServiceSettings):
-    """Environment: VOUCHER_GRPC_LISTEN, VOUCHER_DATABASE_URL, plus the shared KAFKA_*/SKILLPAY_* ones."""
+    """Environment: VOUCHER_GRPC_LISTEN, VOUCHER_DATABASE_URL, VOUCHER_LEDGER_ADDR, plus the shared KAFKA_*/SKILLPAY_* ones."""
 
     model_config = SettingsConfigDict(env_prefix="VOUCHER_", extra="ignore")
     service_name: str = "voucher"
     grpc_listen: str = "127.0.0.1:50051"
+    # Where the ledger is: a batch's fund source is checked there when vouchers are issued.
+    ledger_addr: str = "127.0.0.1:50053"
+    ledger_timeout_s: float = 3.0

@@ -13,8 +13,9 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from skillpay import fields
 from skillpay.aggregate import Aggregate
-from skillpay.errors import FailedPrecondition
+from skillpay.errors import FailedPrecondition, FieldViolation, require
 from skillpay.ids import derived_id
 
 
@@ -72,6 +73,44 @@ def line_id_for(kind: LineKind, cause: str) -> str:
 
 def payout_request_id_for(line_id: str, attempt: int) -> str:
     return derived_id("po", line_id, attempt)
+
+
+HIGHEST_LEVEL, LOWEST_LEVEL = 1, 5  # L3
+MAX_FAILURE_REASON_CHARS = 200
+
+
+def payee_violations(payee: Payee, field: str = "payee") -> list[FieldViolation]:
+    """A payee as another service sent it: the name; for a person also the masked ID, the look-up
+    hash and the sealed ID, all bounded."""
+    violations: list[FieldViolation] = []
+    fields.PERSON_NAME.check(payee.name, f"{field}.name", violations)
+    if payee.kind is not PayeeKind.PERSON:
+        return violations
+    fields.MASKED_RESIDENT_ID.check(payee.id_masked, f"{field}.id_masked", violations)
+    fields.LOOKUP_HASH.check(payee.id_lookup, f"{field}.id_lookup", violations)
+    if not isinstance(payee.id_sealed, bytes) or not 0 < len(payee.id_sealed) <= fields.MAX_SEALED_BYTES:
+        violations.append(FieldViolation(f"{field}.id_sealed", f"must be 1-{fields.MAX_SEALED_BYTES} bytes"))
+    return violations
+
+
+def payout_outcome_violations(payout_request_id: str, claim_id: str, occurred_at: datetime | None,
+                              occurred_field: str) -> list[FieldViolation]:
+    """What an outcome reported by the ledger must hold before it is recorded."""
+    violations: list[FieldViolation] = []
+    fields.REFERENCE_ID.check(payout_request_id, "payout_request_id", violations)
+    fields.REFERENCE_ID.check(claim_id, "claim_id", violations)
+    if occurred_at is None:
+        violations.append(FieldViolation(occurred_field, "is required"))
+    elif occurred_at.tzinfo is None:
+        violations.append(FieldViolation(occurred_field, "must carry a time zone"))
+    return violations
+
+
+def plain_reason(reason: str) -> str:
+    """Another service's failure text as one plain, bounded line: kept (the failure matters more
+    than its wording), but never with control or reordering characters."""
+    text = "".join(" " if fields.hidden_characters(ch) else ch for ch in (reason if isinstance(reason, str) else ""))
+    return " ".join(text.split())[:MAX_FAILURE_REASON_CHARS] or "payout failed"
 
 
 # How far ahead of its own attempt a claim looks when an outcome names a payout request it does
@@ -134,13 +173,35 @@ class Claim(Aggregate):
     def for_redeemed_voucher(cls, voucher_id: str, payee: Payee, institution_id: str, occupation_code: str,
                              level: int, amount_fen: int, fund_source: str, now: datetime) -> "Claim":
         """One claim per redeemed voucher, with one line for the voucher's fixed value (V3, F3)."""
-        if amount_fen <= 0:
-            raise FailedPrecondition("a claim needs a positive amount")
-        if not fund_source:
-            raise FailedPrecondition("a claim must name its fund source (F3)")
+        require(cls.voucher_claim_violations(voucher_id, payee, institution_id, occupation_code, level, amount_fen,
+                                             fund_source))
+        voucher_id, institution_id = voucher_id.strip(), institution_id.strip()
+        occupation_code, fund_source = occupation_code.strip(), fund_source.strip()
         line = ClaimLine(line_id_for(LineKind.VOUCHER_SUBSIDY, voucher_id), LineKind.VOUCHER_SUBSIDY, amount_fen)
         return cls(claim_id_for_voucher(voucher_id), ClaimKind.VOUCHER, voucher_id, payee, institution_id,
                    occupation_code, level, fund_source, now, [line])
+
+    @staticmethod
+    def voucher_claim_violations(voucher_id: str, payee: Payee, institution_id: str, occupation_code: str,
+                                 level: int, amount_fen: int, fund_source: str) -> list[FieldViolation]:
+        """What voucher.redeemed must carry, by field kind, every bad field named at once.
+
+        The event comes from another service, not a caller; a malformed one is refused here
+        with named fields, before anything reaches the database.
+        """
+        violations: list[FieldViolation] = []
+        fields.REFERENCE_ID.check(voucher_id, "voucher_id", violations)
+        violations += payee_violations(payee)
+        fields.REFERENCE_ID.check(institution_id, "institution_id", violations)
+        fields.OCCUPATION_CODE.check(occupation_code, "occupation_code", violations)
+        if isinstance(level, bool) or not isinstance(level, int) or not HIGHEST_LEVEL <= level <= LOWEST_LEVEL:
+            violations.append(FieldViolation("level", "must be between 1 and 5"))
+        fields.SUBSIDY_FEN.check(amount_fen, "amount_fen", violations)
+        if isinstance(fund_source, str) and not fund_source.strip():
+            violations.append(FieldViolation("fund_source", "a claim must name its fund source (F3)"))
+        else:
+            fields.FUND_CODE.check(fund_source, "fund_source", violations)
+        return violations
 
     def audit_id(self) -> str:
         return self.claim_id

@@ -63,7 +63,7 @@ def on_voucher_redeemed(envelope: events_pb2.EventEnvelope):
     return commands.CreateVoucherClaim(
         actor=actor_for_event(envelope), voucher_id=e.voucher_id, payee=payee, institution_id=e.institution_id,
         occupation_code=e.occupation_code, level=e.level, amount_fen=e.value_fen, fund_source=e.fund_source,
-        redeemed_at=from_ts(e.redeemed_at, e.HasField("redeemed_at")))
+        redeemed_at=from_ts(e.redeemed_at, e.HasField("redeemed_at"), "redeemed_at"))
 
 
 def on_payment_settled(envelope: events_pb2.EventEnvelope):
@@ -72,7 +72,7 @@ def on_payment_settled(envelope: events_pb2.EventEnvelope):
         return None  # a payment for something other than a claim
     return commands.RecordPayoutSettled(
         actor=actor_for_event(envelope), payout_request_id=e.payment_id, claim_id=e.references["claim_id"],
-        settled_at=from_ts(e.settled_at, e.HasField("settled_at")) or envelope.occurred_at.ToDatetime(tzinfo=timezone.utc))
+        settled_at=from_ts(e.settled_at, e.HasField("settled_at"), "settled_at") or envelope.occurred_at.ToDatetime(tzinfo=timezone.utc))
 
 
 def on_payment_failed(envelope: events_pb2.EventEnvelope):
@@ -81,7 +81,8 @@ def on_payment_failed(envelope: events_pb2.EventEnvelope):
         return None
     return commands.RecordPayoutFailed(
         actor=actor_for_event(envelope), payout_request_id=e.payment_id, claim_id=e.references["claim_id"],
-        reason=e.reason[:200], failed_at=from_ts(e.failed_at, e.HasField("failed_at")))
+        reason=e.reason, failed_at=from_ts(e.failed_at, e.HasField("failed_at"), "failed_at")
+        or envelope.occurred_at.ToDatetime(tzinfo=timezone.utc))
 
 
 TRANSLATORS = {"voucher.redeemed": on_voucher_redeemed, "payment.settled": on_payment_settled,

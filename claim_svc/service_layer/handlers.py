@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from claim_svc.domain.model import Claim, claim_id_for_voucher
+from claim_svc.domain.model import Claim, claim_id_for_voucher, payout_outcome_violations, plain_reason
 from claim_svc.service_layer import commands
 from claim_svc.service_layer.unit_of_work import ClaimUnitOfWork, PayoutOutcome
 from skillpay.clock import Clock
-from skillpay.errors import NotFound
+from skillpay.errors import NotFound, require
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +58,15 @@ async def _record_outcome(uow: ClaimUnitOfWork, outcome: PayoutOutcome) -> None:
 
 
 async def record_payout_settled(cmd: commands.RecordPayoutSettled, uow: ClaimUnitOfWork) -> None:
-    await _record_outcome(uow, PayoutOutcome(cmd.payout_request_id, cmd.claim_id, True, "", cmd.settled_at))
+    require(payout_outcome_violations(cmd.payout_request_id, cmd.claim_id, cmd.settled_at, "settled_at"))
+    await _record_outcome(uow, PayoutOutcome(cmd.payout_request_id.strip(), cmd.claim_id.strip(), True, "",
+                                             cmd.settled_at))
 
 
 async def record_payout_failed(cmd: commands.RecordPayoutFailed, uow: ClaimUnitOfWork) -> None:
-    await _record_outcome(uow, PayoutOutcome(cmd.payout_request_id, cmd.claim_id, False, cmd.reason, cmd.failed_at))
+    require(payout_outcome_violations(cmd.payout_request_id, cmd.claim_id, cmd.failed_at, "failed_at"))
+    await _record_outcome(uow, PayoutOutcome(cmd.payout_request_id.strip(), cmd.claim_id.strip(), False,
+                                             plain_reason(cmd.reason), cmd.failed_at))
 
 
 async def request_payout_again(cmd: commands.RequestPayoutAgain, uow: ClaimUnitOfWork, clock: Clock) -> Claim:

@@ -45,9 +45,23 @@ async def allocate_budget(cmd: commands.AllocateBudget, uow: LedgerUnitOfWork, c
     return fund
 
 
+def unknown_fund_reason(fund_code: str) -> str:
+    # The code came from another service's event: name it only when it is a plain, bounded code.
+    violations: list[FieldViolation] = []
+    code = fields.FUND_CODE.check(fund_code, "fund_code", violations)
+    return f"unknown fund {code}: the ledger has no such fund source (F1)" if not violations else \
+        "unknown fund: the ledger has no such fund source (F1)"
+
+
 async def _try_commit_funds(uow: LedgerUnitOfWork, payment: Payment, clock: Clock) -> bool:
-    """Move the payment's amount from available to payable; False if the fund cannot cover it (F2)."""
+    """Move the payment's amount from available to payable; False if the fund cannot cover it (F2).
+
+    A fund the ledger does not know can never cover it (funds are opened by finance, never
+    implied): the payment fails at once with that reason, so the requester sees it instead of a
+    payout that waits for ever. Requested again after the fund is opened, it is paid.
+    """
     if await uow.funds.get(payment.fund_code) is None:
+        payment.fail(unknown_fund_reason(payment.fund_code), clock.now())
         return False
     try:
         await uow.journal.post(model.commitment(payment.fund_code, payment.amount_fen, payment.payment_id,
@@ -63,7 +77,8 @@ async def request_payout(cmd: commands.RequestPayout, uow: LedgerUnitOfWork, clo
 
     The id is the requester's, derived from what it pays for; a request that arrives again (a
     replayed event, a claim re-created after a restore) is refused and counted, never paid again.
-    A fund that cannot cover it yet leaves the payment awaiting funds: nothing is overdrawn.
+    A fund that cannot cover it yet leaves the payment awaiting funds: nothing is overdrawn. A
+    fund the ledger does not know fails it (payment.failed names the reason).
     """
     async with uow:
         existing = await uow.payments.get(cmd.payout_request_id, for_update=True)
@@ -92,11 +107,14 @@ async def _payment(uow: LedgerUnitOfWork, payment_id: str) -> Payment:
 async def commit_funds(cmd: commands.CommitFunds, uow: LedgerUnitOfWork, clock: Clock) -> bool:
     async with uow:
         payment = await _payment(uow, cmd.payment_id)
-        if payment.state is not PaymentState.AWAITING_FUNDS or not await _try_commit_funds(uow, payment, clock):
+        if payment.state is not PaymentState.AWAITING_FUNDS:
             return False
+        await _try_commit_funds(uow, payment, clock)
+        if payment.state is PaymentState.AWAITING_FUNDS:
+            return False  # still short of budget: nothing changed
         await uow.payments.save(payment)
         await uow.commit()
-    return True
+    return True  # committed, or failed for want of a fund
 
 
 async def start_submission(cmd: commands.StartSubmission, uow: LedgerUnitOfWork, clock: Clock) -> Payment | None:

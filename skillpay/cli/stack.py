@@ -50,7 +50,7 @@ MODULES = {
     "gateway": "gateway.app",
 }
 # Whose addresses go into a process's environment: it starts once their ports are known.
-NEEDS = {"ledger": ("bank",), "gateway": GRPC_SERVICES}
+NEEDS = {"ledger": ("bank",), "voucher": ("ledger",), "gateway": GRPC_SERVICES}
 DEFAULT_BROKER_PORT = 19092
 # Hosts a process may listen on but a client cannot usefully dial.
 _WILDCARD_HOSTS = {"", "0.0.0.0", "::", "[::]"}
@@ -191,8 +191,9 @@ class Stack:
             "PYTHONUNBUFFERED": "1",
             READY_FILE_ENV: str(self.ready_file(name)),
         })
-        if name == "gateway":
-            # Only the gateway issues identities (its own, for now); services only verify them.
+        if name in ("gateway", "voucher"):
+            # Only the gateway and the voucher service (asking the ledger about funds) issue
+            # identities, their own; the other services only verify them.
             env["SKILLPAY_AUTH_PRIVATE_KEY"] = self._signing_key().private_bytes(
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                 serialization.NoEncryption()).decode()
@@ -211,6 +212,9 @@ class Stack:
                 env[f"{prefix}_DATABASE_URL"] = self.database_urls[name]
             if name == "ledger":
                 env["LEDGER_BANK_URL"] = self.bank_url
+            if name == "voucher":
+                # A ledger the user named is the one asked about funds; else the stack's own.
+                env["VOUCHER_LEDGER_ADDR"] = os.environ.get("VOUCHER_LEDGER_ADDR") or self.addr("ledger")
         env.update(self.extra_env)
         return env
 

@@ -326,6 +326,29 @@ async def test_payee_named_fail_ends_failed_with_reason(bank_sim: BankSimProcess
     assert [(line.state, line.amount_fen) for line in lines] == [("failed", 7_700)]
 
 
+async def test_closed_accounts_fault_fails_new_payments_until_cleared(
+    bank_sim: BankSimProcess, adapters: dict[str, PaymentAdapter]
+) -> None:
+    transfer = adapters["bank_transfer"]
+    async with httpx.AsyncClient(base_url=bank_sim.url, timeout=2.0) as control:
+        try:
+            response = await control.post("/v1/_faults", json={"close_accounts": True})
+            assert response.json() == {"hold_responses_ms": 0, "close_accounts": True}
+            closed = _transfer(1_100)
+            await transfer.submit(closed)
+            final = await _wait_final(transfer, closed.payment_id)
+            assert (final.state, final.failure_reason) == ("failed", "account_closed")
+            bad = await control.post("/v1/_faults", json={"close_accounts": "yes"})
+            assert bad.status_code == 422 and [v["field"] for v in bad.json()["violations"]] == ["close_accounts"]
+            assert (await control.post("/v1/_faults", json={})).status_code == 422
+        finally:
+            cleared = await control.post("/v1/_faults", json={"close_accounts": False})
+            assert cleared.json()["close_accounts"] is False
+    reopened = _transfer(1_200)
+    await transfer.submit(reopened)
+    assert (await _wait_final(transfer, reopened.payment_id)).state == "settled"
+
+
 async def test_query_of_unknown_payment_returns_none(adapters: dict[str, PaymentAdapter]) -> None:
     for adapter in adapters.values():
         assert await adapter.query(f"never-submitted-{uuid.uuid4().hex}") is None

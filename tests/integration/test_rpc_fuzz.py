@@ -51,6 +51,7 @@ from skillpay.db import Database
 from skillpay.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from skillpay.ready import read_port
 from skillpay.voucher.v1 import voucher_pb2, voucher_pb2_grpc
+from tests.integration.ledger_process import LedgerProcess, private_pem, start_ledger
 
 pytestmark = pytest.mark.integration
 
@@ -124,17 +125,24 @@ class ServerPool:
         self.pii_key = base64.b64encode(os.urandom(32)).decode()
         self.lookup_key = base64.b64encode(os.urandom(32)).decode()
         self.servers: dict[tuple[str, str], Server] = {}
+        self.ledgers: list[LedgerProcess] = []
 
-    def start(self, name: str, backend: str, url: str) -> Server:
+    def start(self, name: str, backend: str, url: str, ledger_url: str = "") -> Server:
         spec = SPECS[name]
         work = self.root / f"{name}-{backend}"
         work.mkdir(parents=True, exist_ok=True)
         log_path, ready_file = work / f"{name}.log", work / f"{name}.addr"
+        extra_env = dict(spec.extra_env)
+        if name == "voucher":
+            # IssueVoucher asks a ledger whether the fund is open: a real one of its own, fund "ESF" open.
+            ledger = start_ledger(work / "ledger", ledger_url, self.signing_key, self.pii_key, self.lookup_key)
+            self.ledgers.append(ledger)
+            extra_env.update(VOUCHER_LEDGER_ADDR=ledger.addr, SKILLPAY_AUTH_PRIVATE_KEY=private_pem(self.signing_key))
         env = dict(os.environ, SKILLPAY_READY_FILE=str(ready_file), SKILLPAY_DATA_DIR=str(work),
                    KAFKA_BOOTSTRAP_SERVERS="", SKILLPAY_AUTH_PUBLIC_KEY=public_pem(self.signing_key),
                    SKILLPAY_PII_KEY=self.pii_key, SKILLPAY_LOOKUP_KEY=self.lookup_key,
                    **{f"{spec.env_prefix}GRPC_LISTEN": "127.0.0.1:0", f"{spec.env_prefix}DATABASE_URL": url},
-                   **spec.extra_env)
+                   **extra_env)
         with open(log_path, "wb") as log:
             proc = subprocess.Popen([sys.executable, "-m", spec.module], env=env, stdout=log,
                                     stderr=subprocess.STDOUT)
@@ -160,6 +168,8 @@ class ServerPool:
                 server.proc.wait(15)
             except subprocess.TimeoutExpired:
                 server.proc.kill()
+        for ledger in self.ledgers:
+            ledger.stop()
 
 
 @pytest.fixture(scope="module")
@@ -252,7 +262,8 @@ async def server(request, server_pool: ServerPool, backend, database_url_factory
     name = request.node.callspec.params["rpc"][0]
     found = server_pool.servers.get((name, backend))
     if found is None:
-        found = server_pool.start(name, backend, database_url_factory(name[0]))
+        found = server_pool.start(name, backend, database_url_factory(name[0]),
+                                  database_url_factory("fl") if name == "voucher" else "")
         spec = SPECS[name]
         channel = authenticated_channel(found.addr, Identity(server_pool.issuer, spec.privileged, f"{name}-seed"))
         try:

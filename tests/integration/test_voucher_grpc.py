@@ -31,6 +31,7 @@ from skillpay.cli.stack import grpc_serving
 from skillpay.audit.v1 import audit_pb2
 from skillpay.voucher.v1 import voucher_pb2 as pb
 from skillpay.voucher.v1 import voucher_pb2_grpc
+from tests.integration.ledger_process import open_funds, private_pem, start_ledger
 
 pytestmark = pytest.mark.integration
 
@@ -50,12 +51,22 @@ def admin_channel(addr: str, issuer: TokenIssuer, kind: ActorKind = ActorKind.AD
 
 
 @pytest.fixture
-def voucher_server(database_url_factory, tmp_path, signing_key):
+def ledger_server(database_url_factory, tmp_path, signing_key):
+    """The real ledger the voucher service checks fund sources with; the fund "ESF" is open."""
+    key = base64.b64encode(os.urandom(32)).decode()
+    ledger = start_ledger(tmp_path / "ledger", database_url_factory("l"), signing_key, key, key)
+    yield ledger
+    ledger.stop()
+
+
+@pytest.fixture
+def voucher_server(database_url_factory, tmp_path, signing_key, ledger_server):
     log_path, ready_file = tmp_path / "voucher.log", tmp_path / "voucher.addr"
     url = database_url_factory("v")
     env = dict(os.environ, VOUCHER_GRPC_LISTEN="127.0.0.1:0", SKILLPAY_READY_FILE=str(ready_file),
                VOUCHER_DATABASE_URL=url, SKILLPAY_DATA_DIR=str(tmp_path), KAFKA_BOOTSTRAP_SERVERS="",
-               SKILLPAY_AUTH_PUBLIC_KEY=public_pem(signing_key),
+               SKILLPAY_AUTH_PUBLIC_KEY=public_pem(signing_key), SKILLPAY_AUTH_PRIVATE_KEY=private_pem(signing_key),
+               VOUCHER_LEDGER_ADDR=ledger_server.addr,
                SKILLPAY_PII_KEY=base64.b64encode(os.urandom(32)).decode(),
                SKILLPAY_LOOKUP_KEY=base64.b64encode(os.urandom(32)).decode())
     with open(log_path, "wb") as log:
@@ -376,3 +387,30 @@ async def test_every_state_change_is_in_the_audit_trail_with_actor_command_and_r
         ("RedeemVoucher", "enrolled", "redeemed", "institution", institution, "redeem-42"),
     ]
     assert all(r.aggregate_type == "voucher" and r.occurred_at.seconds > 0 for r in records)
+
+
+@pytest.mark.policy("V4", "F1")
+async def test_issue_from_a_fund_the_ledger_does_not_know_is_refused_naming_fund_source_and_nothing_stored(
+        stub, voucher_server, ledger_server, issuer):
+    await _catalogue(stub)
+    request = issue_request(sample_data.resident_id(random.Random(41)))
+    request.fund_source = "UIF-NOT-OPENED"
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await stub.IssueVoucher(request)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert set(violations(err.value)) == {"fund_source"}
+    assert (await stub.ListVouchers(pb.ListVouchersRequest(page_size=10))).vouchers == []
+    # finance opens the fund: the same request now issues the voucher
+    await open_funds(ledger_server.addr, issuer, ("UIF-NOT-OPENED",))
+    voucher = await stub.IssueVoucher(request)
+    assert voucher.fund_source == "UIF-NOT-OPENED"
+
+
+async def test_issue_while_the_ledger_is_down_is_unavailable_and_nothing_stored(stub, voucher_server, ledger_server):
+    await _catalogue(stub)
+    ledger_server.stop()
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await stub.IssueVoucher(issue_request(sample_data.resident_id(random.Random(42))))
+    assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert "fund_source" in err.value.details()
+    assert (await stub.ListVouchers(pb.ListVouchersRequest(page_size=10))).vouchers == []

@@ -23,7 +23,7 @@ from claim_svc.domain.model import (
 from claim_svc.adapters.events import to_outgoing
 from ledger_svc.adapters.payments import build_payment_adapters
 from skillpay.cli import sample_data
-from skillpay.errors import FailedPrecondition
+from skillpay.errors import FailedPrecondition, InvalidArgument
 from skillpay.events.v1 import events_pb2
 from skillpay.pii import PiiVault
 from voucher_svc.adapters.events import person_ref
@@ -32,7 +32,7 @@ from voucher_svc.service_layer.handlers import identify_person
 pytestmark = pytest.mark.unit
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
-PERSON = Payee(PayeeKind.PERSON, "李小明", "110105********1234", b"sealed", "lookup")
+PERSON = Payee(PayeeKind.PERSON, "李小明", "110105********1234", b"sealed", "ab" * 32)
 INSTITUTION = Payee(PayeeKind.INSTITUTION, "南阳职业培训学校")
 
 
@@ -59,16 +59,18 @@ def test_F3_claim_for_redeemed_voucher_has_one_subsidy_line_from_the_named_fund(
     assert line.payout_request_id == "" and c.pull_events() == []
 
 
-@pytest.mark.parametrize("amount", [0, -1])
-def test_claim_needs_a_positive_amount(amount):
-    with pytest.raises(FailedPrecondition, match="positive"):
+@pytest.mark.parametrize("amount", [0, -1, 10**12, True])
+def test_claim_needs_a_bounded_positive_amount(amount):
+    with pytest.raises(InvalidArgument) as err:
         _claim(amount=amount)
+    assert [v.field for v in err.value.violations] == ["amount_fen"]
 
 
 @pytest.mark.policy("F3")
 def test_F3_claim_must_name_its_fund_source():
-    with pytest.raises(FailedPrecondition, match="F3"):
+    with pytest.raises(InvalidArgument, match="F3") as err:
         _claim(fund="")
+    assert [v.field for v in err.value.violations] == ["fund_source"]
 
 
 @pytest.mark.policy("X2")
@@ -142,7 +144,7 @@ def test_a_payout_is_requested_again_only_after_a_failure():
 @pytest.mark.policy("C7")
 @pytest.mark.parametrize("kind", list(PayeeKind))
 async def test_C7_every_payout_request_names_a_channel_the_ledger_can_pay_through(kind):
-    c = _claim(payee=Payee(kind, "收款人"))
+    c = _claim(payee=Payee(kind, "收款人", PERSON.id_masked, PERSON.id_sealed, PERSON.id_lookup))
     c.approve(NOW)
     (event,) = c.pull_events()
     adapters = build_payment_adapters("http://bank.invalid", 1.0)

@@ -25,7 +25,7 @@ from claim_svc.domain.model import (
 from claim_svc.service_layer import commands
 from skillpay.actors import Actor, ActorKind, service_actor
 from skillpay.clock import FixedClock
-from skillpay.errors import FailedPrecondition, NotFound, PermissionDenied
+from skillpay.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from tests.fakes import FakeClaimUnitOfWork
 
 pytestmark = pytest.mark.unit
@@ -40,7 +40,7 @@ PAYOUT_2 = payout_request_id_for(LINE, 2)
 VOUCHER_SVC = service_actor("voucher").for_request("event:ev-1")
 LEDGER = service_actor("ledger")
 REVIEWER = Actor(ActorKind.REVIEWER, "reviewer-1")
-PAYEE = Payee(PayeeKind.PERSON, "张三", "110105********1234", b"sealed", "lookup-hash")
+PAYEE = Payee(PayeeKind.PERSON, "张三", "110105********1234", b"sealed", "0f" * 32)
 
 
 @pytest.fixture
@@ -85,6 +85,10 @@ def settled(payout_request_id=PAYOUT_1, claim_id=CLAIM, at=LATER):
 def failed(payout_request_id=PAYOUT_1, claim_id=CLAIM, reason="account closed"):
     return commands.RecordPayoutFailed(actor=LEDGER, payout_request_id=payout_request_id, claim_id=claim_id,
                                        reason=reason, failed_at=LATER)
+
+
+def violated_fields(err: pytest.ExceptionInfo) -> list[str]:
+    return [v.field for v in err.value.violations]
 
 
 def stored(db, claim_id=CLAIM):
@@ -145,11 +149,50 @@ async def test_a_claim_recreated_after_its_database_was_lost_asks_for_the_same_p
 
 
 async def test_a_claim_needs_a_positive_amount_and_a_fund_source(bus, db):
-    # The domain reports these as FailedPrecondition (the event, not a caller, is at fault).
-    with nothing_stored(db), pytest.raises(FailedPrecondition, match="positive"):
+    # Refused by field kind, naming the field, like a caller's bad request: nothing is stored.
+    with nothing_stored(db), pytest.raises(InvalidArgument) as err:
         await bus.handle(voucher_redeemed(amount_fen=0))
-    with nothing_stored(db), pytest.raises(FailedPrecondition, match="F3"):
+    assert violated_fields(err) == ["amount_fen"]
+    with nothing_stored(db), pytest.raises(InvalidArgument, match="F3") as err:
         await bus.handle(voucher_redeemed(fund_source=""))
+    assert violated_fields(err) == ["fund_source"]
+
+
+async def test_a_malformed_voucher_redeemed_event_is_refused_naming_every_bad_field(bus, db):
+    bad_payee = Payee(PayeeKind.PERSON, "\u202e张三", "11010519491231002X", b"", "not-hex")
+    with nothing_stored(db), pytest.raises(InvalidArgument) as err:
+        await bus.handle(commands.CreateVoucherClaim(
+            actor=VOUCHER_SVC, voucher_id="v" * 100_000, payee=bad_payee, institution_id="ins 1\n",
+            occupation_code="6-31-01-03;DROP", level=9, amount_fen=2**63 - 1, fund_source="x" * 65,
+            redeemed_at=NOW))
+    assert violated_fields(err) == [
+        "voucher_id", "payee.name", "payee.id_masked", "payee.id_lookup", "payee.id_sealed", "institution_id",
+        "occupation_code", "level", "amount_fen", "fund_source"]
+    assert "v" * 100 not in str(err.value)  # never echoed
+    # an id longer than the column that stores it is refused, not cut short by the database
+    with nothing_stored(db), pytest.raises(InvalidArgument) as err:
+        await bus.handle(voucher_redeemed(voucher_id="vch_" + "a" * 37))
+    assert violated_fields(err) == ["voucher_id"]
+
+
+async def test_a_malformed_payout_outcome_is_refused_naming_its_fields(bus, db):
+    await bus.handle(voucher_redeemed())
+    with nothing_stored(db), pytest.raises(InvalidArgument) as err:
+        await bus.handle(commands.RecordPayoutSettled(actor=LEDGER, payout_request_id="po\x00", claim_id="",
+                                                      settled_at=None))
+    assert violated_fields(err) == ["payout_request_id", "claim_id", "settled_at"]
+    with nothing_stored(db), pytest.raises(InvalidArgument) as err:
+        await bus.handle(commands.RecordPayoutFailed(actor=LEDGER, payout_request_id=PAYOUT_1, claim_id=CLAIM,
+                                                     reason="x", failed_at=LATER.replace(tzinfo=None)))
+    assert violated_fields(err) == ["failed_at"]
+
+
+async def test_a_failure_reason_from_the_ledger_is_kept_as_one_plain_bounded_line(bus, db):
+    await bus.handle(voucher_redeemed())
+    await bus.handle(failed(reason="closed\r\n\x1b[31mFAKE\u202e" + "y" * 1000))
+    c = stored(db)
+    assert c.failure_reason.startswith("closed [31mFAKE y") and len(c.failure_reason) == 200
+    assert c.lines[0].failure_reason == c.failure_reason
 
 
 async def test_only_a_service_creates_a_voucher_claim(bus, db):

@@ -13,8 +13,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from ledger_svc.bootstrap import bootstrap
-from ledger_svc.domain.model import FundBalances, FundType, Payee, PaymentState, entry_id_for
+from ledger_svc.domain.model import FundBalances, FundType, Payee, Payment, PaymentState, entry_id_for
 from ledger_svc.service_layer import commands
+from ledger_svc.service_layer.handlers import unknown_fund_reason
 from skillpay.actors import Actor, ActorKind, service_actor
 from skillpay.clock import FixedClock
 from skillpay.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
@@ -223,10 +224,34 @@ async def test_a_fund_never_pays_for_another(bus, db, uows):
     assert await balances(uows, OTHER_FUND) == FundBalances(0, 0, 0, 0)
 
 
-async def test_a_payout_from_an_unknown_fund_waits_for_that_fund(bus, db):
+@pytest.mark.policy("F1")
+async def test_a_payout_from_an_unknown_fund_fails_at_once_with_that_reason(bus, db):
     await bus.handle(payout_requested(fund_code="not-opened"))
-    assert payment(db).state is PaymentState.AWAITING_FUNDS
-    assert entries(db) == []
+    p = payment(db)
+    assert p.state is PaymentState.FAILED
+    assert p.failure_reason.startswith("unknown fund not-opened")
+    assert entries(db) == []  # nothing was committed, so nothing is released
+    [event] = db.events_of_type("payment.failed")
+    assert event.payload.reason == p.failure_reason
+    assert dict(event.payload.references) == REFERENCES
+    assert [r.state_after for r in db.audit_for(PAYOUT)] == ["failed"]
+    # the worker has nothing left to do with it
+    assert await bus.handle(commands.CommitFunds(actor=WORKER, payment_id=PAYOUT)) is False
+
+
+@pytest.mark.policy("F1")
+async def test_a_payment_left_awaiting_an_unknown_fund_is_failed_by_the_worker(bus, db, clock):
+    # as a ledger from before this rule left it: awaiting a fund nobody opened
+    db.tables["payments"][PAYOUT] = Payment(PAYOUT, dict(REFERENCES), "ssc_card", "never-opened", 150_000, PAYEE, NOW)
+    assert await bus.handle(commands.CommitFunds(actor=WORKER, payment_id=PAYOUT)) is True
+    assert payment(db).state is PaymentState.FAILED
+    assert payment(db).failure_reason.startswith("unknown fund never-opened")
+    assert len(db.events_of_type("payment.failed")) == 1
+
+
+def test_an_unknown_fund_reason_never_repeats_a_code_that_is_not_plain():
+    assert unknown_fund_reason("x" * 5000) == "unknown fund: the ledger has no such fund source (F1)"
+    assert unknown_fund_reason("a\u202eb") == "unknown fund: the ledger has no such fund source (F1)"
 
 
 async def test_a_payout_of_no_money_is_refused_and_nothing_is_stored(bus, db):

@@ -18,7 +18,7 @@ from skillpay.errors import AlreadyExists, FailedPrecondition, InvalidArgument, 
 from skillpay.messagebus import MessageBus, inject
 from skillpay.pii import PiiVault
 from skillpay.cli.sample_data import credit_code, resident_id
-from tests.fakes import FakeVoucherUnitOfWork
+from tests.fakes import FakeFundDirectory, FakeVoucherUnitOfWork
 from voucher_svc.bootstrap import bootstrap
 from voucher_svc.domain.model import CertificateType, Occupation, VoucherRedeemed, VoucherState
 from voucher_svc.entrypoints.grpc_server import OCCUPATION, VOUCHER
@@ -52,7 +52,7 @@ def db(uows):
 
 @pytest.fixture
 def bus(uows, clock):
-    return bootstrap(uows, VAULT, clock=clock)
+    return bootstrap(uows, VAULT, FakeFundDirectory({"esf-2025"}), clock=clock)
 
 
 def register(code=CODE, level=LEVEL, actor=ADMIN, standard=150_000):
@@ -156,7 +156,7 @@ async def test_a_handler_that_wrote_before_it_failed_leaves_nothing_behind(uows,
             raise FailedPrecondition("changed its mind")
 
     bus = MessageBus(uows, {commands.RegisterOccupation: add_then_fail}, PERMISSIONS)
-    real = bootstrap(uows, VAULT, clock=clock)
+    real = bootstrap(uows, VAULT, FakeFundDirectory({"esf-2025"}), clock=clock)
     outer = uows()
     async with outer:
         await real.handle(register(), uow=outer)
@@ -261,7 +261,7 @@ async def test_committed_domain_events_go_to_the_services_own_event_handlers(uow
             await uow.vouchers.save(voucher)
             await uow.commit()
 
-    dependencies = {"clock": clock, "vault": VAULT}
+    dependencies = {"clock": clock, "vault": VAULT, "funds": FakeFundDirectory({"esf-2025"})}
     bus = MessageBus(uows, {c: inject(h, dependencies) for c, h in HANDLERS.items()}, PERMISSIONS,
                      event_handlers={VoucherRedeemed: [on_redeemed]}, service_actor=service_actor("voucher"))
     voucher_id, certificate_id = await _enrolled_voucher_and_certificate(bus)
@@ -281,7 +281,7 @@ async def test_a_handler_joining_an_open_unit_of_work_leaves_dispatch_to_the_cal
     async def on_redeemed(event, uow):
         seen.append(event.voucher_id)
 
-    dependencies = {"clock": clock, "vault": VAULT}
+    dependencies = {"clock": clock, "vault": VAULT, "funds": FakeFundDirectory({"esf-2025"})}
     bus = MessageBus(uows, {c: inject(h, dependencies) for c, h in HANDLERS.items()}, PERMISSIONS,
                      event_handlers={VoucherRedeemed: [on_redeemed]}, service_actor=service_actor("voucher"))
     voucher_id, certificate_id = await _enrolled_voucher_and_certificate(bus)

@@ -14,12 +14,13 @@ import pytest
 
 from skillpay.actors import Actor, ActorKind, service_actor
 from skillpay.clock import FixedClock
-from skillpay.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from skillpay.errors import (AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied,
+                             Unavailable)
 from skillpay.pii import PiiVault
 from skillpay.cli.sample_data import credit_code, resident_id
-from tests.fakes import FakeVoucherUnitOfWork
+from tests.fakes import FakeFundDirectory, FakeVoucherUnitOfWork
 from voucher_svc.bootstrap import bootstrap
-from voucher_svc.domain.model import CertificateType, InstitutionStatus, VoucherState
+from voucher_svc.domain.model import CertificateType, InstitutionStatus, PayoutStatus, VoucherState
 from voucher_svc.service_layer import commands
 
 pytestmark = pytest.mark.unit
@@ -52,8 +53,13 @@ def db(uows):
 
 
 @pytest.fixture
-def bus(uows, clock):
-    return bootstrap(uows, VAULT, clock=clock)
+def funds():
+    return FakeFundDirectory({"esf-2025", "f"})
+
+
+@pytest.fixture
+def bus(uows, clock, funds):
+    return bootstrap(uows, VAULT, funds, clock=clock)
 
 
 @contextmanager
@@ -198,6 +204,40 @@ async def test_issue_voucher_to_a_real_name_with_fund_source_and_validity(bus, d
                                                  level=LEVEL, fund_source="f", batch_id="b", valid_until=VALID_UNTIL))
     [record] = db.audit_for(voucher.voucher_id)
     assert (record.state_before, record.state_after) == ("", "issued")
+
+
+@pytest.mark.policy("V4", "F1")
+async def test_issue_voucher_from_a_fund_the_ledger_does_not_know_is_refused_and_nothing_stored(bus, db, funds):
+    await occupation(bus)
+    with nothing_stored(db), pytest.raises(InvalidArgument) as err:
+        await bus.handle(commands.IssueVoucher(actor=ADMIN, resident_id=RID, name="张三", occupation_code=CODE,
+                                               level=LEVEL, fund_source=" not-opened ", batch_id="b",
+                                               valid_until=VALID_UNTIL))
+    assert violated_fields(err) == {"fund_source"}
+    assert "ledger" in str(err.value) and "not-opened" not in str(err.value)
+    assert funds.asked == ["not-opened"]
+    # finance opens it: the same request is issued (a refusal is not remembered under its request id)
+    funds.known.add("not-opened")
+    await bus.handle(commands.IssueVoucher(actor=ADMIN, resident_id=RID, name="张三", occupation_code=CODE,
+                                           level=LEVEL, fund_source="not-opened", batch_id="b",
+                                           valid_until=VALID_UNTIL))
+    assert len(db.tables["vouchers"]) == 1
+
+
+async def test_issue_voucher_while_the_ledger_is_unreachable_is_unavailable_and_nothing_stored(bus, db, funds):
+    await occupation(bus)
+    funds.reachable = False
+    with nothing_stored(db), pytest.raises(Unavailable):
+        await issue(bus)
+
+
+async def test_a_malformed_issue_request_is_refused_before_the_ledger_is_asked(bus, db, funds):
+    await occupation(bus)
+    with nothing_stored(db), pytest.raises(InvalidArgument):
+        await bus.handle(commands.IssueVoucher(actor=ADMIN, resident_id=RID, name="张三", occupation_code=CODE,
+                                               level=LEVEL, fund_source="x" * 100_000, batch_id="b",
+                                               valid_until=VALID_UNTIL))
+    assert funds.asked == []
 
 
 @pytest.mark.policy("V1")
@@ -488,6 +528,58 @@ async def test_only_another_service_reports_a_voucher_paid(bus, db):
     with nothing_stored(db), pytest.raises(PermissionDenied):
         await bus.handle(commands.MarkVoucherPaid(actor=ADMIN, voucher_id=voucher.voucher_id, payment_id="po_1",
                                                   paid_at=NOW))
+
+
+# -- MarkVoucherPayoutFailed ---------------------------------------------------------------------
+def payout_failed(voucher_id, reason="rejected by bank: account_closed"):
+    return commands.MarkVoucherPayoutFailed(actor=LEDGER, voucher_id=voucher_id, reason=reason)
+
+
+@pytest.mark.policy("V4")
+async def test_a_failed_payout_shows_its_reason_until_a_payout_settles(bus, db):
+    voucher, _, _ = await redeemed_voucher(bus)
+    assert db.tables["vouchers"][voucher.voucher_id].payout_status is PayoutStatus.PENDING
+    await bus.handle(payout_failed(voucher.voucher_id, "unknown fund esf-2025: the ledger has no such fund"))
+    stored = db.tables["vouchers"][voucher.voucher_id]
+    assert (stored.state, stored.payout_status) == (VoucherState.REDEEMED, PayoutStatus.FAILED)
+    assert stored.payout_failure_reason.startswith("unknown fund esf-2025")
+    assert db.audit_for(voucher.voucher_id)[-1].state_after == "payout_failed"
+    # the same report again (a redelivered event) changes nothing
+    with nothing_stored(db):
+        await bus.handle(payout_failed(voucher.voucher_id, "unknown fund esf-2025: the ledger has no such fund"))
+    # a payout requested again settles: paid, and the reason is gone
+    await bus.handle(commands.MarkVoucherPaid(actor=LEDGER, voucher_id=voucher.voucher_id, payment_id="po_2",
+                                              paid_at=NOW))
+    stored = db.tables["vouchers"][voucher.voucher_id]
+    assert (stored.state, stored.payout_status, stored.payout_failure_reason) == (
+        VoucherState.PAID, PayoutStatus.PAID, "")
+    assert [r.state_after for r in db.audit_for(voucher.voucher_id)][-2:] == ["payout_failed", "paid"]
+
+
+@pytest.mark.policy("V4")
+async def test_a_failure_reported_after_the_voucher_was_paid_changes_nothing(bus, db):
+    voucher, _, _ = await redeemed_voucher(bus)
+    await bus.handle(commands.MarkVoucherPaid(actor=LEDGER, voucher_id=voucher.voucher_id, payment_id="po_2",
+                                              paid_at=NOW))
+    with nothing_stored(db):  # an older attempt's failure, read late
+        await bus.handle(payout_failed(voucher.voucher_id))
+    assert db.tables["vouchers"][voucher.voucher_id].payout_status is PayoutStatus.PAID
+
+
+async def test_a_payout_failure_for_an_unknown_or_unredeemed_voucher_does_nothing(bus, db):
+    voucher, _ = await enrolled_voucher(bus)
+    with nothing_stored(db):
+        await bus.handle(payout_failed("vch_elsewhere"))
+        await bus.handle(payout_failed(voucher.voucher_id))
+    with nothing_stored(db), pytest.raises(PermissionDenied):
+        await bus.handle(commands.MarkVoucherPayoutFailed(actor=ADMIN, voucher_id=voucher.voucher_id, reason="x"))
+
+
+async def test_a_payout_failure_reason_is_kept_bounded_and_on_one_line(bus, db):
+    voucher, _, _ = await redeemed_voucher(bus)
+    await bus.handle(payout_failed(voucher.voucher_id, "bank says\r\nFAKE LOG LINE\x1b[2J\u202e " + "x" * 5000))
+    reason = db.tables["vouchers"][voucher.voucher_id].payout_failure_reason
+    assert len(reason) == 200 and reason.startswith("bank says FAKE LOG LINE [2J x")
 
 
 @pytest.mark.policy("V1")

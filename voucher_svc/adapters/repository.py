@@ -165,7 +165,7 @@ class VoucherRepository:
             state=v.state.value, institution_id=v.institution_id, real_person_verified=v.real_person_verified,
             certificate_id=v.certificate_id, value_fen=v.value_fen, issued_at=v.issued_at,
             valid_until=v.valid_until, enrolled_at=v.enrolled_at, redeemed_at=v.redeemed_at,
-            paid_at=v.paid_at, payment_id=v.payment_id)
+            paid_at=v.paid_at, payment_id=v.payment_id, payout_failure_reason=v.payout_failure_reason)
 
     @staticmethod
     def _from_row(r) -> Voucher:
@@ -175,4 +175,4 @@ class VoucherRepository:
             valid_until=aware(r.valid_until), state=VoucherState(r.state), institution_id=r.institution_id,
             real_person_verified=r.real_person_verified, certificate_id=r.certificate_id, value_fen=r.value_fen,
             enrolled_at=aware(r.enrolled_at), redeemed_at=aware(r.redeemed_at), paid_at=aware(r.paid_at),
-            payment_id=r.payment_id, version=r.version)
+            payment_id=r.payment_id, payout_failure_reason=r.payout_failure_reason, version=r.version)

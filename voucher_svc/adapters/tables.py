@@ -18,6 +18,7 @@ from sqlalchemy import BigInteger
 
 from skillpay.audit_trail import add_audit_table
 from skillpay.messaging import add_messaging_tables
+from voucher_svc.domain.model import MAX_FAILURE_REASON_CHARS
 
 metadata = MetaData()
 # The messaging tables live in this database too; one metadata describes all that the
@@ -69,6 +70,7 @@ vouchers = Table(
     Column("paid_at", DateTime(timezone=True)),
     Column("payment_id", String(64)),
     Column("version", Integer, nullable=False),
+    Column("payout_failure_reason", String(MAX_FAILURE_REASON_CHARS), nullable=False, server_default=""),
 )
 
 certificates = Table(

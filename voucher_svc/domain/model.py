@@ -181,6 +181,19 @@ class VoucherState(enum.Enum):
     REVOKED = "revoked"
 
 
+class PayoutStatus(enum.Enum):
+    """Where the money of a redeemed voucher is. Not a voucher state (V4 has none for it): a failed
+    payout leaves the voucher redeemed, its value fixed, until a payout requested again settles."""
+
+    NONE = "none"  # not redeemed: nothing to pay yet
+    PENDING = "pending"
+    FAILED = "failed"
+    PAID = "paid"
+
+
+MAX_FAILURE_REASON_CHARS = 200
+
+
 @dataclass(frozen=True)
 class VoucherRedeemed:
     voucher_id: str
@@ -216,6 +229,7 @@ class Voucher(Aggregate):
     redeemed_at: datetime | None = None
     paid_at: datetime | None = None
     payment_id: str | None = None
+    payout_failure_reason: str = ""  # why the last payout failed; cleared once one settles
     version: int = field(default=0, compare=False)
 
     @classmethod
@@ -247,6 +261,18 @@ class Voucher(Aggregate):
 
     def audit_id(self) -> str:
         return self.voucher_id
+
+    def audit_state(self) -> str:
+        # A failed payout is a change worth an audit record although the V4 state stays "redeemed".
+        return "payout_failed" if self.payout_status is PayoutStatus.FAILED else self.state.value
+
+    @property
+    def payout_status(self) -> PayoutStatus:
+        if self.state is VoucherState.PAID:
+            return PayoutStatus.PAID
+        if self.state is not VoucherState.REDEEMED:
+            return PayoutStatus.NONE
+        return PayoutStatus.FAILED if self.payout_failure_reason else PayoutStatus.PENDING
 
     def _refuse_if_expired(self, now: datetime) -> None:
         # No state change: the failing call's transaction is rolled back, so EXPIRED set here would be lost.
@@ -305,4 +331,21 @@ class Voucher(Aggregate):
         self.state = VoucherState.PAID
         self.payment_id = payment_id
         self.paid_at = paid_at
+        self.payout_failure_reason = ""
+        return True
+
+    def payout_failed(self, reason: str) -> bool:
+        """A payout of this voucher failed (the ledger's payment.failed): shown with its reason.
+
+        Only a redeemed voucher has a payout to fail; a report that comes after the voucher was
+        paid (an older attempt's, read late) changes nothing. False when nothing changed.
+        """
+        if self.state is not VoucherState.REDEEMED:
+            return False
+        # Another service's text: one plain, bounded line (no control or reordering characters).
+        plain = "".join(" " if fields.hidden_characters(ch) else ch for ch in reason)
+        reason = " ".join(plain.split())[:MAX_FAILURE_REASON_CHARS] or "payout failed"
+        if reason == self.payout_failure_reason:
+            return False
+        self.payout_failure_reason = reason
         return True

@@ -126,7 +126,16 @@ def on_payment_settled(envelope: events_pb2.EventEnvelope):
                                     paid_at=from_ts(event.settled_at, event.HasField("settled_at")))
 
 
-TRANSLATORS = {"payment.settled": on_payment_settled}
+def on_payment_failed(envelope: events_pb2.EventEnvelope):
+    event = events_pb2.PaymentFailed.FromString(envelope.payload)
+    voucher_id = event.references.get("voucher_id", "")
+    if not voucher_id:
+        return None
+    return commands.MarkVoucherPayoutFailed(actor=actor_for_event(envelope), voucher_id=voucher_id,
+                                            reason=event.reason)
+
+
+TRANSLATORS = {"payment.settled": on_payment_settled, "payment.failed": on_payment_failed}
 
 
 async def start(settings: VoucherSettings) -> None:
@@ -136,8 +145,12 @@ async def start(settings: VoucherSettings) -> None:
         voucher_pb2_grpc.add_VoucherServiceServicer_to_server(VoucherServicer(process.bus, process.uow_factory), server)
         return [pb.DESCRIPTOR.services_by_name["VoucherService"].full_name]
 
-    await run_service(process.runtime, produces=[VOUCHER_EVENTS], consumes=[LEDGER_EVENTS], translators=TRANSLATORS,
-                      bus=process.bus, uow_factory=process.uow_factory, add_servicers=add_servicers)
+    try:
+        await run_service(process.runtime, produces=[VOUCHER_EVENTS], consumes=[LEDGER_EVENTS],
+                          translators=TRANSLATORS, bus=process.bus, uow_factory=process.uow_factory,
+                          add_servicers=add_servicers)
+    finally:
+        await process.funds.aclose()
 
 
 def main() -> None:

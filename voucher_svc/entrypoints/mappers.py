@@ -10,6 +10,7 @@ from voucher_svc.domain.model import (
     Institution,
     InstitutionStatus,
     Occupation,
+    PayoutStatus,
     Voucher,
     VoucherState,
 )
@@ -18,6 +19,7 @@ VOUCHER_STATE = {s: getattr(pb, f"VOUCHER_STATE_{s.name}") for s in VoucherState
 VOUCHER_STATE_FROM_PB = {v: k for k, v in VOUCHER_STATE.items()}
 CERT_TYPE = {t: getattr(pb, f"CERTIFICATE_TYPE_{t.name}") for t in CertificateType}
 CERT_TYPE_FROM_PB = {v: k for k, v in CERT_TYPE.items()}
+PAYOUT_STATUS = {s: getattr(pb, f"PAYOUT_STATUS_{s.name}", pb.PAYOUT_STATUS_UNSPECIFIED) for s in PayoutStatus}
 INSTITUTION_STATUS = {s: getattr(pb, f"INSTITUTION_STATUS_{s.name}") for s in InstitutionStatus}
 
 
@@ -40,6 +42,7 @@ def voucher(v: Voucher) -> pb.Voucher:
         value_fen=v.value_fen, issued_at=ts(v.issued_at), valid_until=ts(v.valid_until),
         enrolled_at=ts(v.enrolled_at), redeemed_at=ts(v.redeemed_at), paid_at=ts(v.paid_at),
         payment_id=v.payment_id or "", real_person_verified=v.real_person_verified,
+        payout_status=PAYOUT_STATUS[v.payout_status], payout_failure_reason=v.payout_failure_reason,
     )
 
 

@@ -74,3 +74,11 @@ class MarkVoucherPaid(Command):
     voucher_id: str
     payment_id: str
     paid_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarkVoucherPayoutFailed(Command):
+    """From the ledger's payment.failed: the voucher's subsidy could not be paid, and why."""
+
+    voucher_id: str
+    reason: str

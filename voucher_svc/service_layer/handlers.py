@@ -10,6 +10,7 @@ from skillpay.ids import new_id
 from skillpay.pii import PiiVault, mask_resident_id, validate_resident_id
 from voucher_svc.domain.model import Certificate, Institution, Occupation, PersonIdentity, Voucher, check_level
 from voucher_svc.service_layer import commands
+from voucher_svc.service_layer.funds import FundDirectory
 from voucher_svc.service_layer.unit_of_work import VoucherUnitOfWork
 
 
@@ -93,13 +94,19 @@ async def register_institution(cmd: commands.RegisterInstitution, uow: VoucherUn
     return institution
 
 
-async def issue_voucher(cmd: commands.IssueVoucher, uow: VoucherUnitOfWork, clock: Clock, vault: PiiVault) -> Voucher:
+async def issue_voucher(cmd: commands.IssueVoucher, uow: VoucherUnitOfWork, clock: Clock, vault: PiiVault,
+                        funds: FundDirectory) -> Voucher:
     violations: list[FieldViolation] = []
     holder = identify_person(vault, cmd.resident_id, cmd.name, violations)
     fields.OCCUPATION_CODE.check(cmd.occupation_code, "occupation_code", violations)
     check_level(cmd.level, violations)
     violations += Voucher.field_violations(cmd.fund_source, cmd.batch_id, cmd.valid_until, clock.now())
     require(violations)  # every bad field at once, before anything is looked up
+    # V4, F1: a voucher whose fund the ledger does not know could never be paid. Known funds are
+    # cached by the directory, so this asks the ledger once per fund, not once per voucher.
+    if not await funds.is_known(cmd.fund_source.strip()):
+        raise InvalidArgument([FieldViolation("fund_source", "is not a fund the ledger has opened; finance opens "
+                                                             "it first (V4, F1)")])
     async with uow:
         occupation = await _occupation(uow, cmd.occupation_code, cmd.level)
         voucher = Voucher.issue(new_id("vch"), holder, occupation, cmd.fund_source, cmd.batch_id, cmd.valid_until,
@@ -167,6 +174,17 @@ async def mark_voucher_paid(cmd: commands.MarkVoucherPaid, uow: VoucherUnitOfWor
         await uow.commit()
 
 
+async def mark_voucher_payout_failed(cmd: commands.MarkVoucherPayoutFailed, uow: VoucherUnitOfWork) -> None:
+    """The voucher shows why its payout failed until a payout requested again settles."""
+    async with uow:
+        voucher = await uow.vouchers.get(cmd.voucher_id, for_update=True)
+        if voucher is None:
+            return  # a payment for a voucher this service never issued: nothing to do here
+        if voucher.payout_failed(cmd.reason):
+            await uow.vouchers.save(voucher)
+        await uow.commit()
+
+
 HANDLERS = {
     commands.RegisterOccupation: register_occupation,
     commands.RegisterInstitution: register_institution,
@@ -175,4 +193,5 @@ HANDLERS = {
     commands.RecordCertificate: record_certificate,
     commands.RedeemVoucher: redeem_voucher,
     commands.MarkVoucherPaid: mark_voucher_paid,
+    commands.MarkVoucherPayoutFailed: mark_voucher_payout_failed,
 }

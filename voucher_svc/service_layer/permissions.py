@@ -19,6 +19,7 @@ PERMISSIONS: dict[str, frozenset[ActorKind]] = {
     "RecordCertificate": frozenset({INSTITUTION, ADMIN}),
     "RedeemVoucher": frozenset({INSTITUTION, ADMIN}),
     "MarkVoucherPaid": frozenset({SERVICE}),
+    "MarkVoucherPayoutFailed": frozenset({SERVICE}),
     # queries
     "ListOccupations": STAFF | {INSTITUTION, SERVICE, PERSON},
     "GetInstitution": STAFF | {INSTITUTION, SERVICE, PERSON},

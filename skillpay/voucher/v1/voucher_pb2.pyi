@@ -29,6 +29,13 @@ class VoucherState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     VOUCHER_STATE_CANCELLED: _ClassVar[VoucherState]
     VOUCHER_STATE_REVOKED: _ClassVar[VoucherState]
 
+class PayoutStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PAYOUT_STATUS_UNSPECIFIED: _ClassVar[PayoutStatus]
+    PAYOUT_STATUS_PENDING: _ClassVar[PayoutStatus]
+    PAYOUT_STATUS_FAILED: _ClassVar[PayoutStatus]
+    PAYOUT_STATUS_PAID: _ClassVar[PayoutStatus]
+
 class CertificateType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     CERTIFICATE_TYPE_UNSPECIFIED: _ClassVar[CertificateType]
@@ -47,6 +54,10 @@ VOUCHER_STATE_PAID: VoucherState
 VOUCHER_STATE_EXPIRED: VoucherState
 VOUCHER_STATE_CANCELLED: VoucherState
 VOUCHER_STATE_REVOKED: VoucherState
+PAYOUT_STATUS_UNSPECIFIED: PayoutStatus
+PAYOUT_STATUS_PENDING: PayoutStatus
+PAYOUT_STATUS_FAILED: PayoutStatus
+PAYOUT_STATUS_PAID: PayoutStatus
 CERTIFICATE_TYPE_UNSPECIFIED: CertificateType
 CERTIFICATE_TYPE_VOCATIONAL_QUALIFICATION: CertificateType
 CERTIFICATE_TYPE_SKILL_LEVEL: CertificateType
@@ -140,7 +151,7 @@ class GetInstitutionRequest(_message.Message):
     def __init__(self, institution_id: _Optional[str] = ...) -> None: ...
 
 class Voucher(_message.Message):
-    __slots__ = ("voucher_id", "holder_name", "holder_id_masked", "occupation_code", "level", "fund_source", "batch_id", "state", "institution_id", "certificate_id", "value_fen", "issued_at", "valid_until", "enrolled_at", "redeemed_at", "paid_at", "payment_id", "real_person_verified")
+    __slots__ = ("voucher_id", "holder_name", "holder_id_masked", "occupation_code", "level", "fund_source", "batch_id", "state", "institution_id", "certificate_id", "value_fen", "issued_at", "valid_until", "enrolled_at", "redeemed_at", "paid_at", "payment_id", "real_person_verified", "payout_status", "payout_failure_reason")
     VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
     HOLDER_NAME_FIELD_NUMBER: _ClassVar[int]
     HOLDER_ID_MASKED_FIELD_NUMBER: _ClassVar[int]
@@ -159,6 +170,8 @@ class Voucher(_message.Message):
     PAID_AT_FIELD_NUMBER: _ClassVar[int]
     PAYMENT_ID_FIELD_NUMBER: _ClassVar[int]
     REAL_PERSON_VERIFIED_FIELD_NUMBER: _ClassVar[int]
+    PAYOUT_STATUS_FIELD_NUMBER: _ClassVar[int]
+    PAYOUT_FAILURE_REASON_FIELD_NUMBER: _ClassVar[int]
     voucher_id: str
     holder_name: str
     holder_id_masked: str
@@ -177,7 +190,9 @@ class Voucher(_message.Message):
     paid_at: _timestamp_pb2.Timestamp
     payment_id: str
     real_person_verified: bool
-    def __init__(self, voucher_id: _Optional[str] = ..., holder_name: _Optional[str] = ..., holder_id_masked: _Optional[str] = ..., occupation_code: _Optional[str] = ..., level: _Optional[int] = ..., fund_source: _Optional[str] = ..., batch_id: _Optional[str] = ..., state: _Optional[_Union[VoucherState, str]] = ..., institution_id: _Optional[str] = ..., certificate_id: _Optional[str] = ..., value_fen: _Optional[int] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., enrolled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., redeemed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., paid_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., payment_id: _Optional[str] = ..., real_person_verified: _Optional[bool] = ...) -> None: ...
+    payout_status: PayoutStatus
+    payout_failure_reason: str
+    def __init__(self, voucher_id: _Optional[str] = ..., holder_name: _Optional[str] = ..., holder_id_masked: _Optional[str] = ..., occupation_code: _Optional[str] = ..., level: _Optional[int] = ..., fund_source: _Optional[str] = ..., batch_id: _Optional[str] = ..., state: _Optional[_Union[VoucherState, str]] = ..., institution_id: _Optional[str] = ..., certificate_id: _Optional[str] = ..., value_fen: _Optional[int] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., enrolled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., redeemed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., paid_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., payment_id: _Optional[str] = ..., real_person_verified: _Optional[bool] = ..., payout_status: _Optional[_Union[PayoutStatus, str]] = ..., payout_failure_reason: _Optional[str] = ...) -> None: ...
 
 class IssueVoucherRequest(_message.Message):
     __slots__ = ("request_id", "resident_id", "name", "occupation_code", "level", "fund_source", "batch_id", "valid_until")
