@@ -294,6 +294,19 @@ class InboxConsumer:
         self.batches = 0
         self.fallbacks = 0  # batches that failed and were applied one event at a time
         self.assigned: frozenset[TopicPartition] = frozenset()  # partitions this instance reads now
+        # Poison events: tried max_attempts times, the waits doubling from retry_delay_s, then parked.
+        self._max_attempts = max_attempts
+        self._retry_delay = retry_delay_s
+        self._retry_max_delay = retry_max_delay_s
+        self._dead_letter_topic = dead_letter_topic
+        self._service = service  # names parked events ("claim-3")
+        self._attempts: dict[tuple[str, int, int], int] = {}  # (topic, partition, offset) -> failures so far
+        self.parked = 0  # events this instance parked
+        self.retries = 0  # failed attempts at single events, transient or not
+        limit_library_logs()
+        self.broker_outage = Outage(log, f"consumer {name}: broker")
+        self.database_outage = Outage(log, f"consumer {name}: database")
+        self.broker_connected = False  # read by readiness and metrics
 
     async def stop(self) -> None:
         self._stopping.set()
