@@ -254,8 +254,9 @@ class InboxConsumer:
     records each event id in the inbox and moves the consumer's positions
     (``consumer_positions``), so effects, dedupe records and positions are one commit. When a
     batch fails, its events are applied one at a time, so one bad event cannot hold the others
-    back. Positions live in our database, not as offsets committed to the
-    broker (a broker that lost its data would hold stale ones, or none).
+    back; one that keeps failing for a reason other than an outage is parked after
+    ``max_attempts`` (see skillpay.dead_letters). Positions live in our database, not as offsets
+    committed to the broker (a broker that lost its data would hold stale ones, or none).
 
     ``assignment="all"`` (one instance per service, the one-machine default) reads every
     partition; ``assignment="group"`` joins a consumer group named after the consumer, so that
@@ -364,6 +365,13 @@ class InboxConsumer:
         positions = await with_retries(self.stored_positions)
         for tp in assignment:
             consumer.seek(tp, positions.get((tp.topic, tp.partition), 0))
+
+    async def parked_count(self) -> int:
+        """Events parked and not yet replayed, in this service's database (for readiness and metrics)."""
+        from skillpay.dead_letters import ParkedEventStore
+
+        async with self._db.reader.connect() as conn:
+            return await ParkedEventStore(conn).count()
 
     async def stored_positions(self) -> dict[tuple[str, int], int]:
         async with self._db.reader.connect() as conn:

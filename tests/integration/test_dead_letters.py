@@ -132,6 +132,7 @@ async def test_a_poison_event_is_parked_after_bounded_retries_and_replayed_once_
     payload = ops_pb2.ParkedEvent.FromString(envelope.payload)
     assert (payload.event_id, payload.topic, payload.attempts, payload.parked_event_id) == (bad, topic, 3, "test-1")
 
+    assert await world.consumer.parked_count() == 1
     # Listed to an admin, with the error; a reviewer may not look.
     _as(ActorKind.ADMIN)
     listed = await world.ops.ListParkedEvents(ops_pb2.ListParkedEventsRequest(), None)
@@ -170,6 +171,7 @@ async def test_a_poison_event_is_parked_after_bounded_retries_and_replayed_once_
         request_id="replay-1", parked_event_id="test-1"), None)
     assert retried.outcome == ops_pb2.REPLAY_OUTCOME_APPLIED
     assert tried_bad.count(False) == 1 and applied.count(bad) == 1  # applied once, by the first replay
+    assert await world.consumer.parked_count() == 0
 
     async with db.reader.connect() as conn:
         trail = (await conn.execute(select(audit_records).where(audit_records.c.aggregate_id == "test-1"))).all()
