@@ -25,8 +25,10 @@ from sqlalchemy import select, update
 from skillpay.actors import Actor, service_actor
 from skillpay.clock import utcnow
 from skillpay.db import Database, with_retries
+from skillpay.dead_letters import DEAD_LETTER_EVENT, is_database_error, is_transient
 from skillpay.events.v1 import events_pb2
-from skillpay.messaging import Inbox, consumer_positions, outbox
+from skillpay.messaging import Inbox, OutgoingEvent, consumer_positions, outbox
+from skillpay.outage import Outage, limit_library_logs
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +85,16 @@ async def _stop_clients(*clients) -> None:
             pass
 
 
+def _report(exc: BaseException, broker: Outage, database: Outage, unexpected: str) -> None:
+    """Log a failure of a relay or consumer loop once per outage, or in full when it is no outage."""
+    if is_database_error(exc) and is_transient(exc):
+        database.failed(exc)
+    elif isinstance(exc, (KafkaError, OSError, asyncio.TimeoutError)) and not is_database_error(exc):
+        broker.failed(exc)
+    else:
+        log.exception(unexpected)
+
+
 class OutboxRelay:
     def __init__(self, db: Database, bootstrap: str, topics: Sequence[str], partitions: int,
                  poll_interval_s: float = 0.2, batch_size: int = 200, check_interval_s: float = 1.0,
@@ -101,6 +113,11 @@ class OutboxRelay:
         self._stopping = asyncio.Event()
         self.published = 0
         self.republished = 0
+        # One log line per change of state, not per attempt (see skillpay.outage).
+        limit_library_logs()
+        self.broker_outage = Outage(log, f"relay {producer_name}: broker")
+        self.database_outage = Outage(log, f"relay {producer_name}: database")
+        self.broker_connected = False  # read by readiness and metrics
 
     def wake(self) -> None:
         """Called after a commit that wrote events, so they leave without waiting a poll."""
@@ -123,12 +140,10 @@ class OutboxRelay:
                 await producer.start()
                 await probe.start()
                 await self._pump(producer, probe)
-            except (KafkaError, OSError, asyncio.TimeoutError) as exc:
-                log.warning("relay: broker unavailable (%s); retrying", type(exc).__name__)
-                await self._sleep(1.0)
-            except Exception:  # noqa: BLE001 - e.g. the database busy for longer than its timeout
+            except Exception as exc:  # noqa: BLE001 - e.g. the database busy for longer than its timeout
                 # The outbox keeps every row until it is published: starting over loses nothing.
-                log.exception("relay: unexpected error; starting over in 1 s")
+                _report(exc, self.broker_outage, self.database_outage, "relay: unexpected error; starting over in 1 s")
+                self.broker_connected = not self.broker_outage.down
                 await self._sleep(1.0)
             finally:
                 await _stop_clients(producer, probe)
@@ -151,7 +166,10 @@ class OutboxRelay:
             if loop.time() - last_check > self._check_interval:
                 await self._check_epoch(producer, probe)
                 last_check = loop.time()
+                self.broker_outage.ok()
+                self.broker_connected = True
             rows = await self._unpublished()
+            self.database_outage.ok()
             if not rows:
                 await self._sleep(self._poll)
                 continue
@@ -236,8 +254,9 @@ class InboxConsumer:
     records each event id in the inbox and moves the consumer's positions
     (``consumer_positions``), so effects, dedupe records and positions are one commit. When a
     batch fails, its events are applied one at a time, so one bad event cannot hold the others
-    back. Positions live in our database, not as offsets committed to the
-    broker (a broker that lost its data would hold stale ones, or none).
+    back; one that keeps failing for a reason other than an outage is parked after
+    ``max_attempts`` (see skillpay.dead_letters). Positions live in our database, not as offsets
+    committed to the broker (a broker that lost its data would hold stale ones, or none).
 
     ``assignment="all"`` (one instance per service, the one-machine default) reads every
     partition; ``assignment="group"`` joins a consumer group named after the consumer, so that
@@ -251,7 +270,9 @@ class InboxConsumer:
 
     def __init__(self, db: Database, uow_factory: Callable[[], object], bus, bootstrap: str, name: str,
                  topics: Sequence[str], translators: dict[str, Translator], partitions: int, replication: int = 1,
-                 check_interval_s: float = 1.0, assignment: str = "all", batch_size: int = 100):
+                 check_interval_s: float = 1.0, assignment: str = "all", batch_size: int = 100,
+                 max_attempts: int = 5, retry_delay_s: float = 1.0, retry_max_delay_s: float = 30.0,
+                 dead_letter_topic: str | None = None, service: str = ""):
         if assignment not in ("all", "group"):
             raise ValueError(f"assignment must be 'all' or 'group', not {assignment!r}")
         self._db = db
@@ -274,6 +295,19 @@ class InboxConsumer:
         self.batches = 0
         self.fallbacks = 0  # batches that failed and were applied one event at a time
         self.assigned: frozenset[TopicPartition] = frozenset()  # partitions this instance reads now
+        # Poison events: tried max_attempts times, the waits doubling from retry_delay_s, then parked.
+        self._max_attempts = max_attempts
+        self._retry_delay = retry_delay_s
+        self._retry_max_delay = retry_max_delay_s
+        self._dead_letter_topic = dead_letter_topic
+        self._service = service  # names parked events ("claim-3")
+        self._attempts: dict[tuple[str, int, int], int] = {}  # (topic, partition, offset) -> failures so far
+        self.parked = 0  # events this instance parked
+        self.retries = 0  # failed attempts at single events, transient or not
+        limit_library_logs()
+        self.broker_outage = Outage(log, f"consumer {name}: broker")
+        self.database_outage = Outage(log, f"consumer {name}: database")
+        self.broker_connected = False  # read by readiness and metrics
 
     async def stop(self) -> None:
         self._stopping.set()
@@ -294,17 +328,19 @@ class InboxConsumer:
                 await consumer.start()
                 await producer.start()
                 await self._check_epoch(consumer, producer)
+                self.broker_outage.ok()
+                self.broker_connected = True
                 await self._assign(consumer)
+                self.database_outage.ok()
                 await self._consume(consumer, producer)
             except _NewBroker:
                 log.warning("consumer %s: the broker lost its data; reading every topic again from the start",
                             self._name)
-            except (KafkaError, OSError, asyncio.TimeoutError) as exc:
-                log.warning("consumer %s: broker unavailable (%s); reconnecting", self._name, type(exc).__name__)
-                await asyncio.sleep(1.0)
-            except Exception:  # noqa: BLE001 - e.g. the database busy for longer than its timeout
+            except Exception as exc:  # noqa: BLE001 - e.g. the database busy for longer than its timeout
                 # Positions are in the database: starting over resumes exactly where we were.
-                log.exception("consumer %s: unexpected error; starting over in 1 s", self._name)
+                _report(exc, self.broker_outage, self.database_outage,
+                        f"consumer {self._name}: unexpected error; starting over in 1 s")
+                self.broker_connected = not self.broker_outage.down
                 await asyncio.sleep(1.0)
             finally:
                 await _stop_clients(consumer, producer)
@@ -329,6 +365,13 @@ class InboxConsumer:
         positions = await with_retries(self.stored_positions)
         for tp in assignment:
             consumer.seek(tp, positions.get((tp.topic, tp.partition), 0))
+
+    async def parked_count(self) -> int:
+        """Events parked and not yet replayed, in this service's database (for readiness and metrics)."""
+        from skillpay.dead_letters import ParkedEventStore
+
+        async with self._db.reader.connect() as conn:
+            return await ParkedEventStore(conn).count()
 
     async def stored_positions(self) -> dict[tuple[str, int], int]:
         async with self._db.reader.connect() as conn:
@@ -365,6 +408,8 @@ class InboxConsumer:
                 if await self._check_epoch(consumer, producer):
                     raise _NewBroker()
                 last_check = loop.time()
+                self.broker_outage.ok()
+                self.broker_connected = True
             for tp, (retry_at, _) in list(held.items()):
                 if loop.time() >= retry_at and tp in consumer.assignment():
                     consumer.resume(tp)
@@ -376,12 +421,14 @@ class InboxConsumer:
                 await with_retries(lambda: self._apply(messages))
                 for tp in batches:
                     held.pop(tp, None)
+                self.database_outage.ok()
             except Exception as exc:  # noqa: BLE001 - each event then gets its own transaction
                 if self._stopping.is_set():
                     raise
                 self.fallbacks += 1
-                log.warning("consumer %s: a batch of %d events failed (%s); applying them one at a time",
-                            self._name, len(messages), type(exc).__name__)
+                if not is_transient(exc):  # an outage is reported once, by the events that fail below
+                    log.warning("consumer %s: a batch of %d events failed (%s); applying them one at a time",
+                                self._name, len(messages), type(exc).__name__)
                 await self._apply_one_by_one(consumer, batches, held)
             if self._assignment == "group":
                 for tp, tp_messages in batches.items():
@@ -391,26 +438,82 @@ class InboxConsumer:
         """Each event in its own transaction; an event that still fails holds only its own partition.
 
         Its partition is paused and read again from that event after a back-off (doubling up to
-        30 s), while the other partitions go on. Nothing is skipped: the event is retried until it
-        applies (parking events that never can is the dead-letter work still to come).
+        ``retry_max_delay_s``), while the other partitions go on. A transient failure (database or
+        broker unavailable) is retried for as long as it lasts and reported once per outage; any
+        other failure is retried until the event has failed ``max_attempts`` times, and then the
+        event is parked (see :meth:`_park`) and its partition goes on with the next one.
         """
         loop = asyncio.get_running_loop()
         for tp, tp_messages in batches.items():
             for message in tp_messages:
+                key = (message.topic, message.partition, message.offset)
                 try:
                     await with_retries(lambda: self._apply([message]))
-                except Exception:  # noqa: BLE001 - logged; this partition waits, the others go on
+                    self._attempts.pop(key, None)
+                    self.database_outage.ok()
+                    continue
+                except Exception as exc:  # noqa: BLE001 - classified right below
                     if self._stopping.is_set():
                         raise
-                    delay = min(held.get(tp, (0.0, 0.5))[1] * 2, 30.0)
-                    held[tp] = (loop.time() + delay, delay)
-                    log.exception("consumer %s: handling %s@%d failed; its partition waits %.1f s",
-                                  self._name, message.topic, message.offset, delay)
-                    consumer.seek(tp, message.offset)  # read again from this event
-                    consumer.pause(tp)
-                    break
+                    self.retries += 1
+                    error = exc
+                transient = is_transient(error)
+                if transient:
+                    self.database_outage.failed(error)
+                    delay = min(held.get(tp, (0.0, self._retry_delay / 2))[1] * 2, self._retry_max_delay)
+                else:
+                    attempts = self._attempts.get(key, 0) + 1
+                    if attempts >= self._max_attempts:
+                        await with_retries(lambda: self._park(message, error, attempts))
+                        self._attempts.pop(key, None)
+                        continue  # the partition goes on with the next event
+                    self._attempts[key] = attempts
+                    delay = min(self._retry_delay * 2 ** (attempts - 1), self._retry_max_delay)
+                    # The first failure with its traceback, the retries in one line each.
+                    log.log(logging.WARNING, "consumer %s: applying %s@%d (partition %d) failed (%s), attempt %d of "
+                            "%d; its partition waits %.1f s", self._name, message.topic, message.offset,
+                            message.partition, type(error).__name__, attempts, self._max_attempts, delay,
+                            exc_info=error if attempts == 1 else None)
+                held[tp] = (loop.time() + delay, delay)
+                consumer.seek(tp, message.offset)  # read again from this event
+                consumer.pause(tp)
+                break
             else:
                 held.pop(tp, None)
+
+    async def _park(self, message, error: BaseException, attempts: int) -> None:
+        """Park one event: the dead-letter row, its inbox record, the position past it and the
+        dead-letter topic message (through the outbox), in one transaction."""
+        from skillpay.dead_letters import describe
+
+        uow = self._uow_factory()
+        async with uow:
+            parked = await uow.parked_events(self._service).park(
+                consumer=self._name, topic=message.topic, partition=message.partition, offset=message.offset,
+                envelope=message.value or b"", exc=error, attempts=attempts, now=utcnow())
+            inbox: Inbox = uow.inbox(self._name)
+            if parked.event_id and not await inbox.seen(parked.event_id):
+                # Delivered again (a broker that lost its data), it is a duplicate, not a new poison.
+                await inbox.record(parked.event_id, parked.event_type or "?")
+            await inbox.advance(message.topic, message.partition, message.offset + 1)
+            if self._dead_letter_topic:
+                from skillpay.messaging import to_timestamp
+                from skillpay.ops.v1 import ops_pb2
+
+                error_class, error_message = describe(error)
+                await uow.add_event(OutgoingEvent(
+                    self._dead_letter_topic, DEAD_LETTER_EVENT, parked.event_id or f"{message.topic}:{message.partition}",
+                    ops_pb2.ParkedEvent(
+                        parked_event_id=parked.public_id if self._service else "",
+                        consumer=self._name, topic=message.topic, partition=message.partition, offset=message.offset,
+                        event_id=parked.event_id, event_type=parked.event_type, error_class=error_class,
+                        error_message=error_message, attempts=attempts, parked_at=to_timestamp(parked.parked_at),
+                        state=ops_pb2.PARKED_EVENT_STATE_PARKED, envelope=parked.envelope)))
+            await uow.commit()
+        self.parked += 1
+        log.error("consumer %s: parked %s@%d (partition %d, event type %s) after %d failed attempts (%s) as row %d; "
+                  "`skillpay events parked` lists it", self._name, message.topic, message.offset, message.partition,
+                  parked.event_type or "?", attempts, type(error).__name__, parked.id)
 
     async def _commit_for_monitoring(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> None:
         """Commit the offset too, so Kafka's tools show the group's lag; we never read it back.

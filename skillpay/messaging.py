@@ -4,6 +4,8 @@
   relay publishes them and records where they landed (partition, offset).
 - ``inbox``: event ids a consumer has applied, written in the same transaction as the effect.
 - ``idempotency_keys``: the first response to each mutating request id (AIP-155 style).
+- ``parked_events``: events a consumer could not apply after its bounded retries (dead letters),
+  kept with their envelope and error until an operator replays them (see skillpay.dead_letters).
 """
 
 from __future__ import annotations
@@ -96,10 +98,38 @@ def add_messaging_tables(metadata: MetaData) -> tuple[Table, Table, Table, Table
     return outbox, inbox, consumer_positions, idempotency_keys
 
 
+def add_parked_events_table(metadata: MetaData) -> Table:
+    """Defines ``parked_events`` on ``metadata`` (each service's tables.py calls it; migrations spell it out)."""
+    return Table(
+        "parked_events",
+        metadata,
+        Column("id", _BigId, primary_key=True, autoincrement=True),
+        Column("consumer", String(100), nullable=False),
+        Column("topic", String(200), nullable=False),
+        Column("kafka_partition", Integer, nullable=False),
+        Column("kafka_offset", BigInteger, nullable=False),
+        # "" when the envelope did not parse (or its id is not one an inbox can hold).
+        Column("event_id", String(36), nullable=False),
+        Column("event_type", String(100), nullable=False),
+        Column("envelope", LargeBinary, nullable=False),
+        Column("error_class", String(100), nullable=False),
+        Column("error_message", String(500), nullable=False),
+        Column("attempts", Integer, nullable=False),
+        Column("parked_at", DateTime(timezone=True), nullable=False),
+        # parked -> replayed (applied by an operator's replay); a failed replay stays parked.
+        Column("state", String(16), nullable=False),
+        Column("replayed_at", DateTime(timezone=True)),
+        Column("replayed_by", String(128)),
+        Column("replay_request_id", String(128)),
+        Index("ix_parked_events_state", "state", "id"),
+    )
+
+
 # Module-level copies for the stores below and skillpay.kafka; the names and columns are the same
 # as in every service's metadata, so statements built on either work on any service database.
 metadata = MetaData()
 outbox, inbox, consumer_positions, idempotency_keys = add_messaging_tables(metadata)
+parked_events = add_parked_events_table(metadata)
 
 
 @dataclass(frozen=True)

@@ -52,11 +52,17 @@ async def run_service(
     add_servicers: Callable[[grpc.aio.Server], Sequence[str]],
     extra_background: Sequence[Callable] = (),
 ) -> None:
+    from skillpay.dead_letters import dead_letter_topic
+    from skillpay.operations import SERVICE_NAME as OPERATIONS, OperationsServicer
+    from skillpay.ops.v1 import ops_pb2_grpc
+
     s = runtime.settings
     background = []
+    dead_letters = dead_letter_topic(s.service_name) if consumes else None
     if s.kafka_bootstrap_servers:
         if produces:
-            runtime.relay = OutboxRelay(runtime.db, s.kafka_bootstrap_servers, produces, s.topic_partitions,
+            topics = [*produces, *([dead_letters] if dead_letters else [])]
+            runtime.relay = OutboxRelay(runtime.db, s.kafka_bootstrap_servers, topics, s.topic_partitions,
                                         poll_interval_s=s.relay_poll_interval_s, producer_name=s.service_name,
                                         replication=s.topic_replication)
             background.append(runtime.relay.run)
@@ -64,7 +70,10 @@ async def run_service(
             consumer = InboxConsumer(runtime.db, uow_factory, bus, s.kafka_bootstrap_servers,
                                      f"skillpay-{s.service_name}", consumes, translators, s.topic_partitions,
                                      s.topic_replication, assignment=s.consumer_assignment,
-                                     batch_size=s.consumer_batch_size)
+                                     batch_size=s.consumer_batch_size, max_attempts=s.event_max_attempts,
+                                     retry_delay_s=s.event_retry_delay_s,
+                                     retry_max_delay_s=s.event_retry_max_delay_s,
+                                     dead_letter_topic=dead_letters, service=s.service_name)
             runtime.consumers.append(consumer)
             background.append(consumer.run)
     else:
@@ -79,7 +88,14 @@ async def run_service(
             await runtime.relay.stop()
         await runtime.db.dispose()
 
-    await serve(name=s.service_name, listen=s.grpc_listen, add_servicers=add_servicers,
+    def add_all_servicers(server: grpc.aio.Server) -> Sequence[str]:
+        # Every service also serves its parked events to operators (skillpay.ops.v1.Operations).
+        names = list(add_servicers(server))
+        ops_pb2_grpc.add_OperationsServicer_to_server(
+            OperationsServicer(s.service_name, bus, uow_factory, translators), server)
+        return [*names, OPERATIONS]
+
+    await serve(name=s.service_name, listen=s.grpc_listen, add_servicers=add_all_servicers,
                 verifier=s.token_verifier(), background=background, on_stop=on_stop)
 
 

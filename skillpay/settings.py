@@ -84,6 +84,12 @@ class ServiceSettings(CommonSettings):
     # "all": this one instance reads every partition (one machine). "group": replicas of the
     # service share the partitions as a Kafka consumer group (deployments that scale out).
     consumer_assignment: Literal["all", "group"] = Field(default="all", validation_alias="SKILLPAY_CONSUMER_ASSIGNMENT")
+    # An event whose handler keeps failing (not a transient outage) is tried this many times, the
+    # waits doubling from the first delay up to the maximum, then parked (see skillpay.dead_letters).
+    event_max_attempts: int = Field(default=5, ge=1, le=1000, validation_alias="SKILLPAY_EVENT_MAX_ATTEMPTS")
+    event_retry_delay_s: float = Field(default=1.0, gt=0, le=3600, validation_alias="SKILLPAY_EVENT_RETRY_DELAY_S")
+    event_retry_max_delay_s: float = Field(default=30.0, gt=0, le=3600,
+                                           validation_alias="SKILLPAY_EVENT_RETRY_MAX_DELAY_S")
 
     def keys_may_live_in_data_dir(self) -> bool:
         return not self.database_url or self.database_url.startswith("sqlite")

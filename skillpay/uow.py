@@ -194,6 +194,12 @@ class SqlUnitOfWork(AbstractUnitOfWork):
     def inbox(self, consumer: str) -> Inbox:
         return Inbox(self.conn, consumer)
 
+    def parked_events(self, service: str = ""):
+        """Events this service's consumer parked (see skillpay.dead_letters)."""
+        from skillpay.dead_letters import ParkedEventStore
+
+        return ParkedEventStore(self.conn, service)
+
     async def add_event(self, event: OutgoingEvent) -> None:
         """For events that belong to no aggregate."""
         await self.outbox.add(event)

@@ -16,4 +16,7 @@ PERMISSIONS: dict[str, frozenset[ActorKind]] = {
     "GetClaim": STAFF | {INSTITUTION, SERVICE},
     "ListClaims": STAFF | {SERVICE},
     "ListAuditRecords": STAFF,
+    # operations (skillpay.ops.v1.Operations): events the consumer parked
+    "ListParkedEvents": frozenset({ADMIN}),
+    "ReplayParkedEvent": frozenset({ADMIN}),
 }

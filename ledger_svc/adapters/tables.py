@@ -17,12 +17,13 @@ from sqlalchemy import (
 )
 
 from skillpay.audit_trail import add_audit_table
-from skillpay.messaging import add_messaging_tables
+from skillpay.messaging import add_messaging_tables, add_parked_events_table
 
 metadata = MetaData()
 # The messaging tables live in this database too; one metadata describes all that the
 # migrations build (tests/integration/test_schema_matches_migrations.py checks it).
 add_messaging_tables(metadata)
+add_parked_events_table(metadata)
 add_audit_table(metadata)
 
 funds = Table(

@@ -23,4 +23,7 @@ PERMISSIONS: dict[str, frozenset[ActorKind]] = {
     "GetPayment": frozenset({FINANCE, ADMIN, REVIEWER, SERVICE}),
     "ListPayments": frozenset({FINANCE, ADMIN, REVIEWER, SERVICE}),
     "ListAuditRecords": frozenset({FINANCE, ADMIN, REVIEWER}),
+    # operations (skillpay.ops.v1.Operations): events the consumer parked
+    "ListParkedEvents": frozenset({ADMIN}),
+    "ReplayParkedEvent": frozenset({ADMIN}),
 }

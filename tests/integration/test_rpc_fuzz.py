@@ -49,6 +49,7 @@ from skillpay.cli.stack import grpc_serving
 from skillpay.clock import shanghai_date, utcnow
 from skillpay.db import Database
 from skillpay.ledger.v1 import ledger_pb2, ledger_pb2_grpc
+from skillpay.ops.v1 import ops_pb2, ops_pb2_grpc
 from skillpay.ready import read_port
 from skillpay.voucher.v1 import voucher_pb2, voucher_pb2_grpc
 from tests.integration.ledger_process import LedgerProcess, private_pem, start_ledger
@@ -92,8 +93,20 @@ SPECS = {
                    extra_env={"LEDGER_BANK_URL": "http://127.0.0.1:9/unused-bank"}),
 }
 
+# Every service also serves the operations RPCs (parked events), to admins only.
+OPERATIONS = ops_pb2.DESCRIPTOR.services_by_name["Operations"]
 RPCS = [(svc, m.name) for svc, spec in SPECS.items()
-        for m in spec.pb2.DESCRIPTOR.services_by_name[spec.service].methods]
+        for m in [*spec.pb2.DESCRIPTOR.services_by_name[spec.service].methods, *OPERATIONS.methods]]
+
+
+def _method(spec: Spec, name: str) -> _d.MethodDescriptor:
+    own = spec.pb2.DESCRIPTOR.services_by_name[spec.service].methods_by_name
+    return own[name] if name in own else OPERATIONS.methods_by_name[name]
+
+
+def _stub(spec: Spec, channel, name: str):
+    own = spec.pb2.DESCRIPTOR.services_by_name[spec.service].methods_by_name
+    return spec.stub(channel) if name in own else ops_pb2_grpc.OperationsStub(channel)
 
 
 def rid() -> str:
@@ -503,6 +516,14 @@ def _plausible_claim(method: str, ctx: dict, n: int):
     }[method]()
 
 
+def _plausible_operations(method: str, service: str, n: int):
+    return {
+        "ListParkedEvents": lambda: ops_pb2.ListParkedEventsRequest(state=n % 3, page_size=n % 4),
+        "ReplayParkedEvent": lambda: ops_pb2.ReplayParkedEventRequest(request_id=rid(),
+                                                                      parked_event_id=f"{service}-{n}"),
+    }[method]()
+
+
 PLAUSIBLE = {"voucher": _plausible_voucher, "ledger": _plausible_ledger, "claim": _plausible_claim}
 
 
@@ -535,6 +556,8 @@ def request_strategy(spec: Spec, method: _d.MethodDescriptor, server: Server):
         return ("arbitrary", request)
 
     def plausible(n):
+        if method.name in OPERATIONS.methods_by_name:
+            return _plausible_operations(method.name, server.name, n)
         return PLAUSIBLE[server.name](method.name, server.context, n)
 
     valid = st.integers(0, 10_000).map(lambda n: ("valid", plausible(n)))
@@ -591,17 +614,19 @@ async def test_every_rpc_answers_arbitrary_input_with_a_client_error_and_changes
         rpc, server, db, channel, server_pool, data):
     name, method_name = rpc
     spec = SPECS[name]
-    method = spec.pb2.DESCRIPTOR.services_by_name[spec.service].methods_by_name[method_name]
+    method = _method(spec, method_name)
     how, request = data.draw(request_strategy(spec, method, server), label="request")
     kind = data.draw(ACTOR_KINDS, label="actor kind (None: the privileged one)")
     metadata = None
     if kind is not None:
         subject = server.context.get("institution_id", "someone") if kind is ActorKind.INSTITUTION else "fuzz-actor"
         metadata = Identity(server_pool.issuer, kind, subject).metadata()
-    note(f"{spec.service}.{method_name} ({how}), actor {kind.value if kind else spec.privileged.value}")
+    elif method_name in OPERATIONS.methods_by_name:  # the operations RPCs are for admins
+        metadata = Identity(server_pool.issuer, ActorKind.ADMIN, "fuzz-admin").metadata()
+    note(f"{method.containing_service.name}.{method_name} ({how}), actor {kind.value if kind else 'privileged'}")
 
     before = await fingerprint(db, server.fingerprint_sql)
-    call = getattr(spec.stub(channel), method_name)
+    call = getattr(_stub(spec, channel, method_name), method_name)
     try:
         await call(request, metadata=metadata, timeout=CALL_TIMEOUT_S)
         code, details, trailers = grpc.StatusCode.OK, "", ()

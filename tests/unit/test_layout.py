@@ -84,8 +84,8 @@ def test_entrypoints_reach_handlers_only_through_the_bus(service):
 # The runtime every service process imports; the command line and its helpers live in skillpay/cli.
 RUNTIME_MODULES = {"__init__", "actors", "aggregate", "audit_trail", "auth", "clock", "db", "errors", "fields", "grpc_server",
                    "ids", "kafka", "messagebus", "messaging", "migration_env", "paging", "pii", "ready",
-                   "service_runtime", "settings", "uow"}
-GENERATED = {"audit", "claim", "events", "ledger", "voucher"}
+                   "service_runtime", "settings", "uow", "outage", "dead_letters", "operations"}
+GENERATED = {"audit", "claim", "events", "ledger", "voucher", "ops"}
 
 
 def test_skillpay_holds_the_runtime_and_one_subpackage_for_the_command_line():

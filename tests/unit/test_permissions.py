@@ -22,6 +22,7 @@ from skillpay.claim.v1 import claim_pb2
 from skillpay.errors import PermissionDenied
 from skillpay.ledger.v1 import ledger_pb2
 from skillpay.messagebus import Command, authorize
+from skillpay.ops.v1 import ops_pb2
 from skillpay.voucher.v1 import voucher_pb2
 from voucher_svc.service_layer import commands as voucher_commands
 from voucher_svc.service_layer.handlers import HANDLERS as VOUCHER_HANDLERS
@@ -36,6 +37,10 @@ SERVICES = {
     "ledger": (ledger_commands, LEDGER_HANDLERS, LEDGER_PERMISSIONS,
                ledger_pb2.DESCRIPTOR.services_by_name["LedgerService"]),
 }
+
+
+# Every service also serves the shared operations RPCs (skillpay.ops.v1.Operations).
+OPERATIONS = ops_pb2.DESCRIPTOR.services_by_name["Operations"]
 
 
 def _commands(module) -> set[type]:
@@ -57,7 +62,7 @@ def test_every_command_has_a_handler_and_a_permission_entry(service):
 @pytest.mark.parametrize("service", SERVICES)
 def test_every_rpc_and_nothing_else_is_in_the_table(service):
     module, _, permissions, descriptor = SERVICES[service]
-    rpcs = {m.name for m in descriptor.methods}
+    rpcs = {m.name for m in descriptor.methods} | {m.name for m in OPERATIONS.methods}
     names = rpcs | {c.__name__ for c in _commands(module)}
     assert set(permissions) == names, (f"missing: {sorted(names - set(permissions))}, "
                                        f"unknown: {sorted(set(permissions) - names)}")
@@ -78,6 +83,13 @@ def test_the_table_decides_every_actor_kind_for_every_entry(service):
                     authorize(permissions, actor, what)
     with pytest.raises(PermissionDenied):
         authorize(permissions, Actor(ActorKind.ADMIN, "a"), "NotARealCommand")
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_parked_events_are_for_admins_only(service):
+    _, _, permissions, _ = SERVICES[service]
+    for method in OPERATIONS.methods:
+        assert permissions[method.name] == frozenset({ActorKind.ADMIN}), method.name
 
 
 def test_commands_from_other_services_events_are_open_to_services_only():

@@ -27,4 +27,7 @@ PERMISSIONS: dict[str, frozenset[ActorKind]] = {
     "GetVoucher": STAFF | {INSTITUTION, SERVICE},
     "ListVouchers": STAFF | {SERVICE},
     "ListAuditRecords": STAFF,
+    # operations (skillpay.ops.v1.Operations): events the consumer parked
+    "ListParkedEvents": frozenset({ADMIN}),
+    "ReplayParkedEvent": frozenset({ADMIN}),
 }
