@@ -101,6 +101,7 @@ class OutboxRelay:
         self._stopping = asyncio.Event()
         self.published = 0
         self.republished = 0
+        self.broker_connected = False  # read by skillpay.readiness: can events leave?
 
     def wake(self) -> None:
         """Called after a commit that wrote events, so they leave without waiting a poll."""
@@ -122,8 +123,10 @@ class OutboxRelay:
                                          enable_auto_commit=False, request_timeout_ms=10_000)
                 await producer.start()
                 await probe.start()
+                self.broker_connected = True
                 await self._pump(producer, probe)
             except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+                self.broker_connected = False
                 log.warning("relay: broker unavailable (%s); retrying", type(exc).__name__)
                 await self._sleep(1.0)
             except Exception:  # noqa: BLE001 - e.g. the database busy for longer than its timeout
@@ -131,6 +134,7 @@ class OutboxRelay:
                 log.exception("relay: unexpected error; starting over in 1 s")
                 await self._sleep(1.0)
             finally:
+                self.broker_connected = False
                 await _stop_clients(producer, probe)
 
     async def _ensure_topics(self) -> None:
@@ -274,6 +278,8 @@ class InboxConsumer:
         self.batches = 0
         self.fallbacks = 0  # batches that failed and were applied one event at a time
         self.assigned: frozenset[TopicPartition] = frozenset()  # partitions this instance reads now
+        self.broker_connected = False  # read by skillpay.readiness, with lag()
+        self._client: AIOKafkaConsumer | None = None
 
     async def stop(self) -> None:
         self._stopping.set()
@@ -295,6 +301,7 @@ class InboxConsumer:
                 await producer.start()
                 await self._check_epoch(consumer, producer)
                 await self._assign(consumer)
+                self._client, self.broker_connected = consumer, True
                 await self._consume(consumer, producer)
             except _NewBroker:
                 log.warning("consumer %s: the broker lost its data; reading every topic again from the start",
@@ -307,6 +314,7 @@ class InboxConsumer:
                 log.exception("consumer %s: unexpected error; starting over in 1 s", self._name)
                 await asyncio.sleep(1.0)
             finally:
+                self._client, self.broker_connected = None, False
                 await _stop_clients(consumer, producer)
 
     async def _ensure_topics(self) -> None:
@@ -329,6 +337,21 @@ class InboxConsumer:
         positions = await with_retries(self.stored_positions)
         for tp in assignment:
             consumer.seek(tp, positions.get((tp.topic, tp.partition), 0))
+
+    async def lag(self) -> dict[TopicPartition, int]:
+        """Per partition read here: the broker's end offset minus our stored position.
+
+        Raises KafkaError while disconnected (the caller bounds the wait: a dead broker takes the
+        client's request timeout to fail). tansu reports end offsets per batch, so there lag can
+        read up to one producer batch low; never below zero.
+        """
+        client = self._client
+        if client is None or not self.broker_connected:
+            raise KafkaError("not connected")
+        partitions = sorted(self.assigned)
+        ends = await client.end_offsets(partitions) if partitions else {}
+        positions = await self.stored_positions()
+        return {tp: max(0, end - positions.get((tp.topic, tp.partition), 0)) for tp, end in ends.items()}
 
     async def stored_positions(self) -> dict[tuple[str, int], int]:
         async with self._db.reader.connect() as conn:

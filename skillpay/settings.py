@@ -84,6 +84,15 @@ class ServiceSettings(CommonSettings):
     # "all": this one instance reads every partition (one machine). "group": replicas of the
     # service share the partitions as a Kafka consumer group (deployments that scale out).
     consumer_assignment: Literal["all", "group"] = Field(default="all", validation_alias="SKILLPAY_CONSUMER_ASSIGNMENT")
+    # Prometheus /metrics over HTTP (host:port; port 0: any free port; empty: off). Each service
+    # sets its own default (VOUCHER_METRICS_LISTEN, ...).
+    metrics_listen: str = ""
+    # Readiness (gRPC health, the gateway's /readyz): see skillpay.readiness.
+    ready_interval_s: float = Field(default=1.0, gt=0, le=60, validation_alias="SKILLPAY_READY_INTERVAL_S")
+    ready_check_timeout_s: float = Field(default=2.0, gt=0, le=60, validation_alias="SKILLPAY_READY_CHECK_TIMEOUT_S")
+    ready_max_outbox_backlog: int = Field(default=10_000, ge=0, validation_alias="SKILLPAY_READY_MAX_OUTBOX_BACKLOG")
+    ready_max_outbox_age_s: float = Field(default=300.0, ge=0, validation_alias="SKILLPAY_READY_MAX_OUTBOX_AGE_S")
+    ready_max_consumer_lag: int = Field(default=10_000, ge=0, validation_alias="SKILLPAY_READY_MAX_CONSUMER_LAG")
 
     def keys_may_live_in_data_dir(self) -> bool:
         return not self.database_url or self.database_url.startswith("sqlite")

@@ -28,6 +28,7 @@ def _env(tmp_path) -> dict[str, str]:
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
     for name in ALL_SERVICES:
         env[f"SKILLPAY_{name.upper()}_PORT"] = str(free_port())
+        env[f"{name.upper()}_METRICS_LISTEN"] = "127.0.0.1:0"  # only the gRPC services read it
     return env
 
 
