@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from claim_svc.adapters import metrics
 from claim_svc.adapters.events import to_outgoing
 from claim_svc.adapters.unit_of_work import SqlClaimUnitOfWork
 from claim_svc.config import ClaimSettings
@@ -37,8 +38,8 @@ class ClaimProcess:
 async def for_process(settings: ClaimSettings, clock: Clock | None = None) -> ClaimProcess:
     db = await prepare_database(settings, MIGRATIONS)
     paging.configure(settings.key_bytes("lookup"))  # page tokens stay valid across restarts and replicas
-    runtime = ServiceRuntime(settings, db)
     clock = clock or SystemClock()
+    runtime = ServiceRuntime(settings, db, gauges=metrics.gauges, clock=clock)
     uow_factory = functools.partial(SqlClaimUnitOfWork, db, settings.service_name, to_outgoing, runtime.wake_relay,
                                     clock=clock)
     bus = bootstrap(uow_factory, clock, settings.auto_approve, fingerprint_key=settings.key_bytes("lookup"))

@@ -1,4 +1,5 @@
-"""HTTP/JSON gateway. For now: health of the services behind it and the status of one voucher.
+"""HTTP/JSON gateway. For now: liveness, readiness of the services behind it, metrics, and the
+status of one voucher.
 
 Run with ``python -m gateway.app``. It owns no business data; every answer comes from the
 services over gRPC. Authentication and roles arrive with the mobile and console APIs.
@@ -6,16 +7,21 @@ services over gRPC. Authentication and roles arrive with the mobile and console 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import time
 
 import grpc
 from google.protobuf.json_format import MessageToDict
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.responses import Response
+from starlette.routing import Match, Route
 
 from gateway.config import GatewaySettings
 from skillpay.actors import ActorKind
@@ -24,6 +30,7 @@ from skillpay.claim.v1 import claim_pb2, claim_pb2_grpc
 from skillpay.grpc_server import configure_logging
 from skillpay.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from skillpay.ready import run_uvicorn
+from skillpay.readiness import CHECKS, COMPONENT_PREFIX
 from skillpay.voucher.v1 import voucher_pb2, voucher_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -54,16 +61,36 @@ def build_app(settings: GatewaySettings) -> Starlette:
         return channels[name]
 
     async def healthz(request: Request) -> JSONResponse:
-        services = {}
-        for name in ("voucher", "claim", "ledger"):
+        # Liveness: this process answers. Whether anything can make progress is /readyz.
+        return JSONResponse({"status": "ok"})
+
+    async def service_readiness(name: str) -> dict:
+        """A service's overall health status and, when not SERVING, which readiness checks fail."""
+        stub = health_pb2_grpc.HealthStub(channel(name))
+
+        async def status(service: str) -> str:
             try:
-                reply = await health_pb2_grpc.HealthStub(channel(name)).Check(
-                    health_pb2.HealthCheckRequest(service=""), timeout=2)
-                services[name] = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+                reply = await stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=2)
+                return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
             except grpc.aio.AioRpcError as exc:
-                services[name] = exc.code().name
-        ok = all(s == "SERVING" for s in services.values())
-        return JSONResponse({"status": "ok" if ok else "degraded", "services": services}, status_code=200 if ok else 503)
+                return exc.code().name
+
+        overall = await status("")
+        answer = {"status": overall}
+        if overall != "SERVING":
+            checks = await asyncio.gather(*(status(COMPONENT_PREFIX + check) for check in CHECKS))
+            answer["failing"] = [check for check, st in zip(CHECKS, checks) if st == "NOT_SERVING"]
+        return answer
+
+    async def readyz(request: Request) -> JSONResponse:
+        names = ("voucher", "claim", "ledger")
+        services = dict(zip(names, await asyncio.gather(*(service_readiness(n) for n in names))))
+        ok = all(s["status"] == "SERVING" for s in services.values())
+        return JSONResponse({"status": "ready" if ok else "not ready", "services": services},
+                            status_code=200 if ok else 503)
+
+    async def metrics(request: Request) -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_PLAIN_0_0_4)
 
     async def voucher_status(request: Request) -> JSONResponse:
         voucher_id = request.path_params["voucher_id"]
@@ -90,10 +117,41 @@ def build_app(settings: GatewaySettings) -> Starlette:
         for ch in channels.values():
             await ch.close()
 
-    return Starlette(
-        routes=[Route("/healthz", healthz), Route("/v1/vouchers/{voucher_id}", voucher_status)],
-        lifespan=lifespan,
-    )
+    routes = [Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics),
+              Route("/v1/vouchers/{voucher_id}", voucher_status)]
+    registry = CollectorRegistry()  # per app: tests build several in one process
+    app = Starlette(routes=routes, lifespan=lifespan)
+    return _CountRequests(app, routes, registry)
+
+
+class _CountRequests:
+    """ASGI middleware: HTTP requests by route template (never the raw path) and status."""
+
+    def __init__(self, app, routes, registry: CollectorRegistry):
+        self.app = app
+        self._routes = routes
+        self._requests = Counter("skillpay_http_requests", "HTTP requests answered, by route and status",
+                                 ["route", "status"], registry=registry)
+        self._seconds = Histogram("skillpay_http_request_duration_seconds", "Time to answer, by route",
+                                  ["route"], registry=registry)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        route = next((r.path for r in self._routes if r.matches(scope)[0] == Match.FULL), "unmatched")
+        status = {"code": 500}
+        started = time.perf_counter()
+
+        async def send_status(message):
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            self._requests.labels(route, str(status["code"])).inc()
+            self._seconds.labels(route).observe(time.perf_counter() - started)
 
 
 def main() -> None:

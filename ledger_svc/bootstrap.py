@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ledger_svc.adapters import metrics
 from ledger_svc.adapters.events import to_outgoing
 from ledger_svc.adapters.payments import build_payment_adapters
 from ledger_svc.service_layer.bank import PaymentAdapter
@@ -42,8 +43,8 @@ class LedgerProcess:
 async def for_process(settings: LedgerSettings, clock: Clock | None = None) -> LedgerProcess:
     db = await prepare_database(settings, MIGRATIONS)
     paging.configure(settings.key_bytes("lookup"))  # page tokens stay valid across restarts and replicas
-    runtime = ServiceRuntime(settings, db)
     clock = clock or SystemClock()
+    runtime = ServiceRuntime(settings, db, gauges=metrics.gauges, clock=clock)
     uow_factory = functools.partial(SqlLedgerUnitOfWork, db, settings.service_name, to_outgoing, runtime.wake_relay,
                                     clock=clock)
     bus = bootstrap(uow_factory, clock, fingerprint_key=settings.key_bytes("lookup"))

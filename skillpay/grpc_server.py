@@ -128,8 +128,10 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
     needs a valid bearer token, whose actor is put in ``current_actor`` for the entrypoint.
     """
 
-    def __init__(self, verifier: TokenVerifier | None):
+    def __init__(self, verifier: TokenVerifier | None,
+                 observe: Callable[[str, str, float], None] | None = None):
         self._verifier = verifier
+        self._observe = observe  # (method, code name, seconds): skillpay.metrics counts every call
 
     async def intercept_service(self, continuation, handler_call_details):
         handler = await continuation(handler_call_details)
@@ -166,8 +168,10 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                 log.exception("unhandled error in %s request_id=%s", method, rid)
                 await context.abort(grpc.StatusCode.INTERNAL, f"internal error (request id {rid})")
             finally:
-                log.info("rpc %s code=%s ms=%.1f request_id=%s", method, code.name,
-                         (time.perf_counter() - started) * 1000, rid)
+                elapsed = time.perf_counter() - started
+                log.info("rpc %s code=%s ms=%.1f request_id=%s", method, code.name, elapsed * 1000, rid)
+                if self._observe is not None:
+                    self._observe(method, code.name, elapsed)
 
         return grpc.unary_unary_rpc_method_handler(
             wrapped, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
@@ -191,10 +195,17 @@ async def serve(
     on_stop: Callable[[], Awaitable[None]] | None = None,
     ready: asyncio.Event | None = None,
     grace_s: float = 5.0,
+    readiness=None,
+    observe_rpc: Callable[[str, str, float], None] | None = None,
 ) -> None:
-    """Run a gRPC server plus background workers until SIGTERM/SIGINT."""
+    """Run a gRPC server plus background workers until SIGTERM/SIGINT.
+
+    With ``readiness`` (a skillpay.readiness.ReadinessMonitor) health reports what it finds;
+    without, the server reports SERVING from start to shutdown.
+    """
     # No SO_REUSEPORT: a second process must fail to bind a taken port, not share its traffic.
-    server = grpc.aio.server(interceptors=[ServerInterceptor(verifier)], options=[("grpc.so_reuseport", 0)])
+    server = grpc.aio.server(interceptors=[ServerInterceptor(verifier, observe_rpc)],
+                             options=[("grpc.so_reuseport", 0)])
     service_names = list(add_servicers(server))
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -204,9 +215,13 @@ async def serve(
     port = server.add_insecure_port(listen)
     if port == 0:
         raise RuntimeError(f"{name}: cannot listen on {listen}")
+    if readiness is not None:
+        # Before the server starts: the servicer's default would answer SERVING for "" meanwhile.
+        await readiness.attach(health_servicer, service_names)
     await server.start()
-    for service in ["", *service_names]:
-        await health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
+    if readiness is None:
+        for service in ["", *service_names]:
+            await health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
     tasks = [asyncio.create_task(job(), name=f"{name}-bg-{i}") for i, job in enumerate(background)]
     host = listen.rsplit(":", 1)[0]
     log.info("%s listening on %s:%d (gRPC, health, reflection)", name, host, port)

@@ -139,13 +139,14 @@ class OutboxRelay:
                                          enable_auto_commit=False, request_timeout_ms=10_000)
                 await producer.start()
                 await probe.start()
+                self.broker_connected = True  # until the loop fails; `finally` clears it
                 await self._pump(producer, probe)
             except Exception as exc:  # noqa: BLE001 - e.g. the database busy for longer than its timeout
                 # The outbox keeps every row until it is published: starting over loses nothing.
                 _report(exc, self.broker_outage, self.database_outage, "relay: unexpected error; starting over in 1 s")
-                self.broker_connected = not self.broker_outage.down
                 await self._sleep(1.0)
             finally:
+                self.broker_connected = False
                 await _stop_clients(producer, probe)
 
     async def _ensure_topics(self) -> None:
@@ -308,6 +309,7 @@ class InboxConsumer:
         self.broker_outage = Outage(log, f"consumer {name}: broker")
         self.database_outage = Outage(log, f"consumer {name}: database")
         self.broker_connected = False  # read by readiness and metrics
+        self._client: AIOKafkaConsumer | None = None  # while connected: lag() asks it for end offsets
 
     async def stop(self) -> None:
         self._stopping.set()
@@ -332,6 +334,7 @@ class InboxConsumer:
                 self.broker_connected = True
                 await self._assign(consumer)
                 self.database_outage.ok()
+                self._client = consumer
                 await self._consume(consumer, producer)
             except _NewBroker:
                 log.warning("consumer %s: the broker lost its data; reading every topic again from the start",
@@ -340,9 +343,9 @@ class InboxConsumer:
                 # Positions are in the database: starting over resumes exactly where we were.
                 _report(exc, self.broker_outage, self.database_outage,
                         f"consumer {self._name}: unexpected error; starting over in 1 s")
-                self.broker_connected = not self.broker_outage.down
                 await asyncio.sleep(1.0)
             finally:
+                self._client, self.broker_connected = None, False
                 await _stop_clients(consumer, producer)
 
     async def _ensure_topics(self) -> None:
@@ -372,6 +375,21 @@ class InboxConsumer:
 
         async with self._db.reader.connect() as conn:
             return await ParkedEventStore(conn).count()
+
+    async def lag(self) -> dict[TopicPartition, int]:
+        """Per partition read here: the broker's end offset minus our stored position.
+
+        Raises KafkaError while disconnected (the caller bounds the wait: a dead broker takes the
+        client's request timeout to fail). tansu reports end offsets per batch, so there lag can
+        read up to one producer batch low; never below zero.
+        """
+        client = self._client
+        if client is None or not self.broker_connected:
+            raise KafkaError("not connected")
+        partitions = sorted(self.assigned)
+        ends = await client.end_offsets(partitions) if partitions else {}
+        positions = await self.stored_positions()
+        return {tp: max(0, end - positions.get((tp.topic, tp.partition), 0)) for tp, end in ends.items()}
 
     async def stored_positions(self) -> dict[tuple[str, int], int]:
         async with self._db.reader.connect() as conn:

@@ -28,6 +28,15 @@ def announce(address: str, path: str | os.PathLike | None = None) -> None:
     os.replace(tmp, path)
 
 
+def companion(kind: str) -> Path | None:
+    """The ready file for another listener of this process (``voucher.addr`` → ``voucher.metrics.addr``)."""
+    path = os.environ.get(READY_FILE_ENV)
+    if not path:
+        return None
+    path = Path(path)
+    return path.with_name(f"{path.stem}.{kind}{path.suffix}")
+
+
 def read_port(path: Path) -> int | None:
     """The port in a ready file, or None while there is none."""
     try:

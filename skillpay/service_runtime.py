@@ -17,6 +17,9 @@ from skillpay.clock import aware
 from skillpay.db import Database, run_migrations
 from skillpay.grpc_server import BackgroundWorkerFailed, configure_logging, serve
 from skillpay.kafka import InboxConsumer, OutboxRelay, Translator
+from skillpay.metrics import GaugeQuery, MetricsServer, ServiceMetrics
+from skillpay.ready import announce, companion
+from skillpay.readiness import ReadinessMonitor, ServiceProbe, Thresholds
 from skillpay.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -28,6 +31,10 @@ class ServiceRuntime:
     db: Database
     relay: OutboxRelay | None = None
     consumers: list[InboxConsumer] = field(default_factory=list)
+    gauges: GaugeQuery | None = None  # the service's own database-derived metrics
+    clock: object | None = None  # for readiness (outbox age); the system clock when None
+    readiness: ReadinessMonitor | None = None
+    metrics: ServiceMetrics | None = None
 
     def wake_relay(self) -> None:
         if self.relay is not None:
@@ -81,7 +88,22 @@ async def run_service(
                     s.service_name)
     background.extend(extra_background)
 
+    probe = ServiceProbe(runtime.db, runtime.relay, runtime.consumers, broker_configured=bool(s.kafka_bootstrap_servers),
+                         timeout_s=s.ready_check_timeout_s)
+    runtime.readiness = ReadinessMonitor(s.service_name, probe, Thresholds.from_settings(s), clock=runtime.clock,
+                                         interval_s=s.ready_interval_s)
+    background.append(runtime.readiness.run)
+    runtime.metrics = ServiceMetrics(runtime.db, runtime.readiness, runtime.gauges)
+    metrics_server = MetricsServer(runtime.metrics.render)
+    if s.metrics_listen:
+        # Bound before the gRPC server, so a taken port stops the process before it serves.
+        address = await metrics_server.start(s.metrics_listen)
+        log.info("%s metrics on http://%s/metrics", s.service_name, address)
+        if (path := companion("metrics")) is not None:
+            announce(address, path)
+
     async def on_stop() -> None:
+        await metrics_server.stop()
         for consumer in runtime.consumers:
             await consumer.stop()
         if runtime.relay is not None:
@@ -96,7 +118,8 @@ async def run_service(
         return [*names, OPERATIONS]
 
     await serve(name=s.service_name, listen=s.grpc_listen, add_servicers=add_all_servicers,
-                verifier=s.token_verifier(), background=background, on_stop=on_stop)
+                verifier=s.token_verifier(), background=background, on_stop=on_stop,
+                readiness=runtime.readiness, observe_rpc=runtime.metrics.observe_rpc)
 
 
 def main_for(settings: ServiceSettings, start: Callable[[ServiceSettings], object]) -> None:

@@ -90,6 +90,15 @@ class ServiceSettings(CommonSettings):
     event_retry_delay_s: float = Field(default=1.0, gt=0, le=3600, validation_alias="SKILLPAY_EVENT_RETRY_DELAY_S")
     event_retry_max_delay_s: float = Field(default=30.0, gt=0, le=3600,
                                            validation_alias="SKILLPAY_EVENT_RETRY_MAX_DELAY_S")
+    # Prometheus /metrics over HTTP (host:port; port 0: any free port; empty: off). Each service
+    # sets its own default (VOUCHER_METRICS_LISTEN, ...).
+    metrics_listen: str = ""
+    # Readiness (gRPC health, the gateway's /readyz): see skillpay.readiness.
+    ready_interval_s: float = Field(default=1.0, gt=0, le=60, validation_alias="SKILLPAY_READY_INTERVAL_S")
+    ready_check_timeout_s: float = Field(default=2.0, gt=0, le=60, validation_alias="SKILLPAY_READY_CHECK_TIMEOUT_S")
+    ready_max_outbox_backlog: int = Field(default=10_000, ge=0, validation_alias="SKILLPAY_READY_MAX_OUTBOX_BACKLOG")
+    ready_max_outbox_age_s: float = Field(default=300.0, ge=0, validation_alias="SKILLPAY_READY_MAX_OUTBOX_AGE_S")
+    ready_max_consumer_lag: int = Field(default=10_000, ge=0, validation_alias="SKILLPAY_READY_MAX_CONSUMER_LAG")
 
     def keys_may_live_in_data_dir(self) -> bool:
         return not self.database_url or self.database_url.startswith("sqlite")

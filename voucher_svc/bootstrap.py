@@ -14,6 +14,7 @@ from skillpay.clock import Clock, SystemClock
 from skillpay.messagebus import MessageBus, build_bus
 from skillpay.pii import PiiVault
 from skillpay.service_runtime import ServiceRuntime, prepare_database
+from voucher_svc.adapters import metrics
 from voucher_svc.adapters.events import to_outgoing
 from voucher_svc.adapters.ledger_funds import LedgerFundDirectory
 from voucher_svc.adapters.unit_of_work import SqlVoucherUnitOfWork
@@ -43,8 +44,8 @@ class VoucherProcess:
 async def for_process(settings: VoucherSettings, clock: Clock | None = None) -> VoucherProcess:
     db = await prepare_database(settings, MIGRATIONS)
     paging.configure(settings.key_bytes("lookup"))  # page tokens stay valid across restarts and replicas
-    runtime = ServiceRuntime(settings, db)
     clock = clock or SystemClock()
+    runtime = ServiceRuntime(settings, db, gauges=metrics.gauges, clock=clock)
     uow_factory = functools.partial(SqlVoucherUnitOfWork, db, settings.service_name, to_outgoing,
                                     runtime.wake_relay, clock=clock)
     vault = PiiVault.from_settings(settings)

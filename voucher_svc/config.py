@@ -4,7 +4,7 @@ from skillpay.settings import ServiceSettings
 
 
 class VoucherSettings(ServiceSettings):
-    """Environment: VOUCHER_GRPC_LISTEN, VOUCHER_DATABASE_URL, VOUCHER_LEDGER_ADDR, plus the shared KAFKA_*/SKILLPAY_* ones."""
+    """Environment: VOUCHER_GRPC_LISTEN, VOUCHER_METRICS_LISTEN, VOUCHER_DATABASE_URL, VOUCHER_LEDGER_ADDR, plus the shared KAFKA_*/SKILLPAY_* ones."""
 
     model_config = SettingsConfigDict(env_prefix="VOUCHER_", extra="ignore")
     service_name: str = "voucher"
@@ -12,3 +12,4 @@ class VoucherSettings(ServiceSettings):
     # Where the ledger is: a batch's fund source is checked there when vouchers are issued.
     ledger_addr: str = "127.0.0.1:50053"
     ledger_timeout_s: float = 3.0
+    metrics_listen: str = "127.0.0.1:9151"

@@ -101,6 +101,9 @@ class Stack:
     external_bank_url: str = ""
     # Addresses the gateway calls instead of this stack's services (GATEWAY_<SERVICE>_ADDR).
     gateway_targets: dict[str, str] = field(default_factory=dict)
+    # Prometheus listeners of the gRPC services; None: each service's default (or its
+    # *_METRICS_LISTEN variable), 0: any free port, announced in ready/<name>.metrics.addr.
+    metrics_ports: dict[str, int] | None = None
 
     def __post_init__(self):
         self.data_dir = Path(self.data_dir).resolve()
@@ -137,10 +140,16 @@ class Stack:
     @classmethod
     def on_free_ports(cls, data_dir: Path, **kwargs) -> "Stack":
         """Every process binds port 0; a restarted one gets the port it had (its clients know no other)."""
+        kwargs.setdefault("metrics_ports", dict.fromkeys(GRPC_SERVICES, 0))
         return cls(data_dir, ports=dict.fromkeys(ALL_SERVICES, 0), **kwargs)
 
     def ready_file(self, name: str) -> Path:
         return self.data_dir / "ready" / f"{name}.addr"
+
+    def metrics_addr(self, name: str) -> str | None:
+        """Where a gRPC service serves /metrics (host:port), once it has said so."""
+        path = self.ready_file(name).with_name(f"{name}.metrics.addr")
+        return path.read_text().strip() if read_port(path) else None
 
     def port_known(self, name: str) -> bool:
         if not self.ports[name]:
@@ -208,6 +217,8 @@ class Stack:
         else:
             prefix = name.upper()
             env[f"{prefix}_GRPC_LISTEN"] = f"{self.listen_host(name)}:{self.ports[name]}"
+            if self.metrics_ports is not None and name in self.metrics_ports:
+                env[f"{prefix}_METRICS_LISTEN"] = f"{self.host}:{self.metrics_ports[name]}"
             if name in self.database_urls:
                 env[f"{prefix}_DATABASE_URL"] = self.database_urls[name]
             if name == "ledger":
@@ -241,6 +252,7 @@ class Stack:
 
     def start_service(self, name: str) -> None:
         self.ready_file(name).unlink(missing_ok=True)
+        self.ready_file(name).with_name(f"{name}.metrics.addr").unlink(missing_ok=True)
         log = open(self.logs_dir / f"{name}.log", "ab")
         self.procs[name] = subprocess.Popen([sys.executable, "-m", MODULES[name]], env=self.env_for(name),
                                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

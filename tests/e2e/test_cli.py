@@ -26,7 +26,8 @@ pytestmark = pytest.mark.e2e
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LISTEN_ON_ANY_PORT = {"VOUCHER_GRPC_LISTEN": "127.0.0.1:0", "CLAIM_GRPC_LISTEN": "127.0.0.1:0",
                       "LEDGER_GRPC_LISTEN": "127.0.0.1:0", "GATEWAY_PORT": "0", "BANK_SIM_PORT": "0",
-                      "SKILLPAY_BROKER_PORT": "0"}
+                      "SKILLPAY_BROKER_PORT": "0", "VOUCHER_METRICS_LISTEN": "127.0.0.1:0",
+                      "CLAIM_METRICS_LISTEN": "127.0.0.1:0", "LEDGER_METRICS_LISTEN": "127.0.0.1:0"}
 
 
 def _env(tmp_path) -> dict[str, str]:

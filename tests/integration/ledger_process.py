@@ -45,7 +45,7 @@ def start_ledger(work: Path, url: str, signing_key, pii_key: str, lookup_key: st
     """The ledger on a free port (no broker: its events wait in the outbox), with ``funds`` opened."""
     work.mkdir(parents=True, exist_ok=True)
     log_path, ready_file = work / "ledger.log", work / "ledger.addr"
-    env = dict(os.environ, LEDGER_GRPC_LISTEN="127.0.0.1:0", LEDGER_DATABASE_URL=url, SKILLPAY_READY_FILE=str(ready_file),
+    env = dict(os.environ, LEDGER_GRPC_LISTEN="127.0.0.1:0", LEDGER_METRICS_LISTEN="127.0.0.1:0", LEDGER_DATABASE_URL=url, SKILLPAY_READY_FILE=str(ready_file),
                SKILLPAY_DATA_DIR=str(work), KAFKA_BOOTSTRAP_SERVERS="", SKILLPAY_AUTH_PUBLIC_KEY=public_pem(signing_key),
                SKILLPAY_PII_KEY=pii_key, SKILLPAY_LOOKUP_KEY=lookup_key)
     with open(log_path, "wb") as log:

@@ -154,7 +154,8 @@ class ServerPool:
         env = dict(os.environ, SKILLPAY_READY_FILE=str(ready_file), SKILLPAY_DATA_DIR=str(work),
                    KAFKA_BOOTSTRAP_SERVERS="", SKILLPAY_AUTH_PUBLIC_KEY=public_pem(self.signing_key),
                    SKILLPAY_PII_KEY=self.pii_key, SKILLPAY_LOOKUP_KEY=self.lookup_key,
-                   **{f"{spec.env_prefix}GRPC_LISTEN": "127.0.0.1:0", f"{spec.env_prefix}DATABASE_URL": url},
+                   **{f"{spec.env_prefix}GRPC_LISTEN": "127.0.0.1:0", f"{spec.env_prefix}METRICS_LISTEN": "127.0.0.1:0",
+                      f"{spec.env_prefix}DATABASE_URL": url},
                    **extra_env)
         with open(log_path, "wb") as log:
             proc = subprocess.Popen([sys.executable, "-m", spec.module], env=env, stdout=log,

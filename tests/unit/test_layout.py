@@ -83,7 +83,7 @@ def test_entrypoints_reach_handlers_only_through_the_bus(service):
 
 # The runtime every service process imports; the command line and its helpers live in skillpay/cli.
 RUNTIME_MODULES = {"__init__", "actors", "aggregate", "audit_trail", "auth", "clock", "db", "errors", "fields", "grpc_server",
-                   "ids", "kafka", "messagebus", "messaging", "migration_env", "paging", "pii", "ready",
+                   "ids", "kafka", "messagebus", "messaging", "metrics", "migration_env", "paging", "pii", "ready", "readiness",
                    "service_runtime", "settings", "uow", "outage", "dead_letters", "operations"}
 GENERATED = {"audit", "claim", "events", "ledger", "voucher", "ops"}
 
