@@ -85,6 +85,7 @@ def test_entrypoints_reach_handlers_only_through_the_bus(service):
 RUNTIME_MODULES = {"__init__", "actors", "aggregate", "audit_trail", "auth", "clock", "db", "errors", "fields", "grpc_server",
                    "ids", "kafka", "messagebus", "messaging", "migration_env", "paging", "pii", "ready",
                    "service_runtime", "settings", "uow"}
+RUNTIME_MODULES |= {"logs", "tracing"}  # JSON log lines; OpenTelemetry spans
 GENERATED = {"audit", "claim", "events", "ledger", "voucher"}
 
 
