@@ -147,6 +147,8 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             code = grpc.StatusCode.OK
             # Health and reflection probes are not traced; a no-op context when tracing is off.
             with tracing.server_span(method, metadata) if needs_identity else _NO_SPAN as span:
+                if span is not None:
+                    span.set_attribute("skillpay.request_id", rid)  # bounded printable ASCII, as logged
                 try:
                     if needs_identity:
                         if self._verifier is None:

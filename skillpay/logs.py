@@ -41,7 +41,8 @@ _RESIDENT_ID = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
 REDACTED = "[id redacted]"
 
 # The attributes every LogRecord has; anything else on a record came from ``extra={...}``.
-_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+# (uvicorn's color_message repeats the message with terminal colours.)
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName", "color_message"}
 
 _service = ""
 
