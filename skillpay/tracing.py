@@ -25,6 +25,7 @@ import contextlib
 import json
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,6 +35,9 @@ import grpc
 _tracer = None  # an SDK tracer while tracing is on; None means off
 _provider = None
 _lock = threading.Lock()
+# The span that created each aggregate ("payment:<id>"), for work a background worker does on it later.
+_origins: OrderedDict[str, object] = OrderedDict()
+MAX_ORIGINS = 10_000
 
 MODES = ("off", "otlp", "file", "console", "memory")
 
@@ -112,6 +116,7 @@ def shutdown() -> None:
     global _tracer, _provider
     with _lock:
         provider, _provider, _tracer = _provider, None, None
+        _origins.clear()
     if provider is not None:
         provider.shutdown()
 
@@ -238,6 +243,48 @@ def consumer_span(envelope, consumer: str, topic: str):
                                              "messaging.consumer.group.name": consumer,
                                              "messaging.message.id": envelope.event_id,
                                              "skillpay.producer": envelope.producer})
+
+
+# -- work continued later, and calls over HTTP --------------------------------------------------
+def remember(key: str) -> None:
+    """Note the current span as the origin of ``key`` (an aggregate just created); bounded, in memory."""
+    if _tracer is None:
+        return
+    from opentelemetry import trace
+
+    ctx = trace.get_current_span().get_span_context()
+    if ctx.is_valid:
+        _origins[key] = ctx
+        _origins.move_to_end(key)
+        while len(_origins) > MAX_ORIGINS:
+            _origins.popitem(last=False)
+
+
+def continued(name: str, key: str):
+    """A span for later work on ``key``, in the trace that created it when this process remembers
+    it (the payout worker paying what a payout request created); a no-op when off."""
+    if _tracer is None:
+        return contextlib.nullcontext()
+    from opentelemetry import trace
+
+    origin = _origins.get(key)
+    parent = trace.set_span_in_context(trace.NonRecordingSpan(origin)) if origin is not None else None
+    return _tracer.start_as_current_span(name, context=parent, attributes={"skillpay.key": key})
+
+
+@contextlib.contextmanager
+def http_client_span(method: str, route: str):
+    """A CLIENT span for an HTTP call; yields the headers that carry its context ({} when off)."""
+    if _tracer is None:
+        yield {}
+        return
+    from opentelemetry.trace import SpanKind
+
+    with _tracer.start_as_current_span(f"{method} {route}", kind=SpanKind.CLIENT, attributes={
+            "http.request.method": method, "url.template": route}):
+        headers: dict[str, str] = {}
+        _propagator().inject(headers)
+        yield headers
 
 
 # -- a file exporter ---------------------------------------------------------------------------

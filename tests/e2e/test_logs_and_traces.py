@@ -21,13 +21,21 @@ def _spans(path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
+def _gateway_calls_served(spans: list[dict]) -> list[dict]:
+    """voucher_svc's GetVoucher spans whose parent is a gateway client span."""
+    gateway = {s["span_id"] for s in spans if s["service"] == "skillpay-gateway" and s["name"].endswith("/GetVoucher")}
+    return [s for s in spans if s["service"] == "skillpay-voucher" and s["name"].endswith("/GetVoucher")
+            and s["parent_span_id"] in gateway]
+
+
 async def _wait_for_spans(path, wanted, timeout_s: float = 60) -> list[dict]:
-    """The spans written so far, once every (service, name) in ``wanted`` is among them."""
+    """The spans written so far (each process flushes on its own), once every (service, name) in
+    ``wanted`` is among them and the gateway's call has reached the file from both ends."""
     deadline = time.monotonic() + timeout_s
     while True:
         spans = _spans(path)
         missing = wanted - {(s["service"], s["name"]) for s in spans}
-        if not missing:
+        if not missing and _gateway_calls_served(spans):
             return spans
         assert time.monotonic() < deadline, f"spans never written: {missing}"
         await asyncio.sleep(0.3)
@@ -49,6 +57,8 @@ async def test_one_trace_runs_from_the_redeem_call_through_claim_ledger_and_back
             ("skillpay-voucher", "skillpay.voucher.v1.VoucherService/RedeemVoucher"),
             ("skillpay-claim", "voucher.redeemed process"),
             ("skillpay-ledger", "payout.requested process"),
+            ("skillpay-claim", "payment.settled process"),
+            ("skillpay-voucher", "payment.settled process"),
             ("skillpay-voucher", "skillpay.voucher.v1.VoucherService/GetVoucher"),
             ("skillpay-gateway", "skillpay.voucher.v1.VoucherService/GetVoucher"),
         })
@@ -84,11 +94,19 @@ async def test_one_trace_runs_from_the_redeem_call_through_claim_ledger_and_back
     assert payout_created["name"] == "payout.requested create" and payout_created["service"] == "skillpay-claim"
     assert parent(payout_created) == claim_applies
 
+    # The ledger's payout worker pays it later, in the same trace: the bank call, and the outcome
+    # (payment.settled) that claim_svc and voucher_svc apply.
+    submit = next(s for s in spans if s["name"] == "payment submit")
+    assert submit["trace_id"] == trace_id and submit["service"] == "skillpay-ledger"
+    bank_call = next(s for s in spans if s["name"] == "POST /v1/payments")
+    assert (bank_call["kind"], parent(bank_call)) == ("CLIENT", submit)
+    settled_applied = {s["service"] for s in spans if s["name"] == "payment.settled process"
+                       and s["trace_id"] == trace_id}
+    assert settled_applied == {"skillpay-claim", "skillpay-voucher"}
+
     # The gateway's calls carry their context too: its client span is the service's server span's parent.
-    gateway_get = [s for s in spans if s["service"] == "skillpay-gateway" and s["name"].endswith("/GetVoucher")]
-    served = [s for s in spans if s["service"] == "skillpay-voucher" and s["name"].endswith("/GetVoucher")
-              and s["parent_span_id"] in {g["span_id"] for g in gateway_get}]
-    assert served and served[0]["trace_id"] == gateway_get[0]["trace_id"]
+    served = _gateway_calls_served(spans)[0]
+    assert served["trace_id"] == by_id[served["parent_span_id"]]["trace_id"]
 
     # Every log line of the voucher service is one JSON object; the redeem call's line names its
     # request id and its trace.
