@@ -385,9 +385,13 @@ def main() -> None:
     """
     from skillpay.ready import run_uvicorn
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from skillpay import tracing
+    from skillpay.grpc_server import configure_logging
+    from skillpay.settings import CommonSettings
+
+    common = CommonSettings()
+    configure_logging(common.log_level, "bank", common.log_format)
+    tracing.configure_from(common, "bank")
     settings = BankSimSettings()
     app = build_app(settings)
     run_uvicorn(
@@ -397,6 +401,7 @@ def main() -> None:
         "bank simulator",
         lifespan="on",
         log_level="info",
+        log_config=None,  # uvicorn's lines through our formatter
         # Held (fault-injected) responses must not delay a shutdown for long.
         timeout_graceful_shutdown=5,
     )

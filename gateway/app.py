@@ -24,6 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Match, Route
 
 from gateway.config import GatewaySettings
+from skillpay import tracing
 from skillpay.actors import ActorKind
 from skillpay.auth import Identity, authenticated_channel
 from skillpay.claim.v1 import claim_pb2, claim_pb2_grpc
@@ -156,8 +157,10 @@ class _CountRequests:
 
 def main() -> None:
     settings = GatewaySettings()
-    configure_logging(settings.log_level)
-    run_uvicorn(build_app(settings), settings.host, settings.port, "gateway", log_level="warning")
+    configure_logging(settings.log_level, "gateway", settings.log_format)
+    tracing.configure_from(settings, "gateway")
+    # log_config=None: uvicorn's own lines go through our formatter too.
+    run_uvicorn(build_app(settings), settings.host, settings.port, "gateway", log_level="warning", log_config=None)
 
 
 if __name__ == "__main__":

@@ -186,4 +186,7 @@ class _AttachIdentity(grpc.aio.UnaryUnaryClientInterceptor):
 
 
 def authenticated_channel(target: str, identity: Identity) -> grpc.aio.Channel:
-    return grpc.aio.insecure_channel(target, interceptors=[_AttachIdentity(identity)])
+    from skillpay import tracing
+
+    # Tracing adds its interceptor only when it is on (configure it before making channels).
+    return grpc.aio.insecure_channel(target, interceptors=[*tracing.client_interceptors(), _AttachIdentity(identity)])

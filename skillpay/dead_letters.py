@@ -263,7 +263,7 @@ async def replay(*, uow_factory, bus, translators: dict, service: str, actor: Ac
     except Exception as exc:  # noqa: BLE001 - recorded on the parked event and reported
         if is_transient(exc):
             raise
-        failed = await with_retries(lambda: _record_failure(uow_factory, service, row_id, exc))
+        failed = await with_retries(lambda error=exc: _record_failure(uow_factory, service, row_id, error))
         log.warning("replay of parked event %s failed again (%s); it stays parked",
                     public_id(service, row_id), type(exc).__name__)
         return ReplayOutcome.FAILED, failed

@@ -9,7 +9,7 @@ details, and graceful shutdown on SIGTERM/SIGINT.
 from __future__ import annotations
 
 import asyncio
-import contextvars
+import contextlib
 import logging
 import signal
 import time
@@ -21,6 +21,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from skillpay import tracing
 from skillpay.actors import Actor, current_actor
 from skillpay.auth import TokenVerifier, bearer
 from skillpay.errors import (
@@ -35,11 +36,12 @@ from skillpay.errors import (
     Unavailable,
 )
 from skillpay.fields import hidden_characters
+from skillpay.logs import MAX_LOG_MESSAGE_CHARS, SafeFormatter, formatter_for, request_id_var, set_service
 from skillpay.messagebus import MAX_REQUEST_ID_CHARS
 from skillpay.ready import announce
 
 log = logging.getLogger(__name__)
-request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+__all__ = ["MAX_LOG_MESSAGE_CHARS", "SafeFormatter", "request_id_var"]  # their home is skillpay.logs
 
 _STATUS_FOR = {
     InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
@@ -147,37 +149,45 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             request_id_var.set(rid)
             started = time.perf_counter()
             code = grpc.StatusCode.OK
-            try:
-                if needs_identity:
-                    if self._verifier is None:
-                        raise Unauthenticated("this server verifies no identities")
-                    current_actor.set(self._verifier.verify(bearer(metadata)))
-                    violations = request_violations(request)
-                    if violations:
-                        raise InvalidArgument(violations)
-                return await inner(request, context)
-            except DomainError as exc:
-                code, trailer = status_for(exc)
-                context.set_trailing_metadata((("x-request-id", rid), *trailer))
-                await context.abort(code, status_message(exc))
-            except (asyncio.CancelledError, grpc.aio.AbortError):
-                code = context.code() or grpc.StatusCode.CANCELLED
-                raise
-            except Exception:
-                code = grpc.StatusCode.INTERNAL
-                log.exception("unhandled error in %s request_id=%s", method, rid)
-                await context.abort(grpc.StatusCode.INTERNAL, f"internal error (request id {rid})")
-            finally:
-                elapsed = time.perf_counter() - started
-                log.info("rpc %s code=%s ms=%.1f request_id=%s", method, code.name, elapsed * 1000, rid)
-                if self._observe is not None:
-                    self._observe(method, code.name, elapsed)
+            # Health and reflection probes are not traced; a no-op context when tracing is off.
+            with tracing.server_span(method, metadata) if needs_identity else _NO_SPAN as span:
+                if span is not None:
+                    span.set_attribute("skillpay.request_id", rid)  # bounded printable ASCII, as logged
+                try:
+                    if needs_identity:
+                        if self._verifier is None:
+                            raise Unauthenticated("this server verifies no identities")
+                        current_actor.set(self._verifier.verify(bearer(metadata)))
+                        violations = request_violations(request)
+                        if violations:
+                            raise InvalidArgument(violations)
+                    return await inner(request, context)
+                except DomainError as exc:
+                    code, trailer = status_for(exc)
+                    context.set_trailing_metadata((("x-request-id", rid), *trailer))
+                    await context.abort(code, status_message(exc))
+                except (asyncio.CancelledError, grpc.aio.AbortError):
+                    code = context.code() or grpc.StatusCode.CANCELLED
+                    raise
+                except Exception:
+                    code = grpc.StatusCode.INTERNAL
+                    log.exception("unhandled error in %s request_id=%s", method, rid)
+                    await context.abort(grpc.StatusCode.INTERNAL, f"internal error (request id {rid})")
+                finally:
+                    tracing.set_rpc_status(span, code)
+                    elapsed = time.perf_counter() - started
+                    ms = elapsed * 1000
+                    log.info("rpc %s code=%s ms=%.1f request_id=%s", method, code.name, ms, rid,
+                             extra={"rpc_method": method, "code": code.name, "ms": round(ms, 1)})
+                    if self._observe is not None:
+                        self._observe(method, code.name, elapsed)
 
         return grpc.unary_unary_rpc_method_handler(
             wrapped, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
         )
 
 
+_NO_SPAN = contextlib.nullcontext()
 Background = Callable[[], Awaitable[None]]
 
 
@@ -257,26 +267,11 @@ async def serve(
         raise BackgroundWorkerFailed(f"{name}: a background worker stopped")
 
 
-MAX_LOG_MESSAGE_CHARS = 2_000
-
-
-class SafeFormatter(logging.Formatter):
-    """One log line per message, whatever callers send: control characters in the message are
-    escaped (a request id with CR/LF or ANSI escapes cannot forge lines or colour a terminal),
-    and a message longer than MAX_LOG_MESSAGE_CHARS is cut. Tracebacks keep their lines."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        message = record.getMessage()
-        escaped = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in message)
-        if len(escaped) > MAX_LOG_MESSAGE_CHARS:
-            escaped = escaped[:MAX_LOG_MESSAGE_CHARS] + f"… ({len(escaped) - MAX_LOG_MESSAGE_CHARS} more)"
-        safe = logging.makeLogRecord({**record.__dict__, "msg": escaped, "args": None})
-        return super().format(safe)
-
-
-def configure_logging(level: str = "INFO") -> None:
+def configure_logging(level: str = "INFO", service: str = "", log_format: str = "json") -> None:
+    """Every process's logging: one line per record to stderr, JSON (default) or text (SKILLPAY_LOG_FORMAT)."""
+    set_service(service)
     handler = logging.StreamHandler()
-    handler.setFormatter(SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(formatter_for(log_format))
     logging.basicConfig(level=level, handlers=[handler], force=True)
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

@@ -22,11 +22,13 @@ from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
 from sqlalchemy import select, update
 
+from skillpay import tracing
 from skillpay.actors import Actor, service_actor
 from skillpay.clock import utcnow
 from skillpay.db import Database, with_retries
 from skillpay.dead_letters import DEAD_LETTER_EVENT, is_database_error, is_transient
 from skillpay.events.v1 import events_pb2
+from skillpay.logs import request_context
 from skillpay.messaging import Inbox, OutgoingEvent, consumer_positions, outbox
 from skillpay.outage import Outage, limit_library_logs
 
@@ -557,10 +559,13 @@ class InboxConsumer:
                 if envelope.event_id in seen or await inbox.seen(envelope.event_id):
                     duplicates += 1
                 else:
-                    translate = self._translators.get(envelope.event_type)
-                    command = translate(envelope) if translate is not None else None
-                    if command is not None:
-                        await self._bus.handle(command, uow=uow)
+                    # Log lines and spans while this event is applied name it (and its trace).
+                    with request_context(f"event:{envelope.event_id}"), \
+                            tracing.consumer_span(envelope, self._name, message.topic):
+                        translate = self._translators.get(envelope.event_type)
+                        command = translate(envelope) if translate is not None else None
+                        if command is not None:
+                            await self._bus.handle(command, uow=uow)
                     await inbox.record(envelope.event_id, envelope.event_type)
                     seen.add(envelope.event_id)
                     applied += 1

@@ -32,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from skillpay import tracing
 from skillpay.clock import utcnow
 from skillpay.events.v1 import events_pb2
 
@@ -158,6 +159,7 @@ def envelope_for(event: OutgoingEvent, producer: str) -> events_pb2.EventEnvelop
         occurred_at=to_timestamp(event.occurred_at),
         producer=producer,
         payload=event.payload.SerializeToString(),
+        trace_context=tracing.event_trace_context(event.event_type, event.topic, event.event_id),
     )
 
 

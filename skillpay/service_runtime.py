@@ -13,6 +13,7 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.type import date_pb2
 
+from skillpay import tracing
 from skillpay.clock import aware
 from skillpay.db import Database, run_migrations
 from skillpay.grpc_server import BackgroundWorkerFailed, configure_logging, serve
@@ -123,7 +124,8 @@ async def run_service(
 
 
 def main_for(settings: ServiceSettings, start: Callable[[ServiceSettings], object]) -> None:
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.service_name, settings.log_format)
+    tracing.configure_from(settings, settings.service_name)
     try:
         asyncio.run(start(settings))
     except BackgroundWorkerFailed as exc:

@@ -26,6 +26,12 @@ class CommonSettings(BaseSettings):
     pii_key: str = Field(default="", validation_alias="SKILLPAY_PII_KEY")
     lookup_key: str = Field(default="", validation_alias="SKILLPAY_LOOKUP_KEY")
     log_level: str = Field(default="INFO", validation_alias="SKILLPAY_LOG_LEVEL")
+    # One JSON object per line (the default), or "text" for reading at a terminal (skillpay.logs).
+    log_format: Literal["json", "text"] = Field(default="json", validation_alias="SKILLPAY_LOG_FORMAT")
+    # off | otlp | file | console; empty: otlp when OTEL_EXPORTER_OTLP_ENDPOINT is set, else off
+    # (skillpay.tracing). "file" appends JSON lines to traces_file (default data_dir/logs/traces.jsonl).
+    traces: str = Field(default="", validation_alias="SKILLPAY_TRACES")
+    traces_file: Path | None = Field(default=None, validation_alias="SKILLPAY_TRACES_FILE")
     # PEM text. Services need the public key, issuers (gateway, CLI) the private one. Unset: a key
     # pair under data_dir/keys is created once and shared by the processes of that data directory.
     auth_private_key: str = Field(default="", validation_alias="SKILLPAY_AUTH_PRIVATE_KEY")

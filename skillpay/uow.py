@@ -22,6 +22,7 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from skillpay import tracing
 from skillpay.actors import Actor
 from skillpay.aggregate import Aggregate, Entity
 from skillpay.audit_trail import AuditRecord, SqlAuditLog
@@ -148,6 +149,9 @@ class AbstractUnitOfWork(abc.ABC):
                     self._new_events.append(event)
                     outgoing.extend(self._map_events(event))
             after = entity.audit_state()
+            if not tracked.state_before:
+                # Work a background worker does on it later continues this trace (when tracing is on).
+                tracing.remember(f"{entity.audit_type}:{entity.audit_id()}")
             if after != tracked.state_before:
                 if context is None:
                     raise RuntimeError(f"{entity.audit_type} changed outside a command; nobody to audit")

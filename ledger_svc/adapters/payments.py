@@ -33,6 +33,7 @@ from urllib.parse import quote
 
 import httpx
 
+from skillpay import tracing
 from skillpay.pii import mask_resident_id
 
 # The port these adapters implement, re-exported for their callers.
@@ -158,7 +159,8 @@ class BankHttpAdapter(PaymentAdapter):
             "memo": instr.memo,
         }
         try:
-            response = await self._client.post("/v1/payments", json=body)
+            with tracing.http_client_span("POST", "/v1/payments") as headers:
+                response = await self._client.post("/v1/payments", json=body, headers=headers)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # No connection was established: the request never left us.
             log.warning("bank unavailable, payment not sent payment_id=%s channel=%s: %s", pid, self.channel, type(exc).__name__)
@@ -230,7 +232,9 @@ class BankHttpAdapter(PaymentAdapter):
 
     async def _get(self, path: str, what: str) -> httpx.Response:
         try:
-            return await self._client.get(path)
+            # The route without its id: span names stay few, and carry no payment id.
+            with tracing.http_client_span("GET", path.rsplit("/", 1)[0] + "/{id}") as headers:
+                return await self._client.get(path, headers=headers)
         except httpx.TransportError as exc:
             raise BankUnavailable(f"bank unreachable while reading {what} ({type(exc).__name__})") from exc
 

@@ -23,6 +23,7 @@ from ledger_svc.service_layer.bank import (
 )
 from ledger_svc.domain.model import PaymentState
 from ledger_svc.service_layer import commands
+from skillpay import tracing
 from skillpay.actors import service_actor
 from skillpay.messagebus import MessageBus
 from skillpay.pii import PiiVault
@@ -83,6 +84,11 @@ class PayoutWorker:
                 return False
 
     async def _submit(self, payment_id: str) -> bool:
+        # In the trace of the payout request that created the payment (when tracing is on).
+        with tracing.continued("payment submit", f"payment:{payment_id}"):
+            return await self._submit_traced(payment_id)
+
+    async def _submit_traced(self, payment_id: str) -> bool:
         payment = await self._bus.handle(commands.StartSubmission(actor=ACTOR, payment_id=payment_id))
         if payment is None:
             return False
@@ -122,7 +128,10 @@ class PayoutWorker:
             # The bank never received it: safe to send again.
             await self._bus.handle(commands.ReturnToPending(actor=ACTOR, payment_id=payment_id))
             return True
-        return await self._apply_status(payment_id, status)
+        if status.state == "accepted":
+            return await self._apply_status(payment_id, status)  # nothing to see: not traced
+        with tracing.continued("payment outcome", f"payment:{payment_id}"):
+            return await self._apply_status(payment_id, status)
 
     async def _apply_status(self, payment_id: str, status: PaymentStatus) -> bool:
         return await self._apply(payment_id, status.state, bank_ref=status.bank_ref, settled_at=status.settled_at,

@@ -28,7 +28,7 @@ from skillpay.errors import FailedPrecondition
 from skillpay.events.v1 import events_pb2
 from skillpay.kafka import InboxConsumer, OutboxRelay
 from skillpay.messagebus import Command, MessageBus
-from skillpay.messaging import OutgoingEvent, inbox, outbox, parked_events
+from skillpay.messaging import OutgoingEvent, inbox, parked_events
 from skillpay.operations import OperationsServicer
 from skillpay.ops.v1 import ops_pb2
 from skillpay.uow import SqlUnitOfWork

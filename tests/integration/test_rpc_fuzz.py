@@ -19,6 +19,7 @@ run every RPC of the service; some from an actor of random kind (PERMISSION_DENI
 from __future__ import annotations
 
 import base64
+import json
 import os
 import random
 import re
@@ -588,6 +589,13 @@ def server_traceback(server: Server, details: str, limit: int = 4000) -> str:
     if not match:
         return ""
     lines = server.log.read_text(errors="replace").splitlines()
+    for line in lines:  # JSON log lines (the default) hold the traceback in "exception"
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if "unhandled error" in record.get("message", "") and record.get("request_id") == match.group(1):
+            return record.get("exception", "")[-limit:]
     for i, line in enumerate(lines):
         if "unhandled error" in line and f"request_id={match.group(1)}" in line:
             tail = []

@@ -86,6 +86,7 @@ RUNTIME_MODULES = {"__init__", "actors", "aggregate", "audit_trail", "auth", "cl
                    "ids", "kafka", "messagebus", "messaging", "metrics", "migration_env", "paging", "pii", "ready", "readiness",
                    "service_runtime", "settings", "uow", "outage", "dead_letters", "operations"}
 GENERATED = {"audit", "claim", "events", "ledger", "voucher", "ops"}
+RUNTIME_MODULES |= {"logs", "tracing"}  # JSON log lines; OpenTelemetry spans
 
 
 def test_skillpay_holds_the_runtime_and_one_subpackage_for_the_command_line():
