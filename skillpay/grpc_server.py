@@ -9,7 +9,6 @@ details, and graceful shutdown on SIGTERM/SIGINT.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import time
@@ -36,12 +35,12 @@ from skillpay.errors import (
     Unavailable,
 )
 from skillpay.fields import hidden_characters
-from skillpay.logs import MAX_LOG_MESSAGE_CHARS, SafeFormatter, formatter_for, request_id_var, set_service
+# SafeFormatter, MAX_LOG_MESSAGE_CHARS and request_id_var live in skillpay.logs; imported from here too.
+from skillpay.logs import MAX_LOG_MESSAGE_CHARS, SafeFormatter, formatter_for, request_id_var, set_service  # noqa: F401
 from skillpay.messagebus import MAX_REQUEST_ID_CHARS
 from skillpay.ready import announce
 
 log = logging.getLogger(__name__)
-__all__ = ["MAX_LOG_MESSAGE_CHARS", "SafeFormatter", "request_id_var"]  # their home is skillpay.logs
 
 _STATUS_FOR = {
     InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
@@ -145,49 +144,50 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         inner = handler.unary_unary
 
         async def wrapped(request, context: grpc.aio.ServicerContext):
+            # Health and reflection probes are not traced; nothing is when tracing is off.
+            if needs_identity and tracing.enabled():
+                with tracing.server_span(method, metadata) as span:
+                    return await handle(request, context, span)
+            return await handle(request, context, None)
+
+        async def handle(request, context: grpc.aio.ServicerContext, span):
             rid = _loggable_request_id(getattr(request, "request_id", "")) or uuid.uuid4().hex
             request_id_var.set(rid)
             started = time.perf_counter()
             code = grpc.StatusCode.OK
-            # Health and reflection probes are not traced; a no-op context when tracing is off.
-            with tracing.server_span(method, metadata) if needs_identity else _NO_SPAN as span:
-                if span is not None:
-                    span.set_attribute("skillpay.request_id", rid)  # bounded printable ASCII, as logged
-                try:
-                    if needs_identity:
-                        if self._verifier is None:
-                            raise Unauthenticated("this server verifies no identities")
-                        current_actor.set(self._verifier.verify(bearer(metadata)))
-                        violations = request_violations(request)
-                        if violations:
-                            raise InvalidArgument(violations)
-                    return await inner(request, context)
-                except DomainError as exc:
-                    code, trailer = status_for(exc)
-                    context.set_trailing_metadata((("x-request-id", rid), *trailer))
-                    await context.abort(code, status_message(exc))
-                except (asyncio.CancelledError, grpc.aio.AbortError):
-                    code = context.code() or grpc.StatusCode.CANCELLED
-                    raise
-                except Exception:
-                    code = grpc.StatusCode.INTERNAL
-                    log.exception("unhandled error in %s request_id=%s", method, rid)
-                    await context.abort(grpc.StatusCode.INTERNAL, f"internal error (request id {rid})")
-                finally:
-                    tracing.set_rpc_status(span, code)
-                    elapsed = time.perf_counter() - started
-                    ms = elapsed * 1000
-                    log.info("rpc %s code=%s ms=%.1f request_id=%s", method, code.name, ms, rid,
-                             extra={"rpc_method": method, "code": code.name, "ms": round(ms, 1)})
-                    if self._observe is not None:
-                        self._observe(method, code.name, elapsed)
+            try:
+                if needs_identity:
+                    if self._verifier is None:
+                        raise Unauthenticated("this server verifies no identities")
+                    current_actor.set(self._verifier.verify(bearer(metadata)))
+                    violations = request_violations(request)
+                    if violations:
+                        raise InvalidArgument(violations)
+                return await inner(request, context)
+            except DomainError as exc:
+                code, trailer = status_for(exc)
+                context.set_trailing_metadata((("x-request-id", rid), *trailer))
+                await context.abort(code, status_message(exc))
+            except (asyncio.CancelledError, grpc.aio.AbortError):
+                code = context.code() or grpc.StatusCode.CANCELLED
+                raise
+            except Exception:
+                code = grpc.StatusCode.INTERNAL
+                log.exception("unhandled error in %s request_id=%s", method, rid)
+                await context.abort(grpc.StatusCode.INTERNAL, f"internal error (request id {rid})")
+            finally:
+                elapsed = time.perf_counter() - started
+                log.info("rpc %s code=%s ms=%.1f request_id=%s", method, code.name, elapsed * 1000, rid,
+                         extra={"rpc_method": method, "code": code.name, "ms": round(elapsed * 1000, 1)})
+                tracing.set_rpc_status(span, code, rid)
+                if self._observe is not None:
+                    self._observe(method, code.name, elapsed)
 
         return grpc.unary_unary_rpc_method_handler(
             wrapped, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
         )
 
 
-_NO_SPAN = contextlib.nullcontext()
 Background = Callable[[], Awaitable[None]]
 
 

@@ -162,12 +162,14 @@ def server_span(method: str, metadata: Sequence[tuple[str, object]]):
                                          set_status_on_exception=False)
 
 
-def set_rpc_status(span, code: grpc.StatusCode) -> None:
+def set_rpc_status(span, code: grpc.StatusCode, request_id: str = "") -> None:
     if span is None:
         return
     from opentelemetry.trace import Status, StatusCode
 
     span.set_attribute("rpc.grpc.status_code", code.value[0])
+    if request_id:
+        span.set_attribute("skillpay.request_id", request_id)  # bounded printable ASCII, as logged
     # OTel's rule for servers: only codes that mean the server failed make the span an error.
     if code in (grpc.StatusCode.UNKNOWN, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNIMPLEMENTED,
                 grpc.StatusCode.INTERNAL, grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DATA_LOSS):
