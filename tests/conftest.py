@@ -9,8 +9,13 @@ import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from skillpay.cli.broker import EmbeddedBroker
+
+# Machines running the suite are shared: a property test's examples are checked, not timed.
+settings.register_profile("skillpay", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("skillpay")
 
 PG_HOST = os.environ.get("SKILLPAY_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("SKILLPAY_TEST_PG_PORT", "5432"))
