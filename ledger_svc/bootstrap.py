@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from ledger_svc.adapters import metrics
@@ -12,7 +13,7 @@ from ledger_svc.adapters.events import to_outgoing
 from ledger_svc.adapters.payments import build_payment_adapters
 from ledger_svc.service_layer.bank import PaymentAdapter
 from ledger_svc.adapters.unit_of_work import SqlLedgerUnitOfWork
-from ledger_svc.config import LedgerSettings
+from ledger_svc.config import DEFAULT_UNKNOWN_FUND_HOLD, LedgerSettings
 from ledger_svc.service_layer.handlers import HANDLERS
 from ledger_svc.service_layer.payouts import PayoutWorker
 from ledger_svc.service_layer.permissions import PERMISSIONS
@@ -25,9 +26,10 @@ from skillpay.service_runtime import ServiceRuntime, prepare_database
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def bootstrap(uow_factory: Callable, clock: Clock | None = None, fingerprint_key: bytes = b"") -> MessageBus:
+def bootstrap(uow_factory: Callable, clock: Clock | None = None, fingerprint_key: bytes = b"",
+              unknown_fund_hold: timedelta = DEFAULT_UNKNOWN_FUND_HOLD) -> MessageBus:
     """The bus with every handler's dependencies injected; tests pass fakes here."""
-    dependencies = {"clock": clock or SystemClock()}
+    dependencies = {"clock": clock or SystemClock(), "unknown_fund_hold": unknown_fund_hold}
     return build_bus(uow_factory, HANDLERS, PERMISSIONS, "ledger", dependencies, fingerprint_key)
 
 
@@ -47,7 +49,8 @@ async def for_process(settings: LedgerSettings, clock: Clock | None = None) -> L
     runtime = ServiceRuntime(settings, db, gauges=metrics.gauges, clock=clock)
     uow_factory = functools.partial(SqlLedgerUnitOfWork, db, settings.service_name, to_outgoing, runtime.wake_relay,
                                     clock=clock)
-    bus = bootstrap(uow_factory, clock, fingerprint_key=settings.key_bytes("lookup"))
+    bus = bootstrap(uow_factory, clock, fingerprint_key=settings.key_bytes("lookup"),
+                    unknown_fund_hold=timedelta(seconds=settings.unknown_fund_hold_s))
     adapters = build_payment_adapters(settings.bank_url, settings.bank_timeout_s)
     payouts = PayoutWorker(bus, uow_factory, adapters, PiiVault.from_settings(settings),
                            settings.payout_poll_interval_s)

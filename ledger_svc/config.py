@@ -1,6 +1,12 @@
+from datetime import timedelta
+
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from skillpay.settings import ServiceSettings
+
+
+DEFAULT_UNKNOWN_FUND_HOLD = timedelta(minutes=15)
 
 
 class LedgerSettings(ServiceSettings):
@@ -13,3 +19,6 @@ class LedgerSettings(ServiceSettings):
     bank_url: str = "http://127.0.0.1:8070"
     bank_timeout_s: float = 5.0
     payout_poll_interval_s: float = 0.1
+    # How long a payout from a fund this ledger does not know waits for finance to open it before it
+    # fails with that reason (see handlers._try_commit_funds for why it does not fail at once).
+    unknown_fund_hold_s: float = Field(default=DEFAULT_UNKNOWN_FUND_HOLD.total_seconds(), ge=0, le=30 * 24 * 3600)

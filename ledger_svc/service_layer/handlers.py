@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from ledger_svc.domain import model
 from ledger_svc.domain.model import Fund, InsufficientFunds, Payment, PaymentState
@@ -53,15 +54,20 @@ def unknown_fund_reason(fund_code: str) -> str:
         "unknown fund: the ledger has no such fund source (F1)"
 
 
-async def _try_commit_funds(uow: LedgerUnitOfWork, payment: Payment, clock: Clock) -> bool:
+async def _try_commit_funds(uow: LedgerUnitOfWork, payment: Payment, clock: Clock,
+                            unknown_fund_hold: timedelta) -> bool:
     """Move the payment's amount from available to payable; False if the fund cannot cover it (F2).
 
-    A fund the ledger does not know can never cover it (funds are opened by finance, never
-    implied): the payment fails at once with that reason, so the requester sees it instead of a
-    payout that waits for ever. Requested again after the fund is opened, it is paid.
+    A fund the ledger does not know cannot cover it. The payment waits for it a bounded time
+    (``unknown_fund_hold``), then fails with that reason so the requester sees it rather than a
+    payout that waits for ever. It does not fail at once: a ledger restored from a backup older
+    than the fund meets payments the bank may already hold under their ids; failing them would let
+    a re-request (a new id) pay again, while waiting lets finance re-open the fund and the same id
+    reach the bank, which answers with what it did the first time.
     """
     if await uow.funds.get(payment.fund_code) is None:
-        payment.fail(unknown_fund_reason(payment.fund_code), clock.now())
+        if clock.now() - payment.created_at >= unknown_fund_hold:
+            payment.fail(unknown_fund_reason(payment.fund_code), clock.now())
         return False
     try:
         await uow.journal.post(model.commitment(payment.fund_code, payment.amount_fen, payment.payment_id,
@@ -72,13 +78,15 @@ async def _try_commit_funds(uow: LedgerUnitOfWork, payment: Payment, clock: Cloc
     return True
 
 
-async def request_payout(cmd: commands.RequestPayout, uow: LedgerUnitOfWork, clock: Clock) -> Payment:
+async def request_payout(cmd: commands.RequestPayout, uow: LedgerUnitOfWork, clock: Clock,
+                         unknown_fund_hold: timedelta) -> Payment:
     """payout.requested -> one payment per payout request id, its amount committed from the named fund.
 
     The id is the requester's, derived from what it pays for; a request that arrives again (a
     replayed event, a claim re-created after a restore) is refused and counted, never paid again.
     A fund that cannot cover it yet leaves the payment awaiting funds: nothing is overdrawn. A
-    fund the ledger does not know fails it (payment.failed names the reason).
+    fund the ledger does not know fails it once it has waited ``unknown_fund_hold`` (payment.failed
+    names the reason).
     """
     async with uow:
         existing = await uow.payments.get(cmd.payout_request_id, for_update=True)
@@ -91,7 +99,7 @@ async def request_payout(cmd: commands.RequestPayout, uow: LedgerUnitOfWork, clo
             return existing
         payment = Payment(cmd.payout_request_id, dict(cmd.references), cmd.channel, cmd.fund_code, cmd.amount_fen,
                           cmd.payee, clock.now())
-        await _try_commit_funds(uow, payment, clock)
+        await _try_commit_funds(uow, payment, clock, unknown_fund_hold)
         await uow.payments.add(payment)
         await uow.commit()
     return payment
@@ -104,12 +112,13 @@ async def _payment(uow: LedgerUnitOfWork, payment_id: str) -> Payment:
     return payment
 
 
-async def commit_funds(cmd: commands.CommitFunds, uow: LedgerUnitOfWork, clock: Clock) -> bool:
+async def commit_funds(cmd: commands.CommitFunds, uow: LedgerUnitOfWork, clock: Clock,
+                       unknown_fund_hold: timedelta) -> bool:
     async with uow:
         payment = await _payment(uow, cmd.payment_id)
         if payment.state is not PaymentState.AWAITING_FUNDS:
             return False
-        await _try_commit_funds(uow, payment, clock)
+        await _try_commit_funds(uow, payment, clock, unknown_fund_hold)
         if payment.state is PaymentState.AWAITING_FUNDS:
             return False  # still short of budget: nothing changed
         await uow.payments.save(payment)

@@ -90,7 +90,8 @@ async def issue(clients: Clients, fund_code: str) -> voucher_pb2.Voucher:
 @pytest.mark.policy("F1", "V4")
 async def test_a_payout_from_a_fund_the_ledger_does_not_know_fails_visibly_and_is_paid_once_the_fund_is_open(
         stack_factory):
-    stack = stack_factory()
+    # A payout waits this long for finance to open a fund the ledger does not know, then fails.
+    stack = stack_factory(extra_env={"LEDGER_UNKNOWN_FUND_HOLD_S": "2"})
     clients = connect(stack)
     try:
         institution = await prepare(clients, "ESF-GONE", STANDARD_FEN * 4)

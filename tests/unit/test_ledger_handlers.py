@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from ledger_svc.bootstrap import bootstrap
+from ledger_svc.config import DEFAULT_UNKNOWN_FUND_HOLD
 from ledger_svc.domain.model import FundBalances, FundType, Payee, Payment, PaymentState, entry_id_for
 from ledger_svc.service_layer import commands
 from ledger_svc.service_layer.handlers import unknown_fund_reason
@@ -225,8 +226,16 @@ async def test_a_fund_never_pays_for_another(bus, db, uows):
 
 
 @pytest.mark.policy("F1")
-async def test_a_payout_from_an_unknown_fund_fails_at_once_with_that_reason(bus, db):
+async def test_a_payout_from_an_unknown_fund_waits_its_hold_then_fails_with_that_reason(bus, db, clock):
     await bus.handle(payout_requested(fund_code="not-opened"))
+    assert payment(db).state is PaymentState.AWAITING_FUNDS
+    assert db.events_of_type("payment.failed") == []
+    clock.advance(DEFAULT_UNKNOWN_FUND_HOLD - timedelta(seconds=1))
+    assert await bus.handle(commands.CommitFunds(actor=WORKER, payment_id=PAYOUT)) is False
+    assert payment(db).state is PaymentState.AWAITING_FUNDS
+    clock.advance(timedelta(seconds=1))
+    # the payout worker tries waiting payments again: now it fails, with the reason
+    assert await bus.handle(commands.CommitFunds(actor=WORKER, payment_id=PAYOUT)) is True
     p = payment(db)
     assert p.state is PaymentState.FAILED
     assert p.failure_reason.startswith("unknown fund not-opened")
@@ -234,19 +243,30 @@ async def test_a_payout_from_an_unknown_fund_fails_at_once_with_that_reason(bus,
     [event] = db.events_of_type("payment.failed")
     assert event.payload.reason == p.failure_reason
     assert dict(event.payload.references) == REFERENCES
-    assert [r.state_after for r in db.audit_for(PAYOUT)] == ["failed"]
+    assert [r.state_after for r in db.audit_for(PAYOUT)] == ["awaiting_funds", "failed"]
     # the worker has nothing left to do with it
     assert await bus.handle(commands.CommitFunds(actor=WORKER, payment_id=PAYOUT)) is False
 
 
 @pytest.mark.policy("F1")
-async def test_a_payment_left_awaiting_an_unknown_fund_is_failed_by_the_worker(bus, db, clock):
-    # as a ledger from before this rule left it: awaiting a fund nobody opened
-    db.tables["payments"][PAYOUT] = Payment(PAYOUT, dict(REFERENCES), "ssc_card", "never-opened", 150_000, PAYEE, NOW)
-    assert await bus.handle(commands.CommitFunds(actor=WORKER, payment_id=PAYOUT)) is True
+async def test_a_hold_of_zero_fails_a_payout_from_an_unknown_fund_at_once(uows, db, clock):
+    bus = bootstrap(uows, clock=clock, unknown_fund_hold=timedelta(0))
+    await bus.handle(payout_requested(fund_code="not-opened"))
     assert payment(db).state is PaymentState.FAILED
-    assert payment(db).failure_reason.startswith("unknown fund never-opened")
     assert len(db.events_of_type("payment.failed")) == 1
+
+
+@pytest.mark.policy("F1")
+async def test_a_payout_whose_fund_is_opened_within_the_hold_is_paid_under_its_own_id(bus, db, clock):
+    # a ledger restored from a backup older than the fund: the payout must keep its id (the bank
+    # may hold it already), so it waits for finance to open the fund again rather than failing
+    await bus.handle(payout_requested())
+    clock.advance(DEFAULT_UNKNOWN_FUND_HOLD / 2)
+    await open_fund(bus, budget=1_000_000)
+    assert await bus.handle(commands.CommitFunds(actor=WORKER, payment_id=PAYOUT)) is True
+    assert payment(db).state is PaymentState.PENDING
+    assert payment(db).payment_id == PAYOUT
+    assert db.events_of_type("payment.failed") == []
 
 
 def test_an_unknown_fund_reason_never_repeats_a_code_that_is_not_plain():
