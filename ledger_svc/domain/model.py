@@ -12,6 +12,7 @@ failed payment is released by a reversing entry, never by an update or a delete.
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -191,6 +192,36 @@ class Payee:
     name: str
     id_masked: str
     id_sealed: bytes
+
+
+# The channels a payout can take (C7); each has its payment adapter.
+PAYOUT_CHANNELS = ("ssc_card", "bank_transfer")
+REFERENCE_KEY = fields.Text(32, re.compile(r"[a-z][a-z0-9_]*"), "must be lower-case letters, digits or '_'")
+REFERENCE_VALUE = fields.Text(100)
+MAX_REFERENCES = 8
+
+
+def payout_request_violations(payout_request_id: object, channel: object, fund_code: object, amount_fen: object,
+                              payee: Payee, references: dict) -> list[FieldViolation]:
+    """What a payout request from another service must hold before a payment is made of it; every
+    bad field is named (the request arrives as an event, so this is the ledger's own edge)."""
+    violations: list[FieldViolation] = []
+    fields.REFERENCE_ID.check(payout_request_id, "payout_request_id", violations)
+    if channel not in PAYOUT_CHANNELS:
+        violations.append(FieldViolation("channel", f"must be one of {', '.join(PAYOUT_CHANNELS)}"))
+    fields.FUND_CODE.check(fund_code, "fund_code", violations)
+    fields.ALLOCATION_FEN.check(amount_fen, "amount_fen", violations)
+    fields.PERSON_NAME.check(payee.name, "payee.name", violations)
+    fields.MASKED_RESIDENT_ID.check(payee.id_masked, "payee.id_masked", violations, required=False)
+    if not isinstance(payee.id_sealed, bytes) or len(payee.id_sealed) > fields.MAX_SEALED_BYTES:
+        violations.append(FieldViolation("payee.id_sealed", f"must be at most {fields.MAX_SEALED_BYTES} bytes"))
+    if len(references) > MAX_REFERENCES:
+        violations.append(FieldViolation("references", f"must hold at most {MAX_REFERENCES} entries"))
+    else:
+        for key, value in references.items():
+            REFERENCE_KEY.check(key, "references", violations)
+            REFERENCE_VALUE.check(value, f"references.{key}" if len(str(key)) <= 32 else "references", violations)
+    return violations
 
 
 @dataclass

@@ -11,7 +11,7 @@ from ledger_svc.service_layer import commands
 from ledger_svc.service_layer.unit_of_work import LedgerUnitOfWork
 from skillpay.clock import Clock
 from skillpay import fields
-from skillpay.errors import AlreadyExists, FailedPrecondition, FieldViolation, NotFound, require
+from skillpay.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument, NotFound, require
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,10 @@ async def request_payout(cmd: commands.RequestPayout, uow: LedgerUnitOfWork, clo
     fund the ledger does not know fails it once it has waited ``unknown_fund_hold`` (payment.failed
     names the reason).
     """
+    violations = model.payout_request_violations(cmd.payout_request_id, cmd.channel, cmd.fund_code, cmd.amount_fen,
+                                                 cmd.payee, cmd.references)
+    if violations:
+        raise InvalidArgument(violations)
     async with uow:
         existing = await uow.payments.get(cmd.payout_request_id, for_update=True)
         if existing is not None:

@@ -276,8 +276,9 @@ def test_an_unknown_fund_reason_never_repeats_a_code_that_is_not_plain():
 
 async def test_a_payout_of_no_money_is_refused_and_nothing_is_stored(bus, db):
     await open_fund(bus, budget=500_000)
-    with nothing_stored(db), pytest.raises(FailedPrecondition, match="positive"):
+    with nothing_stored(db), pytest.raises(InvalidArgument) as err:
         await bus.handle(payout_requested(amount_fen=0))
+    assert violated_fields(err) == {"amount_fen"}
 
 
 async def test_only_a_service_requests_a_payout(bus, db):
@@ -426,3 +427,24 @@ async def test_accepted_by_the_bank_resolves_a_payment_in_doubt(bus, db):
 async def test_bank_status_for_an_unknown_payment_is_not_found(bus, db):
     with nothing_stored(db), pytest.raises(NotFound):
         await bus.handle(bank("settled"))
+
+
+async def test_a_payout_request_with_bad_fields_names_every_one_and_stores_nothing(bus, db):
+    await open_fund(bus, budget=1_000_000)
+    bad = commands.RequestPayout(
+        actor=CLAIM_SVC, payout_request_id="po\n1", channel="carrier-pigeon", fund_code="x" * 5000, amount_fen=2**63,
+        payee=Payee("\u202e张三", "110105199001011234", b"s" * 10_000),
+        references={"Claim Id": "clm_1", "voucher_id": "v" * 1000})
+    with nothing_stored(db), pytest.raises(InvalidArgument) as err:
+        await bus.handle(bad)
+    assert violated_fields(err) == {"payout_request_id", "channel", "fund_code", "amount_fen", "payee.name",
+                                    "payee.id_masked", "payee.id_sealed", "references", "references.voucher_id"}
+    assert all(len(v.description) < 100 for v in err.value.violations)  # nothing echoed
+
+
+async def test_a_payout_to_an_institution_needs_no_masked_id(bus, db):
+    await open_fund(bus, budget=1_000_000)
+    await bus.handle(commands.RequestPayout(
+        actor=CLAIM_SVC, payout_request_id=PAYOUT, channel="bank_transfer", fund_code=FUND_CODE, amount_fen=150_000,
+        payee=Payee("某职业培训学校", "", b""), references=REFERENCES))
+    assert payment(db).state is PaymentState.PENDING
