@@ -243,7 +243,7 @@ async def db(database_url_factory):
     await database.dispose()
 
 
-async def test_consumer_lag_is_the_end_offset_minus_the_stored_position_per_partition(db, broker):
+async def test_consumer_lag_is_the_high_watermark_minus_the_stored_position_per_partition(db, broker):
     topic = f"t-{uuid.uuid4().hex}"
     await ensure_topics(broker.bootstrap, [topic], 3)
     producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, acks="all")
@@ -266,15 +266,15 @@ async def test_consumer_lag_is_the_end_offset_minus_the_stored_position_per_part
     probe = ServiceProbe(db, None, [consumer], broker_configured=True, timeout_s=5)
     task = asyncio.create_task(consumer.run())
     try:
-        async def observed():
+        async def observed(expected):
             deadline = asyncio.get_running_loop().time() + 30
-            while True:
+            while True:  # the lag is what the consumer's own fetches last saw
                 obs = await probe()
-                if obs.lag is not None or asyncio.get_running_loop().time() > deadline:
+                if obs.lag == expected or asyncio.get_running_loop().time() > deadline:
                     return obs
                 await asyncio.sleep(0.2)
 
-        obs = await observed()
+        obs = await observed({(topic, 0): 3, (topic, 1): 1, (topic, 2): 0})
         assert obs.broker_error is None and obs.database_error is None
         assert obs.lag == {(topic, 0): 3, (topic, 1): 1, (topic, 2): 0}
         reasons = evaluate(obs, Thresholds(max_consumer_lag=2), utcnow())
