@@ -13,6 +13,7 @@ reports end offsets per batch, not per record, and serves nothing at a stale off
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -378,20 +379,36 @@ class InboxConsumer:
         async with self._db.reader.connect() as conn:
             return await ParkedEventStore(conn).count()
 
-    async def lag(self) -> dict[TopicPartition, int]:
-        """Per partition read here: the broker's end offset minus our stored position.
+    # No fetch answer on any partition being read for this long: the broker is taken as unreachable.
+    FETCH_SILENCE_S = 5.0
 
-        Raises KafkaError while disconnected (the caller bounds the wait: a dead broker takes the
-        client's request timeout to fail). tansu reports end offsets per batch, so there lag can
+    async def lag(self) -> dict[TopicPartition, int]:
+        """Per partition read here: the high watermark of our last fetch minus our stored position.
+
+        Passive: asks the broker nothing (a probe's own requests could reach a restarted broker
+        before our topics are made again there). Raises KafkaError while disconnected, or when no
+        fetch has answered for FETCH_SILENCE_S. tansu reports offsets per batch, so there lag can
         read up to one producer batch low; never below zero.
         """
         client = self._client
         if client is None or not self.broker_connected:
             raise KafkaError("not connected")
-        partitions = sorted(self.assigned)
-        ends = await client.end_offsets(partitions) if partitions else {}
         positions = await self.stored_positions()
-        return {tp: max(0, end - positions.get((tp.topic, tp.partition), 0)) for tp, end in ends.items()}
+        paused = client.paused()
+        lag: dict[TopicPartition, int] = {}
+        last_answer = 0
+        for tp in sorted(self.assigned):
+            try:
+                high = client.highwater(tp)
+                polled = client.last_poll_timestamp(tp) if tp not in paused else None
+            except AssertionError:  # no longer assigned (a rebalance under way)
+                continue
+            if high is not None:
+                lag[tp] = max(0, high - positions.get((tp.topic, tp.partition), 0))
+            last_answer = max(last_answer, polled or 0)
+        if last_answer and time.time() - last_answer / 1000 > self.FETCH_SILENCE_S:
+            raise KafkaError(f"no fetch answered for {self.FETCH_SILENCE_S:g} s")
+        return lag
 
     async def stored_positions(self) -> dict[tuple[str, int], int]:
         async with self._db.reader.connect() as conn:

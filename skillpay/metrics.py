@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
-from sqlalchemy import func, inspect, select, table
 
 from skillpay.clock import aware
 from skillpay.readiness import CHECKS, ReadinessMonitor
@@ -34,8 +33,6 @@ log = logging.getLogger(__name__)
 
 CACHE_S = 2.0
 QUERY_TIMEOUT_S = 2.0
-# Where the dead-letter work parks events; counted when the table exists (0 before it does).
-PARKED_EVENTS_TABLE = "parked_events"
 RPC_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -54,10 +51,11 @@ GaugeQuery = Callable[[object], Awaitable[Sequence[Sample]]]
 
 
 async def parked_events(conn) -> list[Sample]:
-    has_table = await conn.run_sync(lambda sync_conn: inspect(sync_conn).has_table(PARKED_EVENTS_TABLE))
-    count = (await conn.execute(select(func.count()).select_from(table(PARKED_EVENTS_TABLE)))).scalar() \
-        if has_table else 0
-    return [Sample("skillpay_parked_events", "Events parked after failing to apply (dead letters)", count)]
+    from skillpay.dead_letters import ParkedEventStore, ParkedState
+
+    store = ParkedEventStore(conn)
+    return [Sample("skillpay_parked_events", "Events parked after failing to apply (dead letters), by state",
+                   await store.count(state), {"state": state.value}) for state in ParkedState]
 
 
 def grouped(name: str, documentation: str, label: str, rows, known: Sequence[str] = ()) -> list[Sample]:

@@ -4,7 +4,7 @@ A monitor runs in every gRPC service process. Every ``SKILLPAY_READY_INTERVAL_S`
 each probe bounded by ``SKILLPAY_READY_CHECK_TIMEOUT_S``:
 
 - ``database``: a ``SELECT 1`` and the outbox's unpublished rows (count, oldest) answer;
-- ``broker``: the relay and the consumers are connected and the broker answers for end offsets
+- ``broker``: the relay and the consumers are connected and the consumers' fetches are answered
   (no broker configured is not a failure here: the outbox backlog check covers what piles up);
 - ``consumer_lag``: per partition, the broker's end offset minus the position stored in
   ``consumer_positions``, at most ``SKILLPAY_READY_MAX_CONSUMER_LAG``;

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
 import grpc
@@ -21,7 +22,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import text, update
+from sqlalchemy import insert, text, update
 
 from skillpay.actors import ActorKind
 from skillpay.auth import Identity, TokenIssuer, authenticated_channel, load_or_create_private_key, public_pem
@@ -30,12 +31,14 @@ from skillpay.db import Database, run_migrations
 from skillpay.events.v1 import events_pb2
 from skillpay.kafka import ensure_topics
 from skillpay.messaging import OutgoingEvent, outbox
+from skillpay.messaging import parked_events as parked_events_table
 from skillpay.metrics import MetricsServer, ServiceMetrics
 from skillpay.readiness import ServiceProbe, Thresholds, evaluate
 from skillpay.ready import read_port
 from skillpay.uow import SqlUnitOfWork
 from skillpay.voucher.v1 import voucher_pb2, voucher_pb2_grpc
 from tests.conftest import PG_HOST, _pg_admin, _run_in_thread
+from tests.integration.ledger_process import private_pem
 from tests.integration.test_messaging import _consumer
 
 pytestmark = pytest.mark.integration
@@ -79,6 +82,8 @@ class VoucherProcess:
         full_env = dict(os.environ, VOUCHER_GRPC_LISTEN="127.0.0.1:0", VOUCHER_METRICS_LISTEN="127.0.0.1:0",
                         SKILLPAY_READY_FILE=str(ready), VOUCHER_DATABASE_URL=url, SKILLPAY_DATA_DIR=str(tmp_path),
                         KAFKA_BOOTSTRAP_SERVERS="", SKILLPAY_AUTH_PUBLIC_KEY=public_pem(key),
+                        # the voucher service signs its own calls to the ledger (none are made here)
+                        SKILLPAY_AUTH_PRIVATE_KEY=private_pem(key),
                         SKILLPAY_PII_KEY=base64.b64encode(os.urandom(32)).decode(),
                         SKILLPAY_LOOKUP_KEY=base64.b64encode(os.urandom(32)).decode(),
                         SKILLPAY_READY_INTERVAL_S="0.2", SKILLPAY_READY_CHECK_TIMEOUT_S="1", **env)
@@ -199,7 +204,7 @@ async def test_metrics_count_each_rpc_by_method_and_code(voucher_process):
                     frozenset({("method", VOUCHER + "ListOccupations"), ("code", "OK"), ("le", "+Inf")}))] == 3
     # Read from the database on scrape: vouchers by state (every state, 0 here), no parked events.
     assert metrics[("skillpay_vouchers", frozenset({("state", "issued")}))] == 0
-    assert metrics[("skillpay_parked_events", frozenset())] == 0
+    assert metrics[("skillpay_parked_events", frozenset({("state", "parked")}))] == 0
     assert metrics[("skillpay_metrics_database_up", frozenset())] == 1
     # Only /metrics, only GET.
     assert httpx.get(f"http://{service.metrics_addr}/other", timeout=5).status_code == 404
@@ -243,7 +248,7 @@ async def db(database_url_factory):
     await database.dispose()
 
 
-async def test_consumer_lag_is_the_end_offset_minus_the_stored_position_per_partition(db, broker):
+async def test_consumer_lag_is_the_high_watermark_minus_the_stored_position_per_partition(db, broker):
     topic = f"t-{uuid.uuid4().hex}"
     await ensure_topics(broker.bootstrap, [topic], 3)
     producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, acks="all")
@@ -266,15 +271,15 @@ async def test_consumer_lag_is_the_end_offset_minus_the_stored_position_per_part
     probe = ServiceProbe(db, None, [consumer], broker_configured=True, timeout_s=5)
     task = asyncio.create_task(consumer.run())
     try:
-        async def observed():
+        async def observed(expected):
             deadline = asyncio.get_running_loop().time() + 30
-            while True:
+            while True:  # the lag is what the consumer's own fetches last saw
                 obs = await probe()
-                if obs.lag is not None or asyncio.get_running_loop().time() > deadline:
+                if obs.lag == expected or asyncio.get_running_loop().time() > deadline:
                     return obs
                 await asyncio.sleep(0.2)
 
-        obs = await observed()
+        obs = await observed({(topic, 0): 3, (topic, 1): 1, (topic, 2): 0})
         assert obs.broker_error is None and obs.database_error is None
         assert obs.lag == {(topic, 0): 3, (topic, 1): 1, (topic, 2): 0}
         reasons = evaluate(obs, Thresholds(max_consumer_lag=2), utcnow())
@@ -292,16 +297,23 @@ async def test_consumer_lag_is_the_end_offset_minus_the_stored_position_per_part
     assert (await probe()).broker_error == "a consumer is not connected"
 
 
-async def test_parked_events_are_counted_once_their_table_exists(db):
+async def test_parked_events_are_counted_by_state(db):
     metrics = ServiceMetrics(db)
+
+    def parked() -> dict[str, float]:
+        return {s.labels["state"]: s.value for s in families["skillpay_parked_events"].samples}
+
     families = {f.name: f for f in text_string_to_metric_families((await metrics.render()).decode())}
-    assert families["skillpay_parked_events"].samples[0].value == 0
-    async with db.writer.begin() as conn:  # stands in for the dead-letter table
-        await conn.execute(text("CREATE TABLE parked_events (id INTEGER PRIMARY KEY)"))
-        await conn.execute(text("INSERT INTO parked_events (id) VALUES (1), (2)"))
+    assert parked() == {"parked": 0, "replayed": 0}
+    row = dict(consumer="c", topic="t", kafka_partition=0, event_id="", event_type="", envelope=b"",
+               error_class="ValueError", error_message="bad", attempts=5, parked_at=datetime.now(timezone.utc))
+    async with db.writer.begin() as conn:
+        await conn.execute(insert(parked_events_table), [
+            dict(row, kafka_offset=1, state="parked"), dict(row, kafka_offset=2, state="parked"),
+            dict(row, kafka_offset=3, state="replayed")])
     await asyncio.sleep(2.1)  # past the cache
     families = {f.name: f for f in text_string_to_metric_families((await metrics.render()).decode())}
-    assert families["skillpay_parked_events"].samples[0].value == 2
+    assert parked() == {"parked": 2, "replayed": 1}
 
 
 async def test_the_metrics_listener_binds_port_0_and_refuses_a_taken_port():
