@@ -38,8 +38,27 @@ class AlreadyExists(DomainError):
     pass
 
 
+@dataclass(frozen=True)
+class PreconditionViolation:
+    """One rule the current state breaks (google.rpc PreconditionFailure.Violation)."""
+
+    type: str  # the rule's id, e.g. "L2"
+    subject: str  # what it is about, e.g. "person" or "voucher"
+    description: str
+
+
 class FailedPrecondition(DomainError):
-    """The request is valid but the current state does not allow it."""
+    """The request is valid but the current state does not allow it.
+
+    With ``violations`` it names every rule that failed (sent as a PreconditionFailure); the
+    message alone stays enough for callers that only read text.
+    """
+
+    def __init__(self, message: str = "", violations: list[PreconditionViolation] | None = None):
+        self.violations = list(violations or ())
+        if not message:
+            message = "; ".join(f"{v.type}: {v.description}" for v in self.violations)
+        super().__init__(message)
 
 
 class PermissionDenied(DomainError):

@@ -81,6 +81,18 @@ def status_for(error: DomainError) -> tuple[grpc.StatusCode, tuple[tuple[str, by
         packed = any_pb2.Any()
         packed.Pack(bad_request)
         details.append(packed)
+    if isinstance(error, FailedPrecondition) and error.violations:
+        failure = error_details_pb2.PreconditionFailure(
+            violations=[
+                error_details_pb2.PreconditionFailure.Violation(type=_bounded(v.type, 100),
+                                                                subject=_bounded(v.subject, 100),
+                                                                description=_bounded(v.description, 300))
+                for v in error.violations[:MAX_VIOLATIONS]
+            ]
+        )
+        packed = any_pb2.Any()
+        packed.Pack(failure)
+        details.append(packed)
     info = any_pb2.Any()
     info.Pack(error_details_pb2.ErrorInfo(reason=type(error).__name__, domain="skillpay"))
     details.append(info)

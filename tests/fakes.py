@@ -50,6 +50,7 @@ from skillpay.errors import Unavailable
 from skillpay.messaging import OutgoingEvent, StoredResponse
 from skillpay.uow import AbstractUnitOfWork, EventMapper
 from voucher_svc.adapters.events import to_outgoing as voucher_events
+from voucher_svc.domain.eligibility import HistoryEntry
 from voucher_svc.domain.model import Certificate, CertificateType, Institution, Occupation, Voucher, VoucherState
 from voucher_svc.service_layer.unit_of_work import VoucherUnitOfWork
 
@@ -231,6 +232,10 @@ class _Table:
 class FakeVoucherDatabase(FakeDatabase):
     TABLES = ("occupations", "institutions", "certificates", "vouchers")
 
+    def __init__(self):
+        super().__init__()
+        self.person_locks: list[str] = []  # lookup hashes, in the order commands locked them
+
 
 class FakeOccupationRepository(_Table):
     TABLE = "occupations"
@@ -319,6 +324,21 @@ class FakeVoucherRepository(_Table):
         items = [v for v in self.rows.values() if state is None or v.state is state]
         return self._page(items, lambda v: v.voucher_id, after, limit)
 
+    async def history(self, id_lookup: str) -> list[HistoryEntry]:
+        certificates = self._uow.db.tables["certificates"]
+        return [HistoryEntry.of(v, certificates[v.certificate_id].issued_on if v.certificate_id else None)
+                for v in self.rows.values() if v.holder.id_lookup == id_lookup]
+
+
+class FakePersonRepository:
+    """The in-memory database runs one unit of work at a time; this records who was locked."""
+
+    def __init__(self, uow: FakeUnitOfWork):
+        self._uow = uow
+
+    async def lock(self, id_lookup: str) -> None:
+        self._uow.db.person_locks.append(id_lookup)
+
 
 class FakeVoucherUnitOfWork(FakeUnitOfWork, VoucherUnitOfWork):
     DATABASE = FakeVoucherDatabase
@@ -329,6 +349,7 @@ class FakeVoucherUnitOfWork(FakeUnitOfWork, VoucherUnitOfWork):
         self.institutions = FakeInstitutionRepository(self)
         self.certificates = FakeCertificateRepository(self)
         self.vouchers = FakeVoucherRepository(self)
+        self.persons = FakePersonRepository(self)
 
 
 # -- claim_svc ---------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from voucher_svc.adapters.events import to_outgoing
 from voucher_svc.adapters.ledger_funds import LedgerFundDirectory
 from voucher_svc.adapters.unit_of_work import SqlVoucherUnitOfWork
 from voucher_svc.config import VoucherSettings
+from voucher_svc.domain.eligibility import DEFAULT_POLICY, EligibilityPolicy
 from voucher_svc.service_layer.funds import FundDirectory
 from voucher_svc.service_layer.handlers import HANDLERS
 from voucher_svc.service_layer.permissions import PERMISSIONS
@@ -27,9 +28,10 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def bootstrap(uow_factory: Callable, vault: PiiVault, funds: FundDirectory, clock: Clock | None = None,
-              fingerprint_key: bytes = b"") -> MessageBus:
+              fingerprint_key: bytes = b"", eligibility: EligibilityPolicy | None = None) -> MessageBus:
     """The bus with every handler's dependencies injected; tests pass fakes here."""
-    dependencies = {"clock": clock or SystemClock(), "vault": vault, "funds": funds}
+    dependencies = {"clock": clock or SystemClock(), "vault": vault, "funds": funds,
+                    "eligibility": eligibility or DEFAULT_POLICY}
     return build_bus(uow_factory, HANDLERS, PERMISSIONS, "voucher", dependencies, fingerprint_key)
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from skillpay.clock import aware
 from skillpay.db import ConcurrentUpdate
-from voucher_svc.adapters.tables import certificates, institutions, occupations, vouchers
+from voucher_svc.adapters.tables import certificates, institutions, occupations, persons, vouchers
+from voucher_svc.domain.eligibility import HistoryEntry
 from voucher_svc.domain.model import (
     Certificate,
     CertificateType,
@@ -156,6 +158,17 @@ class VoucherRepository:
             query = query.where(vouchers.c.state == state.value)
         return [self._from_row(r) for r in (await self._conn.execute(query)).all()]
 
+    async def history(self, id_lookup: str) -> list[HistoryEntry]:
+        """L1-L4: every voucher of one person, with the date of the certificate that redeemed it."""
+        query = (select(vouchers.c.voucher_id, vouchers.c.occupation_code, vouchers.c.level, vouchers.c.state,
+                        vouchers.c.valid_until, certificates.c.issued_on)
+                 .select_from(vouchers.outerjoin(certificates,
+                                                 certificates.c.certificate_id == vouchers.c.certificate_id))
+                 .where(vouchers.c.holder_id_lookup == id_lookup))
+        return [HistoryEntry(r.voucher_id, r.occupation_code, r.level, VoucherState(r.state), r.issued_on,
+                             aware(r.valid_until))
+                for r in (await self._conn.execute(query)).all()]
+
     @staticmethod
     def _values(v: Voucher) -> dict:
         return dict(
@@ -176,3 +189,22 @@ class VoucherRepository:
             real_person_verified=r.real_person_verified, certificate_id=r.certificate_id, value_fen=r.value_fen,
             enrolled_at=aware(r.enrolled_at), redeemed_at=aware(r.redeemed_at), paid_at=aware(r.paid_at),
             payment_id=r.payment_id, payout_failure_reason=r.payout_failure_reason, version=r.version)
+
+
+class PersonRepository:
+    """The per-person lock of L1-L4 (issue 7: commands changing an entitlement are serialised per person)."""
+
+    def __init__(self, conn: AsyncConnection):
+        self._conn = conn
+
+    async def lock(self, id_lookup: str) -> None:
+        """Hold the person's row until this transaction ends; a second caller waits here.
+
+        One upsert that always updates: on PostgreSQL it takes the row lock (a concurrent insert of
+        the same key waits for the first to commit, then updates); on SQLite every write
+        transaction already holds the database lock (BEGIN IMMEDIATE), so this only keeps the row.
+        """
+        dialect = postgresql if self._conn.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(persons).values(id_lookup=id_lookup, version=1)
+        await self._conn.execute(statement.on_conflict_do_update(
+            index_elements=[persons.c.id_lookup], set_={"version": persons.c.version + 1}))

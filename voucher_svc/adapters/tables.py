@@ -91,3 +91,10 @@ certificates = Table(
     Column("redeemed_voucher_id", String(40), unique=True),
     UniqueConstraint("certificate_type", "certificate_number", name="uq_certificate_number"),
 )
+
+# L1-L4: the row every entitlement-changing command of a person locks first (see PersonRepository).
+persons = Table(
+    "persons", metadata,
+    Column("id_lookup", String(64), primary_key=True),
+    Column("version", Integer, nullable=False),
+)

@@ -7,6 +7,7 @@ from voucher_svc.adapters.repository import (
     CertificateRepository,
     InstitutionRepository,
     OccupationRepository,
+    PersonRepository,
     VoucherRepository,
 )
 from voucher_svc.service_layer.unit_of_work import VoucherUnitOfWork
@@ -18,3 +19,4 @@ class SqlVoucherUnitOfWork(SqlUnitOfWork, VoucherUnitOfWork):
         self.institutions = InstitutionRepository(conn, self.track)
         self.certificates = CertificateRepository(conn, self.track)
         self.vouchers = VoucherRepository(conn, self.track)
+        self.persons = PersonRepository(conn)

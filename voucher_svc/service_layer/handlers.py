@@ -8,7 +8,9 @@ from skillpay.errors import AlreadyExists, FieldViolation, InvalidArgument, NotF
 from skillpay.actors import ActorKind
 from skillpay.ids import new_id
 from skillpay.pii import PiiVault, mask_resident_id, validate_resident_id
-from voucher_svc.domain.model import Certificate, Institution, Occupation, PersonIdentity, Voucher, check_level
+from voucher_svc.domain.eligibility import DEFAULT_POLICY, Candidate, EligibilityPolicy
+from voucher_svc.domain.model import (Certificate, Institution, Occupation, PersonIdentity, Voucher, VoucherState,
+                                      check_level)
 from voucher_svc.service_layer import commands
 from voucher_svc.service_layer.funds import FundDirectory
 from voucher_svc.service_layer.unit_of_work import VoucherUnitOfWork
@@ -116,14 +118,29 @@ async def issue_voucher(cmd: commands.IssueVoucher, uow: VoucherUnitOfWork, cloc
     return voucher
 
 
-async def enrol_voucher(cmd: commands.EnrolVoucher, uow: VoucherUnitOfWork, clock: Clock) -> Voucher:
+async def _check_eligible(uow: VoucherUnitOfWork, eligibility: EligibilityPolicy, voucher: Voucher,
+                          candidate: Candidate) -> None:
+    """L1-L4 against the person's history, under the person's lock (held until this unit of work
+    ends), so a second command for the same person sees this one's outcome before checking."""
+    await uow.persons.lock(voucher.holder.id_lookup)
+    eligibility.check(await uow.vouchers.history(voucher.holder.id_lookup), candidate)
+
+
+async def enrol_voucher(cmd: commands.EnrolVoucher, uow: VoucherUnitOfWork, clock: Clock,
+                        eligibility: EligibilityPolicy = DEFAULT_POLICY) -> Voucher:
     _acting_for(cmd, cmd.institution_id)
     async with uow:
         voucher = await _voucher(uow, cmd.voucher_id)
         institution = await uow.institutions.get(checked_id(cmd.institution_id, "institution_id"))
         if institution is None:
             raise NotFound("institution not found")
+        already_enrolled = voucher.state is VoucherState.ENROLLED
         voucher.enrol(institution, cmd.real_person_verified, clock.now())
+        if not already_enrolled:
+            # L4, and L2/L3 ahead of time (the voucher's occupation and level are known); L1 waits
+            # for redemption, since its year is the certificate's.
+            await _check_eligible(uow, eligibility, voucher, Candidate(
+                voucher.voucher_id, voucher.occupation_code, voucher.level, enrolled_at=clock.now()))
         await uow.vouchers.save(voucher)
         await uow.commit()
     return voucher
@@ -147,7 +164,8 @@ async def record_certificate(cmd: commands.RecordCertificate, uow: VoucherUnitOf
     return certificate
 
 
-async def redeem_voucher(cmd: commands.RedeemVoucher, uow: VoucherUnitOfWork, clock: Clock) -> Voucher:
+async def redeem_voucher(cmd: commands.RedeemVoucher, uow: VoucherUnitOfWork, clock: Clock,
+                         eligibility: EligibilityPolicy = DEFAULT_POLICY) -> Voucher:
     async with uow:
         voucher = await _voucher(uow, cmd.voucher_id)
         if voucher.institution_id:
@@ -157,6 +175,9 @@ async def redeem_voucher(cmd: commands.RedeemVoucher, uow: VoucherUnitOfWork, cl
             raise NotFound("certificate not found")
         occupation = await _occupation(uow, voucher.occupation_code, voucher.level)
         voucher.redeem(certificate, occupation, clock.now())
+        # L1-L3 with the certificate's date, after the certificate matched (V2, V3 first).
+        await _check_eligible(uow, eligibility, voucher, Candidate(
+            voucher.voucher_id, voucher.occupation_code, voucher.level, certificate_date=certificate.issued_on))
         await uow.certificates.mark_redeemed(certificate)
         await uow.vouchers.save(voucher)
         await uow.commit()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from skillpay.uow import AbstractUnitOfWork, AuditLog, IdempotencyRepository
+from voucher_svc.domain.eligibility import HistoryEntry
 from voucher_svc.domain.model import Certificate, CertificateType, Institution, Occupation, Voucher, VoucherState
 
 
@@ -33,6 +34,11 @@ class VoucherRepository(Protocol):
     async def get(self, voucher_id: str, for_update: bool = False) -> Voucher | None: ...
     async def save(self, voucher: Voucher) -> None: ...
     async def list(self, after: str | None, limit: int, state: VoucherState | None) -> list[Voucher]: ...
+    async def history(self, id_lookup: str) -> list[HistoryEntry]: ...
+
+
+class PersonRepository(Protocol):
+    async def lock(self, id_lookup: str) -> None: ...
 
 
 class VoucherUnitOfWork(AbstractUnitOfWork):
@@ -40,5 +46,6 @@ class VoucherUnitOfWork(AbstractUnitOfWork):
     institutions: InstitutionRepository
     certificates: CertificateRepository
     vouchers: VoucherRepository
+    persons: PersonRepository
     idempotency: IdempotencyRepository
     audit: AuditLog
