@@ -12,6 +12,7 @@ import random
 import secrets
 import time
 import uuid
+import weakref
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -108,9 +109,22 @@ async def prepare(clients: Clients, fund_code: str, budget_fen: int) -> str:
     return institution.institution_id
 
 
+# Resident IDs each run (each rng) has used: every demo voucher is one person's first subsidy, so
+# no drawn twin trips the repeat limits (L2: same occupation and level only once).
+_PERSONS_USED: "weakref.WeakKeyDictionary[random.Random, set[str]]" = weakref.WeakKeyDictionary()
+
+
+def _new_person(rng: random.Random) -> tuple[str, str]:
+    used = _PERSONS_USED.setdefault(rng, set())
+    while (resident_id := sample_data.resident_id(rng)) in used:
+        pass
+    used.add(resident_id)
+    return resident_id, sample_data.person_name(rng)
+
+
 async def redeem_one(clients: Clients, institution_id: str, fund_code: str, rng: random.Random) -> str:
     """One voucher from issue to redemption; every call carries its own request id."""
-    resident_id, name = sample_data.resident_id(rng), sample_data.person_name(rng)
+    resident_id, name = _new_person(rng)
     valid_until = Timestamp()
     valid_until.FromDatetime(datetime.now(timezone.utc) + timedelta(days=365))
     voucher = await clients.voucher.IssueVoucher(voucher_pb2.IssueVoucherRequest(
