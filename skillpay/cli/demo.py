@@ -122,18 +122,30 @@ def _new_person(rng: random.Random) -> tuple[str, str]:
     return resident_id, sample_data.person_name(rng)
 
 
+# Made-up persons drawn for one voucher before giving up (see redeem_one).
+PERSON_DRAWS = 20
+
+
 async def redeem_one(clients: Clients, institution_id: str, fund_code: str, rng: random.Random) -> str:
     """One voucher from issue to redemption; every call carries its own request id."""
-    resident_id, name = _new_person(rng)
     valid_until = Timestamp()
     valid_until.FromDatetime(datetime.now(timezone.utc) + timedelta(days=365))
-    voucher = await clients.voucher.IssueVoucher(voucher_pb2.IssueVoucherRequest(
-        request_id=_rid(), resident_id=resident_id, name=name, occupation_code=OCCUPATION_CODE,
-        level=OCCUPATION_LEVEL, fund_source=fund_code, batch_id="demo", valid_until=valid_until))
     as_institution = clients.as_institution(institution_id)
-    await clients.voucher.EnrolVoucher(voucher_pb2.EnrolVoucherRequest(
-        request_id=_rid(), voucher_id=voucher.voucher_id, institution_id=institution_id, real_person_verified=True),
-        metadata=as_institution)
+    for draw in range(PERSON_DRAWS):
+        resident_id, name = _new_person(rng)
+        voucher = await clients.voucher.IssueVoucher(voucher_pb2.IssueVoucherRequest(
+            request_id=_rid(), resident_id=resident_id, name=name, occupation_code=OCCUPATION_CODE,
+            level=OCCUPATION_LEVEL, fund_source=fund_code, batch_id="demo", valid_until=valid_until))
+        try:
+            await clients.voucher.EnrolVoucher(voucher_pb2.EnrolVoucherRequest(
+                request_id=_rid(), voucher_id=voucher.voucher_id, institution_id=institution_id,
+                real_person_verified=True), metadata=as_institution)
+            break
+        except grpc.aio.AioRpcError as exc:
+            # A person an earlier demo run on this data already subsidised: the repeat limits
+            # (L2, L4) refuse them, as they should; the demo draws someone else.
+            if exc.code() is not grpc.StatusCode.FAILED_PRECONDITION or draw == PERSON_DRAWS - 1:
+                raise
     today = shanghai_date(utcnow())  # the certificate's date is a Shanghai calendar day
     certificate = await clients.voucher.RecordCertificate(voucher_pb2.RecordCertificateRequest(
         request_id=_rid(), resident_id=resident_id, name=name, certificate_number=f"C{secrets.token_hex(8)}",

@@ -150,3 +150,16 @@ async def test_ledger_killed_mid_batch_nothing_lost_nothing_paid_twice(stack_fac
         await assert_paid_exactly_once(stack, clients, report, 16, STANDARD_FEN)
     finally:
         await clients.close()
+
+
+async def test_a_second_demo_run_on_the_same_data_meets_the_repeat_limits_and_draws_other_persons(stack_factory):
+    stack = stack_factory()
+    clients = connect(stack)
+    try:
+        first = await run_batch(clients, 4, concurrency=2, timeout_s=120, seed=7)
+        # The same seed draws the same persons first: each is refused (L2/L4) and others are drawn.
+        second = await run_batch(clients, 4, concurrency=2, timeout_s=120, seed=7)
+        assert (first.paid, second.paid) == (4, 4)
+        assert not set(first.vouchers) & set(second.vouchers)
+    finally:
+        await clients.close()
