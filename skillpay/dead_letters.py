@@ -33,6 +33,7 @@ from skillpay.clock import aware, utcnow
 from skillpay.db import is_retryable, with_retries
 from skillpay.errors import FieldViolation, InvalidArgument, NotFound
 from skillpay.events.v1 import events_pb2
+from skillpay.logs import escape
 from skillpay.messaging import parked_events
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ def is_transient(exc: BaseException) -> bool:
 
 def escaped(text: str, limit: int = MAX_ERROR_CHARS) -> str:
     """Printable, bounded: error messages may quote what an event carried."""
-    out = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in text)
+    out = escape(text)
     return out if len(out) <= limit else out[:limit - 1] + "…"
 
 
