@@ -45,18 +45,18 @@ if __package__ in (None, ""):  # run as ``python bench/redeem.py``
     if _root not in sys.path:
         sys.path.insert(0, _root)
 
-import grpc  # noqa: E402
+import grpc
 
-from bench import voucher_setup as setup  # noqa: E402
-from bench.echo_ceiling import measure_echo_ceiling  # noqa: E402
-from bench.loadgen import LoadResult, emit_result, format_seconds, run_load  # noqa: E402
-from bench.thin_path import _create_databases, _drop_databases, _log_trouble  # noqa: E402
-from skillpay.actors import ActorKind  # noqa: E402
-from skillpay.auth import Identity  # noqa: E402
-from skillpay.cli.stack import Stack  # noqa: E402
-from skillpay.ledger.v1 import ledger_pb2, ledger_pb2_grpc  # noqa: E402
-from skillpay.voucher.v1 import voucher_pb2 as pb  # noqa: E402
-from skillpay.voucher.v1 import voucher_pb2_grpc  # noqa: E402
+from bench import voucher_setup as setup
+from bench.echo_ceiling import measure_echo_ceiling
+from bench.loadgen import LoadResult, emit_result, format_seconds, run_load
+from bench.thin_path import _create_databases, _drop_databases, _log_trouble
+from skillpay.actors import ActorKind
+from skillpay.auth import Identity
+from skillpay.cli.stack import Stack
+from skillpay.ledger.v1 import ledger_pb2, ledger_pb2_grpc
+from skillpay.voucher.v1 import voucher_pb2 as pb
+from skillpay.voucher.v1 import voucher_pb2_grpc
 
 SERVICES = ("ledger", "voucher")
 FUND = "ESF-BENCH"
@@ -254,16 +254,16 @@ def _summary(m: Measured, backend: str, args: argparse.Namespace) -> str:
     met = ratio >= TARGET_RATIO and p99 < TARGET_P99_S
     lines = [
         f"redeem ({backend}; {args.callers} callers, each call a fresh enrolled voucher and certificate)",
-        f"  RedeemVoucher {r.throughput_per_s:,.1f} calls/s  ({r.count} OK, {r.errors} errors in {r.elapsed_s:.2f} s)"
-        f"  p50 {format_seconds(p50)}  p99 {format_seconds(p99)}  max {format_seconds(r.histogram.max)}",
-        f"  echo ceiling  {e.throughput_per_s:,.1f} calls/s  (bare grpc.aio echo, own process, {args.callers} callers,"
+        (f"  RedeemVoucher {r.throughput_per_s:,.1f} calls/s  ({r.count} OK, {r.errors} errors in {r.elapsed_s:.2f} s)"
+        f"  p50 {format_seconds(p50)}  p99 {format_seconds(p99)}  max {format_seconds(r.histogram.max)}"),
+        (f"  echo ceiling  {e.throughput_per_s:,.1f} calls/s  (bare grpc.aio echo, own process, {args.callers} callers,"
         f" {e.elapsed_s:.1f} s)  p50 {format_seconds(e.histogram.percentile(50))}"
-        f"  p99 {format_seconds(e.histogram.percentile(99))}",
-        f"  ratio         {ratio:.4f}  (target >= {TARGET_RATIO} with p99 < {TARGET_P99_S * 1000:.0f} ms: "
-        f"{'met' if met else 'NOT met'})",
-        f"  CPU           voucher_svc {m.server_cpu_s:.1f} s ({m.server_cpu_s / r.elapsed_s:.2f} cores), "
+        f"  p99 {format_seconds(e.histogram.percentile(99))}"),
+        (f"  ratio         {ratio:.4f}  (target >= {TARGET_RATIO} with p99 < {TARGET_P99_S * 1000:.0f} ms: "
+        f"{'met' if met else 'NOT met'})"),
+        (f"  CPU           voucher_svc {m.server_cpu_s:.1f} s ({m.server_cpu_s / r.elapsed_s:.2f} cores), "
         f"bench client {m.client_cpu_s:.1f} s ({m.client_cpu_s / r.elapsed_s:.2f} cores), "
-        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}",
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}"),
         "  voucher_svc threads: " + ", ".join(f"{name} {cpu:.1f} s" for name, cpu in m.server_threads.most_common(6)),
         f"  prepared      {m.prepared} vouchers in {m.prepare_s:.1f} s (warm-up rate {m.warmup_rate:,.0f} calls/s)",
     ]
