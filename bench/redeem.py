@@ -261,7 +261,8 @@ def _summary(m: Measured, backend: str, args: argparse.Namespace) -> str:
         f"  p99 {format_seconds(e.histogram.percentile(99))}"),
         (f"  ratio         {ratio:.4f}  (target >= {TARGET_RATIO} with p99 < {TARGET_P99_S * 1000:.0f} ms: "
         f"{'met' if met else 'NOT met'})"),
-        (f"  CPU           voucher_svc {m.server_cpu_s:.1f} s ({m.server_cpu_s / r.elapsed_s:.2f} cores), "
+        (f"  CPU           voucher_svc {m.server_cpu_s:.1f} s ({m.server_cpu_s / r.elapsed_s:.2f} cores, "
+         f"{1000 * m.server_cpu_s / max(r.count, 1):.2f} ms per call), "
         f"bench client {m.client_cpu_s:.1f} s ({m.client_cpu_s / r.elapsed_s:.2f} cores), "
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}"),
         "  voucher_svc threads: " + ", ".join(f"{name} {cpu:.1f} s" for name, cpu in m.server_threads.most_common(6)),
