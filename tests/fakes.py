@@ -241,7 +241,8 @@ class FakeVoucherDatabase(FakeDatabase):
 
 
 class FakeOccupationRepository(_Table):
-    """Entries in "occupations" (keyed (code, level)), versions in "occupation_versions" (keyed (code, level, version))."""
+    """Entries in "occupations" (keyed (code, level)); versions in "occupation_versions" (keyed (code, level,
+    version))."""
 
     TABLE = "occupation_versions"
 

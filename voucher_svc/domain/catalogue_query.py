@@ -24,7 +24,7 @@ class OccupationFilter:
     in_force_on: date | None = None
 
     @classmethod
-    def checked(cls, code_prefix: str, level: int, region: str, in_force_on: date | None) -> "OccupationFilter":
+    def checked(cls, code_prefix: str, level: int, region: str, in_force_on: date | None) -> OccupationFilter:
         violations: list[FieldViolation] = []
         code_prefix = fields.OCCUPATION_CODE_PREFIX.check(code_prefix, "code_prefix", violations, required=False)
         if level:
@@ -49,7 +49,7 @@ class InstitutionFilter:
 
     @classmethod
     def checked(cls, status: InstitutionStatus | None, region: str, occupation_code: str,
-                name_contains: str) -> "InstitutionFilter":
+                name_contains: str) -> InstitutionFilter:
         violations: list[FieldViolation] = []
         region = fields.REGION_CODE.check(region, "region", violations, required=False)
         occupation_code = fields.OCCUPATION_CODE.check(occupation_code, "occupation_code", violations,

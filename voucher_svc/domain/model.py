@@ -190,7 +190,8 @@ class InstitutionStatusChanged:
 
 
 def _x3(institution: Institution, what: str) -> FailedPrecondition:
-    states = {InstitutionStatus.SUSPENDED: ("已暂停", "suspended"), InstitutionStatus.REMOVED: ("已移出目录", "removed")}
+    states = {InstitutionStatus.SUSPENDED: ("已暂停", "suspended"),
+              InstitutionStatus.REMOVED: ("已移出目录", "removed")}
     zh, en = states.get(institution.status, ("不在目录中", "not active"))
     return FailedPrecondition(violations=[PreconditionViolation(
         "X3", "institution", f"培训机构{zh}，{what[0]} / the institution is {en}: {what[1]}")])

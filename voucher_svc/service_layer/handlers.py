@@ -49,8 +49,8 @@ async def _occupation_in_force(uow: VoucherUnitOfWork, code: str, level: int, on
     if occupation is None:
         await _occupation(uow, code, level)  # not in the catalogue at all: the request named a wrong one
         raise FailedPrecondition(violations=[PreconditionViolation(
-            "A1", "occupation", f"{on.isoformat()} 该职业（等级）不在有效的补贴目录中 / the occupation at this level has "
-                                f"no catalogue version in force on {on.isoformat()}")])
+            "A1", "occupation", f"{on.isoformat()} 该职业（等级）不在有效的补贴目录中 / the occupation at this "
+                                f"level has no catalogue version in force on {on.isoformat()}")])
     return occupation
 
 
