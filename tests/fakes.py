@@ -23,6 +23,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections.abc import Callable, Iterable
+from datetime import date
 
 from sqlalchemy.exc import IntegrityError
 
@@ -51,7 +52,9 @@ from skillpay.messaging import OutgoingEvent, StoredResponse
 from skillpay.uow import AbstractUnitOfWork, EventMapper
 from voucher_svc.adapters.events import to_outgoing as voucher_events
 from voucher_svc.domain.eligibility import HistoryEntry
-from voucher_svc.domain.model import Certificate, CertificateType, Institution, Occupation, Voucher, VoucherState
+from voucher_svc.domain.catalogue_query import InstitutionFilter, OccupationFilter
+from voucher_svc.domain.model import (Certificate, CertificateType, Institution, Occupation, Voucher, VoucherState,
+                                      version_in_force)
 from voucher_svc.service_layer.unit_of_work import VoucherUnitOfWork
 
 
@@ -230,7 +233,7 @@ class _Table:
 
 # -- voucher_svc -------------------------------------------------------------------------------
 class FakeVoucherDatabase(FakeDatabase):
-    TABLES = ("occupations", "institutions", "certificates", "vouchers")
+    TABLES = ("occupations", "occupation_versions", "institutions", "certificates", "vouchers")
 
     def __init__(self):
         super().__init__()
@@ -238,23 +241,60 @@ class FakeVoucherDatabase(FakeDatabase):
 
 
 class FakeOccupationRepository(_Table):
-    TABLE = "occupations"
+    """Entries in "occupations" (keyed (code, level)); versions in "occupation_versions" (keyed (code, level,
+    version))."""
+
+    TABLE = "occupation_versions"
+
+    @property
+    def entries(self) -> dict:
+        return self._uow.db.tables["occupations"]
+
+    def _versions(self, code: str, level: int) -> list[Occupation]:
+        return sorted((o for (c, lv, _), o in self.rows.items() if (c, lv) == (code, level)), key=lambda o: o.version)
 
     async def add(self, occupation: Occupation) -> None:
+        key = (occupation.code, occupation.level)
+        if key in self.entries:
+            raise _duplicate("occupations", key)
+        self.entries[key] = occupation.created_at
+        await self.add_version(occupation)
+
+    async def add_version(self, occupation: Occupation) -> None:
         self._uow.track(occupation, new=True)
-        self._insert((occupation.code, occupation.level), occupation)
+        if (occupation.code, occupation.level) not in self.entries:
+            raise _duplicate("occupation_versions", "no such entry")  # the foreign key
+        if any(o.effective_from == occupation.effective_from
+               for o in self._versions(occupation.code, occupation.level)):
+            raise _duplicate(self.TABLE, occupation.effective_from)  # uq_occupation_version_start
+        self._insert((occupation.code, occupation.level, occupation.version), occupation)
+
+    async def close(self, occupation: Occupation) -> None:
+        stored = self.rows.get((occupation.code, occupation.level, occupation.version))
+        if stored is None or stored.effective_to is not None:
+            raise ConcurrentUpdate(f"occupation {occupation.code}|{occupation.level} was revised concurrently")
+        stored.effective_to = occupation.effective_to
 
     async def get(self, code: str, level: int) -> Occupation | None:
-        return self._read((code, level))
+        versions = self._versions(code, level)
+        return self._uow.track(_detached(versions[-1])) if versions else None
+
+    async def in_force(self, code: str, level: int, on: date) -> Occupation | None:
+        found = version_in_force(self._versions(code, level), on)
+        return _detached(found) if found else None
 
     async def exists_code(self, code: str) -> bool:
-        return any(c == code for c, _ in self.rows)
+        return any(c == code for c, _ in self.entries)
 
-    async def list(self, after: str | None, limit: int) -> list[Occupation]:
-        ordered = sorted(self.rows.values(), key=lambda o: (o.code, o.level))
+    async def list(self, after: tuple[str, int] | None, limit: int, on: date,
+                   filters: OccupationFilter) -> list[Occupation]:
+        ordered = sorted((o for o in self.rows.values() if o.in_force_on(on)
+                          and o.code.startswith(filters.code_prefix)
+                          and (not filters.level or o.level == filters.level)
+                          and (not filters.region or o.region == filters.region)),
+                         key=lambda o: (o.code, o.level))
         if after:
-            code, level = after.rsplit("|", 1)
-            ordered = [o for o in ordered if (o.code, o.level) > (code, int(level))]
+            ordered = [o for o in ordered if (o.code, o.level) > after]
         return [_detached(o) for o in ordered[:limit]]
 
 
@@ -267,12 +307,23 @@ class FakeInstitutionRepository(_Table):
             raise _duplicate(self.TABLE, institution.credit_code)
         self._insert(institution.institution_id, institution)
 
-    async def get(self, institution_id: str) -> Institution | None:
+    async def get(self, institution_id: str, for_update: bool = False, for_share: bool = False) -> Institution | None:
         return self._read(institution_id)
+
+    async def save(self, institution: Institution) -> None:
+        self._update_versioned(institution.institution_id, institution)
 
     async def get_by_credit_code(self, credit_code: str) -> Institution | None:
         found = next((i for i in self.rows.values() if i.credit_code == credit_code), None)
         return _detached(found) if found else None
+
+    async def list(self, after: str | None, limit: int, filters: InstitutionFilter) -> list[Institution]:
+        items = [i for i in self.rows.values()
+                 if (filters.status is None or i.status is filters.status)
+                 and (not filters.region or i.region == filters.region)
+                 and (not filters.occupation_code or filters.occupation_code in i.occupation_codes)
+                 and filters.name_contains in i.name]
+        return self._page(items, lambda i: i.institution_id, after, limit)
 
 
 class FakeCertificateRepository(_Table):

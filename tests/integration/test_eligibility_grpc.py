@@ -32,6 +32,7 @@ from tests.integration.test_voucher_grpc import (  # noqa: F401 - fixtures
 pytestmark = pytest.mark.integration
 
 CODES = [f"6-31-01-{i:02d}" for i in range(1, 13)]
+CATALOGUE_FROM = date_pb2.Date(year=2020, month=1, day=1)  # in force before every certificate here (A1)
 
 
 def rid() -> str:
@@ -71,7 +72,8 @@ async def test_L1_ten_concurrent_redemptions_by_one_person_at_the_limit_exactly_
         stub, voucher_server, issuer):
     for code in CODES:
         await stub.RegisterOccupation(pb.RegisterOccupationRequest(request_id=rid(), code=code, name="电工", level=4,
-                                                                   subsidy_standard_fen=150_000))
+                                                                   subsidy_standard_fen=150_000,
+                                                                   effective_from=CATALOGUE_FROM))
     institution = (await stub.RegisterInstitution(pb.RegisterInstitutionRequest(
         request_id=rid(), name="示范学校", credit_code=sample_data.credit_code(), address="北京",
         occupation_codes=CODES))).institution_id
@@ -133,7 +135,8 @@ async def test_L1_ten_concurrent_redemptions_by_one_person_at_the_limit_exactly_
 @pytest.mark.policy("L2", "L4")
 async def test_enrolment_refused_by_the_limits_names_each_rule_in_a_precondition_failure(stub):
     await stub.RegisterOccupation(pb.RegisterOccupationRequest(request_id=rid(), code=CODES[0], name="电工", level=4,
-                                                               subsidy_standard_fen=150_000))
+                                                               subsidy_standard_fen=150_000,
+                                                               effective_from=CATALOGUE_FROM))
     institution = (await stub.RegisterInstitution(pb.RegisterInstitutionRequest(
         request_id=rid(), name="示范学校", credit_code=sample_data.credit_code(), address="北京",
         occupation_codes=[CODES[0]]))).institution_id

@@ -208,13 +208,18 @@ def yesterday() -> date_pb2.Date:
 async def _seed_voucher(stub, ctx: dict) -> None:
     vp = voucher_pb2
     await stub.RegisterOccupation(vp.RegisterOccupationRequest(request_id=rid(), code=OCCUPATION, name="电工",
-                                                               level=4, subsidy_standard_fen=150_000))
+                                                               level=4, subsidy_standard_fen=150_000,
+                                                               effective_from=date_pb2.Date(year=2020, month=1, day=1)))
     await stub.RegisterOccupation(vp.RegisterOccupationRequest(request_id=rid(), code="4-07-05-01", name="育婴员",
                                                                level=5, subsidy_standard_fen=90_000))
     inst = await stub.RegisterInstitution(vp.RegisterInstitutionRequest(
         request_id=rid(), name="示范学校", credit_code=sample_data.credit_code(random.Random(7)), address="北京",
         occupation_codes=[OCCUPATION]))
     ctx["institution_id"] = inst.institution_id
+    for key, seed in (("status_institution_id", 8), ("removable_institution_id", 9)):  # X3's status commands
+        ctx[key] = (await stub.RegisterInstitution(vp.RegisterInstitutionRequest(
+            request_id=rid(), name="示范学校", credit_code=sample_data.credit_code(random.Random(seed)),
+            address="北京", occupation_codes=[OCCUPATION]))).institution_id
     ctx["resident_id"] = holder = sample_data.resident_id(random.Random(1))
     vouchers = [await stub.IssueVoucher(vp.IssueVoucherRequest(
         request_id=rid(), resident_id=sample_data.resident_id(random.Random(100 + i)), name="张三",
@@ -464,11 +469,28 @@ def _plausible_voucher(method: str, ctx: dict, n: int):
             request_id=rid(), code=f"T-{rid()[:12]}", name="电工", level=1 + n % 5,
             subsidy_standard_fen=1 + n, new_occupation=bool(n % 2)),
         "ListOccupations": lambda: vp.ListOccupationsRequest(
-            page_size=n % 4, page_token=ctx["occupation_token"] if n % 2 else ""),
+            page_size=n % 4, page_token=ctx["occupation_token"] if n % 2 else "",
+            code_prefix="6-31" if n % 3 == 1 else "", level=n % 6),
         "RegisterInstitution": lambda: vp.RegisterInstitutionRequest(
             request_id=rid(), name=f"学校{n}", credit_code=sample_data.credit_code(),
             address="北京市朝阳区", occupation_codes=[OCCUPATION]),
         "GetInstitution": lambda: vp.GetInstitutionRequest(institution_id=ctx["institution_id"]),
+        "ReviseOccupation": lambda: vp.ReviseOccupationRequest(
+            request_id=rid(), code="4-07-05-01", level=5, name="育婴员", subsidy_standard_fen=1 + n,
+            min_class_hours=n % 100, region="411300" if n % 2 else "",
+            effective_from=date_pb2.Date(year=2021 + n % 5, month=1 + n % 12, day=1)),
+        "ListInstitutions": lambda: vp.ListInstitutionsRequest(
+            page_size=n % 4, status=n % 4, occupation_code=OCCUPATION if n % 2 else "",
+            name_contains="学校" if n % 3 else "%_"),
+        "SuspendInstitution": lambda: vp.SuspendInstitutionRequest(
+            request_id=rid(), institution_id=ctx["status_institution_id"], reason=f"调查{n}"),
+        "ReinstateInstitution": lambda: vp.ReinstateInstitutionRequest(
+            request_id=rid(), institution_id=ctx["status_institution_id"]),
+        "RemoveInstitution": lambda: vp.RemoveInstitutionRequest(
+            request_id=rid(), institution_id=ctx["removable_institution_id"], reason="骗取补贴"),
+        "UpdateInstitutionBankAccount": lambda: vp.UpdateInstitutionBankAccountRequest(
+            request_id=rid(), institution_id=ctx["status_institution_id"], bank_account=vp.BankAccount(
+                account_number=f"62220202{n:08d}", account_name="示范学校", bank_code="102100099996")),
         "IssueVoucher": lambda: vp.IssueVoucherRequest(
             request_id=rid(), resident_id=sample_data.resident_id(), name="李四",
             occupation_code=OCCUPATION, level=4, fund_source="ESF", batch_id=f"b{n % 3}", valid_until=VALID_UNTIL),

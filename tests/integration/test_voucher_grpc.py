@@ -118,11 +118,16 @@ def violations(exc: grpc.aio.AioRpcError) -> dict[str, str]:
 
 async def _catalogue(stub) -> str:
     await stub.RegisterOccupation(pb.RegisterOccupationRequest(request_id=rid(), code="6-31-01-03", name="电工",
-                                                               level=4, subsidy_standard_fen=150_000))
+                                                               level=4, subsidy_standard_fen=150_000,
+                                                               effective_from=CATALOGUE_FROM))
     inst = await stub.RegisterInstitution(pb.RegisterInstitutionRequest(
         request_id=rid(), name="示范学校", credit_code=sample_data.credit_code(), address="北京",
         occupation_codes=["6-31-01-03"]))
     return inst.institution_id
+
+
+# A1: the catalogue entry is in force before every certificate these tests record.
+CATALOGUE_FROM = date_pb2.Date(year=2020, month=1, day=1)
 
 
 def issue_request(resident_id: str, name: str = "张三", request_id: str | None = None) -> pb.IssueVoucherRequest:

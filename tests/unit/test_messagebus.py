@@ -20,6 +20,7 @@ from skillpay.pii import PiiVault
 from skillpay.cli.sample_data import credit_code, resident_id
 from tests.fakes import FakeFundDirectory, FakeVoucherUnitOfWork
 from voucher_svc.bootstrap import bootstrap
+from voucher_svc.domain.catalogue_query import OccupationFilter
 from voucher_svc.domain.model import CertificateType, Occupation, VoucherRedeemed, VoucherState
 from voucher_svc.entrypoints.grpc_server import OCCUPATION, VOUCHER
 from voucher_svc.service_layer import commands
@@ -235,7 +236,7 @@ async def test_a_read_writes_no_audit_record(bus, uows, db):
     async with uow:
         with uow.acting(ADMIN.for_request("read-1"), "ListOccupations"):
             assert await uow.occupations.get(CODE, LEVEL) is not None
-            await uow.occupations.list(None, 10)
+            await uow.occupations.list(None, 10, NOW.date(), OccupationFilter())
             await uow.commit()
     assert db.audit_records == records
 

@@ -46,7 +46,8 @@ class World:
         for code in CODES:
             for level in (3, 4, 5):
                 await self.bus.handle(commands.RegisterOccupation(actor=ADMIN, code=code, name="电工", level=level,
-                                                                  subsidy_standard_fen=100_000))
+                                                                  subsidy_standard_fen=100_000,
+                                                                  effective_from=date(2020, 1, 1)))
         ins = await self.bus.handle(commands.RegisterInstitution(
             actor=ADMIN, name="蓝天职业培训学校", credit_code=credit_code(random.Random(1)), address="北京",
             occupation_codes=tuple(CODES)))

@@ -75,9 +75,12 @@ def violated_fields(err: pytest.ExceptionInfo) -> set[str]:
 
 
 # -- building blocks (each goes through the bus) -------------------------------------------------
-async def occupation(bus, code=CODE, level=LEVEL, standard=STANDARD):
+CATALOGUE_FROM = date(2020, 1, 1)  # long before the certificates of these tests
+
+
+async def occupation(bus, code=CODE, level=LEVEL, standard=STANDARD, effective_from=CATALOGUE_FROM):
     return await bus.handle(commands.RegisterOccupation(actor=ADMIN, code=code, name="电工", level=level,
-                                                        subsidy_standard_fen=standard))
+                                                        subsidy_standard_fen=standard, effective_from=effective_from))
 
 
 async def institution(bus, codes=(CODE,), seed=1):
@@ -130,12 +133,14 @@ async def redeemed_voucher(bus):
 @pytest.mark.policy("A1")
 async def test_register_occupation_puts_it_in_the_catalogue_with_its_standard(bus, db):
     registered = await occupation(bus)
-    stored = db.tables["occupations"][(CODE, LEVEL)]
+    assert db.tables["occupations"][(CODE, LEVEL)] == NOW
+    stored = db.tables["occupation_versions"][(CODE, LEVEL, 1)]
     assert (stored.code, stored.level, stored.subsidy_standard_fen, stored.created_at) == (CODE, LEVEL, STANDARD, NOW)
+    assert (stored.effective_from, stored.effective_to, stored.version) == (CATALOGUE_FROM, None, 1)
     assert registered == stored
     [record] = db.audit_records
     assert (record.aggregate_type, record.aggregate_id, record.state_before, record.state_after, record.command) == (
-        "occupation", f"{CODE}|{LEVEL}", "", "recorded", "RegisterOccupation")
+        "occupation", f"{CODE}|{LEVEL}", "", "v1 2020-01-01..", "RegisterOccupation")
 
 
 async def test_register_occupation_rejects_bad_input_naming_every_field(bus, db):
@@ -149,7 +154,7 @@ async def test_register_occupation_twice_is_already_exists(bus, db):
     await occupation(bus)
     with nothing_stored(db), pytest.raises(AlreadyExists):
         await occupation(bus, standard=999)
-    assert db.tables["occupations"][(CODE, LEVEL)].subsidy_standard_fen == STANDARD
+    assert db.tables["occupation_versions"][(CODE, LEVEL, 1)].subsidy_standard_fen == STANDARD
 
 
 # -- RegisterInstitution -------------------------------------------------------------------------

@@ -7,7 +7,11 @@ from collections.abc import Iterable
 from skillpay.events.v1 import events_pb2
 from skillpay.kafka import VOUCHER_EVENTS
 from skillpay.messaging import OutgoingEvent, to_timestamp
-from voucher_svc.domain.model import PersonIdentity, VoucherRedeemed
+from voucher_svc.domain.model import (
+    InstitutionStatusChanged,
+    PersonIdentity,
+    VoucherRedeemed,
+)
 
 
 def person_ref(p: PersonIdentity) -> events_pb2.PersonRef:
@@ -25,4 +29,13 @@ def to_outgoing(event: object) -> Iterable[OutgoingEvent]:
                 fund_source=event.fund_source, redeemed_at=to_timestamp(event.redeemed_at),
             ),
             occurred_at=event.redeemed_at,
+        )
+    elif isinstance(event, InstitutionStatusChanged):
+        yield OutgoingEvent(
+            topic=VOUCHER_EVENTS, event_type="institution.status_changed", aggregate_id=event.institution_id,
+            payload=events_pb2.InstitutionStatusChanged(
+                institution_id=event.institution_id, status=event.status.value,
+                previous_status=event.previous_status.value, reason=event.reason,
+                changed_at=to_timestamp(event.changed_at)),
+            occurred_at=event.changed_at,
         )

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select, update
+from datetime import date
+
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from skillpay.clock import aware
 from skillpay.db import ConcurrentUpdate
-from voucher_svc.adapters.tables import certificates, institutions, occupations, persons, vouchers
+from voucher_svc.adapters.tables import certificates, institutions, occupation_versions, occupations, persons, vouchers
+from voucher_svc.domain.catalogue_query import InstitutionFilter, OccupationFilter
 from voucher_svc.domain.eligibility import HistoryEntry
 from voucher_svc.domain.model import (
+    BankAccount,
     Certificate,
     CertificateType,
     Institution,
+    InstitutionNature,
     InstitutionStatus,
     Occupation,
     PersonIdentity,
@@ -23,35 +28,76 @@ from voucher_svc.domain.model import (
 
 
 class OccupationRepository:
+    """A1: catalogue entries and their dated versions (both dates inclusive, no end for the latest)."""
+
     def __init__(self, conn: AsyncConnection, track):
         self._conn = conn
         self._track = track
 
     async def add(self, o: Occupation) -> None:
+        await self._conn.execute(insert(occupations).values(code=o.code, level=o.level, created_at=o.created_at))
+        await self.add_version(o)
+
+    async def add_version(self, o: Occupation) -> None:
         self._track(o, new=True)
-        await self._conn.execute(insert(occupations).values(
-            code=o.code, level=o.level, name=o.name, subsidy_standard_fen=o.subsidy_standard_fen,
-            new_occupation=o.new_occupation, created_at=o.created_at))
+        await self._conn.execute(insert(occupation_versions).values(
+            code=o.code, level=o.level, version=o.version, name=o.name, subsidy_standard_fen=o.subsidy_standard_fen,
+            new_occupation=o.new_occupation, min_class_hours=o.min_class_hours,
+            practical_oriented=o.practical_oriented, region=o.region, effective_from=o.effective_from,
+            effective_to=o.effective_to, created_at=o.created_at))
+
+    async def close(self, o: Occupation) -> None:
+        # Only the latest version (no end yet) gets one; a concurrent revision got there first otherwise.
+        result = await self._conn.execute(
+            update(occupation_versions)
+            .where(occupation_versions.c.code == o.code, occupation_versions.c.level == o.level,
+                   occupation_versions.c.version == o.version, occupation_versions.c.effective_to.is_(None))
+            .values(effective_to=o.effective_to))
+        if result.rowcount != 1:
+            raise ConcurrentUpdate(f"occupation {o.code}|{o.level} was revised concurrently")
+
+    def _entry(self, code: str, level: int):
+        return select(occupation_versions).where(occupation_versions.c.code == code,
+                                                 occupation_versions.c.level == level)
 
     async def get(self, code: str, level: int) -> Occupation | None:
         row = (await self._conn.execute(
-            select(occupations).where(occupations.c.code == code, occupations.c.level == level))).first()
-        if row is None:
-            return None
-        return self._track(Occupation(row.code, row.name, row.level, row.subsidy_standard_fen, row.new_occupation,
-                                      aware(row.created_at)))
+            self._entry(code, level).order_by(occupation_versions.c.version.desc()).limit(1))).first()
+        return self._track(self._from_row(row)) if row else None
+
+    async def in_force(self, code: str, level: int, on: date) -> Occupation | None:
+        row = (await self._conn.execute(self._entry(code, level).where(*_in_force_on(on)))).first()
+        return self._from_row(row) if row else None
 
     async def exists_code(self, code: str) -> bool:
         return (await self._conn.execute(select(occupations.c.code).where(occupations.c.code == code).limit(1))).first() is not None
 
-    async def list(self, after: str | None, limit: int) -> list[Occupation]:
-        # Keyset on "code|level" so pages follow the catalogue order.
-        query = select(occupations).order_by(occupations.c.code, occupations.c.level).limit(limit)
+    async def list(self, after: tuple[str, int] | None, limit: int, on: date,
+                   filters: OccupationFilter) -> list[Occupation]:
+        v = occupation_versions
+        # Keyset on (code, level) so pages follow the catalogue order.
+        query = select(v).where(*_in_force_on(on)).order_by(v.c.code, v.c.level).limit(limit)
         if after:
-            code, level = after.rsplit("|", 1)
-            query = query.where((occupations.c.code > code) | ((occupations.c.code == code) & (occupations.c.level > int(level))))
-        rows = (await self._conn.execute(query)).all()
-        return [Occupation(r.code, r.name, r.level, r.subsidy_standard_fen, r.new_occupation, aware(r.created_at)) for r in rows]
+            code, level = after
+            query = query.where((v.c.code > code) | ((v.c.code == code) & (v.c.level > level)))
+        if filters.code_prefix:
+            query = query.where(v.c.code.startswith(filters.code_prefix, autoescape=True))
+        if filters.level:
+            query = query.where(v.c.level == filters.level)
+        if filters.region:
+            query = query.where(v.c.region == filters.region)
+        return [self._from_row(r) for r in (await self._conn.execute(query)).all()]
+
+    @staticmethod
+    def _from_row(r) -> Occupation:
+        return Occupation(r.code, r.name, r.level, r.subsidy_standard_fen, r.new_occupation, aware(r.created_at),
+                          r.min_class_hours, r.practical_oriented, r.region, r.effective_from, r.effective_to,
+                          r.version)
+
+
+def _in_force_on(on: date) -> tuple:
+    v = occupation_versions
+    return v.c.effective_from <= on, or_(v.c.effective_to.is_(None), v.c.effective_to >= on)
 
 
 class InstitutionRepository:
@@ -62,24 +108,67 @@ class InstitutionRepository:
     async def add(self, i: Institution) -> None:
         self._track(i, new=True)
         await self._conn.execute(insert(institutions).values(
-            institution_id=i.institution_id, name=i.name, credit_code=i.credit_code, address=i.address,
-            occupation_codes=",".join(i.occupation_codes), status=i.status.value, created_at=i.created_at))
+            institution_id=i.institution_id, credit_code=i.credit_code, created_at=i.created_at,
+            occupation_codes=",".join(i.occupation_codes), **self._values(i), version=0))
 
-    async def get(self, institution_id: str) -> Institution | None:
-        row = (await self._conn.execute(
-            select(institutions).where(institutions.c.institution_id == institution_id))).first()
+    async def get(self, institution_id: str, for_update: bool = False, for_share: bool = False) -> Institution | None:
+        query = select(institutions).where(institutions.c.institution_id == institution_id)
+        if for_update:
+            query = query.with_for_update()
+        elif for_share:
+            query = query.with_for_update(read=True)  # PostgreSQL FOR SHARE; SQLite's writer lock covers it
+        row = (await self._conn.execute(query)).first()
         return self._track(self._from_row(row)) if row else None
+
+    async def save(self, i: Institution) -> None:
+        """Optimistic: the update applies only if nobody changed the institution since we read it."""
+        result = await self._conn.execute(
+            update(institutions)
+            .where(institutions.c.institution_id == i.institution_id, institutions.c.version == i.version)
+            .values(**self._values(i), version=i.version + 1))
+        if result.rowcount != 1:
+            raise ConcurrentUpdate(f"institution {i.institution_id} changed concurrently")
+        i.version += 1
 
     async def get_by_credit_code(self, credit_code: str) -> Institution | None:
         row = (await self._conn.execute(
             select(institutions).where(institutions.c.credit_code == credit_code))).first()
         return self._from_row(row) if row else None
 
+    async def list(self, after: str | None, limit: int, filters: InstitutionFilter) -> list[Institution]:
+        t = institutions
+        query = select(t).order_by(t.c.institution_id).limit(limit)
+        if after:
+            query = query.where(t.c.institution_id > after)
+        if filters.status is not None:
+            query = query.where(t.c.status == filters.status.value)
+        if filters.region:
+            query = query.where(t.c.region == filters.region)
+        if filters.occupation_code:
+            # The codes are stored comma-separated, and a code never holds a comma.
+            query = query.where(("," + t.c.occupation_codes + ",").contains(f",{filters.occupation_code},",
+                                                                              autoescape=True))
+        if filters.name_contains:
+            query = query.where(t.c.name.contains(filters.name_contains, autoescape=True))
+        return [self._from_row(r) for r in (await self._conn.execute(query)).all()]
+
+    @staticmethod
+    def _values(i: Institution) -> dict:
+        account = i.bank_account
+        return {"name": i.name, "address": i.address, "status": i.status.value, "nature": i.nature.value,
+                "region": i.region, "bank_account_number": account.account_number if account else None,
+                "bank_account_name": account.account_name if account else None,
+                "bank_code": account.bank_code if account else None, "status_reason": i.status_reason,
+                "status_changed_at": i.status_changed_at}
+
     @staticmethod
     def _from_row(row) -> Institution:
+        account = (BankAccount(row.bank_account_number, row.bank_account_name, row.bank_code)
+                   if row.bank_account_number else None)
         return Institution(row.institution_id, row.name, row.credit_code, row.address,
                            [c for c in row.occupation_codes.split(",") if c], InstitutionStatus(row.status),
-                           aware(row.created_at))
+                           aware(row.created_at), InstitutionNature(row.nature), row.region, account,
+                           row.status_reason, aware(row.status_changed_at), version=row.version)
 
 
 def _holder(row) -> PersonIdentity:

@@ -2,10 +2,12 @@
 
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     Column,
     Date,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Integer,
     LargeBinary,
     MetaData,
@@ -27,14 +29,33 @@ add_messaging_tables(metadata)
 add_parked_events_table(metadata)
 add_audit_table(metadata)
 
+# A1: the catalogue entry (code, level); what it says lives in its dated versions.
 occupations = Table(
     "occupations", metadata,
     Column("code", String(32), primary_key=True),
     Column("level", Integer, primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# A1: versions follow each other without gap or overlap; both dates inclusive, no end for the latest.
+occupation_versions = Table(
+    "occupation_versions", metadata,
+    Column("code", String(32), primary_key=True),
+    Column("level", Integer, primary_key=True),
+    Column("version", Integer, primary_key=True),
     Column("name", String(64), nullable=False),
     Column("subsidy_standard_fen", BigInteger, nullable=False),
     Column("new_occupation", Boolean, nullable=False),
+    Column("min_class_hours", Integer, nullable=False),
+    Column("practical_oriented", Boolean, nullable=False),
+    Column("region", String(6), nullable=False),
+    Column("effective_from", Date, nullable=False),
+    Column("effective_to", Date),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    ForeignKeyConstraint(["code", "level"], ["occupations.code", "occupations.level"],
+                         name="fk_occupation_versions_entry"),
+    UniqueConstraint("code", "level", "effective_from", name="uq_occupation_version_start"),
+    CheckConstraint("effective_to IS NULL OR effective_to >= effective_from", name="ck_occupation_version_dates"),
 )
 
 institutions = Table(
@@ -46,6 +67,14 @@ institutions = Table(
     Column("occupation_codes", Text, nullable=False),  # comma-separated catalogue codes
     Column("status", String(16), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("nature", String(16), nullable=False, server_default="other"),
+    Column("region", String(6), nullable=False, server_default=""),
+    Column("bank_account_number", String(32)),
+    Column("bank_account_name", String(64)),
+    Column("bank_code", String(12)),
+    Column("status_reason", String(200), nullable=False, server_default=""),
+    Column("status_changed_at", DateTime(timezone=True)),
+    Column("version", Integer, nullable=False, server_default="0"),
 )
 
 vouchers = Table(

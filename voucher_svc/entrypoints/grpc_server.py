@@ -6,18 +6,22 @@ reply; events from the ledger become commands too (``TRANSLATORS``).
 
 from __future__ import annotations
 
+from datetime import date
+
 from skillpay.actors import Actor
+from skillpay.clock import Clock, SystemClock, shanghai_date
 from skillpay.errors import NotFound
 from skillpay.events.v1 import events_pb2
 from skillpay.grpc_server import caller, list_audit_records
 from skillpay.kafka import LEDGER_EVENTS, VOUCHER_EVENTS, actor_for_event
 from skillpay.messagebus import MessageBus, Reply
-from skillpay.paging import decode_token, page_size, split_page
+from skillpay.paging import bound_scope, decode_token, page_size, split_page
 from skillpay.service_runtime import from_date, from_ts, main_for, run_service
 from skillpay.voucher.v1 import voucher_pb2 as pb
 from skillpay.voucher.v1 import voucher_pb2_grpc
 from voucher_svc import bootstrap
 from voucher_svc.config import VoucherSettings
+from voucher_svc.domain.catalogue_query import InstitutionFilter, OccupationFilter
 from voucher_svc.entrypoints import mappers
 from voucher_svc.service_layer import commands
 
@@ -28,9 +32,10 @@ CERTIFICATE = Reply.protobuf(pb.Certificate, mappers.certificate)
 
 
 class VoucherServicer(voucher_pb2_grpc.VoucherServiceServicer):
-    def __init__(self, bus: MessageBus, uow_factory):
+    def __init__(self, bus: MessageBus, uow_factory, clock: Clock | None = None):
         self._bus = bus
         self._uow = uow_factory
+        self._clock = clock or SystemClock()
 
     def _reader(self, query: str) -> Actor:
         return self._bus.authorize(caller(), query)
@@ -38,21 +43,78 @@ class VoucherServicer(voucher_pb2_grpc.VoucherServiceServicer):
     async def RegisterOccupation(self, request, context):
         return await self._bus.handle(commands.RegisterOccupation(
             actor=caller(request), code=request.code, name=request.name, level=request.level,
-            subsidy_standard_fen=request.subsidy_standard_fen, new_occupation=request.new_occupation),
+            subsidy_standard_fen=request.subsidy_standard_fen, new_occupation=request.new_occupation,
+            min_class_hours=request.min_class_hours, practical_oriented=request.practical_oriented,
+            region=request.region,
+            effective_from=from_date(request.effective_from, request.HasField("effective_from"), "effective_from")),
+            reply=OCCUPATION)
+
+    async def ReviseOccupation(self, request, context):
+        return await self._bus.handle(commands.ReviseOccupation(
+            actor=caller(request), code=request.code, level=request.level, name=request.name,
+            subsidy_standard_fen=request.subsidy_standard_fen, new_occupation=request.new_occupation,
+            min_class_hours=request.min_class_hours, practical_oriented=request.practical_oriented,
+            region=request.region,
+            effective_from=from_date(request.effective_from, request.HasField("effective_from"), "effective_from")),
             reply=OCCUPATION)
 
     async def ListOccupations(self, request, context):
         self._reader("ListOccupations")
         limit = page_size(request.page_size)
+        filters = OccupationFilter.checked(
+            request.code_prefix, request.level, request.region,
+            from_date(request.in_force_on, request.HasField("in_force_on"), "in_force_on"))
+        scope = bound_scope("occupations", filters.binding())
+        after = decode_token(request.page_token, scope)
+        # The day is the filter's, else the one the first page was listed for (in the token), else today.
+        on = filters.in_force_on or (date.fromisoformat(after.split("|")[0]) if after else None) \
+            or shanghai_date(self._clock.now())
+        key = None
+        if after:
+            _, code, level = after.split("|")
+            key = (code, int(level))
         async with self._uow(read_only=True) as uow:
-            items = await uow.occupations.list(decode_token(request.page_token, "occupations"), limit + 1)
-        page, token = split_page(items, limit, lambda last: f"{last.code}|{last.level}", "occupations")
+            items = await uow.occupations.list(key, limit + 1, on, filters)
+        page, token = split_page(items, limit, lambda last: f"{on.isoformat()}|{last.code}|{last.level}", scope)
         return pb.ListOccupationsResponse(occupations=[mappers.occupation(o) for o in page], next_page_token=token)
 
     async def RegisterInstitution(self, request, context):
         return await self._bus.handle(commands.RegisterInstitution(
             actor=caller(request), name=request.name, credit_code=request.credit_code, address=request.address,
-            occupation_codes=tuple(request.occupation_codes)), reply=INSTITUTION)
+            occupation_codes=tuple(request.occupation_codes),
+            nature=mappers.INSTITUTION_NATURE_FROM_PB.get(request.nature), region=request.region,
+            bank_account=mappers.bank_account(request.bank_account) if request.HasField("bank_account") else None),
+            reply=INSTITUTION)
+
+    async def ListInstitutions(self, request, context):
+        self._reader("ListInstitutions")
+        limit = page_size(request.page_size)
+        filters = InstitutionFilter.checked(mappers.INSTITUTION_STATUS_FROM_PB.get(request.status), request.region,
+                                            request.occupation_code, request.name_contains)
+        scope = bound_scope("institutions", filters.binding())
+        async with self._uow(read_only=True) as uow:
+            items = await uow.institutions.list(decode_token(request.page_token, scope), limit + 1, filters)
+        page, token = split_page(items, limit, lambda last: last.institution_id, scope)
+        return pb.ListInstitutionsResponse(institutions=[mappers.institution(i) for i in page],
+                                           next_page_token=token)
+
+    async def SuspendInstitution(self, request, context):
+        return await self._bus.handle(commands.SuspendInstitution(
+            actor=caller(request), institution_id=request.institution_id, reason=request.reason), reply=INSTITUTION)
+
+    async def ReinstateInstitution(self, request, context):
+        return await self._bus.handle(commands.ReinstateInstitution(
+            actor=caller(request), institution_id=request.institution_id), reply=INSTITUTION)
+
+    async def RemoveInstitution(self, request, context):
+        return await self._bus.handle(commands.RemoveInstitution(
+            actor=caller(request), institution_id=request.institution_id, reason=request.reason), reply=INSTITUTION)
+
+    async def UpdateInstitutionBankAccount(self, request, context):
+        number, name, code = mappers.bank_account(request.bank_account)
+        return await self._bus.handle(commands.UpdateInstitutionBankAccount(
+            actor=caller(request), institution_id=request.institution_id, account_number=number, account_name=name,
+            bank_code=code), reply=INSTITUTION)
 
     async def GetInstitution(self, request, context):
         self._reader("GetInstitution")
@@ -142,7 +204,7 @@ async def start(settings: VoucherSettings) -> None:
     process = await bootstrap.for_process(settings)
 
     def add_servicers(server):
-        voucher_pb2_grpc.add_VoucherServiceServicer_to_server(VoucherServicer(process.bus, process.uow_factory), server)
+        voucher_pb2_grpc.add_VoucherServiceServicer_to_server(VoucherServicer(process.bus, process.uow_factory, process.runtime.clock), server)
         return [pb.DESCRIPTOR.services_by_name["VoucherService"].full_name]
 
     try:

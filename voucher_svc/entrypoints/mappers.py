@@ -8,6 +8,7 @@ from voucher_svc.domain.model import (
     Certificate,
     CertificateType,
     Institution,
+    InstitutionNature,
     InstitutionStatus,
     Occupation,
     PayoutStatus,
@@ -21,17 +22,33 @@ CERT_TYPE = {t: getattr(pb, f"CERTIFICATE_TYPE_{t.name}") for t in CertificateTy
 CERT_TYPE_FROM_PB = {v: k for k, v in CERT_TYPE.items()}
 PAYOUT_STATUS = {s: getattr(pb, f"PAYOUT_STATUS_{s.name}", pb.PAYOUT_STATUS_UNSPECIFIED) for s in PayoutStatus}
 INSTITUTION_STATUS = {s: getattr(pb, f"INSTITUTION_STATUS_{s.name}") for s in InstitutionStatus}
+INSTITUTION_STATUS_FROM_PB = {v: k for k, v in INSTITUTION_STATUS.items()}
+INSTITUTION_NATURE = {n: getattr(pb, f"INSTITUTION_NATURE_{n.name}") for n in InstitutionNature}
+INSTITUTION_NATURE_FROM_PB = {v: k for k, v in INSTITUTION_NATURE.items()}
 
 
 def occupation(o: Occupation) -> pb.Occupation:
     return pb.Occupation(code=o.code, name=o.name, level=o.level, subsidy_standard_fen=o.subsidy_standard_fen,
-                         new_occupation=o.new_occupation, created_at=ts(o.created_at))
+                         new_occupation=o.new_occupation, created_at=ts(o.created_at),
+                         min_class_hours=o.min_class_hours, practical_oriented=o.practical_oriented, region=o.region,
+                         effective_from=to_date(o.effective_from), effective_to=to_date(o.effective_to),
+                         version=o.version)
 
 
 def institution(i: Institution) -> pb.Institution:
+    account = i.bank_account
     return pb.Institution(institution_id=i.institution_id, name=i.name, credit_code=i.credit_code,
                           address=i.address, occupation_codes=i.occupation_codes,
-                          status=INSTITUTION_STATUS[i.status], created_at=ts(i.created_at))
+                          status=INSTITUTION_STATUS[i.status], created_at=ts(i.created_at),
+                          nature=INSTITUTION_NATURE[i.nature], region=i.region,
+                          bank_account=pb.BankAccount(account_number=account.account_number,
+                                                      account_name=account.account_name,
+                                                      bank_code=account.bank_code) if account else None,
+                          status_reason=i.status_reason, status_changed_at=ts(i.status_changed_at))
+
+
+def bank_account(request_account: pb.BankAccount) -> tuple[str, str, str]:
+    return request_account.account_number, request_account.account_name, request_account.bank_code
 
 
 def voucher(v: Voucher) -> pb.Voucher:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from skillpay.messagebus import Command
-from voucher_svc.domain.model import CertificateType
+from voucher_svc.domain.model import CertificateType, InstitutionNature
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -16,6 +16,25 @@ class RegisterOccupation(Command):
     level: int
     subsidy_standard_fen: int
     new_occupation: bool = False
+    min_class_hours: int = 0
+    practical_oriented: bool = False
+    region: str = ""
+    effective_from: date | None = None  # None: today (Asia/Shanghai)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReviseOccupation(Command):
+    """A1: a new version of a catalogue entry from ``effective_from``, with all of its terms."""
+
+    code: str
+    level: int
+    name: str
+    subsidy_standard_fen: int
+    new_occupation: bool = False
+    min_class_hours: int = 0
+    practical_oriented: bool = False
+    region: str = ""
+    effective_from: date | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -24,6 +43,38 @@ class RegisterInstitution(Command):
     credit_code: str
     address: str
     occupation_codes: tuple[str, ...]
+    nature: InstitutionNature | None = None  # None: other
+    region: str = ""
+    bank_account: tuple[str, str, str] | None = None  # (account number, account name, bank code)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SuspendInstitution(Command):
+    """X3: no new enrolments or redemptions at the institution until it is reinstated."""
+
+    institution_id: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReinstateInstitution(Command):
+    institution_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RemoveInstitution(Command):
+    """X3: the institution leaves the catalogue for good."""
+
+    institution_id: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpdateInstitutionBankAccount(Command):
+    institution_id: str
+    account_number: str
+    account_name: str
+    bank_code: str
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from skillpay import fields
-from skillpay.clock import Clock
-from skillpay.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound, PermissionDenied, require
+from skillpay.clock import Clock, shanghai_date
+from skillpay.errors import (AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument, NotFound,
+                             PermissionDenied, PreconditionViolation, require)
 from skillpay.actors import ActorKind
 from skillpay.ids import new_id
 from skillpay.pii import PiiVault, mask_resident_id, validate_resident_id
 from voucher_svc.domain.eligibility import DEFAULT_POLICY, Candidate, EligibilityPolicy
-from voucher_svc.domain.model import (Certificate, Institution, Occupation, PersonIdentity, Voucher, VoucherState,
-                                      check_level)
+from voucher_svc.domain.model import (BankAccount, Certificate, Institution, Occupation, PersonIdentity, Voucher,
+                                      VoucherState, check_level)
 from voucher_svc.service_layer import commands
 from voucher_svc.service_layer.funds import FundDirectory
 from voucher_svc.service_layer.unit_of_work import VoucherUnitOfWork
@@ -38,6 +41,17 @@ def identify_person(vault: PiiVault, resident_id: str, name: str,
     if collected:
         return None
     return PersonIdentity(name, vault.lookup_hash(canonical), vault.seal(canonical), mask_resident_id(canonical))
+
+
+async def _occupation_in_force(uow: VoucherUnitOfWork, code: str, level: int, on: date) -> Occupation:
+    """A1: the version of the catalogue entry in force on the day (issue: today; redemption: the certificate's)."""
+    occupation = await uow.occupations.in_force(code, level, on)
+    if occupation is None:
+        await _occupation(uow, code, level)  # not in the catalogue at all: the request named a wrong one
+        raise FailedPrecondition(violations=[PreconditionViolation(
+            "A1", "occupation", f"{on.isoformat()} 该职业（等级）不在有效的补贴目录中 / the occupation at this "
+                                f"level has no catalogue version in force on {on.isoformat()}")])
+    return occupation
 
 
 async def _occupation(uow: VoucherUnitOfWork, code: str, level: int) -> Occupation:
@@ -71,7 +85,9 @@ def _acting_for(command: commands.Command, institution_id: str) -> None:
 
 async def register_occupation(cmd: commands.RegisterOccupation, uow: VoucherUnitOfWork, clock: Clock) -> Occupation:
     occupation = Occupation.register(cmd.code, cmd.name, cmd.level, cmd.subsidy_standard_fen, cmd.new_occupation,
-                                     clock.now())
+                                     clock.now(), min_class_hours=cmd.min_class_hours,
+                                     practical_oriented=cmd.practical_oriented, region=cmd.region,
+                                     effective_from=cmd.effective_from)
     async with uow:
         if await uow.occupations.get(occupation.code, occupation.level) is not None:
             raise AlreadyExists("this occupation and level is already in the catalogue")
@@ -80,10 +96,31 @@ async def register_occupation(cmd: commands.RegisterOccupation, uow: VoucherUnit
     return occupation
 
 
+async def revise_occupation(cmd: commands.ReviseOccupation, uow: VoucherUnitOfWork, clock: Clock) -> Occupation:
+    """A1: a new dated version; the latest one ends the day before it starts."""
+    violations: list[FieldViolation] = []
+    code = fields.OCCUPATION_CODE.check(cmd.code, "code", violations)
+    check_level(cmd.level, violations)
+    violations += Occupation.revision_violations(cmd.name, cmd.subsidy_standard_fen, cmd.min_class_hours,
+                                                 cmd.region, cmd.effective_from, clock.now())
+    require(violations)  # every bad field at once, before anything is looked up
+    async with uow:
+        latest = await uow.occupations.get(code, cmd.level)
+        if latest is None:
+            raise NotFound("this occupation and level is not in the catalogue")
+        revised = latest.revise(cmd.name, cmd.subsidy_standard_fen, cmd.new_occupation, cmd.min_class_hours,
+                                cmd.practical_oriented, cmd.region, cmd.effective_from, clock.now())
+        await uow.occupations.close(latest)
+        await uow.occupations.add_version(revised)
+        await uow.commit()
+    return revised
+
+
 async def register_institution(cmd: commands.RegisterInstitution, uow: VoucherUnitOfWork,
                                clock: Clock) -> Institution:
     institution = Institution.register(new_id("ins"), cmd.name, cmd.credit_code, cmd.address,
-                                       list(cmd.occupation_codes), clock.now())
+                                       list(cmd.occupation_codes), clock.now(), nature=cmd.nature,
+                                       region=cmd.region, bank_account=cmd.bank_account)
     async with uow:
         unknown = [c for c in institution.occupation_codes if not await uow.occupations.exists_code(c)]
         if unknown:
@@ -94,6 +131,51 @@ async def register_institution(cmd: commands.RegisterInstitution, uow: VoucherUn
         await uow.institutions.add(institution)
         await uow.commit()
     return institution
+
+
+async def _change_institution(uow: VoucherUnitOfWork, institution_id: str, change) -> Institution:
+    async with uow:
+        institution = await uow.institutions.get(checked_id(institution_id, "institution_id"), for_update=True)
+        if institution is None:
+            raise NotFound("institution not found")
+        if change(institution) is not False:
+            await uow.institutions.save(institution)
+        await uow.commit()
+    return institution
+
+
+def _require_id_and_reason(institution_id: str, reason: str) -> None:
+    violations: list[FieldViolation] = []
+    fields.ENTITY_ID.check(institution_id, "institution_id", violations)
+    fields.STATUS_REASON.check(reason, "reason", violations)
+    require(violations)  # both at once, before anything is looked up
+
+
+async def suspend_institution(cmd: commands.SuspendInstitution, uow: VoucherUnitOfWork, clock: Clock) -> Institution:
+    """X3: no new enrolments or redemptions until reinstated; claim_svc hears of it."""
+    _require_id_and_reason(cmd.institution_id, cmd.reason)
+    return await _change_institution(uow, cmd.institution_id, lambda i: i.suspend(cmd.reason, clock.now()))
+
+
+async def reinstate_institution(cmd: commands.ReinstateInstitution, uow: VoucherUnitOfWork,
+                                clock: Clock) -> Institution:
+    return await _change_institution(uow, cmd.institution_id, lambda i: i.reinstate(clock.now()))
+
+
+async def remove_institution(cmd: commands.RemoveInstitution, uow: VoucherUnitOfWork, clock: Clock) -> Institution:
+    """X3: removed from the catalogue for good."""
+    _require_id_and_reason(cmd.institution_id, cmd.reason)
+    return await _change_institution(uow, cmd.institution_id, lambda i: i.remove(cmd.reason, clock.now()))
+
+
+async def update_institution_bank_account(cmd: commands.UpdateInstitutionBankAccount,
+                                          uow: VoucherUnitOfWork) -> Institution:
+    violations: list[FieldViolation] = []
+    fields.ENTITY_ID.check(cmd.institution_id, "institution_id", violations)
+    BankAccount.checked(cmd.account_number, cmd.account_name, cmd.bank_code, violations)
+    require(violations)
+    return await _change_institution(uow, cmd.institution_id, lambda i: i.update_bank_account(
+        cmd.account_number, cmd.account_name, cmd.bank_code))
 
 
 async def issue_voucher(cmd: commands.IssueVoucher, uow: VoucherUnitOfWork, clock: Clock, vault: PiiVault,
@@ -110,7 +192,7 @@ async def issue_voucher(cmd: commands.IssueVoucher, uow: VoucherUnitOfWork, cloc
         raise InvalidArgument([FieldViolation("fund_source", "is not a fund the ledger has opened; finance opens "
                                                              "it first (V4, F1)")])
     async with uow:
-        occupation = await _occupation(uow, cmd.occupation_code, cmd.level)
+        occupation = await _occupation_in_force(uow, cmd.occupation_code, cmd.level, shanghai_date(clock.now()))
         voucher = Voucher.issue(new_id("vch"), holder, occupation, cmd.fund_source, cmd.batch_id, cmd.valid_until,
                                 clock.now())
         await uow.vouchers.add(voucher)
@@ -131,7 +213,8 @@ async def enrol_voucher(cmd: commands.EnrolVoucher, uow: VoucherUnitOfWork, cloc
     _acting_for(cmd, cmd.institution_id)
     async with uow:
         voucher = await _voucher(uow, cmd.voucher_id)
-        institution = await uow.institutions.get(checked_id(cmd.institution_id, "institution_id"))
+        # Held until this ends (X3): a suspension waits for this enrolment, or this sees it.
+        institution = await uow.institutions.get(checked_id(cmd.institution_id, "institution_id"), for_share=True)
         if institution is None:
             raise NotFound("institution not found")
         already_enrolled = voucher.state is VoucherState.ENROLLED
@@ -173,7 +256,13 @@ async def redeem_voucher(cmd: commands.RedeemVoucher, uow: VoucherUnitOfWork, cl
         certificate = await uow.certificates.get(checked_id(cmd.certificate_id, "certificate_id"), for_update=True)
         if certificate is None:
             raise NotFound("certificate not found")
-        occupation = await _occupation(uow, voucher.occupation_code, voucher.level)
+        if voucher.institution_id:
+            # X3: a suspended or removed institution's vouchers are not redeemed (held until this ends).
+            institution = await uow.institutions.get(voucher.institution_id, for_share=True)
+            if institution is not None:
+                institution.require_active(enrolling=False)
+        # A1: valued by the catalogue version in force on the certificate's date, not today's.
+        occupation = await _occupation_in_force(uow, voucher.occupation_code, voucher.level, certificate.issued_on)
         voucher.redeem(certificate, occupation, clock.now())
         # L1-L3 with the certificate's date, after the certificate matched (V2, V3 first).
         await _check_eligible(uow, eligibility, voucher, Candidate(
@@ -208,7 +297,12 @@ async def mark_voucher_payout_failed(cmd: commands.MarkVoucherPayoutFailed, uow:
 
 HANDLERS = {
     commands.RegisterOccupation: register_occupation,
+    commands.ReviseOccupation: revise_occupation,
     commands.RegisterInstitution: register_institution,
+    commands.SuspendInstitution: suspend_institution,
+    commands.ReinstateInstitution: reinstate_institution,
+    commands.RemoveInstitution: remove_institution,
+    commands.UpdateInstitutionBankAccount: update_institution_bank_account,
     commands.IssueVoucher: issue_voucher,
     commands.EnrolVoucher: enrol_voucher,
     commands.RecordCertificate: record_certificate,

@@ -13,7 +13,12 @@ STAFF = frozenset({ADMIN, REVIEWER, FINANCE})
 PERMISSIONS: dict[str, frozenset[ActorKind]] = {
     # commands
     "RegisterOccupation": frozenset({ADMIN}),
+    "ReviseOccupation": frozenset({ADMIN}),
     "RegisterInstitution": frozenset({ADMIN}),
+    "SuspendInstitution": frozenset({ADMIN}),
+    "ReinstateInstitution": frozenset({ADMIN}),
+    "RemoveInstitution": frozenset({ADMIN}),
+    "UpdateInstitutionBankAccount": frozenset({ADMIN}),
     "IssueVoucher": frozenset({ADMIN}),
     "EnrolVoucher": frozenset({INSTITUTION, ADMIN}),
     "RecordCertificate": frozenset({INSTITUTION, ADMIN}),
@@ -23,6 +28,7 @@ PERMISSIONS: dict[str, frozenset[ActorKind]] = {
     # queries
     "ListOccupations": STAFF | {INSTITUTION, SERVICE, PERSON},
     "GetInstitution": STAFF | {INSTITUTION, SERVICE, PERSON},
+    "ListInstitutions": STAFF | {INSTITUTION, SERVICE, PERSON},
     "GetCertificate": STAFF | {INSTITUTION, SERVICE},
     "GetVoucher": STAFF | {INSTITUTION, SERVICE},
     "ListVouchers": STAFF | {SERVICE},

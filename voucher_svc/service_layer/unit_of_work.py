@@ -2,24 +2,42 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Protocol
 
 from skillpay.uow import AbstractUnitOfWork, AuditLog, IdempotencyRepository
+from voucher_svc.domain.catalogue_query import InstitutionFilter, OccupationFilter
 from voucher_svc.domain.eligibility import HistoryEntry
 from voucher_svc.domain.model import Certificate, CertificateType, Institution, Occupation, Voucher, VoucherState
 
 
 class OccupationRepository(Protocol):
-    async def add(self, occupation: Occupation) -> None: ...
-    async def get(self, code: str, level: int) -> Occupation | None: ...
+    """A1: catalogue entries (code, level) and their dated versions."""
+
+    async def add(self, occupation: Occupation) -> None:
+        """A new entry with its first version."""
+    async def add_version(self, occupation: Occupation) -> None:
+        """The next version of an existing entry."""
+    async def close(self, occupation: Occupation) -> None:
+        """Write the end date the next version gave this (latest) one: the only change a version ever sees;
+        ConcurrentUpdate when it is no longer the latest."""
+    async def get(self, code: str, level: int) -> Occupation | None:
+        """The entry's latest version."""
+    async def in_force(self, code: str, level: int, on: date) -> Occupation | None: ...
     async def exists_code(self, code: str) -> bool: ...
-    async def list(self, after: str | None, limit: int) -> list[Occupation]: ...
+    async def list(self, after: tuple[str, int] | None, limit: int, on: date,
+                   filters: OccupationFilter) -> list[Occupation]:
+        """The versions in force on ``on``, one per entry, by (code, level) after ``after``."""
 
 
 class InstitutionRepository(Protocol):
     async def add(self, institution: Institution) -> None: ...
-    async def get(self, institution_id: str) -> Institution | None: ...
+    async def get(self, institution_id: str, for_update: bool = False, for_share: bool = False) -> Institution | None:
+        """``for_share`` holds its status until the transaction ends (X3: no suspension slips in between)."""
+    async def save(self, institution: Institution) -> None:
+        """Optimistic, on ``version``: ConcurrentUpdate when someone changed it meanwhile."""
     async def get_by_credit_code(self, credit_code: str) -> Institution | None: ...
+    async def list(self, after: str | None, limit: int, filters: InstitutionFilter) -> list[Institution]: ...
 
 
 class CertificateRepository(Protocol):

@@ -148,3 +148,17 @@ class PaymentFailed(_message.Message):
     failed_at: _timestamp_pb2.Timestamp
     references: _containers.ScalarMap[str, str]
     def __init__(self, payment_id: _Optional[str] = ..., amount_fen: _Optional[int] = ..., fund_source: _Optional[str] = ..., reason: _Optional[str] = ..., failed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., references: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class InstitutionStatusChanged(_message.Message):
+    __slots__ = ("institution_id", "status", "previous_status", "reason", "changed_at")
+    INSTITUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_STATUS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_AT_FIELD_NUMBER: _ClassVar[int]
+    institution_id: str
+    status: str
+    previous_status: str
+    reason: str
+    changed_at: _timestamp_pb2.Timestamp
+    def __init__(self, institution_id: _Optional[str] = ..., status: _Optional[str] = ..., previous_status: _Optional[str] = ..., reason: _Optional[str] = ..., changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -17,6 +17,15 @@ class InstitutionStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     INSTITUTION_STATUS_UNSPECIFIED: _ClassVar[InstitutionStatus]
     INSTITUTION_STATUS_ACTIVE: _ClassVar[InstitutionStatus]
     INSTITUTION_STATUS_REMOVED: _ClassVar[InstitutionStatus]
+    INSTITUTION_STATUS_SUSPENDED: _ClassVar[InstitutionStatus]
+
+class InstitutionNature(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    INSTITUTION_NATURE_UNSPECIFIED: _ClassVar[InstitutionNature]
+    INSTITUTION_NATURE_PUBLIC: _ClassVar[InstitutionNature]
+    INSTITUTION_NATURE_PRIVATE: _ClassVar[InstitutionNature]
+    INSTITUTION_NATURE_ENTERPRISE: _ClassVar[InstitutionNature]
+    INSTITUTION_NATURE_OTHER: _ClassVar[InstitutionNature]
 
 class VoucherState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -46,6 +55,12 @@ class CertificateType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
 INSTITUTION_STATUS_UNSPECIFIED: InstitutionStatus
 INSTITUTION_STATUS_ACTIVE: InstitutionStatus
 INSTITUTION_STATUS_REMOVED: InstitutionStatus
+INSTITUTION_STATUS_SUSPENDED: InstitutionStatus
+INSTITUTION_NATURE_UNSPECIFIED: InstitutionNature
+INSTITUTION_NATURE_PUBLIC: InstitutionNature
+INSTITUTION_NATURE_PRIVATE: InstitutionNature
+INSTITUTION_NATURE_ENTERPRISE: InstitutionNature
+INSTITUTION_NATURE_OTHER: InstitutionNature
 VOUCHER_STATE_UNSPECIFIED: VoucherState
 VOUCHER_STATE_ISSUED: VoucherState
 VOUCHER_STATE_ENROLLED: VoucherState
@@ -65,44 +80,96 @@ CERTIFICATE_TYPE_SPECIAL_ABILITY: CertificateType
 CERTIFICATE_TYPE_TRAINING_QUALIFIED: CertificateType
 
 class Occupation(_message.Message):
-    __slots__ = ("code", "name", "level", "subsidy_standard_fen", "new_occupation", "created_at")
+    __slots__ = ("code", "name", "level", "subsidy_standard_fen", "new_occupation", "created_at", "min_class_hours", "practical_oriented", "region", "effective_from", "effective_to", "version")
     CODE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     LEVEL_FIELD_NUMBER: _ClassVar[int]
     SUBSIDY_STANDARD_FEN_FIELD_NUMBER: _ClassVar[int]
     NEW_OCCUPATION_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    MIN_CLASS_HOURS_FIELD_NUMBER: _ClassVar[int]
+    PRACTICAL_ORIENTED_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_FROM_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_TO_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
     code: str
     name: str
     level: int
     subsidy_standard_fen: int
     new_occupation: bool
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., level: _Optional[int] = ..., subsidy_standard_fen: _Optional[int] = ..., new_occupation: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    min_class_hours: int
+    practical_oriented: bool
+    region: str
+    effective_from: _date_pb2.Date
+    effective_to: _date_pb2.Date
+    version: int
+    def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., level: _Optional[int] = ..., subsidy_standard_fen: _Optional[int] = ..., new_occupation: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., min_class_hours: _Optional[int] = ..., practical_oriented: _Optional[bool] = ..., region: _Optional[str] = ..., effective_from: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., effective_to: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., version: _Optional[int] = ...) -> None: ...
 
 class RegisterOccupationRequest(_message.Message):
-    __slots__ = ("request_id", "code", "name", "level", "subsidy_standard_fen", "new_occupation")
+    __slots__ = ("request_id", "code", "name", "level", "subsidy_standard_fen", "new_occupation", "min_class_hours", "practical_oriented", "region", "effective_from")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     LEVEL_FIELD_NUMBER: _ClassVar[int]
     SUBSIDY_STANDARD_FEN_FIELD_NUMBER: _ClassVar[int]
     NEW_OCCUPATION_FIELD_NUMBER: _ClassVar[int]
+    MIN_CLASS_HOURS_FIELD_NUMBER: _ClassVar[int]
+    PRACTICAL_ORIENTED_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_FROM_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     code: str
     name: str
     level: int
     subsidy_standard_fen: int
     new_occupation: bool
-    def __init__(self, request_id: _Optional[str] = ..., code: _Optional[str] = ..., name: _Optional[str] = ..., level: _Optional[int] = ..., subsidy_standard_fen: _Optional[int] = ..., new_occupation: _Optional[bool] = ...) -> None: ...
+    min_class_hours: int
+    practical_oriented: bool
+    region: str
+    effective_from: _date_pb2.Date
+    def __init__(self, request_id: _Optional[str] = ..., code: _Optional[str] = ..., name: _Optional[str] = ..., level: _Optional[int] = ..., subsidy_standard_fen: _Optional[int] = ..., new_occupation: _Optional[bool] = ..., min_class_hours: _Optional[int] = ..., practical_oriented: _Optional[bool] = ..., region: _Optional[str] = ..., effective_from: _Optional[_Union[_date_pb2.Date, _Mapping]] = ...) -> None: ...
+
+class ReviseOccupationRequest(_message.Message):
+    __slots__ = ("request_id", "code", "level", "name", "subsidy_standard_fen", "new_occupation", "min_class_hours", "practical_oriented", "region", "effective_from")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SUBSIDY_STANDARD_FEN_FIELD_NUMBER: _ClassVar[int]
+    NEW_OCCUPATION_FIELD_NUMBER: _ClassVar[int]
+    MIN_CLASS_HOURS_FIELD_NUMBER: _ClassVar[int]
+    PRACTICAL_ORIENTED_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_FROM_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    code: str
+    level: int
+    name: str
+    subsidy_standard_fen: int
+    new_occupation: bool
+    min_class_hours: int
+    practical_oriented: bool
+    region: str
+    effective_from: _date_pb2.Date
+    def __init__(self, request_id: _Optional[str] = ..., code: _Optional[str] = ..., level: _Optional[int] = ..., name: _Optional[str] = ..., subsidy_standard_fen: _Optional[int] = ..., new_occupation: _Optional[bool] = ..., min_class_hours: _Optional[int] = ..., practical_oriented: _Optional[bool] = ..., region: _Optional[str] = ..., effective_from: _Optional[_Union[_date_pb2.Date, _Mapping]] = ...) -> None: ...
 
 class ListOccupationsRequest(_message.Message):
-    __slots__ = ("page_size", "page_token")
+    __slots__ = ("page_size", "page_token", "code_prefix", "level", "region", "in_force_on")
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    CODE_PREFIX_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    IN_FORCE_ON_FIELD_NUMBER: _ClassVar[int]
     page_size: int
     page_token: str
-    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    code_prefix: str
+    level: int
+    region: str
+    in_force_on: _date_pb2.Date
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., code_prefix: _Optional[str] = ..., level: _Optional[int] = ..., region: _Optional[str] = ..., in_force_on: _Optional[_Union[_date_pb2.Date, _Mapping]] = ...) -> None: ...
 
 class ListOccupationsResponse(_message.Message):
     __slots__ = ("occupations", "next_page_token")
@@ -112,8 +179,18 @@ class ListOccupationsResponse(_message.Message):
     next_page_token: str
     def __init__(self, occupations: _Optional[_Iterable[_Union[Occupation, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
+class BankAccount(_message.Message):
+    __slots__ = ("account_number", "account_name", "bank_code")
+    ACCOUNT_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_NAME_FIELD_NUMBER: _ClassVar[int]
+    BANK_CODE_FIELD_NUMBER: _ClassVar[int]
+    account_number: str
+    account_name: str
+    bank_code: str
+    def __init__(self, account_number: _Optional[str] = ..., account_name: _Optional[str] = ..., bank_code: _Optional[str] = ...) -> None: ...
+
 class Institution(_message.Message):
-    __slots__ = ("institution_id", "name", "credit_code", "address", "occupation_codes", "status", "created_at")
+    __slots__ = ("institution_id", "name", "credit_code", "address", "occupation_codes", "status", "created_at", "nature", "region", "bank_account", "status_reason", "status_changed_at")
     INSTITUTION_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     CREDIT_CODE_FIELD_NUMBER: _ClassVar[int]
@@ -121,6 +198,11 @@ class Institution(_message.Message):
     OCCUPATION_CODES_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    NATURE_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    BANK_ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_REASON_FIELD_NUMBER: _ClassVar[int]
+    STATUS_CHANGED_AT_FIELD_NUMBER: _ClassVar[int]
     institution_id: str
     name: str
     credit_code: str
@@ -128,21 +210,94 @@ class Institution(_message.Message):
     occupation_codes: _containers.RepeatedScalarFieldContainer[str]
     status: InstitutionStatus
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, institution_id: _Optional[str] = ..., name: _Optional[str] = ..., credit_code: _Optional[str] = ..., address: _Optional[str] = ..., occupation_codes: _Optional[_Iterable[str]] = ..., status: _Optional[_Union[InstitutionStatus, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    nature: InstitutionNature
+    region: str
+    bank_account: BankAccount
+    status_reason: str
+    status_changed_at: _timestamp_pb2.Timestamp
+    def __init__(self, institution_id: _Optional[str] = ..., name: _Optional[str] = ..., credit_code: _Optional[str] = ..., address: _Optional[str] = ..., occupation_codes: _Optional[_Iterable[str]] = ..., status: _Optional[_Union[InstitutionStatus, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., nature: _Optional[_Union[InstitutionNature, str]] = ..., region: _Optional[str] = ..., bank_account: _Optional[_Union[BankAccount, _Mapping]] = ..., status_reason: _Optional[str] = ..., status_changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class RegisterInstitutionRequest(_message.Message):
-    __slots__ = ("request_id", "name", "credit_code", "address", "occupation_codes")
+    __slots__ = ("request_id", "name", "credit_code", "address", "occupation_codes", "nature", "region", "bank_account")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     CREDIT_CODE_FIELD_NUMBER: _ClassVar[int]
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
     OCCUPATION_CODES_FIELD_NUMBER: _ClassVar[int]
+    NATURE_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    BANK_ACCOUNT_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     name: str
     credit_code: str
     address: str
     occupation_codes: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, request_id: _Optional[str] = ..., name: _Optional[str] = ..., credit_code: _Optional[str] = ..., address: _Optional[str] = ..., occupation_codes: _Optional[_Iterable[str]] = ...) -> None: ...
+    nature: InstitutionNature
+    region: str
+    bank_account: BankAccount
+    def __init__(self, request_id: _Optional[str] = ..., name: _Optional[str] = ..., credit_code: _Optional[str] = ..., address: _Optional[str] = ..., occupation_codes: _Optional[_Iterable[str]] = ..., nature: _Optional[_Union[InstitutionNature, str]] = ..., region: _Optional[str] = ..., bank_account: _Optional[_Union[BankAccount, _Mapping]] = ...) -> None: ...
+
+class SuspendInstitutionRequest(_message.Message):
+    __slots__ = ("request_id", "institution_id", "reason")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    INSTITUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    institution_id: str
+    reason: str
+    def __init__(self, request_id: _Optional[str] = ..., institution_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ReinstateInstitutionRequest(_message.Message):
+    __slots__ = ("request_id", "institution_id")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    INSTITUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    institution_id: str
+    def __init__(self, request_id: _Optional[str] = ..., institution_id: _Optional[str] = ...) -> None: ...
+
+class RemoveInstitutionRequest(_message.Message):
+    __slots__ = ("request_id", "institution_id", "reason")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    INSTITUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    institution_id: str
+    reason: str
+    def __init__(self, request_id: _Optional[str] = ..., institution_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class UpdateInstitutionBankAccountRequest(_message.Message):
+    __slots__ = ("request_id", "institution_id", "bank_account")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    INSTITUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    BANK_ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    institution_id: str
+    bank_account: BankAccount
+    def __init__(self, request_id: _Optional[str] = ..., institution_id: _Optional[str] = ..., bank_account: _Optional[_Union[BankAccount, _Mapping]] = ...) -> None: ...
+
+class ListInstitutionsRequest(_message.Message):
+    __slots__ = ("page_size", "page_token", "status", "region", "occupation_code", "name_contains")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    OCCUPATION_CODE_FIELD_NUMBER: _ClassVar[int]
+    NAME_CONTAINS_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    status: InstitutionStatus
+    region: str
+    occupation_code: str
+    name_contains: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., status: _Optional[_Union[InstitutionStatus, str]] = ..., region: _Optional[str] = ..., occupation_code: _Optional[str] = ..., name_contains: _Optional[str] = ...) -> None: ...
+
+class ListInstitutionsResponse(_message.Message):
+    __slots__ = ("institutions", "next_page_token")
+    INSTITUTIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    institutions: _containers.RepeatedCompositeFieldContainer[Institution]
+    next_page_token: str
+    def __init__(self, institutions: _Optional[_Iterable[_Union[Institution, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class GetInstitutionRequest(_message.Message):
     __slots__ = ("institution_id",)

@@ -40,6 +40,11 @@ class VoucherServiceStub:
                 request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.RegisterOccupationRequest.SerializeToString,
                 response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Occupation.FromString,
                 _registered_method=True)
+        self.ReviseOccupation = channel.unary_unary(
+                '/skillpay.voucher.v1.VoucherService/ReviseOccupation',
+                request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ReviseOccupationRequest.SerializeToString,
+                response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Occupation.FromString,
+                _registered_method=True)
         self.ListOccupations = channel.unary_unary(
                 '/skillpay.voucher.v1.VoucherService/ListOccupations',
                 request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListOccupationsRequest.SerializeToString,
@@ -53,6 +58,31 @@ class VoucherServiceStub:
         self.GetInstitution = channel.unary_unary(
                 '/skillpay.voucher.v1.VoucherService/GetInstitution',
                 request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.GetInstitutionRequest.SerializeToString,
+                response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Institution.FromString,
+                _registered_method=True)
+        self.ListInstitutions = channel.unary_unary(
+                '/skillpay.voucher.v1.VoucherService/ListInstitutions',
+                request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListInstitutionsRequest.SerializeToString,
+                response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListInstitutionsResponse.FromString,
+                _registered_method=True)
+        self.SuspendInstitution = channel.unary_unary(
+                '/skillpay.voucher.v1.VoucherService/SuspendInstitution',
+                request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.SuspendInstitutionRequest.SerializeToString,
+                response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Institution.FromString,
+                _registered_method=True)
+        self.ReinstateInstitution = channel.unary_unary(
+                '/skillpay.voucher.v1.VoucherService/ReinstateInstitution',
+                request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ReinstateInstitutionRequest.SerializeToString,
+                response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Institution.FromString,
+                _registered_method=True)
+        self.RemoveInstitution = channel.unary_unary(
+                '/skillpay.voucher.v1.VoucherService/RemoveInstitution',
+                request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.RemoveInstitutionRequest.SerializeToString,
+                response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Institution.FromString,
+                _registered_method=True)
+        self.UpdateInstitutionBankAccount = channel.unary_unary(
+                '/skillpay.voucher.v1.VoucherService/UpdateInstitutionBankAccount',
+                request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.UpdateInstitutionBankAccountRequest.SerializeToString,
                 response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Institution.FromString,
                 _registered_method=True)
         self.IssueVoucher = channel.unary_unary(
@@ -102,25 +132,65 @@ class VoucherServiceServicer:
 
     def RegisterOccupation(self, request, context):
         """Catalogue of subsidised occupations (A1).
+        Registers the entry (code, level) with its first version.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReviseOccupation(self, request, context):
+        """A new dated version of an entry; the latest version ends the day before it starts.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListOccupations(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """The versions in force on a day (default: today, Asia/Shanghai), one per entry.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def RegisterInstitution(self, request, context):
-        """Catalogue of training institutions (P1).
+        """Catalogue of training institutions (P1); suspended or removed ones take no new vouchers (X3).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetInstitution(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListInstitutions(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SuspendInstitution(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReinstateInstitution(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveInstitution(self, request, context):
+        """Final: a removed institution never comes back.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateInstitutionBankAccount(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -185,6 +255,11 @@ def add_VoucherServiceServicer_to_server(servicer, server):
                     request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.RegisterOccupationRequest.FromString,
                     response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Occupation.SerializeToString,
             ),
+            'ReviseOccupation': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReviseOccupation,
+                    request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ReviseOccupationRequest.FromString,
+                    response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Occupation.SerializeToString,
+            ),
             'ListOccupations': grpc.unary_unary_rpc_method_handler(
                     servicer.ListOccupations,
                     request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListOccupationsRequest.FromString,
@@ -198,6 +273,31 @@ def add_VoucherServiceServicer_to_server(servicer, server):
             'GetInstitution': grpc.unary_unary_rpc_method_handler(
                     servicer.GetInstitution,
                     request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.GetInstitutionRequest.FromString,
+                    response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Institution.SerializeToString,
+            ),
+            'ListInstitutions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListInstitutions,
+                    request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListInstitutionsRequest.FromString,
+                    response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListInstitutionsResponse.SerializeToString,
+            ),
+            'SuspendInstitution': grpc.unary_unary_rpc_method_handler(
+                    servicer.SuspendInstitution,
+                    request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.SuspendInstitutionRequest.FromString,
+                    response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Institution.SerializeToString,
+            ),
+            'ReinstateInstitution': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReinstateInstitution,
+                    request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ReinstateInstitutionRequest.FromString,
+                    response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Institution.SerializeToString,
+            ),
+            'RemoveInstitution': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveInstitution,
+                    request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.RemoveInstitutionRequest.FromString,
+                    response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Institution.SerializeToString,
+            ),
+            'UpdateInstitutionBankAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateInstitutionBankAccount,
+                    request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.UpdateInstitutionBankAccountRequest.FromString,
                     response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Institution.SerializeToString,
             ),
             'IssueVoucher': grpc.unary_unary_rpc_method_handler(
@@ -279,6 +379,33 @@ class VoucherService:
             _registered_method=True)
 
     @staticmethod
+    def ReviseOccupation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.voucher.v1.VoucherService/ReviseOccupation',
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ReviseOccupationRequest.SerializeToString,
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Occupation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def ListOccupations(request,
             target,
             options=(),
@@ -348,6 +475,141 @@ class VoucherService:
             target,
             '/skillpay.voucher.v1.VoucherService/GetInstitution',
             skillpay_dot_voucher_dot_v1_dot_voucher__pb2.GetInstitutionRequest.SerializeToString,
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Institution.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListInstitutions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.voucher.v1.VoucherService/ListInstitutions',
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListInstitutionsRequest.SerializeToString,
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListInstitutionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SuspendInstitution(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.voucher.v1.VoucherService/SuspendInstitution',
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.SuspendInstitutionRequest.SerializeToString,
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Institution.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReinstateInstitution(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.voucher.v1.VoucherService/ReinstateInstitution',
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ReinstateInstitutionRequest.SerializeToString,
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Institution.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveInstitution(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.voucher.v1.VoucherService/RemoveInstitution',
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.RemoveInstitutionRequest.SerializeToString,
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Institution.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateInstitutionBankAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.voucher.v1.VoucherService/UpdateInstitutionBankAccount',
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.UpdateInstitutionBankAccountRequest.SerializeToString,
             skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Institution.FromString,
             options,
             channel_credentials,
