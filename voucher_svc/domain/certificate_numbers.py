@@ -51,7 +51,8 @@ def number_violations(certificate_type: str, number: str, level: int | None,
     violations = []
     if "serial" in parts and not parts["serial"].strip("0"):
         violations.append(FieldViolation(field, "its serial must not be zero"))
-    if "level" in parts and isinstance(level, int) and int(parts["level"]) != level:
+    level_valid = isinstance(level, int) and not isinstance(level, bool) and 1 <= level <= 5  # else: its own violation
+    if "level" in parts and level_valid and int(parts["level"]) != level:
         violations.append(FieldViolation(field, "its level digit does not match the certificate's level"))
     if "year" in parts and issued_on is not None and int(parts["year"]) != issued_on.year % 100:
         violations.append(FieldViolation(field, "its year digits do not match the year of issued_on"))
