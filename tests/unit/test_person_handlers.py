@@ -129,7 +129,7 @@ async def test_V2_the_holders_token_enrols_once_and_its_use_and_the_real_person_
     stored = db.tables["vouchers"][voucher.voucher_id]
     assert (stored.state, stored.institution_id, stored.real_person_verified) == (
         VoucherState.ENROLLED, institution, True)
-    [(jti, use)] = db.tables["used_presentation_tokens"].items()
+    [(_jti, use)] = db.tables["used_presentation_tokens"].items()
     assert use == (voucher.voucher_id, institution, NOW)
     assert db.person_locks == [HOLDER.subject]  # L1-L4: the person's lock is still taken
 
