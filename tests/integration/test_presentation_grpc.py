@@ -18,7 +18,6 @@ from google.rpc import error_details_pb2
 from sqlalchemy import text
 
 import voucher_svc
-
 from skillpay.actors import ActorKind
 from skillpay.cli import sample_data
 from skillpay.db import Database, run_migrations

@@ -14,9 +14,18 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from skillpay.actors import Actor, ActorKind
-from skillpay.cli.sample_data import credit_code, resident_id, skill_level_certificate_number
+from skillpay.cli.sample_data import (
+    credit_code,
+    resident_id,
+    skill_level_certificate_number,
+)
 from skillpay.clock import FixedClock
-from skillpay.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from skillpay.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+)
 from skillpay.pii import PiiVault, person_subject
 from tests.fakes import FakeFundDirectory, FakeVoucherUnitOfWork
 from voucher_svc.adapters.presentation import SignedPresentationTokens

@@ -12,7 +12,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from skillpay.actors import ActorKind
 from skillpay.auth import TokenIssuer, TokenVerifier
 from skillpay.errors import FailedPrecondition, PermissionDenied, Unauthenticated
-from voucher_svc.adapters.presentation import QR_BORDER, QR_BOX_SIZE, SignedPresentationTokens, qr_png
+from voucher_svc.adapters.presentation import (
+    QR_BORDER,
+    QR_BOX_SIZE,
+    SignedPresentationTokens,
+    qr_png,
+)
 from voucher_svc.domain.presentation import check_presentation
 
 pytestmark = pytest.mark.unit

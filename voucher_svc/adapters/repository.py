@@ -8,8 +8,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from skillpay.clock import aware
 from skillpay.db import ConcurrentUpdate
-from voucher_svc.adapters.tables import (certificates, institutions, occupations, persons, used_presentation_tokens,
-                                         vouchers)
+from voucher_svc.adapters.tables import (
+    certificates,
+    institutions,
+    occupations,
+    persons,
+    used_presentation_tokens,
+    vouchers,
+)
 from voucher_svc.domain.eligibility import HistoryEntry
 from voucher_svc.domain.model import (
     Certificate,
@@ -247,9 +253,9 @@ class PersonRepository:
 
     @staticmethod
     def _values(p: Person) -> dict:
-        return dict(name=p.name, id_sealed=p.id_sealed, id_masked=p.id_masked,
-                    hardship_groups=",".join(sorted(g.value for g in p.hardship_groups)),
-                    hardship_effective_from=p.hardship_effective_from)
+        return {"name": p.name, "id_sealed": p.id_sealed, "id_masked": p.id_masked,
+                "hardship_groups": ",".join(sorted(g.value for g in p.hardship_groups)),
+                "hardship_effective_from": p.hardship_effective_from}
 
 
 class UsedPresentationRepository:

@@ -8,8 +8,8 @@ from voucher_svc.adapters.repository import (
     InstitutionRepository,
     OccupationRepository,
     PersonRepository,
-    VoucherRepository,
     UsedPresentationRepository,
+    VoucherRepository,
 )
 from voucher_svc.service_layer.unit_of_work import VoucherUnitOfWork
 
