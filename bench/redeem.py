@@ -109,13 +109,13 @@ class Pool:
     def __init__(self):
         self.items: collections.deque[setup.Redeemable] = collections.deque()
 
-    async def fill(self, stub, institution: str, count: int, concurrency: int) -> None:
+    async def fill(self, stub, holders: setup.Holders, institution: str, count: int, concurrency: int) -> None:
         until = setup.valid_until()
         persons = iter(setup.resident_ids(count))
 
         async def worker() -> None:
             for person in persons:  # one shared iterator: each person once
-                self.items.append(await setup.redeemable(stub, person, CODE, institution, FUND, until))
+                self.items.append(await setup.redeemable(stub, holders, person, CODE, institution, FUND, until))
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
 
@@ -200,6 +200,7 @@ async def _measure(stack: Stack, args: argparse.Namespace, log) -> Measured:
         redeem_stub = voucher_pb2_grpc.VoucherServiceStub(redeem_channel)
         institution = await setup.catalogue(admin_stub, [CODE])
         as_institution = Identity(issuer, ActorKind.INSTITUTION, institution)
+        holders = setup.Holders(stack.addr("voucher"), issuer, stack.lookup_key())
         pool, errors = Pool(), Counter()
         t = time.perf_counter()
         prepared = 0
@@ -207,7 +208,7 @@ async def _measure(stack: Stack, args: argparse.Namespace, log) -> Measured:
         warmup_rate = 0.0
         if args.warmup:
             log(f"preparing {args.warmup} warm-up vouchers ...")
-            await pool.fill(admin_stub, institution, args.warmup, args.callers)
+            await pool.fill(admin_stub, holders, institution, args.warmup, args.callers)
             prepared += args.warmup
             log(f"warm-up: {args.warmup} redemptions ...")
             warm = await run_load(_redeemer(redeem_stub, as_institution, pool, errors), concurrency=args.callers,
@@ -217,7 +218,7 @@ async def _measure(stack: Stack, args: argparse.Namespace, log) -> Measured:
         wanted = args.vouchers or min(MAX_POOL, math.ceil(max(warmup_rate, 100) * args.seconds * args.headroom))
         log(f"preparing {wanted} vouchers (issue, enrol, certificate: {3 * wanted} calls) ...")
         t_fill = time.perf_counter()
-        await pool.fill(admin_stub, institution, wanted, args.callers)
+        await pool.fill(admin_stub, holders, institution, wanted, args.callers)
         prepared += wanted
         log(f"  prepared in {time.perf_counter() - t_fill:.1f} s")
         prepare_s = time.perf_counter() - t

@@ -17,12 +17,18 @@ from datetime import UTC, date, datetime, timedelta
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.type import date_pb2
 
+from skillpay.actors import ActorKind
+from skillpay.auth import Identity, TokenIssuer, authenticated_channel
 from skillpay.cli import sample_data
+from skillpay.pii import person_subject
 from skillpay.voucher.v1 import voucher_pb2 as pb
+from skillpay.voucher.v1 import voucher_pb2_grpc
 
 LEVEL = 4
 STANDARD_FEN = 150_000
 NAME = "张三"
+# Catalogue versions start here, so certificates dated any day since are valued (A1).
+CATALOGUE_FROM = date_pb2.Date(year=2020, month=1, day=1)
 
 
 def request_id() -> str:
@@ -48,7 +54,8 @@ async def catalogue(stub, codes: list[str], level: int = LEVEL) -> str:
     """Register ``codes`` at ``level`` and one institution approved for all of them; its id."""
     for code in codes:
         await stub.RegisterOccupation(pb.RegisterOccupationRequest(
-            request_id=request_id(), code=code, name="电工", level=level, subsidy_standard_fen=STANDARD_FEN))
+            request_id=request_id(), code=code, name="电工", level=level, subsidy_standard_fen=STANDARD_FEN,
+            effective_from=CATALOGUE_FROM))
     institution = await stub.RegisterInstitution(pb.RegisterInstitutionRequest(
         request_id=request_id(), name="示范学校", credit_code=sample_data.credit_code(), address="北京",
         occupation_codes=codes))
@@ -63,10 +70,32 @@ async def issue(stub, resident_id: str, code: str, fund_source: str, until: Time
     return voucher.voucher_id
 
 
-async def enrol(stub, voucher_id: str, institution_id: str) -> None:
-    """The holder enrols in person with the institution (the one place enrolment is done)."""
+@dataclass(frozen=True)
+class Holders:
+    """The holders' app: signs a PERSON identity for a resident ID (named by its look-up hash with
+    the services' look-up key) and asks for a voucher's presentation token (V2)."""
+
+    voucher_addr: str
+    issuer: TokenIssuer
+    lookup_key: bytes
+
+    async def presentation_token(self, resident_id: str, voucher_id: str) -> str:
+        person = Identity(self.issuer, ActorKind.PERSON, person_subject(resident_id, self.lookup_key))
+        channel = authenticated_channel(self.voucher_addr, person)
+        try:
+            issued = await voucher_pb2_grpc.VoucherServiceStub(channel).CreatePresentationToken(
+                pb.CreatePresentationTokenRequest(request_id=request_id(), voucher_id=voucher_id))
+        finally:
+            await channel.close()
+        return issued.token
+
+
+async def enrol(stub, holders: Holders, resident_id: str, voucher_id: str, institution_id: str) -> None:
+    """The holder presents the voucher's token in person at the institution (the one place enrolment is done)."""
+    token = await holders.presentation_token(resident_id, voucher_id)
     await stub.EnrolVoucher(pb.EnrolVoucherRequest(request_id=request_id(), voucher_id=voucher_id,
-                                                   institution_id=institution_id, real_person_verified=True))
+                                                   institution_id=institution_id, real_person_verified=True,
+                                                   presentation_token=token))
 
 
 async def record_certificate(stub, resident_id: str, code: str, issued_on: date | None = None,
@@ -75,7 +104,8 @@ async def record_certificate(stub, resident_id: str, code: str, issued_on: date 
     issued_on = issued_on or (datetime.now(UTC).date() - timedelta(days=1))
     cert = await stub.RecordCertificate(pb.RecordCertificateRequest(
         request_id=request_id(), resident_id=resident_id, name=name,
-        certificate_number=f"C{uuid.uuid4().hex[:16]}", certificate_type=pb.CERTIFICATE_TYPE_SKILL_LEVEL,
+        certificate_number=sample_data.skill_level_certificate_number(level, issued_on),
+        certificate_type=pb.CERTIFICATE_TYPE_SKILL_LEVEL,
         occupation_code=code, level=level,
         issued_on=date_pb2.Date(year=issued_on.year, month=issued_on.month, day=issued_on.day)))
     return cert.certificate_id
@@ -89,9 +119,9 @@ class Redeemable:
     certificate_id: str
 
 
-async def redeemable(stub, resident_id: str, code: str, institution_id: str, fund_source: str,
+async def redeemable(stub, holders: Holders, resident_id: str, code: str, institution_id: str, fund_source: str,
                      until: Timestamp) -> Redeemable:
-    """Issue, enrol and certify one voucher of ``resident_id`` (3 calls)."""
+    """Issue, present and enrol, and certify one voucher of ``resident_id`` (4 calls)."""
     voucher_id = await issue(stub, resident_id, code, fund_source, until)
-    await enrol(stub, voucher_id, institution_id)
+    await enrol(stub, holders, resident_id, voucher_id, institution_id)
     return Redeemable(voucher_id, await record_certificate(stub, resident_id, code))

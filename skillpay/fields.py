@@ -101,6 +101,9 @@ FUND_CODE = Text(64, re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*"), "must be letter
 BATCH_ID = Text(64, _IDENTIFIER, "must be letters, digits, '_', '.', ':' or '-'")
 CERTIFICATE_NUMBER = Text(64, _IDENTIFIER, "must be letters, digits, '_', '.', ':' or '-'")
 ENTITY_ID = Text(64, _IDENTIFIER, "is not an id this service issues")
+# A signed presentation token (V2): a compact JWT, a few hundred base64url characters.
+PRESENTATION_TOKEN = Text(2048, re.compile(r"[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+"),
+                          "is not a presentation token")
 # An id another service issued and this one stores (new_id / derived_id: at most 36 characters).
 REFERENCE_ID = Text(40, _IDENTIFIER, "is not an id SkillPay issues")
 # What travels between services about a person instead of the ID number (skillpay.pii).

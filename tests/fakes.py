@@ -55,6 +55,7 @@ from voucher_svc.domain.eligibility import HistoryEntry
 from voucher_svc.domain.catalogue_query import InstitutionFilter, OccupationFilter
 from voucher_svc.domain.model import (Certificate, CertificateType, Institution, Occupation, Voucher, VoucherState,
                                       version_in_force)
+from voucher_svc.domain.person import Person
 from voucher_svc.service_layer.unit_of_work import VoucherUnitOfWork
 
 
@@ -233,7 +234,8 @@ class _Table:
 
 # -- voucher_svc -------------------------------------------------------------------------------
 class FakeVoucherDatabase(FakeDatabase):
-    TABLES = ("occupations", "occupation_versions", "institutions", "certificates", "vouchers")
+    TABLES = ("occupations", "occupation_versions", "institutions", "certificates", "vouchers", "persons",
+              "used_presentation_tokens")
 
     def __init__(self):
         super().__init__()
@@ -371,8 +373,10 @@ class FakeVoucherRepository(_Table):
         self._check_certificate_unique(voucher)
         self._update_versioned(voucher.voucher_id, voucher)
 
-    async def list(self, after: str | None, limit: int, state: VoucherState | None) -> list[Voucher]:
-        items = [v for v in self.rows.values() if state is None or v.state is state]
+    async def list(self, after: str | None, limit: int, state: VoucherState | None,
+                   holder_lookup: str | None = None) -> list[Voucher]:
+        items = [v for v in self.rows.values() if (state is None or v.state is state)
+                 and (holder_lookup is None or v.holder.id_lookup == holder_lookup)]
         return self._page(items, lambda v: v.voucher_id, after, limit)
 
     async def history(self, id_lookup: str) -> list[HistoryEntry]:
@@ -381,14 +385,34 @@ class FakeVoucherRepository(_Table):
                 for v in self.rows.values() if v.holder.id_lookup == id_lookup]
 
 
-class FakePersonRepository:
-    """The in-memory database runs one unit of work at a time; this records who was locked."""
+class FakePersonRepository(_Table):
+    """Persons; the in-memory database runs one unit of work at a time, so the lock records who was locked."""
 
-    def __init__(self, uow: FakeUnitOfWork):
-        self._uow = uow
+    TABLE = "persons"
 
     async def lock(self, id_lookup: str) -> None:
         self._uow.db.person_locks.append(id_lookup)
+
+    async def get(self, id_lookup: str, for_update: bool = False) -> Person | None:
+        return self._read(id_lookup)
+
+    async def add(self, person: Person) -> None:
+        self._uow.track(person, new=True)
+        person.version = 1
+        self.rows[person.id_lookup] = _detached(person)
+
+    async def save(self, person: Person) -> None:
+        self._update_versioned(person.id_lookup, person)
+
+
+class FakeUsedPresentationRepository(_Table):
+    TABLE = "used_presentation_tokens"
+
+    async def use(self, jti: str, voucher_id: str, institution_id: str, used_at) -> bool:
+        if jti in self.rows:
+            return False
+        self.rows[jti] = (voucher_id, institution_id, used_at)
+        return True
 
 
 class FakeVoucherUnitOfWork(FakeUnitOfWork, VoucherUnitOfWork):
@@ -401,6 +425,7 @@ class FakeVoucherUnitOfWork(FakeUnitOfWork, VoucherUnitOfWork):
         self.certificates = FakeCertificateRepository(self)
         self.vouchers = FakeVoucherRepository(self)
         self.persons = FakePersonRepository(self)
+        self.presentations = FakeUsedPresentationRepository(self)
 
 
 # -- claim_svc ---------------------------------------------------------------------------------

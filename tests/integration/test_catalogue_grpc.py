@@ -26,6 +26,7 @@ from tests.integration.test_voucher_grpc import (  # noqa: F401 - fixtures
     details,
     issuer,
     ledger_server,
+    presentation_token,
     signing_key,
     stub,
     violations,
@@ -83,14 +84,18 @@ async def issue(stub, resident_id: str) -> pb.Voucher:
         batch_id="b1", valid_until=VALID_UNTIL))
 
 
-async def enrol(stub, voucher_id: str, institution_id: str) -> pb.Voucher:
+async def enrol(stub, server, token_issuer, resident_id: str, voucher_id: str, institution_id: str) -> pb.Voucher:
+    """The holder presents the voucher's token (V2) at the institution."""
+    token = await presentation_token(server, token_issuer, resident_id, voucher_id)
     return await stub.EnrolVoucher(pb.EnrolVoucherRequest(request_id=rid(), voucher_id=voucher_id,
-                                                           institution_id=institution_id, real_person_verified=True))
+                                                           institution_id=institution_id, real_person_verified=True,
+                                                           presentation_token=token.token))
 
 
 async def certificate(stub, resident_id: str, issued_on: date) -> str:
     return (await stub.RecordCertificate(pb.RecordCertificateRequest(
-        request_id=rid(), resident_id=resident_id, name="张三", certificate_number=f"C{rid()[:12]}",
+        request_id=rid(), resident_id=resident_id, name="张三",
+        certificate_number=sample_data.skill_level_certificate_number(4, issued_on),
         certificate_type=pb.CERTIFICATE_TYPE_SKILL_LEVEL, occupation_code=CODE, level=4,
         issued_on=day(issued_on)))).certificate_id
 
@@ -111,7 +116,7 @@ async def rows(url: str, sql: str) -> list:
 
 # ------------------------------------------------------------------------------ A1: dated versions
 @pytest.mark.policy("A1")
-async def test_A1_a_redemption_is_valued_by_the_version_in_force_on_the_certificate_date(stub, voucher_server):
+async def test_A1_a_redemption_is_valued_by_the_version_in_force_on_the_certificate_date(stub, voucher_server, issuer):
     today = shanghai_date(utcnow())
     change = today - timedelta(days=10)  # the standard changed ten days ago
     await register(stub, standard=100_000, start=date(2024, 1, 1))
@@ -120,8 +125,8 @@ async def test_A1_a_redemption_is_valued_by_the_version_in_force_on_the_certific
     assert (revised.version, revised.subsidy_standard_fen, revised.HasField("effective_to")) == (2, 180_000, False)
     assert (revised.min_class_hours, revised.practical_oriented) == (60, True)
     before_change, after_change = [sample_data.resident_id(random.Random(s)) for s in (1, 2)]
-    old = await enrol(stub, (await issue(stub, before_change)).voucher_id, ins)
-    new = await enrol(stub, (await issue(stub, after_change)).voucher_id, ins)
+    old = await enrol(stub, voucher_server, issuer, before_change, (await issue(stub, before_change)).voucher_id, ins)
+    new = await enrol(stub, voucher_server, issuer, after_change, (await issue(stub, after_change)).voucher_id, ins)
     old_value = (await redeem(stub, old.voucher_id, await certificate(stub, before_change,
                                                                       change - timedelta(days=1)))).value_fen
     new_value = (await redeem(stub, new.voucher_id, await certificate(stub, after_change, change))).value_fen
@@ -138,12 +143,12 @@ async def test_A1_a_redemption_is_valued_by_the_version_in_force_on_the_certific
 
 
 @pytest.mark.policy("A1")
-async def test_A1_a_certificate_dated_before_the_entry_existed_redeems_nothing(stub):
+async def test_A1_a_certificate_dated_before_the_entry_existed_redeems_nothing(stub, voucher_server, issuer):
     today = shanghai_date(utcnow())
     await register(stub, start=today - timedelta(days=3))
     ins = await institution(stub)
     person = sample_data.resident_id(random.Random(3))
-    voucher = await enrol(stub, (await issue(stub, person)).voucher_id, ins)
+    voucher = await enrol(stub, voucher_server, issuer, person, (await issue(stub, person)).voucher_id, ins)
     cert = await certificate(stub, person, today - timedelta(days=4))
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await redeem(stub, voucher.voucher_id, cert)
@@ -182,12 +187,13 @@ async def test_A1_revisions_racing_for_one_entry_leave_contiguous_versions(stub)
 
 # ------------------------------------------------------------------------------ X3: institution status
 @pytest.mark.policy("X3", "P1")
-async def test_X3_a_suspended_institution_cannot_enrol_or_redeem_a_reinstated_one_can(stub, voucher_server):
+async def test_X3_a_suspended_institution_cannot_enrol_or_redeem_a_reinstated_one_can(stub, voucher_server,
+                                                                                      issuer):
     await register(stub)
     ins = await institution(stub)
     yesterday = shanghai_date(utcnow()) - timedelta(days=1)
     holder, newcomer = [sample_data.resident_id(random.Random(s)) for s in (11, 12)]
-    enrolled = await enrol(stub, (await issue(stub, holder)).voucher_id, ins)
+    enrolled = await enrol(stub, voucher_server, issuer, holder, (await issue(stub, holder)).voucher_id, ins)
     cert = await certificate(stub, holder, yesterday)
     fresh = await issue(stub, newcomer)
 
@@ -195,7 +201,8 @@ async def test_X3_a_suspended_institution_cannot_enrol_or_redeem_a_reinstated_on
                                                                             reason="虚假培训调查中"))
     assert (suspended.status, suspended.status_reason) == (pb.INSTITUTION_STATUS_SUSPENDED, "虚假培训调查中")
     assert suspended.HasField("status_changed_at")
-    for refused in (lambda: enrol(stub, fresh.voucher_id, ins), lambda: redeem(stub, enrolled.voucher_id, cert)):
+    for refused in (lambda: enrol(stub, voucher_server, issuer, newcomer, fresh.voucher_id, ins),
+                    lambda: redeem(stub, enrolled.voucher_id, cert)):
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await refused()
         assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
@@ -206,7 +213,8 @@ async def test_X3_a_suspended_institution_cannot_enrol_or_redeem_a_reinstated_on
 
     reinstated = await stub.ReinstateInstitution(pb.ReinstateInstitutionRequest(request_id=rid(), institution_id=ins))
     assert (reinstated.status, reinstated.status_reason) == (pb.INSTITUTION_STATUS_ACTIVE, "")
-    assert (await enrol(stub, fresh.voucher_id, ins)).state == pb.VOUCHER_STATE_ENROLLED
+    re_enrolled = await enrol(stub, voucher_server, issuer, newcomer, fresh.voucher_id, ins)
+    assert re_enrolled.state == pb.VOUCHER_STATE_ENROLLED
     assert (await redeem(stub, enrolled.voucher_id, cert)).state == pb.VOUCHER_STATE_REDEEMED
 
     # each change is announced to claim_svc (X3) and in the audit trail

@@ -34,6 +34,10 @@ CHANNELS = 8
 CLEAR_REFUSALS = {grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.ABORTED}
 
 
+def _holders(server, token_issuer) -> setup.Holders:
+    return setup.Holders(server.addr, token_issuer, server.lookup_key)
+
+
 async def _race(addr: str, token_issuer, pairs: list[setup.Redeemable]) -> list[pb.Voucher | grpc.aio.AioRpcError]:
     """RedeemVoucher for every pair at once (each with its own request id), over a few channels."""
     channels = [admin_channel(addr, token_issuer) for _ in range(CHANNELS)]
@@ -87,7 +91,8 @@ async def _transitions(client, aggregate_id: str) -> list[audit_pb2.AuditRecord]
 async def test_hundred_concurrent_redemptions_of_one_voucher_redeem_it_once(stub, voucher_server, issuer):
     institution = await setup.catalogue(stub, [CODE])
     [person] = setup.resident_ids(1, random.Random(101))
-    pair = await setup.redeemable(stub, person, CODE, institution, "ESF", setup.valid_until())
+    pair = await setup.redeemable(stub, _holders(voucher_server, issuer), person, CODE, institution, "ESF",
+                                  setup.valid_until())
 
     wins, losses = _split(await _race(voucher_server.addr, issuer, [pair] * RACERS))
 
@@ -113,7 +118,7 @@ async def test_one_certificate_raced_against_a_hundred_vouchers_of_its_holder_re
     [person] = setup.resident_ids(1, random.Random(102))
     until = setup.valid_until()
     vouchers = list(await asyncio.gather(*(setup.issue(stub, person, CODE, "ESF", until) for _ in range(RACERS))))
-    await setup.enrol(stub, vouchers[0], institution)
+    await setup.enrol(stub, _holders(voucher_server, issuer), person, vouchers[0], institution)
     certificate = await setup.record_certificate(stub, person, CODE)
     # L4 lets a person have one enrolled voucher at a time; the other 99 are put in the enrolled
     # state directly (as if enrolled before that rule), since the race of redemptions is the point.

@@ -51,6 +51,7 @@ from skillpay.clock import shanghai_date, utcnow
 from skillpay.db import Database
 from skillpay.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from skillpay.ops.v1 import ops_pb2, ops_pb2_grpc
+from skillpay.pii import person_subject
 from skillpay.ready import read_port
 from skillpay.voucher.v1 import voucher_pb2, voucher_pb2_grpc
 from tests.integration.ledger_process import LedgerProcess, private_pem, start_ledger
@@ -226,14 +227,24 @@ async def _seed_voucher(stub, ctx: dict) -> None:
         occupation_code=OCCUPATION, level=4, fund_source="ESF", batch_id="b1", valid_until=VALID_UNTIL))
         for i in range(3)]
     ctx["issued_voucher_ids"] = [v.voucher_id for v in vouchers]
+
+    async def token_for(resident_id: str, voucher_id: str) -> str:  # V2: the holder's app presents a voucher
+        return (await stub.CreatePresentationToken(vp.CreatePresentationTokenRequest(
+            request_id=rid(), voucher_id=voucher_id), metadata=ctx["person"](resident_id))).token
+
+    # Tokens for enrolling the issued vouchers (a plausible EnrolVoucher); used or expired later: refused.
+    ctx["presentation_tokens"] = [await token_for(sample_data.resident_id(random.Random(100 + i)), v.voucher_id)
+                                  for i, v in enumerate(vouchers)]
     held = await stub.IssueVoucher(vp.IssueVoucherRequest(
         request_id=rid(), resident_id=holder, name="张三", occupation_code=OCCUPATION, level=4,
         fund_source="ESF", batch_id="b1", valid_until=VALID_UNTIL))
     await stub.EnrolVoucher(vp.EnrolVoucherRequest(request_id=rid(), voucher_id=held.voucher_id,
-                                                   institution_id=inst.institution_id, real_person_verified=True))
+                                                   institution_id=inst.institution_id, real_person_verified=True,
+                                                   presentation_token=await token_for(holder, held.voucher_id)))
     ctx["enrolled_voucher_id"] = held.voucher_id
     cert = await stub.RecordCertificate(vp.RecordCertificateRequest(
-        request_id=rid(), resident_id=holder, name="张三", certificate_number=f"C{rid()[:12]}",
+        request_id=rid(), resident_id=holder, name="张三",
+        certificate_number=sample_data.skill_level_certificate_number(4, shanghai_date(utcnow()) - timedelta(days=1)),
         certificate_type=vp.CERTIFICATE_TYPE_SKILL_LEVEL, occupation_code=OCCUPATION, level=4,
         issued_on=yesterday()))
     ctx["certificate_id"] = cert.certificate_id
@@ -286,6 +297,10 @@ async def server(request, server_pool: ServerPool, backend, database_url_factory
                                   database_url_factory("fl") if name == "voucher" else "")
         spec = SPECS[name]
         channel = authenticated_channel(found.addr, Identity(server_pool.issuer, spec.privileged, f"{name}-seed"))
+        # The holder's app (V2) signs as a PERSON named by the look-up hash, as the gateway will.
+        found.context["person"] = lambda resident_id: Identity(
+            server_pool.issuer, ActorKind.PERSON,
+            person_subject(resident_id, base64.b64decode(server_pool.lookup_key))).metadata()
         try:
             await SEEDERS[name](spec.stub(channel), found.context)
         finally:
@@ -496,9 +511,18 @@ def _plausible_voucher(method: str, ctx: dict, n: int):
             occupation_code=OCCUPATION, level=4, fund_source="ESF", batch_id=f"b{n % 3}", valid_until=VALID_UNTIL),
         "EnrolVoucher": lambda: vp.EnrolVoucherRequest(
             request_id=rid(), voucher_id=vouchers[n % len(vouchers)], institution_id=ctx["institution_id"],
-            real_person_verified=True),
+            real_person_verified=True,
+            presentation_token=ctx["presentation_tokens"][n % len(ctx["presentation_tokens"])]),
+        "CreatePresentationToken": lambda: vp.CreatePresentationTokenRequest(
+            request_id=rid(), voucher_id=vouchers[n % len(vouchers)]),
+        "GetPerson": lambda: vp.GetPersonRequest(resident_id=ctx["resident_id"] if n % 4 else ""),
+        "SetHardshipGroups": lambda: vp.SetHardshipGroupsRequest(
+            request_id=rid(), resident_id=ctx["resident_id"], groups=[1 + n % 6, 1 + (n // 6) % 6][:n % 3],
+            effective_from=yesterday()),
         "RecordCertificate": lambda: vp.RecordCertificateRequest(
-            request_id=rid(), resident_id=ctx["resident_id"], name="张三", certificate_number=f"C{rid()[:12]}",
+            request_id=rid(), resident_id=ctx["resident_id"], name="张三",
+            certificate_number=sample_data.skill_level_certificate_number(
+                4, shanghai_date(utcnow()) - timedelta(days=1)),
             certificate_type=vp.CERTIFICATE_TYPE_SKILL_LEVEL, occupation_code=OCCUPATION, level=4,
             issued_on=yesterday()),
         "GetCertificate": lambda: vp.GetCertificateRequest(certificate_id=ctx["certificate_id"]),

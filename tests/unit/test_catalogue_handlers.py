@@ -10,12 +10,13 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from skillpay.actors import Actor, ActorKind
-from skillpay.cli.sample_data import credit_code, resident_id
+from skillpay.cli.sample_data import credit_code, resident_id, skill_level_certificate_number
 from skillpay.clock import FixedClock
 from skillpay.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from skillpay.events.v1 import events_pb2
 from skillpay.pii import PiiVault
 from tests.fakes import FakeFundDirectory, FakeVoucherUnitOfWork
+from tests.presenting import presented
 from voucher_svc.bootstrap import bootstrap
 from voucher_svc.domain.catalogue_query import InstitutionFilter, OccupationFilter
 from voucher_svc.domain.model import BankAccount, CertificateType, InstitutionNature, InstitutionStatus, VoucherState
@@ -90,13 +91,15 @@ async def enrolled(bus, ins, seed):
                                                      level=LEVEL, fund_source="esf", batch_id="b1",
                                                      valid_until=VALID_UNTIL))
     await bus.handle(commands.EnrolVoucher(actor=school(ins.institution_id), voucher_id=voucher.voucher_id,
-                                           institution_id=ins.institution_id, real_person_verified=True))
+                                           institution_id=ins.institution_id, real_person_verified=True,
+                                           presentation_token=await presented(bus, voucher)))
     return voucher, rid
 
 
-async def certificate(bus, rid, issued_on, number):
+async def certificate(bus, rid, issued_on, serial):
     return await bus.handle(commands.RecordCertificate(
-        actor=ADMIN, resident_id=rid, name="张三", certificate_number=number,
+        actor=ADMIN, resident_id=rid, name="张三",
+        certificate_number=skill_level_certificate_number(LEVEL, issued_on, serial, random.Random(serial)),
         certificate_type=CertificateType.SKILL_LEVEL, occupation_code=CODE, level=LEVEL, issued_on=issued_on))
 
 
@@ -164,8 +167,8 @@ async def test_A1_redemption_is_valued_by_the_version_in_force_on_the_certificat
     await revise(bus, date(2025, 3, 2), standard=200_000)  # the standard changed between the two certificates
     old_voucher, old_rid = await enrolled(bus, ins, 1)
     new_voucher, new_rid = await enrolled(bus, ins, 2)
-    old = await redeem(bus, old_voucher, await certificate(bus, old_rid, date(2025, 3, 1), "C-1"), ins)
-    new = await redeem(bus, new_voucher, await certificate(bus, new_rid, date(2025, 3, 2), "C-2"), ins)
+    old = await redeem(bus, old_voucher, await certificate(bus, old_rid, date(2025, 3, 1), 1), ins)
+    new = await redeem(bus, new_voucher, await certificate(bus, new_rid, date(2025, 3, 2), 2), ins)
     assert (old.value_fen, new.value_fen) == (100_000, 200_000)
     values = {e.aggregate_id: e.payload.value_fen for e in db.events_of_type("voucher.redeemed")}
     assert values == {old_voucher.voucher_id: 100_000, new_voucher.voucher_id: 200_000}
@@ -176,7 +179,7 @@ async def test_A1_a_certificate_dated_before_the_catalogue_entry_redeems_nothing
     await register(bus, effective_from=date(2025, 3, 1))
     ins = await institution(bus)
     voucher, rid = await enrolled(bus, ins, 1)
-    cert = await certificate(bus, rid, date(2025, 2, 28), "C-1")
+    cert = await certificate(bus, rid, date(2025, 2, 28), 1)
     with nothing_stored(db), pytest.raises(FailedPrecondition) as err:
         await redeem(bus, voucher, cert, ins)
     assert [(v.type, v.subject) for v in err.value.violations] == [("A1", "occupation")]
@@ -217,7 +220,7 @@ async def test_X3_suspension_stops_enrolment_and_redemption_until_reinstated(bus
     await register(bus)
     ins = await institution(bus)
     voucher, rid = await enrolled(bus, ins, 1)
-    cert = await certificate(bus, rid, date(2025, 3, 1), "C-1")
+    cert = await certificate(bus, rid, date(2025, 3, 1), 1)
     suspended = await bus.handle(commands.SuspendInstitution(actor=ADMIN, institution_id=ins.institution_id,
                                                              reason="虚假培训调查中"))
     assert (suspended.status, suspended.status_reason, suspended.status_changed_at) == (
@@ -239,13 +242,15 @@ async def test_X3_suspension_stops_enrolment_and_redemption_until_reinstated(bus
                                                    valid_until=VALID_UNTIL))
     with nothing_stored(db), pytest.raises(FailedPrecondition) as err:
         await bus.handle(commands.EnrolVoucher(actor=school(ins.institution_id), voucher_id=fresh.voucher_id,
-                                               institution_id=ins.institution_id, real_person_verified=True))
+                                               institution_id=ins.institution_id, real_person_verified=True,
+                                               presentation_token=await presented(bus, fresh)))
     assert [v.type for v in err.value.violations] == ["X3"]
 
     await bus.handle(commands.ReinstateInstitution(actor=ADMIN, institution_id=ins.institution_id))
     assert (await redeem(bus, voucher, cert, ins)).state is VoucherState.REDEEMED
     await bus.handle(commands.EnrolVoucher(actor=school(ins.institution_id), voucher_id=fresh.voucher_id,
-                                           institution_id=ins.institution_id, real_person_verified=True))
+                                           institution_id=ins.institution_id, real_person_verified=True,
+                                           presentation_token=await presented(bus, fresh)))
     assert db.tables["vouchers"][fresh.voucher_id].state is VoucherState.ENROLLED
     assert [e.payload.status for e in db.events_of_type("institution.status_changed")] == ["suspended", "active"]
 

@@ -55,10 +55,16 @@ def _institution(now: datetime, codes: list[str] | None = None, iid: str = "ins_
                                 codes or [OCC_CODE], now)
 
 
+def _number(level: int = 4, issued_on: date = TODAY, serial: int = 1) -> str:
+    """A valid skill-level certificate number (V3) for this level and issue date."""
+    return sample_data.skill_level_certificate_number(level, issued_on, serial, random.Random(0))
+
+
 def _certificate(holder: PersonIdentity, now: datetime, cid: str = "crt_1", code: str = OCC_CODE,
                  level: int = 4) -> Certificate:
-    return Certificate.record(cid, f"NO-{cid}", CertificateType.SKILL_LEVEL, holder, code, level,
-                              shanghai_date(now) - timedelta(days=1), now)
+    issued_on = shanghai_date(now) - timedelta(days=1)
+    return Certificate.record(cid, _number(level, issued_on, sum(map(ord, cid))), CertificateType.SKILL_LEVEL, holder,
+                              code, level, issued_on, now)
 
 
 def _voucher(holder: PersonIdentity, now: datetime, vid: str = "vch_1", days: int = 90,
@@ -183,9 +189,9 @@ def test_X3_removed_institution_cannot_train():
 def test_certificate_records_with_required_fields():
     now = _now()
     holder = _person(1)
-    cert = Certificate.record("crt_1", " NO-1 ", CertificateType.VOCATIONAL_QUALIFICATION, holder, OCC_CODE, 3,
-                              TODAY, now)
-    assert cert.certificate_number == "NO-1"
+    cert = Certificate.record("crt_1", " 2511012003300001 ", CertificateType.VOCATIONAL_QUALIFICATION, holder,
+                              OCC_CODE, 3, TODAY, now)
+    assert cert.certificate_number == "2511012003300001"
     assert cert.redeemed_voucher_id is None
     assert cert.holder == holder
 
@@ -195,10 +201,10 @@ def test_certificate_records_with_required_fields():
     [
         ("", CertificateType.SKILL_LEVEL, 3, "today", {"certificate_number"}),
         ("N" * 65, CertificateType.SKILL_LEVEL, 3, "today", {"certificate_number"}),
-        ("N1", None, 3, "today", {"certificate_type"}),
-        ("N1", CertificateType.SKILL_LEVEL, 7, "today", {"level"}),
-        ("N1", CertificateType.SKILL_LEVEL, 3, None, {"issued_on"}),
-        ("N1", CertificateType.SKILL_LEVEL, 3, "tomorrow", {"issued_on"}),
+        (_number(3), None, 3, "today", {"certificate_type"}),
+        (_number(3), CertificateType.SKILL_LEVEL, 7, "today", {"level"}),
+        (_number(3), CertificateType.SKILL_LEVEL, 3, None, {"issued_on"}),
+        (_number(3), CertificateType.SKILL_LEVEL, 3, "tomorrow", {"issued_on"}),
     ],
 )
 def test_certificate_record_rejects_bad_field(number, ctype, level, issued_on, fields):
@@ -211,8 +217,8 @@ def test_certificate_record_rejects_bad_field(number, ctype, level, issued_on, f
 
 def test_certificate_dated_today_in_shanghai_is_accepted_early_in_the_morning():
     now_utc = datetime(2025, 2, 28, 17, 30, tzinfo=timezone.utc)  # 2025-03-01 01:30 in Shanghai
-    cert = Certificate.record("crt_1", "N1", CertificateType.SKILL_LEVEL, _person(1), OCC_CODE, 4,
-                              date(2025, 3, 1), now_utc)
+    cert = Certificate.record("crt_1", _number(4, date(2025, 3, 1)), CertificateType.SKILL_LEVEL, _person(1),
+                              OCC_CODE, 4, date(2025, 3, 1), now_utc)
     assert cert.issued_on == date(2025, 3, 1)
 
 
@@ -225,7 +231,8 @@ def test_future_certificate_date_is_judged_by_the_shanghai_calendar_day(shanghai
     assert shanghai_date(now) == today
 
     def record(issued_on: date) -> Certificate:
-        return Certificate.record("crt_1", "N1", CertificateType.SKILL_LEVEL, _person(1), OCC_CODE, 4, issued_on, now)
+        return Certificate.record("crt_1", _number(4, issued_on), CertificateType.SKILL_LEVEL, _person(1), OCC_CODE, 4,
+                                  issued_on, now)
 
     assert record(today).issued_on == today
     with pytest.raises(InvalidArgument) as info:

@@ -17,7 +17,7 @@ from skillpay.clock import FixedClock
 from skillpay.errors import (AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied,
                              Unavailable)
 from skillpay.pii import PiiVault
-from skillpay.cli.sample_data import credit_code, resident_id
+from skillpay.cli.sample_data import credit_code, resident_id, skill_level_certificate_number
 from tests.fakes import FakeFundDirectory, FakeVoucherUnitOfWork
 from voucher_svc.bootstrap import bootstrap
 from voucher_svc.domain.model import CertificateType, InstitutionStatus, PayoutStatus, VoucherState
@@ -35,6 +35,9 @@ RID = resident_id(random.Random(1))
 OTHER_RID = resident_id(random.Random(2))
 CODE, LEVEL, STANDARD = "6-31-01-03", 4, 150_000
 OTHER_CODE = "4-10-01-01"
+NUMBER = skill_level_certificate_number(LEVEL, ISSUED_ON, 1, random.Random(0))  # V3: a valid skill-level number
+EVALUATOR = Actor(ActorKind.EVALUATION_BODY, "eval-1")
+HOLDER = Actor(ActorKind.PERSON, VAULT.lookup_hash(RID))  # the PERSON actor of RID (skillpay.pii.person_subject)
 
 
 @pytest.fixture
@@ -99,12 +102,20 @@ def as_institution(institution_id: str) -> Actor:
     return Actor(ActorKind.INSTITUTION, institution_id)
 
 
-async def enrol(bus, voucher_id, institution_id, actor=None, verified=True):
+async def present(bus, voucher_id, holder=HOLDER) -> str:
+    """V2: the holder's app gets a presentation token for the voucher."""
+    return (await bus.handle(commands.CreatePresentationToken(actor=holder, voucher_id=voucher_id))).token
+
+
+async def enrol(bus, voucher_id, institution_id, actor=None, verified=True, token=None):
+    token = token or await present(bus, voucher_id)
     return await bus.handle(commands.EnrolVoucher(actor=actor or as_institution(institution_id), voucher_id=voucher_id,
-                                                  institution_id=institution_id, real_person_verified=verified))
+                                                  institution_id=institution_id, real_person_verified=verified,
+                                                  presentation_token=token))
 
 
-async def certificate(bus, rid=RID, number="S2025-0001", code=CODE, level=LEVEL, actor=ADMIN):
+async def certificate(bus, rid=RID, number=None, code=CODE, level=LEVEL, actor=EVALUATOR):
+    number = number or skill_level_certificate_number(level, ISSUED_ON, 1, random.Random(0))
     return await bus.handle(commands.RecordCertificate(
         actor=actor, resident_id=rid, name="张三", certificate_number=number,
         certificate_type=CertificateType.SKILL_LEVEL, occupation_code=code, level=level, issued_on=ISSUED_ON))
@@ -124,7 +135,7 @@ async def enrolled_voucher(bus):
 
 async def redeemed_voucher(bus):
     voucher, ins = await enrolled_voucher(bus)
-    cert = await certificate(bus, actor=as_institution(ins.institution_id))
+    cert = await certificate(bus)
     await redeem(bus, voucher.voucher_id, cert.certificate_id, as_institution(ins.institution_id))
     return voucher, ins, cert
 
@@ -288,9 +299,13 @@ async def test_enrol_voucher_with_an_approved_institution(bus, db):
 
 
 async def test_enrolling_again_with_the_same_institution_changes_nothing(bus, db):
-    voucher, ins = await enrolled_voucher(bus)
+    await occupation(bus)
+    ins = await institution(bus)
+    voucher = await issue(bus)
+    first, second = await present(bus, voucher.voucher_id), await present(bus, voucher.voucher_id)
+    await enrol(bus, voucher.voucher_id, ins.institution_id, token=first)
     records = len(db.audit_records)
-    again = await enrol(bus, voucher.voucher_id, ins.institution_id)
+    again = await enrol(bus, voucher.voucher_id, ins.institution_id, token=second)
     assert again.state is VoucherState.ENROLLED
     assert db.tables["vouchers"][voucher.voucher_id].state is VoucherState.ENROLLED
     assert len(db.audit_records) == records
@@ -357,10 +372,11 @@ async def test_enrol_an_unknown_voucher_or_with_an_unknown_institution_is_not_fo
     await occupation(bus)
     ins = await institution(bus)
     voucher = await issue(bus)
+    token = await present(bus, voucher.voucher_id)
     with nothing_stored(db), pytest.raises(NotFound, match="voucher"):
-        await enrol(bus, "vch_missing", ins.institution_id)
+        await enrol(bus, "vch_missing", ins.institution_id, token=token)
     with nothing_stored(db), pytest.raises(NotFound, match="institution"):
-        await enrol(bus, voucher.voucher_id, "ins_missing", actor=ADMIN)
+        await enrol(bus, voucher.voucher_id, "ins_missing", actor=ADMIN, token=token)
 
 
 # -- RecordCertificate ---------------------------------------------------------------------------
@@ -370,7 +386,7 @@ async def test_record_certificate_keeps_the_holder_sealed(bus, db):
     stored = db.tables["certificates"][cert.certificate_id]
     assert (stored.certificate_number, stored.certificate_type, stored.occupation_code, stored.level,
             stored.issued_on, stored.recorded_at, stored.redeemed_voucher_id) == (
-        "S2025-0001", CertificateType.SKILL_LEVEL, CODE, LEVEL, ISSUED_ON, NOW, None)
+        NUMBER, CertificateType.SKILL_LEVEL, CODE, LEVEL, ISSUED_ON, NOW, None)
     assert VAULT.unseal(stored.holder.id_sealed) == RID
     assert stored.holder.id_lookup == VAULT.lookup_hash(RID)
 
@@ -384,7 +400,7 @@ async def test_record_certificate_rejects_bad_input_naming_every_field(bus, db):
     assert violated_fields(err) == {"certificate_number", "certificate_type", "level", "issued_on"}
     with nothing_stored(db), pytest.raises(InvalidArgument) as err:
         await bus.handle(commands.RecordCertificate(
-            actor=ADMIN, resident_id=RID, name="张三", certificate_number="S1",
+            actor=ADMIN, resident_id=RID, name="张三", certificate_number=NUMBER,
             certificate_type=CertificateType.SKILL_LEVEL, occupation_code=CODE, level=LEVEL,
             issued_on=date(2025, 3, 4)))  # tomorrow in Shanghai
     assert violated_fields(err) == {"issued_on"}

@@ -10,7 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from skillpay.clock import aware
 from skillpay.db import ConcurrentUpdate
-from voucher_svc.adapters.tables import certificates, institutions, occupation_versions, occupations, persons, vouchers
+from voucher_svc.adapters.tables import (
+    certificates,
+    institutions,
+    occupation_versions,
+    occupations,
+    persons,
+    used_presentation_tokens,
+    vouchers,
+)
 from voucher_svc.domain.catalogue_query import InstitutionFilter, OccupationFilter
 from voucher_svc.domain.eligibility import HistoryEntry
 from voucher_svc.domain.model import (
@@ -25,6 +33,7 @@ from voucher_svc.domain.model import (
     Voucher,
     VoucherState,
 )
+from voucher_svc.domain.person import HardshipGroup, Person
 
 
 class OccupationRepository:
@@ -187,7 +196,8 @@ class CertificateRepository:
             certificate_type=c.certificate_type.value, holder_name=c.holder.name,
             holder_id_lookup=c.holder.id_lookup, holder_id_sealed=c.holder.id_sealed,
             holder_id_masked=c.holder.id_masked, occupation_code=c.occupation_code, level=c.level,
-            issued_on=c.issued_on, recorded_at=c.recorded_at, redeemed_voucher_id=c.redeemed_voucher_id))
+            issued_on=c.issued_on, recorded_at=c.recorded_at, redeemed_voucher_id=c.redeemed_voucher_id,
+            issuer=c.issuer))
 
     async def get(self, certificate_id: str, for_update: bool = False) -> Certificate | None:
         query = select(certificates).where(certificates.c.certificate_id == certificate_id)
@@ -213,7 +223,7 @@ class CertificateRepository:
     def _from_row(row) -> Certificate:
         return Certificate(row.certificate_id, row.certificate_number, CertificateType(row.certificate_type),
                            _holder(row), row.occupation_code, row.level, row.issued_on, aware(row.recorded_at),
-                           row.redeemed_voucher_id)
+                           row.redeemed_voucher_id, issuer=row.issuer)
 
 
 class VoucherRepository:
@@ -239,12 +249,15 @@ class VoucherRepository:
             raise ConcurrentUpdate(f"voucher {v.voucher_id} changed concurrently")
         v.version += 1
 
-    async def list(self, after: str | None, limit: int, state: VoucherState | None) -> list[Voucher]:
+    async def list(self, after: str | None, limit: int, state: VoucherState | None,
+                   holder_lookup: str | None = None) -> list[Voucher]:
         query = select(vouchers).order_by(vouchers.c.voucher_id).limit(limit)
         if after:
             query = query.where(vouchers.c.voucher_id > after)
         if state is not None:
             query = query.where(vouchers.c.state == state.value)
+        if holder_lookup is not None:
+            query = query.where(vouchers.c.holder_id_lookup == holder_lookup)
         return [self._from_row(r) for r in (await self._conn.execute(query)).all()]
 
     async def history(self, id_lookup: str) -> list[HistoryEntry]:
@@ -280,11 +293,16 @@ class VoucherRepository:
             payment_id=r.payment_id, payout_failure_reason=r.payout_failure_reason, version=r.version)
 
 
-class PersonRepository:
-    """The per-person lock of L1-L4 (issue 7: commands changing an entitlement are serialised per person)."""
+def _dialect(conn: AsyncConnection):
+    return postgresql if conn.dialect.name == "postgresql" else sqlite
 
-    def __init__(self, conn: AsyncConnection):
+
+class PersonRepository:
+    """Persons (V1), and the per-person lock of L1-L4 (commands changing an entitlement are serialised per person)."""
+
+    def __init__(self, conn: AsyncConnection, track):
         self._conn = conn
+        self._track = track
 
     async def lock(self, id_lookup: str) -> None:
         """Hold the person's row until this transaction ends; a second caller waits here.
@@ -292,8 +310,53 @@ class PersonRepository:
         One upsert that always updates: on PostgreSQL it takes the row lock (a concurrent insert of
         the same key waits for the first to commit, then updates); on SQLite every write
         transaction already holds the database lock (BEGIN IMMEDIATE), so this only keeps the row.
+        The update leaves ``version`` as it is: that is the person's own optimistic version.
         """
-        dialect = postgresql if self._conn.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(persons).values(id_lookup=id_lookup, version=1)
+        statement = _dialect(self._conn).insert(persons).values(id_lookup=id_lookup, version=1)
         await self._conn.execute(statement.on_conflict_do_update(
-            index_elements=[persons.c.id_lookup], set_={"version": persons.c.version + 1}))
+            index_elements=[persons.c.id_lookup], set_={"version": persons.c.version}))
+
+    async def get(self, id_lookup: str, for_update: bool = False) -> Person | None:
+        query = select(persons).where(persons.c.id_lookup == id_lookup)
+        row = (await self._conn.execute(query.with_for_update() if for_update else query)).first()
+        if row is None or row.id_sealed is None:
+            return None  # unknown, or only locked so far
+        return self._track(Person(
+            row.id_lookup, row.name, row.id_sealed, row.id_masked,
+            frozenset(HardshipGroup(g) for g in row.hardship_groups.split(",") if g),
+            row.hardship_effective_from, version=row.version))
+
+    async def add(self, p: Person) -> None:
+        self._track(p, new=True)
+        statement = _dialect(self._conn).insert(persons).values(id_lookup=p.id_lookup, version=1, **self._values(p))
+        # A row lock() made first, or a concurrent first sighting of the same person: take it over.
+        statement = statement.on_conflict_do_update(index_elements=[persons.c.id_lookup], set_=self._values(p))
+        p.version = (await self._conn.execute(statement.returning(persons.c.version))).scalar_one()
+
+    async def save(self, p: Person) -> None:
+        result = await self._conn.execute(
+            update(persons).where(persons.c.id_lookup == p.id_lookup, persons.c.version == p.version)
+            .values(**self._values(p), version=p.version + 1))
+        if result.rowcount != 1:
+            raise ConcurrentUpdate(f"person {p.id_lookup[:8]} changed concurrently")
+        p.version += 1
+
+    @staticmethod
+    def _values(p: Person) -> dict:
+        return {"name": p.name, "id_sealed": p.id_sealed, "id_masked": p.id_masked,
+                "hardship_groups": ",".join(sorted(g.value for g in p.hardship_groups)),
+                "hardship_effective_from": p.hardship_effective_from}
+
+
+class UsedPresentationRepository:
+    """V2: presentation tokens once used. The primary key decides, across every replica."""
+
+    def __init__(self, conn: AsyncConnection):
+        self._conn = conn
+
+    async def use(self, jti: str, voucher_id: str, institution_id: str, used_at) -> bool:
+        statement = _dialect(self._conn).insert(used_presentation_tokens).values(
+            jti=jti, voucher_id=voucher_id, institution_id=institution_id, used_at=used_at)
+        # A concurrent use of the same token waits for the first to commit, then inserts nothing.
+        result = await self._conn.execute(statement.on_conflict_do_nothing(index_elements=["jti"]))
+        return result.rowcount == 1

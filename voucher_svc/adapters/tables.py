@@ -119,11 +119,29 @@ certificates = Table(
     # V3: each certificate redeems at most one voucher.
     Column("redeemed_voucher_id", String(40), unique=True),
     UniqueConstraint("certificate_type", "certificate_number", name="uq_certificate_number"),
+    # V3: "bureau" or the evaluation body's id ("institution:<id>" for those recorded before 0006).
+    Column("issuer", String(80), nullable=False, server_default=""),
 )
 
 # L1-L4: the row every entitlement-changing command of a person locks first (see PersonRepository).
+# V1: the person itself (name, sealed and masked ID, A6 hardship groups) from 0006 on. The identity
+# columns are empty only on a row a lock made before any voucher or certificate named the person.
 persons = Table(
     "persons", metadata,
     Column("id_lookup", String(64), primary_key=True),
     Column("version", Integer, nullable=False),
+    Column("name", String(64)),
+    Column("id_sealed", LargeBinary),
+    Column("id_masked", String(18)),
+    Column("hardship_groups", Text, nullable=False, server_default=""),  # comma-separated HardshipGroup values
+    Column("hardship_effective_from", Date),
+)
+
+# V2: presentation tokens once used (single use across replicas: the key decides).
+used_presentation_tokens = Table(
+    "used_presentation_tokens", metadata,
+    Column("jti", String(64), primary_key=True),
+    Column("voucher_id", String(40), nullable=False, index=True),
+    Column("institution_id", String(40), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=False),
 )

@@ -8,6 +8,7 @@ from voucher_svc.adapters.repository import (
     InstitutionRepository,
     OccupationRepository,
     PersonRepository,
+    UsedPresentationRepository,
     VoucherRepository,
 )
 from voucher_svc.service_layer.unit_of_work import VoucherUnitOfWork
@@ -19,4 +20,5 @@ class SqlVoucherUnitOfWork(SqlUnitOfWork, VoucherUnitOfWork):
         self.institutions = InstitutionRepository(conn, self.track)
         self.certificates = CertificateRepository(conn, self.track)
         self.vouchers = VoucherRepository(conn, self.track)
-        self.persons = PersonRepository(conn)
+        self.persons = PersonRepository(conn, self.track)
+        self.presentations = UsedPresentationRepository(conn)

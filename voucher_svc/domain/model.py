@@ -15,6 +15,7 @@ from skillpay import fields
 from skillpay.aggregate import Aggregate, Entity
 from skillpay.clock import shanghai_date
 from skillpay.errors import FailedPrecondition, FieldViolation, PermissionDenied, PreconditionViolation, require
+from voucher_svc.domain.certificate_numbers import number_violations
 
 HIGHEST_LEVEL, LOWEST_LEVEL = 1, 5  # L3: 5 (初级) .. 1 (高级技师)
 # The vocational qualification system this catalogue follows: no certificate is older.
@@ -335,6 +336,9 @@ class CertificateType(enum.Enum):
     TRAINING_QUALIFIED = "training_qualified"
 
 
+BUREAU_ISSUER = "bureau"  # V3: a certificate the bureau (an ADMIN actor) recorded
+
+
 @dataclass
 class Certificate(Entity):
     audit_type = "certificate"
@@ -348,24 +352,30 @@ class Certificate(Entity):
     issued_on: date
     recorded_at: datetime
     redeemed_voucher_id: str | None = None
+    # V3: who recorded it, an evaluation body's id or "bureau"; never the holder or an institution.
+    issuer: str = BUREAU_ISSUER
 
     @classmethod
     def record(cls, certificate_id: str, certificate_number: str, certificate_type: CertificateType | None,
                holder: PersonIdentity, occupation_code: str, level: int, issued_on: date | None,
-               now: datetime) -> "Certificate":
+               now: datetime, issuer: str = BUREAU_ISSUER) -> "Certificate":
         require(cls.field_violations(certificate_number, certificate_type, occupation_code, level, issued_on, now))
         certificate_number, occupation_code = certificate_number.strip(), occupation_code.strip()
-        return cls(certificate_id, certificate_number, certificate_type, holder, occupation_code, level, issued_on, now)
+        return cls(certificate_id, certificate_number, certificate_type, holder, occupation_code, level, issued_on, now,
+                   issuer=issuer)
 
     @staticmethod
     def field_violations(certificate_number: str, certificate_type: CertificateType | None, occupation_code: str,
                          level: int, issued_on: date | None, now: datetime) -> list[FieldViolation]:
         """What recording needs of the request, all of it checked at once."""
         violations: list[FieldViolation] = []
-        fields.CERTIFICATE_NUMBER.check(certificate_number, "certificate_number", violations)
+        number = fields.CERTIFICATE_NUMBER.check(certificate_number, "certificate_number", violations)
         fields.OCCUPATION_CODE.check(occupation_code, "occupation_code", violations)
         if certificate_type is None:
             violations.append(FieldViolation("certificate_type", "is required"))
+        elif number:
+            # V3: the number follows its type's defined format (see certificate_numbers).
+            violations += number_violations(certificate_type.value, number, level, issued_on)
         check_level(level, violations)
         if issued_on is None:
             violations.append(FieldViolation("issued_on", "is required"))

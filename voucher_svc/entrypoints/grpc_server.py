@@ -24,17 +24,21 @@ from voucher_svc.config import VoucherSettings
 from voucher_svc.domain.catalogue_query import InstitutionFilter, OccupationFilter
 from voucher_svc.entrypoints import mappers
 from voucher_svc.service_layer import commands
+from voucher_svc.service_layer.queries import VoucherQueries
 
 OCCUPATION = Reply.protobuf(pb.Occupation, mappers.occupation)
 INSTITUTION = Reply.protobuf(pb.Institution, mappers.institution)
 VOUCHER = Reply.protobuf(pb.Voucher, mappers.voucher)
 CERTIFICATE = Reply.protobuf(pb.Certificate, mappers.certificate)
+PERSON = Reply.protobuf(pb.Person, mappers.person)  # masked only: the admin setting groups is not the person
+PRESENTATION = Reply.protobuf(pb.PresentationToken, mappers.presentation)
 
 
 class VoucherServicer(voucher_pb2_grpc.VoucherServiceServicer):
-    def __init__(self, bus: MessageBus, uow_factory, clock: Clock | None = None):
+    def __init__(self, bus: MessageBus, uow_factory, queries: VoucherQueries, clock: Clock | None = None):
         self._bus = bus
         self._uow = uow_factory
+        self._queries = queries
         self._clock = clock or SystemClock()
 
     def _reader(self, query: str) -> Actor:
@@ -131,10 +135,15 @@ class VoucherServicer(voucher_pb2_grpc.VoucherServiceServicer):
             batch_id=request.batch_id, valid_until=from_ts(request.valid_until, request.HasField("valid_until"), "valid_until")),
             reply=VOUCHER)
 
+    async def CreatePresentationToken(self, request, context):
+        return await self._bus.handle(commands.CreatePresentationToken(
+            actor=caller(request), voucher_id=request.voucher_id), reply=PRESENTATION)
+
     async def EnrolVoucher(self, request, context):
         return await self._bus.handle(commands.EnrolVoucher(
             actor=caller(request), voucher_id=request.voucher_id, institution_id=request.institution_id,
-            real_person_verified=request.real_person_verified), reply=VOUCHER)
+            real_person_verified=request.real_person_verified, presentation_token=request.presentation_token),
+            reply=VOUCHER)
 
     async def RecordCertificate(self, request, context):
         return await self._bus.handle(commands.RecordCertificate(
@@ -158,21 +167,27 @@ class VoucherServicer(voucher_pb2_grpc.VoucherServiceServicer):
             reply=VOUCHER)
 
     async def GetVoucher(self, request, context):
-        self._reader("GetVoucher")
-        async with self._uow(read_only=True) as uow:
-            v = await uow.vouchers.get(request.voucher_id)
-        if v is None:
-            raise NotFound("voucher not found")
-        return mappers.voucher(v)
+        actor = self._reader("GetVoucher")
+        return mappers.voucher(await self._queries.get_voucher(actor, request.voucher_id))
 
     async def ListVouchers(self, request, context):
-        self._reader("ListVouchers")
+        actor = self._reader("ListVouchers")
         limit = page_size(request.page_size)
         state = mappers.VOUCHER_STATE_FROM_PB.get(request.state)
-        async with self._uow(read_only=True) as uow:
-            items = await uow.vouchers.list(decode_token(request.page_token, "vouchers"), limit + 1, state)
+        items = await self._queries.list_vouchers(actor, decode_token(request.page_token, "vouchers"), limit + 1, state)
         page, token = split_page(items, limit, lambda last: last.voucher_id, "vouchers")
         return pb.ListVouchersResponse(vouchers=[mappers.voucher(v) for v in page], next_page_token=token)
+
+    async def GetPerson(self, request, context):
+        view = await self._queries.get_person(self._reader("GetPerson"), request.resident_id)
+        return mappers.person(view.person, view.resident_id)
+
+    async def SetHardshipGroups(self, request, context):
+        return await self._bus.handle(commands.SetHardshipGroups(
+            actor=caller(request), resident_id=request.resident_id,
+            groups=tuple(mappers.HARDSHIP_GROUP_FROM_PB.get(g) for g in request.groups),
+            effective_from=from_date(request.effective_from, request.HasField("effective_from"), "effective_from")),
+            reply=PERSON)
 
     async def ListAuditRecords(self, request, context):
         return await list_audit_records(self._uow, self._bus, request)
@@ -204,7 +219,8 @@ async def start(settings: VoucherSettings) -> None:
     process = await bootstrap.for_process(settings)
 
     def add_servicers(server):
-        voucher_pb2_grpc.add_VoucherServiceServicer_to_server(VoucherServicer(process.bus, process.uow_factory, process.runtime.clock), server)
+        servicer = VoucherServicer(process.bus, process.uow_factory, process.queries, process.runtime.clock)
+        voucher_pb2_grpc.add_VoucherServiceServicer_to_server(servicer, server)
         return [pb.DESCRIPTOR.services_by_name["VoucherService"].full_name]
 
     try:

@@ -15,6 +15,8 @@ from voucher_svc.domain.model import (
     Voucher,
     VoucherState,
 )
+from voucher_svc.domain.person import HardshipGroup, Person
+from voucher_svc.domain.presentation import IssuedPresentation
 
 VOUCHER_STATE = {s: getattr(pb, f"VOUCHER_STATE_{s.name}") for s in VoucherState}
 VOUCHER_STATE_FROM_PB = {v: k for k, v in VOUCHER_STATE.items()}
@@ -25,6 +27,8 @@ INSTITUTION_STATUS = {s: getattr(pb, f"INSTITUTION_STATUS_{s.name}") for s in In
 INSTITUTION_STATUS_FROM_PB = {v: k for k, v in INSTITUTION_STATUS.items()}
 INSTITUTION_NATURE = {n: getattr(pb, f"INSTITUTION_NATURE_{n.name}") for n in InstitutionNature}
 INSTITUTION_NATURE_FROM_PB = {v: k for k, v in INSTITUTION_NATURE.items()}
+HARDSHIP_GROUP = {g: getattr(pb, f"HARDSHIP_GROUP_{g.name}") for g in HardshipGroup}
+HARDSHIP_GROUP_FROM_PB = {v: k for k, v in HARDSHIP_GROUP.items()}
 
 
 def occupation(o: Occupation) -> pb.Occupation:
@@ -69,5 +73,16 @@ def certificate(c: Certificate) -> pb.Certificate:
         certificate_type=CERT_TYPE[c.certificate_type], holder_name=c.holder.name,
         holder_id_masked=c.holder.id_masked, occupation_code=c.occupation_code, level=c.level,
         issued_on=to_date(c.issued_on), redeemed_voucher_id=c.redeemed_voucher_id or "",
-        recorded_at=ts(c.recorded_at),
+        recorded_at=ts(c.recorded_at), issuer=c.issuer,
     )
+
+
+def person(p: Person, resident_id: str = "") -> pb.Person:
+    """``resident_id`` only for the person themself (service_layer/queries.py decides)."""
+    return pb.Person(name=p.name, id_masked=p.id_masked, resident_id=resident_id,
+                     hardship_groups=sorted(HARDSHIP_GROUP[g] for g in p.hardship_groups),
+                     hardship_effective_from=to_date(p.hardship_effective_from))
+
+
+def presentation(t: IssuedPresentation) -> pb.PresentationToken:
+    return pb.PresentationToken(token=t.token, voucher_id=t.voucher_id, expires_at=ts(t.expires_at), qr_png=t.qr_png)

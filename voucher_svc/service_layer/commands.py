@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from skillpay.messagebus import Command
 from voucher_svc.domain.model import CertificateType, InstitutionNature
+from voucher_svc.domain.person import HardshipGroup
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,7 +96,27 @@ class IssueVoucher(Command):
 class EnrolVoucher(Command):
     voucher_id: str
     institution_id: str
-    real_person_verified: bool
+    real_person_verified: bool  # X1: the institution's real-person check of the holder
+    presentation_token: str  # V2: the holder's single-use token for this voucher (CreatePresentationToken)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreatePresentationToken(Command):
+    """V2: the holder's app asks for a short-lived token to present one of their vouchers."""
+
+    voucher_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetHardshipGroups(Command):
+    """A6: the hardship groups a person belongs to from a date on (an empty tuple: none)."""
+
+    resident_id: str
+    groups: tuple[HardshipGroup | None, ...]  # None: a value that is not a listed group
+    effective_from: date | None
+
+    def __repr__(self) -> str:  # never the clear resident ID
+        return f"SetHardshipGroups(groups={self.groups!r}, effective_from={self.effective_from}, actor={self.actor})"
 
 
 @dataclass(frozen=True, kw_only=True)

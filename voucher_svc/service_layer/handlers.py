@@ -12,10 +12,13 @@ from skillpay.actors import ActorKind
 from skillpay.ids import new_id
 from skillpay.pii import PiiVault, mask_resident_id, validate_resident_id
 from voucher_svc.domain.eligibility import DEFAULT_POLICY, Candidate, EligibilityPolicy
-from voucher_svc.domain.model import (BankAccount, Certificate, Institution, Occupation, PersonIdentity, Voucher,
-                                      VoucherState, check_level)
+from voucher_svc.domain.model import (BUREAU_ISSUER, BankAccount, Certificate, Institution, Occupation,
+                                      PersonIdentity, Voucher, VoucherState, check_level)
+from voucher_svc.domain.person import Person
+from voucher_svc.domain.presentation import IssuedPresentation, check_presentable, check_presentation, reused
 from voucher_svc.service_layer import commands
 from voucher_svc.service_layer.funds import FundDirectory
+from voucher_svc.service_layer.presentation import PresentationTokens
 from voucher_svc.service_layer.unit_of_work import VoucherUnitOfWork
 
 
@@ -52,6 +55,28 @@ async def _occupation_in_force(uow: VoucherUnitOfWork, code: str, level: int, on
             "A1", "occupation", f"{on.isoformat()} 该职业（等级）不在有效的补贴目录中 / the occupation at this "
                                 f"level has no catalogue version in force on {on.isoformat()}")])
     return occupation
+
+
+def person_lookup(vault: PiiVault, resident_id: str, violations: list[FieldViolation]) -> str:
+    """V1: the look-up hash of a valid resident ID ('' with a violation added otherwise)."""
+    if not fields.RESIDENT_ID.check(resident_id, "resident_id", violations):
+        return ""
+    try:
+        return vault.lookup_hash(validate_resident_id(resident_id))
+    except InvalidArgument as exc:
+        violations.extend(exc.violations)
+        return ""
+
+
+async def _person_seen(uow: VoucherUnitOfWork, identity: PersonIdentity) -> Person:
+    """V1: a voucher or certificate names the person: known from now on, or refreshed."""
+    person = await uow.persons.get(identity.id_lookup, for_update=True)
+    if person is None:
+        person = Person.register(identity)
+        await uow.persons.add(person)
+    elif person.refresh(identity):
+        await uow.persons.save(person)
+    return person
 
 
 async def _occupation(uow: VoucherUnitOfWork, code: str, level: int) -> Occupation:
@@ -196,6 +221,7 @@ async def issue_voucher(cmd: commands.IssueVoucher, uow: VoucherUnitOfWork, cloc
         voucher = Voucher.issue(new_id("vch"), holder, occupation, cmd.fund_source, cmd.batch_id, cmd.valid_until,
                                 clock.now())
         await uow.vouchers.add(voucher)
+        await _person_seen(uow, holder)
         await uow.commit()
     return voucher
 
@@ -208,41 +234,93 @@ async def _check_eligible(uow: VoucherUnitOfWork, eligibility: EligibilityPolicy
     eligibility.check(await uow.vouchers.history(voucher.holder.id_lookup), candidate)
 
 
+async def create_presentation_token(cmd: commands.CreatePresentationToken, uow: VoucherUnitOfWork, clock: Clock,
+                                    presentations: PresentationTokens) -> IssuedPresentation:
+    """V2: the holder's app gets a short-lived, single-use token (and its QR code) for one voucher.
+
+    Nothing is stored: the token is signed, and only its use is recorded (at EnrolVoucher).
+    """
+    voucher_id = checked_id(cmd.voucher_id, "voucher_id")
+    async with uow:
+        voucher = await uow.vouchers.get(voucher_id)
+        # Another's voucher and no voucher at all look the same: a person learns nothing of others'.
+        if voucher is None or voucher.holder.id_lookup != cmd.actor.subject:
+            raise PermissionDenied("V2: only the voucher's holder can present it, and this is not a voucher of yours")
+        check_presentable(voucher, clock.now())
+    return presentations.issue(voucher.voucher_id, voucher.holder.id_lookup, clock.now())
+
+
+def _presentation_token(cmd: commands.EnrolVoucher) -> str:
+    violations: list[FieldViolation] = []
+    if not isinstance(cmd.presentation_token, str) or not cmd.presentation_token.strip():
+        violations.append(FieldViolation("presentation_token", "is required: the holder presents the voucher with "
+                                                               "a token from their app (V2)"))
+        token = ""
+    else:
+        token = fields.PRESENTATION_TOKEN.check(cmd.presentation_token, "presentation_token", violations)
+    fields.ENTITY_ID.check(cmd.voucher_id, "voucher_id", violations)
+    fields.ENTITY_ID.check(cmd.institution_id, "institution_id", violations)
+    require(violations)
+    return token
+
+
 async def enrol_voucher(cmd: commands.EnrolVoucher, uow: VoucherUnitOfWork, clock: Clock,
-                        eligibility: EligibilityPolicy = DEFAULT_POLICY) -> Voucher:
+                        presentations: PresentationTokens, eligibility: EligibilityPolicy = DEFAULT_POLICY) -> Voucher:
     _acting_for(cmd, cmd.institution_id)
+    claims = presentations.verify(_presentation_token(cmd))  # V2: a forged token goes no further
     async with uow:
         voucher = await _voucher(uow, cmd.voucher_id)
         # Held until this ends (X3): a suspension waits for this enrolment, or this sees it.
         institution = await uow.institutions.get(checked_id(cmd.institution_id, "institution_id"), for_share=True)
         if institution is None:
             raise NotFound("institution not found")
+        now = clock.now()
+        # V2: the holder's own token for this very voucher, still valid, used once (the voucher row is
+        # locked, and the used-token table's key decides between replicas).
+        check_presentation(claims, voucher.voucher_id, voucher.holder.id_lookup, now)
+        if not await uow.presentations.use(claims.jti, voucher.voucher_id, institution.institution_id, now):
+            raise reused()
         already_enrolled = voucher.state is VoucherState.ENROLLED
-        voucher.enrol(institution, cmd.real_person_verified, clock.now())
+        voucher.enrol(institution, cmd.real_person_verified, now)
         if not already_enrolled:
             # L4, and L2/L3 ahead of time (the voucher's occupation and level are known); L1 waits
             # for redemption, since its year is the certificate's.
             await _check_eligible(uow, eligibility, voucher, Candidate(
-                voucher.voucher_id, voucher.occupation_code, voucher.level, enrolled_at=clock.now()))
+                voucher.voucher_id, voucher.occupation_code, voucher.level, enrolled_at=now))
         await uow.vouchers.save(voucher)
         await uow.commit()
     return voucher
 
 
+def _issuer(cmd: commands.Command) -> str:
+    """V3: the bureau (an admin) or the evaluation body that is acting; nobody else records certificates."""
+    if cmd.actor.kind is ActorKind.ADMIN:
+        return BUREAU_ISSUER
+    if cmd.actor.kind is not ActorKind.EVALUATION_BODY:
+        raise PermissionDenied("V3: only an evaluation body or the bureau records certificates")
+    violations: list[FieldViolation] = []
+    issuer = fields.ENTITY_ID.check(cmd.actor.subject, "actor", violations)
+    if violations or issuer == BUREAU_ISSUER:
+        raise PermissionDenied("V3: the evaluation body's id is not one a certificate can name")
+    return issuer
+
+
 async def record_certificate(cmd: commands.RecordCertificate, uow: VoucherUnitOfWork, clock: Clock,
                              vault: PiiVault) -> Certificate:
+    issuer = _issuer(cmd)
     violations: list[FieldViolation] = []
     holder = identify_person(vault, cmd.resident_id, cmd.name, violations)
     violations += Certificate.field_violations(cmd.certificate_number, cmd.certificate_type, cmd.occupation_code,
                                                cmd.level, cmd.issued_on, clock.now())
     require(violations)  # every bad field at once
     certificate = Certificate.record(new_id("crt"), cmd.certificate_number, cmd.certificate_type, holder,
-                                     cmd.occupation_code, cmd.level, cmd.issued_on, clock.now())
+                                     cmd.occupation_code, cmd.level, cmd.issued_on, clock.now(), issuer=issuer)
     async with uow:
         await _occupation(uow, cmd.occupation_code, cmd.level)
         if await uow.certificates.find_by_number(certificate.certificate_type, certificate.certificate_number):
             raise AlreadyExists("a certificate with this type and number is already recorded")
         await uow.certificates.add(certificate)
+        await _person_seen(uow, holder)
         await uow.commit()
     return certificate
 
@@ -271,6 +349,24 @@ async def redeem_voucher(cmd: commands.RedeemVoucher, uow: VoucherUnitOfWork, cl
         await uow.vouchers.save(voucher)
         await uow.commit()
     return voucher
+
+
+async def set_hardship_groups(cmd: commands.SetHardshipGroups, uow: VoucherUnitOfWork, clock: Clock,
+                              vault: PiiVault) -> Person:
+    """A6: which listed hardship groups the person belongs to, from a date on (audited)."""
+    violations: list[FieldViolation] = []
+    id_lookup = person_lookup(vault, cmd.resident_id, violations)
+    groups = list(cmd.groups) if isinstance(cmd.groups, (tuple, list)) else [None]
+    violations += Person.hardship_violations(groups, cmd.effective_from, clock.now())
+    require(violations)  # every bad field at once
+    async with uow:
+        person = await uow.persons.get(id_lookup, for_update=True)
+        if person is None:
+            raise NotFound("no person with this resident ID is known yet (no voucher or certificate names them)")
+        person.set_hardship_groups(groups, cmd.effective_from, clock.now())
+        await uow.persons.save(person)
+        await uow.commit()
+    return person
 
 
 async def mark_voucher_paid(cmd: commands.MarkVoucherPaid, uow: VoucherUnitOfWork) -> None:
@@ -305,6 +401,8 @@ HANDLERS = {
     commands.UpdateInstitutionBankAccount: update_institution_bank_account,
     commands.IssueVoucher: issue_voucher,
     commands.EnrolVoucher: enrol_voucher,
+    commands.CreatePresentationToken: create_presentation_token,
+    commands.SetHardshipGroups: set_hardship_groups,
     commands.RecordCertificate: record_certificate,
     commands.RedeemVoucher: redeem_voucher,
     commands.MarkVoucherPaid: mark_voucher_paid,

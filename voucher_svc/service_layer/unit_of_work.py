@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Protocol
 
 from skillpay.uow import AbstractUnitOfWork, AuditLog, IdempotencyRepository
 from voucher_svc.domain.catalogue_query import InstitutionFilter, OccupationFilter
 from voucher_svc.domain.eligibility import HistoryEntry
 from voucher_svc.domain.model import Certificate, CertificateType, Institution, Occupation, Voucher, VoucherState
+from voucher_svc.domain.person import Person
 
 
 class OccupationRepository(Protocol):
@@ -51,12 +52,26 @@ class VoucherRepository(Protocol):
     async def add(self, voucher: Voucher) -> None: ...
     async def get(self, voucher_id: str, for_update: bool = False) -> Voucher | None: ...
     async def save(self, voucher: Voucher) -> None: ...
-    async def list(self, after: str | None, limit: int, state: VoucherState | None) -> list[Voucher]: ...
+    async def list(self, after: str | None, limit: int, state: VoucherState | None,
+                   holder_lookup: str | None = None) -> list[Voucher]: ...
     async def history(self, id_lookup: str) -> list[HistoryEntry]: ...
 
 
 class PersonRepository(Protocol):
-    async def lock(self, id_lookup: str) -> None: ...
+    async def lock(self, id_lookup: str) -> None:
+        """L1-L4: hold the person's row until the unit of work ends (commands changing an entitlement)."""
+
+    async def get(self, id_lookup: str, for_update: bool = False) -> Person | None: ...
+    async def add(self, person: Person) -> None:
+        """A person first seen; a row ``lock`` made before (or a concurrent first sighting) is taken over."""
+
+    async def save(self, person: Person) -> None:
+        """Optimistic on ``version``: raises ConcurrentUpdate when someone changed the person meanwhile."""
+
+
+class UsedPresentationRepository(Protocol):
+    async def use(self, jti: str, voucher_id: str, institution_id: str, used_at: datetime) -> bool:
+        """V2: record the token as used; False when it was used before (by any replica)."""
 
 
 class VoucherUnitOfWork(AbstractUnitOfWork):
@@ -65,5 +80,6 @@ class VoucherUnitOfWork(AbstractUnitOfWork):
     certificates: CertificateRepository
     vouchers: VoucherRepository
     persons: PersonRepository
+    presentations: UsedPresentationRepository
     idempotency: IdempotencyRepository
     audit: AuditLog

@@ -45,6 +45,16 @@ class PayoutStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PAYOUT_STATUS_FAILED: _ClassVar[PayoutStatus]
     PAYOUT_STATUS_PAID: _ClassVar[PayoutStatus]
 
+class HardshipGroup(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    HARDSHIP_GROUP_UNSPECIFIED: _ClassVar[HardshipGroup]
+    HARDSHIP_GROUP_LOW_INCOME_RURAL_HOUSEHOLD: _ClassVar[HardshipGroup]
+    HARDSHIP_GROUP_SUBSISTENCE_ALLOWANCE: _ClassVar[HardshipGroup]
+    HARDSHIP_GROUP_EMPLOYMENT_DIFFICULTY: _ClassVar[HardshipGroup]
+    HARDSHIP_GROUP_ZERO_EMPLOYMENT_FAMILY: _ClassVar[HardshipGroup]
+    HARDSHIP_GROUP_RURAL_GRADUATE_NOT_IN_SCHOOL: _ClassVar[HardshipGroup]
+    HARDSHIP_GROUP_URBAN_SUBSISTENCE_FAMILY: _ClassVar[HardshipGroup]
+
 class CertificateType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     CERTIFICATE_TYPE_UNSPECIFIED: _ClassVar[CertificateType]
@@ -73,6 +83,13 @@ PAYOUT_STATUS_UNSPECIFIED: PayoutStatus
 PAYOUT_STATUS_PENDING: PayoutStatus
 PAYOUT_STATUS_FAILED: PayoutStatus
 PAYOUT_STATUS_PAID: PayoutStatus
+HARDSHIP_GROUP_UNSPECIFIED: HardshipGroup
+HARDSHIP_GROUP_LOW_INCOME_RURAL_HOUSEHOLD: HardshipGroup
+HARDSHIP_GROUP_SUBSISTENCE_ALLOWANCE: HardshipGroup
+HARDSHIP_GROUP_EMPLOYMENT_DIFFICULTY: HardshipGroup
+HARDSHIP_GROUP_ZERO_EMPLOYMENT_FAMILY: HardshipGroup
+HARDSHIP_GROUP_RURAL_GRADUATE_NOT_IN_SCHOOL: HardshipGroup
+HARDSHIP_GROUP_URBAN_SUBSISTENCE_FAMILY: HardshipGroup
 CERTIFICATE_TYPE_UNSPECIFIED: CertificateType
 CERTIFICATE_TYPE_VOCATIONAL_QUALIFICATION: CertificateType
 CERTIFICATE_TYPE_SKILL_LEVEL: CertificateType
@@ -370,19 +387,73 @@ class IssueVoucherRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., resident_id: _Optional[str] = ..., name: _Optional[str] = ..., occupation_code: _Optional[str] = ..., level: _Optional[int] = ..., fund_source: _Optional[str] = ..., batch_id: _Optional[str] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class EnrolVoucherRequest(_message.Message):
-    __slots__ = ("request_id", "voucher_id", "institution_id", "real_person_verified")
+    __slots__ = ("request_id", "voucher_id", "institution_id", "real_person_verified", "presentation_token")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
     INSTITUTION_ID_FIELD_NUMBER: _ClassVar[int]
     REAL_PERSON_VERIFIED_FIELD_NUMBER: _ClassVar[int]
+    PRESENTATION_TOKEN_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     voucher_id: str
     institution_id: str
     real_person_verified: bool
-    def __init__(self, request_id: _Optional[str] = ..., voucher_id: _Optional[str] = ..., institution_id: _Optional[str] = ..., real_person_verified: _Optional[bool] = ...) -> None: ...
+    presentation_token: str
+    def __init__(self, request_id: _Optional[str] = ..., voucher_id: _Optional[str] = ..., institution_id: _Optional[str] = ..., real_person_verified: _Optional[bool] = ..., presentation_token: _Optional[str] = ...) -> None: ...
+
+class CreatePresentationTokenRequest(_message.Message):
+    __slots__ = ("request_id", "voucher_id")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    voucher_id: str
+    def __init__(self, request_id: _Optional[str] = ..., voucher_id: _Optional[str] = ...) -> None: ...
+
+class PresentationToken(_message.Message):
+    __slots__ = ("token", "voucher_id", "expires_at", "qr_png")
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    QR_PNG_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    voucher_id: str
+    expires_at: _timestamp_pb2.Timestamp
+    qr_png: bytes
+    def __init__(self, token: _Optional[str] = ..., voucher_id: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., qr_png: _Optional[bytes] = ...) -> None: ...
+
+class Person(_message.Message):
+    __slots__ = ("name", "id_masked", "resident_id", "hardship_groups", "hardship_effective_from")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ID_MASKED_FIELD_NUMBER: _ClassVar[int]
+    RESIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    HARDSHIP_GROUPS_FIELD_NUMBER: _ClassVar[int]
+    HARDSHIP_EFFECTIVE_FROM_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    id_masked: str
+    resident_id: str
+    hardship_groups: _containers.RepeatedScalarFieldContainer[HardshipGroup]
+    hardship_effective_from: _date_pb2.Date
+    def __init__(self, name: _Optional[str] = ..., id_masked: _Optional[str] = ..., resident_id: _Optional[str] = ..., hardship_groups: _Optional[_Iterable[_Union[HardshipGroup, str]]] = ..., hardship_effective_from: _Optional[_Union[_date_pb2.Date, _Mapping]] = ...) -> None: ...
+
+class GetPersonRequest(_message.Message):
+    __slots__ = ("resident_id",)
+    RESIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    resident_id: str
+    def __init__(self, resident_id: _Optional[str] = ...) -> None: ...
+
+class SetHardshipGroupsRequest(_message.Message):
+    __slots__ = ("request_id", "resident_id", "groups", "effective_from")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    RESIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    GROUPS_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_FROM_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    resident_id: str
+    groups: _containers.RepeatedScalarFieldContainer[HardshipGroup]
+    effective_from: _date_pb2.Date
+    def __init__(self, request_id: _Optional[str] = ..., resident_id: _Optional[str] = ..., groups: _Optional[_Iterable[_Union[HardshipGroup, str]]] = ..., effective_from: _Optional[_Union[_date_pb2.Date, _Mapping]] = ...) -> None: ...
 
 class Certificate(_message.Message):
-    __slots__ = ("certificate_id", "certificate_number", "certificate_type", "holder_name", "holder_id_masked", "occupation_code", "level", "issued_on", "redeemed_voucher_id", "recorded_at")
+    __slots__ = ("certificate_id", "certificate_number", "certificate_type", "holder_name", "holder_id_masked", "occupation_code", "level", "issued_on", "redeemed_voucher_id", "recorded_at", "issuer")
     CERTIFICATE_ID_FIELD_NUMBER: _ClassVar[int]
     CERTIFICATE_NUMBER_FIELD_NUMBER: _ClassVar[int]
     CERTIFICATE_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -393,6 +464,7 @@ class Certificate(_message.Message):
     ISSUED_ON_FIELD_NUMBER: _ClassVar[int]
     REDEEMED_VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
     RECORDED_AT_FIELD_NUMBER: _ClassVar[int]
+    ISSUER_FIELD_NUMBER: _ClassVar[int]
     certificate_id: str
     certificate_number: str
     certificate_type: CertificateType
@@ -403,7 +475,8 @@ class Certificate(_message.Message):
     issued_on: _date_pb2.Date
     redeemed_voucher_id: str
     recorded_at: _timestamp_pb2.Timestamp
-    def __init__(self, certificate_id: _Optional[str] = ..., certificate_number: _Optional[str] = ..., certificate_type: _Optional[_Union[CertificateType, str]] = ..., holder_name: _Optional[str] = ..., holder_id_masked: _Optional[str] = ..., occupation_code: _Optional[str] = ..., level: _Optional[int] = ..., issued_on: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., redeemed_voucher_id: _Optional[str] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    issuer: str
+    def __init__(self, certificate_id: _Optional[str] = ..., certificate_number: _Optional[str] = ..., certificate_type: _Optional[_Union[CertificateType, str]] = ..., holder_name: _Optional[str] = ..., holder_id_masked: _Optional[str] = ..., occupation_code: _Optional[str] = ..., level: _Optional[int] = ..., issued_on: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., redeemed_voucher_id: _Optional[str] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., issuer: _Optional[str] = ...) -> None: ...
 
 class RecordCertificateRequest(_message.Message):
     __slots__ = ("request_id", "resident_id", "name", "certificate_number", "certificate_type", "occupation_code", "level", "issued_on")

@@ -90,6 +90,11 @@ class VoucherServiceStub:
                 request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.IssueVoucherRequest.SerializeToString,
                 response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Voucher.FromString,
                 _registered_method=True)
+        self.CreatePresentationToken = channel.unary_unary(
+                '/skillpay.voucher.v1.VoucherService/CreatePresentationToken',
+                request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.CreatePresentationTokenRequest.SerializeToString,
+                response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.PresentationToken.FromString,
+                _registered_method=True)
         self.EnrolVoucher = channel.unary_unary(
                 '/skillpay.voucher.v1.VoucherService/EnrolVoucher',
                 request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.EnrolVoucherRequest.SerializeToString,
@@ -119,6 +124,16 @@ class VoucherServiceStub:
                 '/skillpay.voucher.v1.VoucherService/ListVouchers',
                 request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListVouchersRequest.SerializeToString,
                 response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListVouchersResponse.FromString,
+                _registered_method=True)
+        self.GetPerson = channel.unary_unary(
+                '/skillpay.voucher.v1.VoucherService/GetPerson',
+                request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.GetPersonRequest.SerializeToString,
+                response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Person.FromString,
+                _registered_method=True)
+        self.SetHardshipGroups = channel.unary_unary(
+                '/skillpay.voucher.v1.VoucherService/SetHardshipGroups',
+                request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.SetHardshipGroupsRequest.SerializeToString,
+                response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Person.FromString,
                 _registered_method=True)
         self.ListAuditRecords = channel.unary_unary(
                 '/skillpay.voucher.v1.VoucherService/ListAuditRecords',
@@ -203,14 +218,23 @@ class VoucherServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreatePresentationToken(self, request, context):
+        """The holder's app: a short-lived, single-use token (and QR code) to present one voucher (V2).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def EnrolVoucher(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """An institution enrols the holder with their presentation token and its real-person check (V2, X1).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def RecordCertificate(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """By an evaluation body or the bureau only (V3).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -235,7 +259,22 @@ class VoucherServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListVouchers(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """A person sees only their own vouchers.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPerson(self, request, context):
+        """A person (V1): staff name them by resident ID; a person asks for themself.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetHardshipGroups(self, request, context):
+        """The listed hardship groups a person belongs to (A6), from a date on.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -305,6 +344,11 @@ def add_VoucherServiceServicer_to_server(servicer, server):
                     request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.IssueVoucherRequest.FromString,
                     response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Voucher.SerializeToString,
             ),
+            'CreatePresentationToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreatePresentationToken,
+                    request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.CreatePresentationTokenRequest.FromString,
+                    response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.PresentationToken.SerializeToString,
+            ),
             'EnrolVoucher': grpc.unary_unary_rpc_method_handler(
                     servicer.EnrolVoucher,
                     request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.EnrolVoucherRequest.FromString,
@@ -334,6 +378,16 @@ def add_VoucherServiceServicer_to_server(servicer, server):
                     servicer.ListVouchers,
                     request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListVouchersRequest.FromString,
                     response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListVouchersResponse.SerializeToString,
+            ),
+            'GetPerson': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPerson,
+                    request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.GetPersonRequest.FromString,
+                    response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Person.SerializeToString,
+            ),
+            'SetHardshipGroups': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetHardshipGroups,
+                    request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.SetHardshipGroupsRequest.FromString,
+                    response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Person.SerializeToString,
             ),
             'ListAuditRecords': grpc.unary_unary_rpc_method_handler(
                     servicer.ListAuditRecords,
@@ -649,6 +703,33 @@ class VoucherService:
             _registered_method=True)
 
     @staticmethod
+    def CreatePresentationToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.voucher.v1.VoucherService/CreatePresentationToken',
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.CreatePresentationTokenRequest.SerializeToString,
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.PresentationToken.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def EnrolVoucher(request,
             target,
             options=(),
@@ -800,6 +881,60 @@ class VoucherService:
             '/skillpay.voucher.v1.VoucherService/ListVouchers',
             skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListVouchersRequest.SerializeToString,
             skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListVouchersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPerson(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.voucher.v1.VoucherService/GetPerson',
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.GetPersonRequest.SerializeToString,
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Person.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetHardshipGroups(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.voucher.v1.VoucherService/SetHardshipGroups',
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.SetHardshipGroupsRequest.SerializeToString,
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Person.FromString,
             options,
             channel_credentials,
             insecure,
