@@ -20,6 +20,7 @@ from voucher_svc.adapters.ledger_funds import LedgerFundDirectory
 from voucher_svc.adapters.unit_of_work import SqlVoucherUnitOfWork
 from voucher_svc.config import VoucherSettings
 from voucher_svc.domain.eligibility import DEFAULT_POLICY, EligibilityPolicy
+from voucher_svc.domain.valuation import DEFAULT_VALUATION, ValuationPolicy
 from voucher_svc.service_layer.funds import FundDirectory
 from voucher_svc.service_layer.handlers import HANDLERS
 from voucher_svc.service_layer.permissions import PERMISSIONS
@@ -28,10 +29,11 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def bootstrap(uow_factory: Callable, vault: PiiVault, funds: FundDirectory, clock: Clock | None = None,
-              fingerprint_key: bytes = b"", eligibility: EligibilityPolicy | None = None) -> MessageBus:
+              fingerprint_key: bytes = b"", eligibility: EligibilityPolicy | None = None,
+              valuation: ValuationPolicy | None = None) -> MessageBus:
     """The bus with every handler's dependencies injected; tests pass fakes here."""
     dependencies = {"clock": clock or SystemClock(), "vault": vault, "funds": funds,
-                    "eligibility": eligibility or DEFAULT_POLICY}
+                    "eligibility": eligibility or DEFAULT_POLICY, "valuation": valuation or DEFAULT_VALUATION}
     return build_bus(uow_factory, HANDLERS, PERMISSIONS, "voucher", dependencies, fingerprint_key)
 
 
@@ -41,6 +43,7 @@ class VoucherProcess:
     uow_factory: Callable
     bus: MessageBus
     funds: LedgerFundDirectory
+    vault: PiiVault
 
 
 async def for_process(settings: VoucherSettings, clock: Clock | None = None) -> VoucherProcess:
@@ -55,4 +58,4 @@ async def for_process(settings: VoucherSettings, clock: Clock | None = None) -> 
     funds = LedgerFundDirectory(settings.ledger_addr, Identity(settings.token_issuer(), ActorKind.SERVICE, "voucher"),
                                 settings.ledger_timeout_s)
     bus = bootstrap(uow_factory, vault, funds, clock, fingerprint_key=settings.key_bytes("lookup"))
-    return VoucherProcess(runtime, uow_factory, bus, funds)
+    return VoucherProcess(runtime, uow_factory, bus, funds, vault)

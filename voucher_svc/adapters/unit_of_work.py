@@ -5,6 +5,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from skillpay.uow import SqlUnitOfWork
 from voucher_svc.adapters.repository import (
     CertificateRepository,
+    EmploymentRepository,
     InstitutionRepository,
     OccupationRepository,
     PersonRepository,
@@ -20,3 +21,4 @@ class SqlVoucherUnitOfWork(SqlUnitOfWork, VoucherUnitOfWork):
         self.certificates = CertificateRepository(conn, self.track)
         self.vouchers = VoucherRepository(conn, self.track)
         self.persons = PersonRepository(conn)
+        self.employment = EmploymentRepository(conn, self.track)

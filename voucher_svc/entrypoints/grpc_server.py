@@ -13,24 +13,27 @@ from skillpay.grpc_server import caller, list_audit_records
 from skillpay.kafka import LEDGER_EVENTS, VOUCHER_EVENTS, actor_for_event
 from skillpay.messagebus import MessageBus, Reply
 from skillpay.paging import decode_token, page_size, split_page
+from skillpay.pii import PiiVault
 from skillpay.service_runtime import from_date, from_ts, main_for, run_service
 from skillpay.voucher.v1 import voucher_pb2 as pb
 from skillpay.voucher.v1 import voucher_pb2_grpc
 from voucher_svc import bootstrap
 from voucher_svc.config import VoucherSettings
 from voucher_svc.entrypoints import mappers
-from voucher_svc.service_layer import commands
+from voucher_svc.service_layer import commands, queries
 
 OCCUPATION = Reply.protobuf(pb.Occupation, mappers.occupation)
 INSTITUTION = Reply.protobuf(pb.Institution, mappers.institution)
 VOUCHER = Reply.protobuf(pb.Voucher, mappers.voucher)
 CERTIFICATE = Reply.protobuf(pb.Certificate, mappers.certificate)
+EMPLOYMENT = Reply.protobuf(pb.EmploymentRecord, mappers.employment)
 
 
 class VoucherServicer(voucher_pb2_grpc.VoucherServiceServicer):
-    def __init__(self, bus: MessageBus, uow_factory):
+    def __init__(self, bus: MessageBus, uow_factory, vault: PiiVault | None = None):
         self._bus = bus
         self._uow = uow_factory
+        self._vault = vault  # ListEmployment finds a person by the ID's keyed hash
 
     def _reader(self, query: str) -> Actor:
         return self._bus.authorize(caller(), query)
@@ -112,16 +115,33 @@ class VoucherServicer(voucher_pb2_grpc.VoucherServiceServicer):
         page, token = split_page(items, limit, lambda last: last.voucher_id, "vouchers")
         return pb.ListVouchersResponse(vouchers=[mappers.voucher(v) for v in page], next_page_token=token)
 
+    async def RecordEmployment(self, request, context):
+        return await self._bus.handle(commands.RecordEmployment(
+            actor=caller(request), resident_id=request.resident_id, name=request.name,
+            employer_credit_code=request.employer_credit_code, employer_name=request.employer_name,
+            start_date=from_date(request.start_date, request.HasField("start_date"), "start_date"),
+            source=mappers.EMPLOYMENT_SOURCE_FROM_PB.get(request.source)), reply=EMPLOYMENT)
+
+    async def ListEmployment(self, request, context):
+        self._reader("ListEmployment")
+        page, token = await queries.list_employment(self._uow(read_only=True), self._vault, request.resident_id,
+                                                    request.page_size, request.page_token)
+        return pb.ListEmploymentResponse(records=[mappers.employment(e) for e in page], next_page_token=token)
+
     async def ListAuditRecords(self, request, context):
         return await list_audit_records(self._uow, self._bus, request)
 
 
 
+# The voucher's state follows the payment of its own value; a top-up (A5) is the claim's to follow.
+TOP_UP_LINE = "top_up"
+
+
 def on_payment_settled(envelope: events_pb2.EventEnvelope):
     event = events_pb2.PaymentSettled.FromString(envelope.payload)
     voucher_id = event.references.get("voucher_id", "")
-    if not voucher_id:
-        return None  # paid for something other than a voucher
+    if not voucher_id or event.references.get("line_kind") == TOP_UP_LINE:
+        return None  # paid for something other than a voucher's value
     return commands.MarkVoucherPaid(actor=actor_for_event(envelope), voucher_id=voucher_id, payment_id=event.payment_id,
                                     paid_at=from_ts(event.settled_at, event.HasField("settled_at")))
 
@@ -129,7 +149,7 @@ def on_payment_settled(envelope: events_pb2.EventEnvelope):
 def on_payment_failed(envelope: events_pb2.EventEnvelope):
     event = events_pb2.PaymentFailed.FromString(envelope.payload)
     voucher_id = event.references.get("voucher_id", "")
-    if not voucher_id:
+    if not voucher_id or event.references.get("line_kind") == TOP_UP_LINE:
         return None
     return commands.MarkVoucherPayoutFailed(actor=actor_for_event(envelope), voucher_id=voucher_id,
                                             reason=event.reason)
@@ -142,7 +162,8 @@ async def start(settings: VoucherSettings) -> None:
     process = await bootstrap.for_process(settings)
 
     def add_servicers(server):
-        voucher_pb2_grpc.add_VoucherServiceServicer_to_server(VoucherServicer(process.bus, process.uow_factory), server)
+        servicer = VoucherServicer(process.bus, process.uow_factory, process.vault)
+        voucher_pb2_grpc.add_VoucherServiceServicer_to_server(servicer, server)
         return [pb.DESCRIPTOR.services_by_name["VoucherService"].full_name]
 
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from skillpay.service_runtime import to_date, ts
 from skillpay.voucher.v1 import voucher_pb2 as pb
+from voucher_svc.domain.employment import EmploymentRecord, EmploymentSource
 from voucher_svc.domain.model import (
     Certificate,
     CertificateType,
@@ -13,6 +14,7 @@ from voucher_svc.domain.model import (
     PayoutStatus,
     Voucher,
     VoucherState,
+    top_up_id_for,
 )
 
 VOUCHER_STATE = {s: getattr(pb, f"VOUCHER_STATE_{s.name}") for s in VoucherState}
@@ -21,6 +23,8 @@ CERT_TYPE = {t: getattr(pb, f"CERTIFICATE_TYPE_{t.name}") for t in CertificateTy
 CERT_TYPE_FROM_PB = {v: k for k, v in CERT_TYPE.items()}
 PAYOUT_STATUS = {s: getattr(pb, f"PAYOUT_STATUS_{s.name}", pb.PAYOUT_STATUS_UNSPECIFIED) for s in PayoutStatus}
 INSTITUTION_STATUS = {s: getattr(pb, f"INSTITUTION_STATUS_{s.name}") for s in InstitutionStatus}
+EMPLOYMENT_SOURCE = {s: getattr(pb, f"EMPLOYMENT_SOURCE_{s.name}") for s in EmploymentSource}
+EMPLOYMENT_SOURCE_FROM_PB = {v: k for k, v in EMPLOYMENT_SOURCE.items()}
 
 
 def occupation(o: Occupation) -> pb.Occupation:
@@ -43,6 +47,11 @@ def voucher(v: Voucher) -> pb.Voucher:
         enrolled_at=ts(v.enrolled_at), redeemed_at=ts(v.redeemed_at), paid_at=ts(v.paid_at),
         payment_id=v.payment_id or "", real_person_verified=v.real_person_verified,
         payout_status=PAYOUT_STATUS[v.payout_status], payout_failure_reason=v.payout_failure_reason,
+        rate_percent=v.rate_percent, valuation_rule=v.valuation_rule, standard_fen=v.standard_fen,
+        employment_window_start=to_date(v.employment_window_start),
+        employment_window_end=to_date(v.employment_window_end), topped_up_fen=v.topped_up_fen,
+        topped_up_at=ts(v.topped_up_at),
+        top_up_id=top_up_id_for(v.voucher_id, v.certificate_id or "") if v.topped_up_fen else "",
     )
 
 
@@ -54,3 +63,11 @@ def certificate(c: Certificate) -> pb.Certificate:
         issued_on=to_date(c.issued_on), redeemed_voucher_id=c.redeemed_voucher_id or "",
         recorded_at=ts(c.recorded_at),
     )
+
+
+def employment(e: EmploymentRecord) -> pb.EmploymentRecord:
+    return pb.EmploymentRecord(
+        employment_id=e.employment_id, person_name=e.person.name, person_id_masked=e.person.id_masked,
+        employer_credit_code=e.employer_credit_code, employer_name=e.employer_name,
+        start_date=to_date(e.start_date), source=EMPLOYMENT_SOURCE[e.source], recorded_by=e.recorded_by,
+        recorded_at=ts(e.recorded_at))

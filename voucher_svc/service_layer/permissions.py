@@ -20,12 +20,14 @@ PERMISSIONS: dict[str, frozenset[ActorKind]] = {
     "RedeemVoucher": frozenset({INSTITUTION, ADMIN}),
     "MarkVoucherPaid": frozenset({SERVICE}),
     "MarkVoucherPayoutFailed": frozenset({SERVICE}),
+    "RecordEmployment": frozenset({ADMIN, INSTITUTION}),
     # queries
     "ListOccupations": STAFF | {INSTITUTION, SERVICE, PERSON},
     "GetInstitution": STAFF | {INSTITUTION, SERVICE, PERSON},
     "GetCertificate": STAFF | {INSTITUTION, SERVICE},
     "GetVoucher": STAFF | {INSTITUTION, SERVICE},
     "ListVouchers": STAFF | {SERVICE},
+    "ListEmployment": STAFF,
     "ListAuditRecords": STAFF,
     # operations (skillpay.ops.v1.Operations): events the consumer parked
     "ListParkedEvents": frozenset({ADMIN}),
