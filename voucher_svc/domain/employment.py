@@ -61,7 +61,7 @@ class EmploymentRecord(Aggregate):
     recorded_at: datetime
 
     @classmethod
-    def record(cls, person: PersonIdentity, employer_credit_code: str, employer_name: str, start_date: date | None,
+    def create(cls, person: PersonIdentity, employer_credit_code: str, employer_name: str, start_date: date | None,
                source: EmploymentSource | None, recorded_by: str, now: datetime) -> EmploymentRecord:
         violations: list[FieldViolation] = []
         code, name = cls.check_fields(employer_credit_code, employer_name, start_date, source, now, violations)

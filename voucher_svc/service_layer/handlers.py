@@ -206,7 +206,7 @@ async def record_employment(cmd: commands.RecordEmployment, uow: VoucherUnitOfWo
     EmploymentRecord.check_fields(cmd.employer_credit_code, cmd.employer_name, cmd.start_date, cmd.source,
                                   clock.now(), violations)
     require(violations)  # every bad field at once
-    record = EmploymentRecord.record(person, cmd.employer_credit_code, cmd.employer_name, cmd.start_date,
+    record = EmploymentRecord.create(person, cmd.employer_credit_code, cmd.employer_name, cmd.start_date,
                                      cmd.source, f"{cmd.actor.kind.value}:{cmd.actor.subject}", clock.now())
     async with uow:
         # Serialised with the person's redemptions (see redeem_voucher) and other records of theirs.
