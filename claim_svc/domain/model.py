@@ -90,10 +90,9 @@ def valuation_violations(rule: str, rate_percent: int, standard_fen: int, amount
         violations.append(FieldViolation("valuation_rule", "must be A2, A3 or A4"))
     if isinstance(rate_percent, bool) or not isinstance(rate_percent, int) or not 0 <= rate_percent <= 100:
         violations.append(FieldViolation("rate_percent", "must be between 0 and 100"))
-    if standard_fen:  # 0: not stated
-        if fields.SUBSIDY_FEN.check(standard_fen, "standard_fen", violations) and isinstance(amount_fen, int) \
-                and amount_fen > standard_fen:
-            violations.append(FieldViolation("amount_fen", "must not exceed standard_fen"))
+    stated = standard_fen and fields.SUBSIDY_FEN.check(standard_fen, "standard_fen", violations)  # 0: not stated
+    if stated and isinstance(amount_fen, int) and amount_fen > standard_fen:
+        violations.append(FieldViolation("amount_fen", "must not exceed standard_fen"))
     return violations
 
 
