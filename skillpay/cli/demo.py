@@ -127,11 +127,12 @@ def _new_person(rng: random.Random) -> tuple[str, str]:
 PERSON_DRAWS = 20
 
 
-async def record_employment(clients: Clients, institution_id: str, resident_id: str, name: str,
-                            start: date) -> voucher_pb2.EmploymentRecord:
+async def record_employment(clients: Clients, institution_id: str, resident_id: str, name: str, start: date,
+                            employer_credit_code: str = "") -> voucher_pb2.EmploymentRecord:
     """The institution records that its trainee found a job (a labour contract from ``start``)."""
     return await clients.voucher.RecordEmployment(voucher_pb2.RecordEmploymentRequest(
-        request_id=_rid(), resident_id=resident_id, name=name, employer_credit_code=sample_data.credit_code(),
+        request_id=_rid(), resident_id=resident_id, name=name,
+        employer_credit_code=employer_credit_code or sample_data.credit_code(),
         employer_name="示范电力安装有限公司", start_date=date_pb2.Date(year=start.year, month=start.month, day=start.day),
         source=voucher_pb2.EMPLOYMENT_SOURCE_LABOUR_CONTRACT), metadata=clients.as_institution(institution_id))
 
