@@ -52,11 +52,11 @@ def employment_request(resident_id: str, employer: str, start: date,
                                       start_date=_date(start), source=source)
 
 
-async def _redeemed(stub, resident_id: str) -> pb.Voucher:
-    institution = await _catalogue(stub)
-    voucher = await _enrolled_voucher(stub, institution, resident_id)
-    cert = await stub.RecordCertificate(certificate_request(resident_id))  # skill level, yesterday
-    return await stub.RedeemVoucher(pb.RedeemVoucherRequest(request_id=rid(), voucher_id=voucher.voucher_id,
+async def _redeemed(client, resident_id: str) -> pb.Voucher:
+    institution = await _catalogue(client)
+    voucher = await _enrolled_voucher(client, institution, resident_id)
+    cert = await client.RecordCertificate(certificate_request(resident_id))  # skill level, yesterday
+    return await client.RedeemVoucher(pb.RedeemVoucherRequest(request_id=rid(), voucher_id=voucher.voucher_id,
                                                             certificate_id=cert.certificate_id))
 
 
