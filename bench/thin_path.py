@@ -62,7 +62,8 @@ DEFAULT_CONCURRENCY = 16
 DEFAULT_ECHO_DURATION_S = 3.0
 DEFAULT_WARMUP = 10
 DEFAULT_TIMEOUT_S = 300.0
-CALLS_PER_VOUCHER = 5  # IssueVoucher, CreatePresentationToken, EnrolVoucher, RecordCertificate, RedeemVoucher
+CALLS_PER_VOUCHER = 6  # IssueVoucher, CreatePresentationToken, EnrolVoucher, RecordCertificate,
+#                       RecordEmployment, RedeemVoucher
 FUND_CODE = "ESF-BENCH"
 PAID = voucher_pb2.VOUCHER_STATE_PAID
 CHANNEL_READY_TIMEOUT_S = 30.0

@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 
 from claim_svc.adapters.events import to_outgoing as claim_events
 from claim_svc.domain.model import Claim, ClaimState
-from claim_svc.service_layer.unit_of_work import ClaimUnitOfWork, PayoutOutcome
+from claim_svc.service_layer.unit_of_work import ClaimUnitOfWork, PayoutOutcome, PendingTopUp
 from ledger_svc.adapters.events import to_outgoing as ledger_events
 from ledger_svc.domain.model import (
     NON_NEGATIVE_ROLES,
@@ -52,6 +52,7 @@ from skillpay.messaging import OutgoingEvent, StoredResponse
 from skillpay.uow import AbstractUnitOfWork, EventMapper
 from voucher_svc.adapters.events import to_outgoing as voucher_events
 from voucher_svc.domain.eligibility import HistoryEntry
+from voucher_svc.domain.employment import EmploymentRecord
 from voucher_svc.domain.catalogue_query import InstitutionFilter, OccupationFilter
 from voucher_svc.domain.model import (Certificate, CertificateType, Institution, Occupation, Voucher, VoucherState,
                                       version_in_force)
@@ -235,7 +236,7 @@ class _Table:
 # -- voucher_svc -------------------------------------------------------------------------------
 class FakeVoucherDatabase(FakeDatabase):
     TABLES = ("occupations", "occupation_versions", "institutions", "certificates", "vouchers", "persons",
-              "used_presentation_tokens")
+              "used_presentation_tokens", "employment")
 
     def __init__(self):
         super().__init__()
@@ -385,6 +386,36 @@ class FakeVoucherRepository(_Table):
                 for v in self.rows.values() if v.holder.id_lookup == id_lookup]
 
 
+    async def subsidised_of(self, id_lookup: str) -> list[Voucher]:
+        # Tracked like the SQL one: a top-up is audited.
+        return [self._read(v.voucher_id) for v in sorted(self.rows.values(), key=lambda v: v.voucher_id)
+                if v.holder.id_lookup == id_lookup and v.state in (VoucherState.REDEEMED, VoucherState.PAID)]
+
+
+class FakeEmploymentRepository(_Table):
+    TABLE = "employment"
+
+    async def add(self, record: EmploymentRecord) -> None:
+        self._uow.track(record, new=True)
+        self._insert(record.employment_id, record)
+
+    async def get(self, employment_id: str) -> EmploymentRecord | None:
+        return self._read(employment_id, track=False)
+
+    async def start_dates(self, id_lookup: str) -> list:
+        return [e.start_date for e in self.rows.values() if e.person.id_lookup == id_lookup]
+
+    async def of_person(self, id_lookup: str, after: str | None, limit: int) -> list[EmploymentRecord]:
+        mine = [e for e in self.rows.values() if e.person.id_lookup == id_lookup]
+        mine.sort(key=lambda e: e.employment_id)
+        mine.sort(key=lambda e: e.start_date, reverse=True)
+        if after:
+            day, last_id = after.split("|", 1)
+            mine = [e for e in mine if e.start_date.isoformat() < day
+                    or (e.start_date.isoformat() == day and e.employment_id > last_id)]
+        return [_detached(e) for e in mine[:limit]]
+
+
 class FakePersonRepository(_Table):
     """Persons; the in-memory database runs one unit of work at a time, so the lock records who was locked."""
 
@@ -426,6 +457,7 @@ class FakeVoucherUnitOfWork(FakeUnitOfWork, VoucherUnitOfWork):
         self.vouchers = FakeVoucherRepository(self)
         self.persons = FakePersonRepository(self)
         self.presentations = FakeUsedPresentationRepository(self)
+        self.employment = FakeEmploymentRepository(self)
 
 
 # -- claim_svc ---------------------------------------------------------------------------------
@@ -445,7 +477,7 @@ class FakeFundDirectory:
 
 
 class FakeClaimDatabase(FakeDatabase):
-    TABLES = ("claims", "payout_outcomes")
+    TABLES = ("claims", "payout_outcomes", "pending_top_ups")
 
 
 class FakeClaimRepository(_Table):
@@ -483,6 +515,19 @@ class FakePayoutOutcomeRepository(_Table):
         return sorted((o for o in self.rows.values() if o.claim_id == claim_id), key=lambda o: o.occurred_at)
 
 
+class FakePendingTopUpRepository(_Table):
+    TABLE = "pending_top_ups"
+
+    async def add(self, top_up: PendingTopUp) -> bool:
+        if top_up.top_up_id in self.rows:
+            return False
+        self.rows[top_up.top_up_id] = top_up
+        return True
+
+    async def for_claim(self, claim_id: str) -> list[PendingTopUp]:
+        return sorted((t for t in self.rows.values() if t.claim_id == claim_id), key=lambda t: t.occurred_at)
+
+
 class FakeClaimUnitOfWork(FakeUnitOfWork, ClaimUnitOfWork):
     DATABASE = FakeClaimDatabase
     EVENT_MAPPER = staticmethod(claim_events)
@@ -490,6 +535,7 @@ class FakeClaimUnitOfWork(FakeUnitOfWork, ClaimUnitOfWork):
     def _open_repositories(self) -> None:
         self.claims = FakeClaimRepository(self)
         self.payout_outcomes = FakePayoutOutcomeRepository(self)
+        self.pending_top_ups = FakePendingTopUpRepository(self)
 
 
 # -- ledger_svc --------------------------------------------------------------------------------

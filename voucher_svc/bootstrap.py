@@ -23,6 +23,7 @@ from voucher_svc.adapters.presentation import SignedPresentationTokens
 from voucher_svc.adapters.unit_of_work import SqlVoucherUnitOfWork
 from voucher_svc.config import VoucherSettings
 from voucher_svc.domain.eligibility import DEFAULT_POLICY, EligibilityPolicy
+from voucher_svc.domain.valuation import DEFAULT_VALUATION, ValuationPolicy
 from voucher_svc.service_layer.funds import FundDirectory
 from voucher_svc.service_layer.handlers import HANDLERS
 from voucher_svc.service_layer.permissions import PERMISSIONS
@@ -34,7 +35,8 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 def bootstrap(uow_factory: Callable, vault: PiiVault, funds: FundDirectory, clock: Clock | None = None,
               fingerprint_key: bytes = b"", eligibility: EligibilityPolicy | None = None,
-              presentations: PresentationTokens | None = None) -> MessageBus:
+              presentations: PresentationTokens | None = None,
+              valuation: ValuationPolicy | None = None) -> MessageBus:
     """The bus with every handler's dependencies injected; tests pass fakes here.
 
     Without ``presentations`` tokens are signed with a key made up for this bus alone (tests); a
@@ -43,7 +45,8 @@ def bootstrap(uow_factory: Callable, vault: PiiVault, funds: FundDirectory, cloc
     if presentations is None:
         presentations = SignedPresentationTokens(Ed25519PrivateKey.generate())
     dependencies = {"clock": clock or SystemClock(), "vault": vault, "funds": funds,
-                    "eligibility": eligibility or DEFAULT_POLICY, "presentations": presentations}
+                    "eligibility": eligibility or DEFAULT_POLICY, "presentations": presentations,
+                    "valuation": valuation or DEFAULT_VALUATION}
     return build_bus(uow_factory, HANDLERS, PERMISSIONS, "voucher", dependencies, fingerprint_key)
 
 

@@ -1,7 +1,8 @@
 """Drives the thin path for a batch of vouchers against a running stack, over real gRPC.
 
 issue -> present (the holder's app, V2) -> enrol -> record certificate (an evaluation body, V3) ->
-redeem (voucher_svc); then Kafka carries the voucher
+record employment -> redeem (voucher_svc; the job makes the voucher worth its whole standard, A2);
+then Kafka carries the voucher
 through claim_svc and ledger_svc to the bank and back, and we wait until every voucher is paid.
 Shared by ``skillpay demo``, the end-to-end tests and ``bench/thin_path.py``.
 """
@@ -16,7 +17,7 @@ import uuid
 import weakref
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -141,8 +142,25 @@ def _new_person(rng: random.Random) -> tuple[str, str]:
 PERSON_DRAWS = 20
 
 
-async def redeem_one(clients: Clients, institution_id: str, fund_code: str, rng: random.Random) -> str:
-    """One voucher from issue to redemption; every call carries its own request id."""
+async def record_employment(clients: Clients, institution_id: str, resident_id: str, name: str, start: date,
+                            employer_credit_code: str = "") -> voucher_pb2.EmploymentRecord:
+    """The institution records that its trainee found a job (a labour contract from ``start``)."""
+    return await clients.voucher.RecordEmployment(voucher_pb2.RecordEmploymentRequest(
+        request_id=_rid(), resident_id=resident_id, name=name,
+        employer_credit_code=employer_credit_code or sample_data.credit_code(),
+        employer_name="示范电力安装有限公司", start_date=date_pb2.Date(year=start.year, month=start.month, day=start.day),
+        source=voucher_pb2.EMPLOYMENT_SOURCE_LABOUR_CONTRACT), metadata=clients.as_institution(institution_id))
+
+
+async def redeem_one(clients: Clients, institution_id: str, fund_code: str, rng: random.Random,
+                     employed: bool = True, persons: dict[str, tuple[str, str]] | None = None) -> str:
+    """One voucher from issue to redemption; every call carries its own request id.
+
+    ``employed``: the trainee's job (starting on the certificate date) is recorded before the
+    redemption, so the voucher is worth the whole standard (A2); without it, a skill-level
+    certificate is worth 80% (A3). ``persons`` (if given) learns the voucher's holder
+    (resident ID, name), e.g. to record their employment later (A5).
+    """
     valid_until = Timestamp()
     valid_until.FromDatetime(datetime.now(timezone.utc) + timedelta(days=365))
     as_institution = clients.as_institution(institution_id)
@@ -171,6 +189,10 @@ async def redeem_one(clients: Clients, institution_id: str, fund_code: str, rng:
         certificate_type=voucher_pb2.CERTIFICATE_TYPE_SKILL_LEVEL, occupation_code=OCCUPATION_CODE,
         level=OCCUPATION_LEVEL, issued_on=date_pb2.Date(year=today.year, month=today.month, day=today.day)),
         metadata=clients.as_evaluation_body())
+    if employed:
+        await record_employment(clients, institution_id, resident_id, name, today)
+    if persons is not None:
+        persons[voucher.voucher_id] = (resident_id, name)
     await clients.voucher.RedeemVoucher(voucher_pb2.RedeemVoucherRequest(
         request_id=_rid(), voucher_id=voucher.voucher_id, certificate_id=certificate.certificate_id),
         metadata=as_institution)

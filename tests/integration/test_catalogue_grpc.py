@@ -127,15 +127,17 @@ async def test_A1_a_redemption_is_valued_by_the_version_in_force_on_the_certific
     before_change, after_change = [sample_data.resident_id(random.Random(s)) for s in (1, 2)]
     old = await enrol(stub, voucher_server, issuer, before_change, (await issue(stub, before_change)).voucher_id, ins)
     new = await enrol(stub, voucher_server, issuer, after_change, (await issue(stub, after_change)).voucher_id, ins)
-    old_value = (await redeem(stub, old.voucher_id, await certificate(stub, before_change,
-                                                                      change - timedelta(days=1)))).value_fen
-    new_value = (await redeem(stub, new.voucher_id, await certificate(stub, after_change, change))).value_fen
-    assert (old_value, new_value) == (100_000, 180_000)
+    old_redeemed = await redeem(stub, old.voucher_id, await certificate(stub, before_change,
+                                                                        change - timedelta(days=1)))
+    new_redeemed = await redeem(stub, new.voucher_id, await certificate(stub, after_change, change))
+    # the standard of the version in force on each certificate's date; no employment: A3's 80% of it
+    assert (old_redeemed.standard_fen, new_redeemed.standard_fen) == (100_000, 180_000)
+    assert (old_redeemed.value_fen, new_redeemed.value_fen) == (80_000, 144_000)
     # and the events claim_svc pays from carry the same values
     payloads = [events_pb2.VoucherRedeemed.FromString(events_pb2.EventEnvelope.FromString(r.envelope).payload)
                 for r in await rows(voucher_server.url,
                                     "SELECT envelope FROM outbox WHERE event_type = 'voucher.redeemed'")]
-    assert {p.voucher_id: p.value_fen for p in payloads} == {old.voucher_id: 100_000, new.voucher_id: 180_000}
+    assert {p.voucher_id: p.value_fen for p in payloads} == {old.voucher_id: 80_000, new.voucher_id: 144_000}
     # the first version now ends the day before the second starts
     listed = await stub.ListOccupations(pb.ListOccupationsRequest(in_force_on=day(change - timedelta(days=1))))
     [first] = listed.occupations

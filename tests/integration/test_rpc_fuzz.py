@@ -251,6 +251,13 @@ async def _seed_voucher(stub, ctx: dict) -> None:
     ctx["voucher_ids"] = ctx["issued_voucher_ids"] + [held.voucher_id]
     ctx["page_token"] = (await stub.ListVouchers(vp.ListVouchersRequest(page_size=1))).next_page_token
     ctx["occupation_token"] = (await stub.ListOccupations(vp.ListOccupationsRequest(page_size=1))).next_page_token
+    for seed in (1, 2):
+        await stub.RecordEmployment(vp.RecordEmploymentRequest(
+            request_id=rid(), resident_id=holder, name="张三", employer_credit_code=sample_data.credit_code(
+                random.Random(seed)), employer_name="示范公司", start_date=yesterday(),
+            source=vp.EMPLOYMENT_SOURCE_SOCIAL_INSURANCE))
+    ctx["employment_token"] = (await stub.ListEmployment(vp.ListEmploymentRequest(
+        resident_id=holder, page_size=1))).next_page_token
 
 
 async def _seed_ledger(stub, ctx: dict) -> None:
@@ -531,6 +538,11 @@ def _plausible_voucher(method: str, ctx: dict, n: int):
         "GetVoucher": lambda: vp.GetVoucherRequest(voucher_id=vouchers[n % len(vouchers)]),
         "ListVouchers": lambda: vp.ListVouchersRequest(
             page_size=n % 4, page_token=ctx["page_token"] if n % 2 else "", state=n % 8),
+        "RecordEmployment": lambda: vp.RecordEmploymentRequest(
+            request_id=rid(), resident_id=ctx["resident_id"], name="张三", employer_credit_code=sample_data.credit_code(),
+            employer_name=f"公司{n}", start_date=yesterday(), source=1 + n % 3),
+        "ListEmployment": lambda: vp.ListEmploymentRequest(
+            resident_id=ctx["resident_id"], page_size=n % 4, page_token=ctx["employment_token"] if n % 2 else ""),
         "ListAuditRecords": lambda: audit_pb2.ListAuditRecordsRequest(
             aggregate_id=vouchers[n % len(vouchers)], page_size=n % 3),
     }[method]()

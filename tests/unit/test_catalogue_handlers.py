@@ -169,9 +169,11 @@ async def test_A1_redemption_is_valued_by_the_version_in_force_on_the_certificat
     new_voucher, new_rid = await enrolled(bus, ins, 2)
     old = await redeem(bus, old_voucher, await certificate(bus, old_rid, date(2025, 3, 1), 1), ins)
     new = await redeem(bus, new_voucher, await certificate(bus, new_rid, date(2025, 3, 2), 2), ins)
-    assert (old.value_fen, new.value_fen) == (100_000, 200_000)
+    # A skill-level certificate without employment: A3's 80% of the standard in force on its date
+    assert (old.standard_fen, new.standard_fen) == (100_000, 200_000)
+    assert (old.value_fen, new.value_fen) == (80_000, 160_000)
     values = {e.aggregate_id: e.payload.value_fen for e in db.events_of_type("voucher.redeemed")}
-    assert values == {old_voucher.voucher_id: 100_000, new_voucher.voucher_id: 200_000}
+    assert values == {old_voucher.voucher_id: 80_000, new_voucher.voucher_id: 160_000}
 
 
 @pytest.mark.policy("A1")

@@ -408,8 +408,8 @@ def test_V5_redeemed_voucher_does_not_expire_and_can_still_be_paid():
 # ---------------------------------------------------------------------------------------- redeem (V2, V3)
 
 
-@pytest.mark.policy("V3", "V4")
-def test_V3_redeem_with_own_certificate_fixes_value_at_occupation_standard():
+@pytest.mark.policy("V3", "V4", "A3")
+def test_V3_redeem_with_own_certificate_fixes_value_from_occupation_standard():
     now = _now()
     holder = _person(1)
     v = _enrolled(holder, now)
@@ -417,7 +417,8 @@ def test_V3_redeem_with_own_certificate_fixes_value_at_occupation_standard():
     at = now + timedelta(days=5)
     v.redeem(cert, _occupation(now, standard=123_456), at)
     assert v.state is VoucherState.REDEEMED
-    assert v.value_fen == 123_456
+    # Without a valuation given, the default policy with no employment: A3 (skill-level), 80%, rounded down.
+    assert (v.value_fen, v.rate_percent, v.valuation_rule, v.standard_fen) == (98_764, 80, "A3", 123_456)
     assert v.certificate_id == "crt_1"
     assert v.redeemed_at == at
     assert cert.redeemed_voucher_id == "vch_1"
@@ -433,7 +434,7 @@ def test_V3_value_stays_fixed_after_redemption_when_the_standard_changes():
     occupation.subsidy_standard_fen = 200_000
     with pytest.raises(FailedPrecondition):
         v.redeem(_certificate(holder, now, cid="crt_2"), occupation, now)
-    assert v.value_fen == 100_000
+    assert (v.value_fen, v.standard_fen) == (80_000, 100_000)
 
 
 @pytest.mark.policy("V2")
@@ -512,8 +513,9 @@ def test_V4_redeem_records_one_voucher_redeemed_event_pulled_once():
     events = v.pull_events()
     assert events == [VoucherRedeemed(
         voucher_id="vch_1", holder=holder, institution_id="ins_1", occupation_code=OCC_CODE, level=4,
-        certificate_id="crt_1", certificate_type=CertificateType.SKILL_LEVEL, value_fen=STANDARD_FEN,
-        fund_source="employment_subsidy", redeemed_at=now)]
+        certificate_id="crt_1", certificate_type=CertificateType.SKILL_LEVEL, value_fen=STANDARD_FEN * 80 // 100,
+        fund_source="employment_subsidy", redeemed_at=now, rate_percent=80, valuation_rule="A3",
+        standard_fen=STANDARD_FEN, employment_window_end=date(2025, 9, 30))]  # certificate of 06-30, + 3 months
     assert v.pull_events() == []
 
 

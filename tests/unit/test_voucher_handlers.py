@@ -430,12 +430,15 @@ async def test_the_whole_flow_redeems_the_voucher_for_its_value_and_announces_it
     voucher, ins, cert = await redeemed_voucher(bus)
     stored = db.tables["vouchers"][voucher.voucher_id]
     assert stored.state is VoucherState.REDEEMED
-    assert (stored.certificate_id, stored.value_fen, stored.redeemed_at) == (cert.certificate_id, STANDARD, NOW)
+    # A3: a skill-level certificate and no employment known: 80% of the standard.
+    assert (stored.certificate_id, stored.value_fen, stored.redeemed_at) == (cert.certificate_id, STANDARD * 80 // 100,
+                                                                           NOW)
     assert db.tables["certificates"][cert.certificate_id].redeemed_voucher_id == voucher.voucher_id
     [event] = db.events_of_type("voucher.redeemed")
     assert event.aggregate_id == voucher.voucher_id
     assert (event.payload.value_fen, event.payload.fund_source, event.payload.certificate_id,
-            event.payload.institution_id) == (STANDARD, "esf-2025", cert.certificate_id, ins.institution_id)
+            event.payload.institution_id) == (STANDARD * 80 // 100, "esf-2025", cert.certificate_id,
+                                              ins.institution_id)
     assert event.payload.holder.id_lookup == VAULT.lookup_hash(RID)
     assert [r.state_after for r in db.audit_for(voucher.voucher_id)] == ["issued", "enrolled", "redeemed"]
     assert [(r.state_before, r.state_after) for r in db.audit_for(cert.certificate_id)] == [

@@ -12,6 +12,7 @@ from skillpay.clock import aware
 from skillpay.db import ConcurrentUpdate
 from voucher_svc.adapters.tables import (
     certificates,
+    employment_records,
     institutions,
     occupation_versions,
     occupations,
@@ -21,6 +22,7 @@ from voucher_svc.adapters.tables import (
 )
 from voucher_svc.domain.catalogue_query import InstitutionFilter, OccupationFilter
 from voucher_svc.domain.eligibility import HistoryEntry
+from voucher_svc.domain.employment import EmploymentRecord, EmploymentSource
 from voucher_svc.domain.model import (
     BankAccount,
     Certificate,
@@ -271,6 +273,12 @@ class VoucherRepository:
                              aware(r.valid_until))
                 for r in (await self._conn.execute(query)).all()]
 
+    async def subsidised_of(self, id_lookup: str) -> list[Voucher]:
+        query = (select(vouchers).where(vouchers.c.holder_id_lookup == id_lookup,
+                                        vouchers.c.state.in_([VoucherState.REDEEMED.value, VoucherState.PAID.value]))
+                 .order_by(vouchers.c.voucher_id))
+        return [self._track(self._from_row(r)) for r in (await self._conn.execute(query)).all()]
+
     @staticmethod
     def _values(v: Voucher) -> dict:
         return dict(
@@ -280,7 +288,10 @@ class VoucherRepository:
             state=v.state.value, institution_id=v.institution_id, real_person_verified=v.real_person_verified,
             certificate_id=v.certificate_id, value_fen=v.value_fen, issued_at=v.issued_at,
             valid_until=v.valid_until, enrolled_at=v.enrolled_at, redeemed_at=v.redeemed_at,
-            paid_at=v.paid_at, payment_id=v.payment_id, payout_failure_reason=v.payout_failure_reason)
+            paid_at=v.paid_at, payment_id=v.payment_id, payout_failure_reason=v.payout_failure_reason,
+            rate_percent=v.rate_percent, valuation_rule=v.valuation_rule, standard_fen=v.standard_fen,
+            employment_window_start=v.employment_window_start, employment_window_end=v.employment_window_end,
+            topped_up_fen=v.topped_up_fen, topped_up_at=v.topped_up_at)
 
     @staticmethod
     def _from_row(r) -> Voucher:
@@ -290,7 +301,50 @@ class VoucherRepository:
             valid_until=aware(r.valid_until), state=VoucherState(r.state), institution_id=r.institution_id,
             real_person_verified=r.real_person_verified, certificate_id=r.certificate_id, value_fen=r.value_fen,
             enrolled_at=aware(r.enrolled_at), redeemed_at=aware(r.redeemed_at), paid_at=aware(r.paid_at),
-            payment_id=r.payment_id, payout_failure_reason=r.payout_failure_reason, version=r.version)
+            payment_id=r.payment_id, payout_failure_reason=r.payout_failure_reason, rate_percent=r.rate_percent,
+            valuation_rule=r.valuation_rule, standard_fen=r.standard_fen,
+            employment_window_start=r.employment_window_start, employment_window_end=r.employment_window_end,
+            topped_up_fen=r.topped_up_fen, topped_up_at=aware(r.topped_up_at), version=r.version)
+
+
+class EmploymentRepository:
+    def __init__(self, conn: AsyncConnection, track):
+        self._conn = conn
+        self._track = track
+
+    async def add(self, e: EmploymentRecord) -> None:
+        self._track(e, new=True)
+        await self._conn.execute(insert(employment_records).values(
+            employment_id=e.employment_id, person_name=e.person.name, person_id_lookup=e.person.id_lookup,
+            person_id_sealed=e.person.id_sealed, person_id_masked=e.person.id_masked,
+            employer_credit_code=e.employer_credit_code, employer_name=e.employer_name, start_date=e.start_date,
+            source=e.source.value, recorded_by=e.recorded_by, recorded_at=e.recorded_at))
+
+    async def get(self, employment_id: str) -> EmploymentRecord | None:
+        row = (await self._conn.execute(
+            select(employment_records).where(employment_records.c.employment_id == employment_id))).first()
+        return self._from_row(row) if row else None
+
+    async def start_dates(self, id_lookup: str) -> list[date]:
+        rows = await self._conn.execute(select(employment_records.c.start_date)
+                                        .where(employment_records.c.person_id_lookup == id_lookup))
+        return [r.start_date for r in rows]
+
+    async def of_person(self, id_lookup: str, after: str | None, limit: int) -> list[EmploymentRecord]:
+        e = employment_records.c
+        query = (select(employment_records).where(e.person_id_lookup == id_lookup)
+                 .order_by(e.start_date.desc(), e.employment_id).limit(limit))
+        if after:
+            day, employment_id = after.split("|", 1)
+            start = date.fromisoformat(day)
+            query = query.where((e.start_date < start) | ((e.start_date == start) & (e.employment_id > employment_id)))
+        return [self._from_row(r) for r in await self._conn.execute(query)]
+
+    @staticmethod
+    def _from_row(r) -> EmploymentRecord:
+        person = PersonIdentity(r.person_name, r.person_id_lookup, r.person_id_sealed, r.person_id_masked)
+        return EmploymentRecord(r.employment_id, person, r.employer_credit_code, r.employer_name, r.start_date,
+                                EmploymentSource(r.source), r.recorded_by, aware(r.recorded_at))
 
 
 def _dialect(conn: AsyncConnection):

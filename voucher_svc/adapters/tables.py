@@ -101,6 +101,14 @@ vouchers = Table(
     Column("payment_id", String(64)),
     Column("version", Integer, nullable=False),
     Column("payout_failure_reason", String(MAX_FAILURE_REASON_CHARS), nullable=False, server_default=""),
+    # A2-A4, fixed at redemption; A5's top-up (0 until one is claimed).
+    Column("rate_percent", Integer, nullable=False, server_default="0"),
+    Column("valuation_rule", String(4), nullable=False, server_default=""),
+    Column("standard_fen", BigInteger, nullable=False, server_default="0"),
+    Column("employment_window_start", Date),
+    Column("employment_window_end", Date),
+    Column("topped_up_fen", BigInteger, nullable=False, server_default="0"),
+    Column("topped_up_at", DateTime(timezone=True)),
 )
 
 certificates = Table(
@@ -144,4 +152,20 @@ used_presentation_tokens = Table(
     Column("voucher_id", String(40), nullable=False, index=True),
     Column("institution_id", String(40), nullable=False),
     Column("used_at", DateTime(timezone=True), nullable=False),
+)
+
+# A2, A5: employment evidence; the id derives from person, employer, start date and source.
+employment_records = Table(
+    "employment_records", metadata,
+    Column("employment_id", String(40), primary_key=True),
+    Column("person_name", String(64), nullable=False),
+    Column("person_id_lookup", String(64), nullable=False, index=True),
+    Column("person_id_sealed", LargeBinary, nullable=False),
+    Column("person_id_masked", String(18), nullable=False),
+    Column("employer_credit_code", String(18), nullable=False),
+    Column("employer_name", String(64), nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("source", String(24), nullable=False),
+    Column("recorded_by", String(200), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
 )

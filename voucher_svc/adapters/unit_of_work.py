@@ -5,6 +5,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from skillpay.uow import SqlUnitOfWork
 from voucher_svc.adapters.repository import (
     CertificateRepository,
+    EmploymentRepository,
     InstitutionRepository,
     OccupationRepository,
     PersonRepository,
@@ -22,3 +23,4 @@ class SqlVoucherUnitOfWork(SqlUnitOfWork, VoucherUnitOfWork):
         self.vouchers = VoucherRepository(conn, self.track)
         self.persons = PersonRepository(conn, self.track)
         self.presentations = UsedPresentationRepository(conn)
+        self.employment = EmploymentRepository(conn, self.track)

@@ -7,6 +7,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError
@@ -16,6 +17,10 @@ from skillpay.aggregate import Aggregate, Entity
 from skillpay.clock import shanghai_date
 from skillpay.errors import FailedPrecondition, FieldViolation, PermissionDenied, PreconditionViolation, require
 from voucher_svc.domain.certificate_numbers import number_violations
+from skillpay.ids import derived_id
+
+if TYPE_CHECKING:  # valuation.py builds on this module's CertificateType
+    from voucher_svc.domain.valuation import Valuation
 
 HIGHEST_LEVEL, LOWEST_LEVEL = 1, 5  # L3: 5 (初级) .. 1 (高级技师)
 # The vocational qualification system this catalogue follows: no certificate is older.
@@ -429,6 +434,39 @@ class VoucherRedeemed:
     value_fen: int
     fund_source: str
     redeemed_at: datetime
+    # A2-A4: how the value came about (the claim line shows it).
+    rate_percent: int = 0
+    valuation_rule: str = ""
+    standard_fen: int = 0
+    employment_window_end: date | None = None
+
+
+@dataclass(frozen=True)
+class VoucherToppedUp:
+    """A5: employment inside the window lifted an 80%/50% value to the full one; pay the difference once."""
+
+    top_up_id: str
+    voucher_id: str
+    holder: PersonIdentity
+    institution_id: str
+    occupation_code: str
+    level: int
+    certificate_id: str
+    value_fen: int  # what the redemption was worth (already claimed)
+    top_up_fen: int  # the difference, claimed now
+    standard_fen: int
+    fund_source: str
+    employment_start: date
+    topped_up_at: datetime
+
+
+def top_up_id_for(voucher_id: str, certificate_id: str) -> str:
+    """A5: one top-up per redemption; its id (and so its claim line's and payout's) derives from it."""
+    return derived_id("tup", voucher_id, certificate_id)
+
+
+# A5 tops up only values A3 or A4 fixed (a voucher valued before A2-A4 existed has rule "").
+TOPPED_UP_RULES = frozenset({"A3", "A4"})
 
 
 @dataclass
@@ -453,6 +491,15 @@ class Voucher(Aggregate):
     paid_at: datetime | None = None
     payment_id: str | None = None
     payout_failure_reason: str = ""  # why the last payout failed; cleared once one settles
+    # A2-A4, fixed at redemption: the rate and rule applied to the standard, and A2's window.
+    rate_percent: int = 0
+    valuation_rule: str = ""  # "A2", "A3", "A4"; "" for a voucher redeemed before valuation existed
+    standard_fen: int = 0
+    employment_window_start: date | None = None  # None: no lower bound
+    employment_window_end: date | None = None
+    # A5: the difference to the full value, once, when employment inside the window is recorded later.
+    topped_up_fen: int = 0
+    topped_up_at: datetime | None = None
     version: int = field(default=0, compare=False)
 
     @classmethod
@@ -486,8 +533,9 @@ class Voucher(Aggregate):
         return self.voucher_id
 
     def audit_state(self) -> str:
-        # A failed payout is a change worth an audit record although the V4 state stays "redeemed".
-        return "payout_failed" if self.payout_status is PayoutStatus.FAILED else self.state.value
+        # A failed payout and a top-up are changes worth an audit record although the V4 state stays.
+        state = "payout_failed" if self.payout_status is PayoutStatus.FAILED else self.state.value
+        return f"{state}+top_up" if self.topped_up_fen else state
 
     @property
     def payout_status(self) -> PayoutStatus:
@@ -520,11 +568,12 @@ class Voucher(Aggregate):
         self.real_person_verified = True
         self.enrolled_at = now
 
-    def redeem(self, certificate: Certificate, occupation: Occupation, now: datetime) -> None:
+    def redeem(self, certificate: Certificate, occupation: Occupation, now: datetime,
+               valuation: Valuation | None = None) -> None:
         """V2, V3: a certificate of the same person and occupation redeems the voucher once.
 
-        The value is fixed now, at redemption; here it is the occupation's standard (the rate
-        table of A2-A4 comes with the eligibility rules).
+        The value is fixed now, at redemption (A2-A4: ``valuation``, computed by the valuation
+        policy with the employment known now; without one, the default policy with no employment).
         """
         self._refuse_if_expired(now)
         if self.state is not VoucherState.ENROLLED:
@@ -537,15 +586,53 @@ class Voucher(Aggregate):
             raise FailedPrecondition("the certificate has already redeemed a voucher (V3)")
         if (occupation.code, occupation.level) != (self.occupation_code, self.level):
             raise ValueError("redeem needs the catalogue entry of the voucher's own occupation")
+        if valuation is None:
+            # Imported here: valuation.py imports this module.
+            from voucher_svc.domain.valuation import DEFAULT_VALUATION
+
+            valuation = DEFAULT_VALUATION.value(occupation.subsidy_standard_fen, occupation.new_occupation,
+                                                certificate.certificate_type, certificate.issued_on, ())
         self.state = VoucherState.REDEEMED
         self.certificate_id = certificate.certificate_id
-        self.value_fen = occupation.subsidy_standard_fen
+        self.value_fen = valuation.value_fen
+        self.rate_percent = valuation.rate_percent
+        self.valuation_rule = valuation.rule.value
+        self.standard_fen = valuation.standard_fen
+        self.employment_window_start = valuation.window_start
+        self.employment_window_end = valuation.window_end
         self.redeemed_at = now
         certificate.redeemed_voucher_id = self.voucher_id
         self.record(VoucherRedeemed(
             self.voucher_id, self.holder, self.institution_id or "", self.occupation_code, self.level,
             certificate.certificate_id, certificate.certificate_type, self.value_fen, self.fund_source, now,
+            self.rate_percent, self.valuation_rule, self.standard_fen, self.employment_window_end,
         ))
+
+    def employment_in_window(self, start: date) -> bool:
+        """A2/A5: whether employment starting then falls in the window fixed at redemption."""
+        if self.employment_window_end is None or start > self.employment_window_end:
+            return False
+        return self.employment_window_start is None or start >= self.employment_window_start
+
+    def top_up(self, employment_start: date, full_value_fen: int, now: datetime) -> bool:
+        """A5: employment recorded later, starting inside the window, lifts an A3/A4 value to
+        ``full_value_fen`` (A2's value of the standard used). Exactly once: a voucher already
+        topped up, not redeemed or paid, valued by A2, or employment outside the window changes
+        nothing (False). Never a second full payment: only the difference is claimed."""
+        if self.state not in (VoucherState.REDEEMED, VoucherState.PAID) or self.topped_up_fen:
+            return False
+        if self.valuation_rule not in TOPPED_UP_RULES or not self.employment_in_window(employment_start):
+            return False
+        difference = full_value_fen - self.value_fen
+        if difference <= 0:
+            return False
+        self.topped_up_fen = difference
+        self.topped_up_at = now
+        self.record(VoucherToppedUp(
+            top_up_id_for(self.voucher_id, self.certificate_id or ""), self.voucher_id, self.holder,
+            self.institution_id or "", self.occupation_code, self.level, self.certificate_id or "", self.value_fen,
+            difference, self.standard_fen, self.fund_source, employment_start, now))
+        return True
 
     def mark_paid(self, payment_id: str, paid_at: datetime) -> bool:
         """V4: the subsidy landed. Returns False when nothing changed (already paid)."""

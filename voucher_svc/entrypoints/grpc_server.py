@@ -32,6 +32,7 @@ VOUCHER = Reply.protobuf(pb.Voucher, mappers.voucher)
 CERTIFICATE = Reply.protobuf(pb.Certificate, mappers.certificate)
 PERSON = Reply.protobuf(pb.Person, mappers.person)  # masked only: the admin setting groups is not the person
 PRESENTATION = Reply.protobuf(pb.PresentationToken, mappers.presentation)
+EMPLOYMENT = Reply.protobuf(pb.EmploymentRecord, mappers.employment)
 
 
 class VoucherServicer(voucher_pb2_grpc.VoucherServiceServicer):
@@ -189,16 +190,33 @@ class VoucherServicer(voucher_pb2_grpc.VoucherServiceServicer):
             effective_from=from_date(request.effective_from, request.HasField("effective_from"), "effective_from")),
             reply=PERSON)
 
+    async def RecordEmployment(self, request, context):
+        return await self._bus.handle(commands.RecordEmployment(
+            actor=caller(request), resident_id=request.resident_id, name=request.name,
+            employer_credit_code=request.employer_credit_code, employer_name=request.employer_name,
+            start_date=from_date(request.start_date, request.HasField("start_date"), "start_date"),
+            source=mappers.EMPLOYMENT_SOURCE_FROM_PB.get(request.source)), reply=EMPLOYMENT)
+
+    async def ListEmployment(self, request, context):
+        self._reader("ListEmployment")
+        page, token = await self._queries.list_employment(request.resident_id, request.page_size,
+                                                          request.page_token)
+        return pb.ListEmploymentResponse(records=[mappers.employment(e) for e in page], next_page_token=token)
+
     async def ListAuditRecords(self, request, context):
         return await list_audit_records(self._uow, self._bus, request)
 
 
 
+# The voucher's state follows the payment of its own value; a top-up (A5) is the claim's to follow.
+TOP_UP_LINE = "top_up"
+
+
 def on_payment_settled(envelope: events_pb2.EventEnvelope):
     event = events_pb2.PaymentSettled.FromString(envelope.payload)
     voucher_id = event.references.get("voucher_id", "")
-    if not voucher_id:
-        return None  # paid for something other than a voucher
+    if not voucher_id or event.references.get("line_kind") == TOP_UP_LINE:
+        return None  # paid for something other than a voucher's value
     return commands.MarkVoucherPaid(actor=actor_for_event(envelope), voucher_id=voucher_id, payment_id=event.payment_id,
                                     paid_at=from_ts(event.settled_at, event.HasField("settled_at")))
 
@@ -206,7 +224,7 @@ def on_payment_settled(envelope: events_pb2.EventEnvelope):
 def on_payment_failed(envelope: events_pb2.EventEnvelope):
     event = events_pb2.PaymentFailed.FromString(envelope.payload)
     voucher_id = event.references.get("voucher_id", "")
-    if not voucher_id:
+    if not voucher_id or event.references.get("line_kind") == TOP_UP_LINE:
         return None
     return commands.MarkVoucherPayoutFailed(actor=actor_for_event(envelope), voucher_id=voucher_id,
                                             reason=event.reason)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from skillpay.service_runtime import to_date, ts
 from skillpay.voucher.v1 import voucher_pb2 as pb
+from voucher_svc.domain.employment import EmploymentRecord, EmploymentSource
 from voucher_svc.domain.model import (
     Certificate,
     CertificateType,
@@ -14,6 +15,7 @@ from voucher_svc.domain.model import (
     PayoutStatus,
     Voucher,
     VoucherState,
+    top_up_id_for,
 )
 from voucher_svc.domain.person import HardshipGroup, Person
 from voucher_svc.domain.presentation import IssuedPresentation
@@ -29,6 +31,8 @@ INSTITUTION_NATURE = {n: getattr(pb, f"INSTITUTION_NATURE_{n.name}") for n in In
 INSTITUTION_NATURE_FROM_PB = {v: k for k, v in INSTITUTION_NATURE.items()}
 HARDSHIP_GROUP = {g: getattr(pb, f"HARDSHIP_GROUP_{g.name}") for g in HardshipGroup}
 HARDSHIP_GROUP_FROM_PB = {v: k for k, v in HARDSHIP_GROUP.items()}
+EMPLOYMENT_SOURCE = {s: getattr(pb, f"EMPLOYMENT_SOURCE_{s.name}") for s in EmploymentSource}
+EMPLOYMENT_SOURCE_FROM_PB = {v: k for k, v in EMPLOYMENT_SOURCE.items()}
 
 
 def occupation(o: Occupation) -> pb.Occupation:
@@ -64,6 +68,11 @@ def voucher(v: Voucher) -> pb.Voucher:
         enrolled_at=ts(v.enrolled_at), redeemed_at=ts(v.redeemed_at), paid_at=ts(v.paid_at),
         payment_id=v.payment_id or "", real_person_verified=v.real_person_verified,
         payout_status=PAYOUT_STATUS[v.payout_status], payout_failure_reason=v.payout_failure_reason,
+        rate_percent=v.rate_percent, valuation_rule=v.valuation_rule, standard_fen=v.standard_fen,
+        employment_window_start=to_date(v.employment_window_start),
+        employment_window_end=to_date(v.employment_window_end), topped_up_fen=v.topped_up_fen,
+        topped_up_at=ts(v.topped_up_at),
+        top_up_id=top_up_id_for(v.voucher_id, v.certificate_id or "") if v.topped_up_fen else "",
     )
 
 
@@ -86,3 +95,11 @@ def person(p: Person, resident_id: str = "") -> pb.Person:
 
 def presentation(t: IssuedPresentation) -> pb.PresentationToken:
     return pb.PresentationToken(token=t.token, voucher_id=t.voucher_id, expires_at=ts(t.expires_at), qr_png=t.qr_png)
+
+
+def employment(e: EmploymentRecord) -> pb.EmploymentRecord:
+    return pb.EmploymentRecord(
+        employment_id=e.employment_id, person_name=e.person.name, person_id_masked=e.person.id_masked,
+        employer_credit_code=e.employer_credit_code, employer_name=e.employer_name,
+        start_date=to_date(e.start_date), source=EMPLOYMENT_SOURCE[e.source], recorded_by=e.recorded_by,
+        recorded_at=ts(e.recorded_at))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from skillpay.messagebus import Command
+from voucher_svc.domain.employment import EmploymentSource
 from voucher_svc.domain.model import CertificateType, InstitutionNature
 from voucher_svc.domain.person import HardshipGroup
 
@@ -154,3 +155,18 @@ class MarkVoucherPayoutFailed(Command):
 
     voucher_id: str
     reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordEmployment(Command):
+    """Employment evidence of a person (A2; A5 tops up what was redeemed before it was known)."""
+
+    resident_id: str
+    name: str
+    employer_credit_code: str
+    employer_name: str
+    start_date: date | None
+    source: EmploymentSource | None
+
+    def __repr__(self) -> str:
+        return f"RecordEmployment(source={self.source}, actor={self.actor})"

@@ -12,10 +12,12 @@ from skillpay.actors import ActorKind
 from skillpay.ids import new_id
 from skillpay.pii import PiiVault, mask_resident_id, validate_resident_id
 from voucher_svc.domain.eligibility import DEFAULT_POLICY, Candidate, EligibilityPolicy
+from voucher_svc.domain.employment import EmploymentRecord
 from voucher_svc.domain.model import (BUREAU_ISSUER, BankAccount, Certificate, Institution, Occupation,
                                       PersonIdentity, Voucher, VoucherState, check_level)
 from voucher_svc.domain.person import Person
 from voucher_svc.domain.presentation import IssuedPresentation, check_presentable, check_presentation, reused
+from voucher_svc.domain.valuation import DEFAULT_VALUATION, ValuationPolicy
 from voucher_svc.service_layer import commands
 from voucher_svc.service_layer.funds import FundDirectory
 from voucher_svc.service_layer.presentation import PresentationTokens
@@ -326,7 +328,8 @@ async def record_certificate(cmd: commands.RecordCertificate, uow: VoucherUnitOf
 
 
 async def redeem_voucher(cmd: commands.RedeemVoucher, uow: VoucherUnitOfWork, clock: Clock,
-                         eligibility: EligibilityPolicy = DEFAULT_POLICY) -> Voucher:
+                         eligibility: EligibilityPolicy = DEFAULT_POLICY,
+                         valuation: ValuationPolicy = DEFAULT_VALUATION) -> Voucher:
     async with uow:
         voucher = await _voucher(uow, cmd.voucher_id)
         if voucher.institution_id:
@@ -341,7 +344,14 @@ async def redeem_voucher(cmd: commands.RedeemVoucher, uow: VoucherUnitOfWork, cl
                 institution.require_active(enrolling=False)
         # A1: valued by the catalogue version in force on the certificate's date, not today's.
         occupation = await _occupation_in_force(uow, voucher.occupation_code, voucher.level, certificate.issued_on)
-        voucher.redeem(certificate, occupation, clock.now())
+        # The person's lock before their employment is read: a RecordEmployment running meanwhile
+        # either committed (its record counts for A2 here) or waits and then sees this redemption
+        # (and tops it up, A5). Either way the employment is never missed.
+        await uow.persons.lock(voucher.holder.id_lookup)
+        value = valuation.value(occupation.subsidy_standard_fen, occupation.new_occupation,
+                                certificate.certificate_type, certificate.issued_on,
+                                await uow.employment.start_dates(voucher.holder.id_lookup))
+        voucher.redeem(certificate, occupation, clock.now(), value)
         # L1-L3 with the certificate's date, after the certificate matched (V2, V3 first).
         await _check_eligible(uow, eligibility, voucher, Candidate(
             voucher.voucher_id, voucher.occupation_code, voucher.level, certificate_date=certificate.issued_on))
@@ -367,6 +377,34 @@ async def set_hardship_groups(cmd: commands.SetHardshipGroups, uow: VoucherUnitO
         await uow.persons.save(person)
         await uow.commit()
     return person
+
+
+async def record_employment(cmd: commands.RecordEmployment, uow: VoucherUnitOfWork, clock: Clock, vault: PiiVault,
+                            valuation: ValuationPolicy = DEFAULT_VALUATION) -> EmploymentRecord:
+    """Employment evidence; the same evidence again returns the first record, changing nothing.
+
+    A5: every redeemed or paid voucher of the person valued by A3/A4 whose employment window
+    contains the start date is topped up to its full value, once (``Voucher.top_up``).
+    """
+    violations: list[FieldViolation] = []
+    person = identify_person(vault, cmd.resident_id, cmd.name, violations)
+    EmploymentRecord.check_fields(cmd.employer_credit_code, cmd.employer_name, cmd.start_date, cmd.source,
+                                  clock.now(), violations)
+    require(violations)  # every bad field at once
+    record = EmploymentRecord.create(person, cmd.employer_credit_code, cmd.employer_name, cmd.start_date,
+                                     cmd.source, f"{cmd.actor.kind.value}:{cmd.actor.subject}", clock.now())
+    async with uow:
+        # Serialised with the person's redemptions (see redeem_voucher) and other records of theirs.
+        await uow.persons.lock(person.id_lookup)
+        existing = await uow.employment.get(record.employment_id)
+        if existing is not None:
+            return existing
+        await uow.employment.add(record)
+        for voucher in await uow.vouchers.subsidised_of(person.id_lookup):
+            if voucher.top_up(record.start_date, valuation.full_value(voucher.standard_fen), clock.now()):
+                await uow.vouchers.save(voucher)
+        await uow.commit()
+    return record
 
 
 async def mark_voucher_paid(cmd: commands.MarkVoucherPaid, uow: VoucherUnitOfWork) -> None:
@@ -407,4 +445,5 @@ HANDLERS = {
     commands.RedeemVoucher: redeem_voucher,
     commands.MarkVoucherPaid: mark_voucher_paid,
     commands.MarkVoucherPayoutFailed: mark_voucher_payout_failed,
+    commands.RecordEmployment: record_employment,
 }

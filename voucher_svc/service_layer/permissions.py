@@ -30,6 +30,7 @@ PERMISSIONS: dict[str, frozenset[ActorKind]] = {
     "RedeemVoucher": frozenset({INSTITUTION, ADMIN}),
     "MarkVoucherPaid": frozenset({SERVICE}),
     "MarkVoucherPayoutFailed": frozenset({SERVICE}),
+    "RecordEmployment": frozenset({ADMIN, INSTITUTION}),
     # queries
     "ListOccupations": STAFF | {INSTITUTION, SERVICE, PERSON, EVALUATION_BODY},
     "GetInstitution": STAFF | {INSTITUTION, SERVICE, PERSON},
@@ -39,6 +40,7 @@ PERMISSIONS: dict[str, frozenset[ActorKind]] = {
     "GetVoucher": STAFF | {INSTITUTION, SERVICE, PERSON},
     "ListVouchers": STAFF | {SERVICE, PERSON},
     "GetPerson": STAFF | {PERSON},
+    "ListEmployment": STAFF,
     "ListAuditRecords": STAFF,
     # operations (skillpay.ops.v1.Operations): events the consumer parked
     "ListParkedEvents": frozenset({ADMIN}),

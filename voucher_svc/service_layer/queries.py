@@ -12,11 +12,17 @@ from dataclasses import dataclass
 
 from skillpay.actors import Actor, ActorKind
 from skillpay.errors import FieldViolation, NotFound, PermissionDenied, require
+from skillpay.paging import decode_token, page_size, split_page
 from skillpay.pii import PiiVault
+from voucher_svc.domain.employment import EmploymentRecord
 from voucher_svc.domain.model import Voucher, VoucherState
 from voucher_svc.domain.person import Person
 from voucher_svc.service_layer.handlers import person_lookup
 from voucher_svc.service_layer.unit_of_work import VoucherUnitOfWork
+
+
+def employment_key(e: EmploymentRecord) -> str:
+    return f"{e.start_date.isoformat()}|{e.employment_id}"
 
 
 @dataclass(frozen=True)
@@ -68,3 +74,15 @@ class VoucherQueries:
         holder = actor.subject if actor.kind is ActorKind.PERSON else None
         async with self._uow(read_only=True) as uow:
             return await uow.vouchers.list(after, limit, state, holder_lookup=holder)
+
+    async def list_employment(self, resident_id: str, requested_size: int,
+                              page_token: str) -> tuple[list[EmploymentRecord], str]:
+        """ListEmployment (staff): a person's evidence, latest start first, found by the ID's keyed hash (V1)."""
+        violations: list[FieldViolation] = []
+        id_lookup = person_lookup(self._vault, resident_id, violations)
+        require(violations)
+        limit = page_size(requested_size)
+        after = decode_token(page_token, "employment")
+        async with self._uow(read_only=True) as uow:
+            items = await uow.employment.of_person(id_lookup, after, limit + 1)
+        return split_page(items, limit, employment_key, "employment")

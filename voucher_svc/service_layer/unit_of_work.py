@@ -8,6 +8,7 @@ from typing import Protocol
 from skillpay.uow import AbstractUnitOfWork, AuditLog, IdempotencyRepository
 from voucher_svc.domain.catalogue_query import InstitutionFilter, OccupationFilter
 from voucher_svc.domain.eligibility import HistoryEntry
+from voucher_svc.domain.employment import EmploymentRecord
 from voucher_svc.domain.model import Certificate, CertificateType, Institution, Occupation, Voucher, VoucherState
 from voucher_svc.domain.person import Person
 
@@ -55,6 +56,16 @@ class VoucherRepository(Protocol):
     async def list(self, after: str | None, limit: int, state: VoucherState | None,
                    holder_lookup: str | None = None) -> list[Voucher]: ...
     async def history(self, id_lookup: str) -> list[HistoryEntry]: ...
+    async def subsidised_of(self, id_lookup: str) -> list[Voucher]:
+        """A5: the person's redeemed or paid vouchers (read without a row lock; ``save`` checks the version)."""
+
+
+class EmploymentRepository(Protocol):
+    async def add(self, record: EmploymentRecord) -> None: ...
+    async def get(self, employment_id: str) -> EmploymentRecord | None: ...
+    async def start_dates(self, id_lookup: str) -> list[date]: ...
+    async def of_person(self, id_lookup: str, after: str | None, limit: int) -> list[EmploymentRecord]:
+        """Latest start first (then by id); ``after`` is the "<start date>|<id>" key of the last one seen."""
 
 
 class PersonRepository(Protocol):
@@ -81,5 +92,6 @@ class VoucherUnitOfWork(AbstractUnitOfWork):
     vouchers: VoucherRepository
     persons: PersonRepository
     presentations: UsedPresentationRepository
+    employment: EmploymentRepository
     idempotency: IdempotencyRepository
     audit: AuditLog

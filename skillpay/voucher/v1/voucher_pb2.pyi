@@ -62,6 +62,13 @@ class CertificateType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CERTIFICATE_TYPE_SKILL_LEVEL: _ClassVar[CertificateType]
     CERTIFICATE_TYPE_SPECIAL_ABILITY: _ClassVar[CertificateType]
     CERTIFICATE_TYPE_TRAINING_QUALIFIED: _ClassVar[CertificateType]
+
+class EmploymentSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EMPLOYMENT_SOURCE_UNSPECIFIED: _ClassVar[EmploymentSource]
+    EMPLOYMENT_SOURCE_SOCIAL_INSURANCE: _ClassVar[EmploymentSource]
+    EMPLOYMENT_SOURCE_LABOUR_CONTRACT: _ClassVar[EmploymentSource]
+    EMPLOYMENT_SOURCE_SELF_EMPLOYMENT: _ClassVar[EmploymentSource]
 INSTITUTION_STATUS_UNSPECIFIED: InstitutionStatus
 INSTITUTION_STATUS_ACTIVE: InstitutionStatus
 INSTITUTION_STATUS_REMOVED: InstitutionStatus
@@ -95,6 +102,10 @@ CERTIFICATE_TYPE_VOCATIONAL_QUALIFICATION: CertificateType
 CERTIFICATE_TYPE_SKILL_LEVEL: CertificateType
 CERTIFICATE_TYPE_SPECIAL_ABILITY: CertificateType
 CERTIFICATE_TYPE_TRAINING_QUALIFIED: CertificateType
+EMPLOYMENT_SOURCE_UNSPECIFIED: EmploymentSource
+EMPLOYMENT_SOURCE_SOCIAL_INSURANCE: EmploymentSource
+EMPLOYMENT_SOURCE_LABOUR_CONTRACT: EmploymentSource
+EMPLOYMENT_SOURCE_SELF_EMPLOYMENT: EmploymentSource
 
 class Occupation(_message.Message):
     __slots__ = ("code", "name", "level", "subsidy_standard_fen", "new_occupation", "created_at", "min_class_hours", "practical_oriented", "region", "effective_from", "effective_to", "version")
@@ -323,7 +334,7 @@ class GetInstitutionRequest(_message.Message):
     def __init__(self, institution_id: _Optional[str] = ...) -> None: ...
 
 class Voucher(_message.Message):
-    __slots__ = ("voucher_id", "holder_name", "holder_id_masked", "occupation_code", "level", "fund_source", "batch_id", "state", "institution_id", "certificate_id", "value_fen", "issued_at", "valid_until", "enrolled_at", "redeemed_at", "paid_at", "payment_id", "real_person_verified", "payout_status", "payout_failure_reason")
+    __slots__ = ("voucher_id", "holder_name", "holder_id_masked", "occupation_code", "level", "fund_source", "batch_id", "state", "institution_id", "certificate_id", "value_fen", "issued_at", "valid_until", "enrolled_at", "redeemed_at", "paid_at", "payment_id", "real_person_verified", "payout_status", "payout_failure_reason", "rate_percent", "valuation_rule", "standard_fen", "employment_window_start", "employment_window_end", "topped_up_fen", "topped_up_at", "top_up_id")
     VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
     HOLDER_NAME_FIELD_NUMBER: _ClassVar[int]
     HOLDER_ID_MASKED_FIELD_NUMBER: _ClassVar[int]
@@ -344,6 +355,14 @@ class Voucher(_message.Message):
     REAL_PERSON_VERIFIED_FIELD_NUMBER: _ClassVar[int]
     PAYOUT_STATUS_FIELD_NUMBER: _ClassVar[int]
     PAYOUT_FAILURE_REASON_FIELD_NUMBER: _ClassVar[int]
+    RATE_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    VALUATION_RULE_FIELD_NUMBER: _ClassVar[int]
+    STANDARD_FEN_FIELD_NUMBER: _ClassVar[int]
+    EMPLOYMENT_WINDOW_START_FIELD_NUMBER: _ClassVar[int]
+    EMPLOYMENT_WINDOW_END_FIELD_NUMBER: _ClassVar[int]
+    TOPPED_UP_FEN_FIELD_NUMBER: _ClassVar[int]
+    TOPPED_UP_AT_FIELD_NUMBER: _ClassVar[int]
+    TOP_UP_ID_FIELD_NUMBER: _ClassVar[int]
     voucher_id: str
     holder_name: str
     holder_id_masked: str
@@ -364,7 +383,15 @@ class Voucher(_message.Message):
     real_person_verified: bool
     payout_status: PayoutStatus
     payout_failure_reason: str
-    def __init__(self, voucher_id: _Optional[str] = ..., holder_name: _Optional[str] = ..., holder_id_masked: _Optional[str] = ..., occupation_code: _Optional[str] = ..., level: _Optional[int] = ..., fund_source: _Optional[str] = ..., batch_id: _Optional[str] = ..., state: _Optional[_Union[VoucherState, str]] = ..., institution_id: _Optional[str] = ..., certificate_id: _Optional[str] = ..., value_fen: _Optional[int] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., enrolled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., redeemed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., paid_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., payment_id: _Optional[str] = ..., real_person_verified: _Optional[bool] = ..., payout_status: _Optional[_Union[PayoutStatus, str]] = ..., payout_failure_reason: _Optional[str] = ...) -> None: ...
+    rate_percent: int
+    valuation_rule: str
+    standard_fen: int
+    employment_window_start: _date_pb2.Date
+    employment_window_end: _date_pb2.Date
+    topped_up_fen: int
+    topped_up_at: _timestamp_pb2.Timestamp
+    top_up_id: str
+    def __init__(self, voucher_id: _Optional[str] = ..., holder_name: _Optional[str] = ..., holder_id_masked: _Optional[str] = ..., occupation_code: _Optional[str] = ..., level: _Optional[int] = ..., fund_source: _Optional[str] = ..., batch_id: _Optional[str] = ..., state: _Optional[_Union[VoucherState, str]] = ..., institution_id: _Optional[str] = ..., certificate_id: _Optional[str] = ..., value_fen: _Optional[int] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., enrolled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., redeemed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., paid_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., payment_id: _Optional[str] = ..., real_person_verified: _Optional[bool] = ..., payout_status: _Optional[_Union[PayoutStatus, str]] = ..., payout_failure_reason: _Optional[str] = ..., rate_percent: _Optional[int] = ..., valuation_rule: _Optional[str] = ..., standard_fen: _Optional[int] = ..., employment_window_start: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., employment_window_end: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., topped_up_fen: _Optional[int] = ..., topped_up_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., top_up_id: _Optional[str] = ...) -> None: ...
 
 class IssueVoucherRequest(_message.Message):
     __slots__ = ("request_id", "resident_id", "name", "occupation_code", "level", "fund_source", "batch_id", "valid_until")
@@ -537,3 +564,61 @@ class ListVouchersResponse(_message.Message):
     vouchers: _containers.RepeatedCompositeFieldContainer[Voucher]
     next_page_token: str
     def __init__(self, vouchers: _Optional[_Iterable[_Union[Voucher, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class EmploymentRecord(_message.Message):
+    __slots__ = ("employment_id", "person_name", "person_id_masked", "employer_credit_code", "employer_name", "start_date", "source", "recorded_by", "recorded_at")
+    EMPLOYMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    PERSON_NAME_FIELD_NUMBER: _ClassVar[int]
+    PERSON_ID_MASKED_FIELD_NUMBER: _ClassVar[int]
+    EMPLOYER_CREDIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    EMPLOYER_NAME_FIELD_NUMBER: _ClassVar[int]
+    START_DATE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_BY_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_AT_FIELD_NUMBER: _ClassVar[int]
+    employment_id: str
+    person_name: str
+    person_id_masked: str
+    employer_credit_code: str
+    employer_name: str
+    start_date: _date_pb2.Date
+    source: EmploymentSource
+    recorded_by: str
+    recorded_at: _timestamp_pb2.Timestamp
+    def __init__(self, employment_id: _Optional[str] = ..., person_name: _Optional[str] = ..., person_id_masked: _Optional[str] = ..., employer_credit_code: _Optional[str] = ..., employer_name: _Optional[str] = ..., start_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., source: _Optional[_Union[EmploymentSource, str]] = ..., recorded_by: _Optional[str] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RecordEmploymentRequest(_message.Message):
+    __slots__ = ("request_id", "resident_id", "name", "employer_credit_code", "employer_name", "start_date", "source")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    RESIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    EMPLOYER_CREDIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    EMPLOYER_NAME_FIELD_NUMBER: _ClassVar[int]
+    START_DATE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    resident_id: str
+    name: str
+    employer_credit_code: str
+    employer_name: str
+    start_date: _date_pb2.Date
+    source: EmploymentSource
+    def __init__(self, request_id: _Optional[str] = ..., resident_id: _Optional[str] = ..., name: _Optional[str] = ..., employer_credit_code: _Optional[str] = ..., employer_name: _Optional[str] = ..., start_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., source: _Optional[_Union[EmploymentSource, str]] = ...) -> None: ...
+
+class ListEmploymentRequest(_message.Message):
+    __slots__ = ("resident_id", "page_size", "page_token")
+    RESIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    resident_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, resident_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListEmploymentResponse(_message.Message):
+    __slots__ = ("records", "next_page_token")
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    records: _containers.RepeatedCompositeFieldContainer[EmploymentRecord]
+    next_page_token: str
+    def __init__(self, records: _Optional[_Iterable[_Union[EmploymentRecord, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

@@ -135,6 +135,16 @@ class VoucherServiceStub:
                 request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.SetHardshipGroupsRequest.SerializeToString,
                 response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Person.FromString,
                 _registered_method=True)
+        self.RecordEmployment = channel.unary_unary(
+                '/skillpay.voucher.v1.VoucherService/RecordEmployment',
+                request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.RecordEmploymentRequest.SerializeToString,
+                response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.EmploymentRecord.FromString,
+                _registered_method=True)
+        self.ListEmployment = channel.unary_unary(
+                '/skillpay.voucher.v1.VoucherService/ListEmployment',
+                request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListEmploymentRequest.SerializeToString,
+                response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListEmploymentResponse.FromString,
+                _registered_method=True)
         self.ListAuditRecords = channel.unary_unary(
                 '/skillpay.voucher.v1.VoucherService/ListAuditRecords',
                 request_serializer=skillpay_dot_audit_dot_v1_dot_audit__pb2.ListAuditRecordsRequest.SerializeToString,
@@ -279,6 +289,20 @@ class VoucherServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordEmployment(self, request, context):
+        """Employment evidence of a person (A2 at redemption; A5 tops up earlier redemptions). Recording
+        the same evidence again returns the first record.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListEmployment(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListAuditRecords(self, request, context):
         """Every state change of one aggregate, oldest first (who, when, which command, before -> after).
         """
@@ -388,6 +412,16 @@ def add_VoucherServiceServicer_to_server(servicer, server):
                     servicer.SetHardshipGroups,
                     request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.SetHardshipGroupsRequest.FromString,
                     response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Person.SerializeToString,
+            ),
+            'RecordEmployment': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordEmployment,
+                    request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.RecordEmploymentRequest.FromString,
+                    response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.EmploymentRecord.SerializeToString,
+            ),
+            'ListEmployment': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEmployment,
+                    request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListEmploymentRequest.FromString,
+                    response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListEmploymentResponse.SerializeToString,
             ),
             'ListAuditRecords': grpc.unary_unary_rpc_method_handler(
                     servicer.ListAuditRecords,
@@ -935,6 +969,60 @@ class VoucherService:
             '/skillpay.voucher.v1.VoucherService/SetHardshipGroups',
             skillpay_dot_voucher_dot_v1_dot_voucher__pb2.SetHardshipGroupsRequest.SerializeToString,
             skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Person.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordEmployment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.voucher.v1.VoucherService/RecordEmployment',
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.RecordEmploymentRequest.SerializeToString,
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.EmploymentRecord.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListEmployment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.voucher.v1.VoucherService/ListEmployment',
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListEmploymentRequest.SerializeToString,
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListEmploymentResponse.FromString,
             options,
             channel_credentials,
             insecure,
