@@ -1,10 +1,11 @@
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from skillpay.settings import ServiceSettings
 
 
 class VoucherSettings(ServiceSettings):
-    """Environment: VOUCHER_GRPC_LISTEN, VOUCHER_METRICS_LISTEN, VOUCHER_DATABASE_URL, VOUCHER_LEDGER_ADDR, plus the shared KAFKA_*/SKILLPAY_* ones."""
+    """Environment: VOUCHER_GRPC_LISTEN, VOUCHER_METRICS_LISTEN, VOUCHER_DATABASE_URL, VOUCHER_LEDGER_ADDR, VOUCHER_EXPIRY_SWEEP_INTERVAL_S, VOUCHER_EXPIRY_SWEEP_CHUNK, plus the shared KAFKA_*/SKILLPAY_* ones."""
 
     model_config = SettingsConfigDict(env_prefix="VOUCHER_", extra="ignore")
     service_name: str = "voucher"
@@ -13,3 +14,7 @@ class VoucherSettings(ServiceSettings):
     ledger_addr: str = "127.0.0.1:50053"
     ledger_timeout_s: float = 3.0
     metrics_listen: str = "127.0.0.1:9151"
+    # V5: how often the process expires what is due by itself (every replica sweeps; they share
+    # the work), and how many vouchers each transaction of a sweep takes at most.
+    expiry_sweep_interval_s: float = Field(default=60.0, gt=0)
+    expiry_sweep_chunk: int = Field(default=200, ge=1, le=1000)

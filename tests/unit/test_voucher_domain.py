@@ -506,7 +506,7 @@ def test_V4_redeem_records_one_voucher_redeemed_event_pulled_once():
     assert events == [VoucherRedeemed(
         voucher_id="vch_1", holder=holder, institution_id="ins_1", occupation_code=OCC_CODE, level=4,
         certificate_id="crt_1", certificate_type=CertificateType.SKILL_LEVEL, value_fen=STANDARD_FEN,
-        fund_source="employment_subsidy", redeemed_at=now)]
+        fund_source="employment_subsidy", redeemed_at=now, redemption_id="vch_1", redemption_no=1)]
     assert v.pull_events() == []
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -17,6 +19,7 @@ from voucher_svc.domain.model import (
     InstitutionStatus,
     Occupation,
     PersonIdentity,
+    UNUSED_STATES,
     Voucher,
     VoucherState,
 )
@@ -120,6 +123,15 @@ class CertificateRepository:
         if result.rowcount != 1:
             raise ConcurrentUpdate(f"certificate {c.certificate_id} changed concurrently")
 
+    async def release(self, c: Certificate, voucher_id: str) -> None:
+        # Guarded like mark_redeemed: only the voucher that holds the certificate frees it.
+        result = await self._conn.execute(
+            update(certificates)
+            .where(certificates.c.certificate_id == c.certificate_id, certificates.c.redeemed_voucher_id == voucher_id)
+            .values(redeemed_voucher_id=None))
+        if result.rowcount != 1:
+            raise ConcurrentUpdate(f"certificate {c.certificate_id} changed concurrently")
+
     @staticmethod
     def _from_row(row) -> Certificate:
         return Certificate(row.certificate_id, row.certificate_number, CertificateType(row.certificate_type),
@@ -158,6 +170,16 @@ class VoucherRepository:
             query = query.where(vouchers.c.state == state.value)
         return [self._from_row(r) for r in (await self._conn.execute(query)).all()]
 
+    async def due_for_expiry(self, now: datetime, limit: int) -> list[Voucher]:
+        """V5: FOR UPDATE SKIP LOCKED on PostgreSQL, so concurrent sweeps take different rows
+        (SQLAlchemy leaves the clause out on SQLite, whose single writer serialises the sweeps)."""
+        query = (select(vouchers)
+                 .where(vouchers.c.state.in_([s.value for s in UNUSED_STATES]),
+                        vouchers.c.valid_until <= now.astimezone(timezone.utc))  # stored in UTC
+                 .order_by(vouchers.c.valid_until, vouchers.c.voucher_id).limit(limit)
+                 .with_for_update(skip_locked=True))
+        return [self._track(self._from_row(r)) for r in (await self._conn.execute(query)).all()]
+
     async def history(self, id_lookup: str) -> list[HistoryEntry]:
         """L1-L4: every voucher of one person, with the date of the certificate that redeemed it."""
         query = (select(vouchers.c.voucher_id, vouchers.c.occupation_code, vouchers.c.level, vouchers.c.state,
@@ -178,7 +200,9 @@ class VoucherRepository:
             state=v.state.value, institution_id=v.institution_id, real_person_verified=v.real_person_verified,
             certificate_id=v.certificate_id, value_fen=v.value_fen, issued_at=v.issued_at,
             valid_until=v.valid_until, enrolled_at=v.enrolled_at, redeemed_at=v.redeemed_at,
-            paid_at=v.paid_at, payment_id=v.payment_id, payout_failure_reason=v.payout_failure_reason)
+            paid_at=v.paid_at, payment_id=v.payment_id, payout_failure_reason=v.payout_failure_reason,
+            redemption_no=v.redemption_no, state_reason=v.state_reason, ended_at=v.ended_at,
+            recovery_due_fen=v.recovery_due_fen, recovery_payment_ids=" ".join(v.recovery_payment_ids))
 
     @staticmethod
     def _from_row(r) -> Voucher:
@@ -188,7 +212,10 @@ class VoucherRepository:
             valid_until=aware(r.valid_until), state=VoucherState(r.state), institution_id=r.institution_id,
             real_person_verified=r.real_person_verified, certificate_id=r.certificate_id, value_fen=r.value_fen,
             enrolled_at=aware(r.enrolled_at), redeemed_at=aware(r.redeemed_at), paid_at=aware(r.paid_at),
-            payment_id=r.payment_id, payout_failure_reason=r.payout_failure_reason, version=r.version)
+            payment_id=r.payment_id, payout_failure_reason=r.payout_failure_reason,
+            redemption_no=r.redemption_no, state_reason=r.state_reason, ended_at=aware(r.ended_at),
+            recovery_due_fen=r.recovery_due_fen, recovery_payment_ids=tuple(r.recovery_payment_ids.split()),
+            version=r.version)
 
 
 class PersonRepository:

@@ -6,6 +6,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -18,6 +19,7 @@ from sqlalchemy import BigInteger
 
 from skillpay.audit_trail import add_audit_table
 from skillpay.messaging import add_messaging_tables, add_parked_events_table
+from voucher_svc.domain.lifecycle import REASON
 from voucher_svc.domain.model import MAX_FAILURE_REASON_CHARS
 
 metadata = MetaData()
@@ -72,6 +74,14 @@ vouchers = Table(
     Column("payment_id", String(64)),
     Column("version", Integer, nullable=False),
     Column("payout_failure_reason", String(MAX_FAILURE_REASON_CHARS), nullable=False, server_default=""),
+    # The voucher's life after issue (V4, V5, X2; voucher_svc.domain.lifecycle).
+    Column("redemption_no", Integer, nullable=False, server_default="0"),
+    Column("state_reason", String(REASON.max_len), nullable=False, server_default=""),
+    Column("ended_at", DateTime(timezone=True)),
+    Column("recovery_due_fen", BigInteger, nullable=False, server_default="0"),
+    Column("recovery_payment_ids", Text, nullable=False, server_default=""),  # space-separated
+    # V5: the expiry sweep's query (state in issued/enrolled, valid_until <= now).
+    Index("ix_vouchers_expiry", "state", "valid_until"),
 )
 
 certificates = Table(

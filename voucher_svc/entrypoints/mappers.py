@@ -43,6 +43,8 @@ def voucher(v: Voucher) -> pb.Voucher:
         enrolled_at=ts(v.enrolled_at), redeemed_at=ts(v.redeemed_at), paid_at=ts(v.paid_at),
         payment_id=v.payment_id or "", real_person_verified=v.real_person_verified,
         payout_status=PAYOUT_STATUS[v.payout_status], payout_failure_reason=v.payout_failure_reason,
+        redemption_no=v.redemption_no, redemption_id=v.redemption_id, state_reason=v.state_reason,
+        ended_at=ts(v.ended_at), recovery_due_fen=v.recovery_due_fen,
     )
 
 

@@ -20,6 +20,11 @@ PERMISSIONS: dict[str, frozenset[ActorKind]] = {
     "RedeemVoucher": frozenset({INSTITUTION, ADMIN}),
     "MarkVoucherPaid": frozenset({SERVICE}),
     "MarkVoucherPayoutFailed": frozenset({SERVICE}),
+    # the bureau's lifecycle decisions (V4, V5, X2); SERVICE: the process's own expiry sweep
+    "ExpireDueVouchers": frozenset({ADMIN, SERVICE}),
+    "CancelVoucher": frozenset({ADMIN}),
+    "RevokeVoucher": frozenset({ADMIN}),
+    "RollBackRedemption": frozenset({ADMIN}),
     # queries
     "ListOccupations": STAFF | {INSTITUTION, SERVICE, PERSON},
     "GetInstitution": STAFF | {INSTITUTION, SERVICE, PERSON},
