@@ -50,6 +50,9 @@ claim_lines = Table(
     Column("attempt", Integer, nullable=False),
     Column("failure_reason", String(200), nullable=False),
     Column("paid_at", DateTime(timezone=True)),
+    # A voucher subsidy line's cause: the voucher's redemption (the voucher id for the first).
+    Column("redemption_id", String(40)),
+    Column("withdrawal_reason", String(200), nullable=False, server_default=""),
     Index("ix_claim_lines_claim", "claim_id", "position"),
 )
 

@@ -63,7 +63,22 @@ def on_voucher_redeemed(envelope: events_pb2.EventEnvelope):
     return commands.CreateVoucherClaim(
         actor=actor_for_event(envelope), voucher_id=e.voucher_id, payee=payee, institution_id=e.institution_id,
         occupation_code=e.occupation_code, level=e.level, amount_fen=e.value_fen, fund_source=e.fund_source,
-        redeemed_at=from_ts(e.redeemed_at, e.HasField("redeemed_at"), "redeemed_at"))
+        redeemed_at=from_ts(e.redeemed_at, e.HasField("redeemed_at"), "redeemed_at"), redemption_id=e.redemption_id)
+
+
+def on_redemption_rolled_back(envelope: events_pb2.EventEnvelope):
+    e = events_pb2.VoucherRedemptionRolledBack.FromString(envelope.payload)
+    return commands.WithdrawClaimLine(actor=actor_for_event(envelope), voucher_id=e.voucher_id,
+                                      redemption_id=e.redemption_id, reason=e.reason)
+
+
+def on_voucher_revoked(envelope: events_pb2.EventEnvelope):
+    e = events_pb2.VoucherRevoked.FromString(envelope.payload)
+    if not e.withdrawn_redemption_id:
+        # Nothing unpaid to withdraw. A recovery due after payment is the ledger's (a later issue).
+        return None
+    return commands.WithdrawClaimLine(actor=actor_for_event(envelope), voucher_id=e.voucher_id,
+                                      redemption_id=e.withdrawn_redemption_id, reason=e.reason)
 
 
 def on_payment_settled(envelope: events_pb2.EventEnvelope):
@@ -85,7 +100,8 @@ def on_payment_failed(envelope: events_pb2.EventEnvelope):
         or envelope.occurred_at.ToDatetime(tzinfo=timezone.utc))
 
 
-TRANSLATORS = {"voucher.redeemed": on_voucher_redeemed, "payment.settled": on_payment_settled,
+TRANSLATORS = {"voucher.redeemed": on_voucher_redeemed, "voucher.redemption_rolled_back": on_redemption_rolled_back,
+               "voucher.revoked": on_voucher_revoked, "payment.settled": on_payment_settled,
                "payment.failed": on_payment_failed}
 
 

@@ -21,6 +21,18 @@ class CreateVoucherClaim(Command):
     amount_fen: int
     fund_source: str
     redeemed_at: datetime | None
+    # The voucher's redemption (its claim line's cause); "" from older events: the first, the voucher id.
+    redemption_id: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class WithdrawClaimLine(Command):
+    """From voucher_svc's voucher.redemption_rolled_back (or voucher.revoked before payment): the
+    redemption's claim line is never paid (again)."""
+
+    voucher_id: str
+    redemption_id: str
+    reason: str
 
 
 @dataclass(frozen=True, kw_only=True)

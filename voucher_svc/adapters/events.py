@@ -7,7 +7,12 @@ from collections.abc import Iterable
 from skillpay.events.v1 import events_pb2
 from skillpay.kafka import VOUCHER_EVENTS
 from skillpay.messaging import OutgoingEvent, to_timestamp
-from voucher_svc.domain.lifecycle import VoucherCancelled, VoucherExpired, VoucherRedemptionRolledBack, VoucherRevoked
+from voucher_svc.domain.lifecycle import (
+    VoucherCancelled,
+    VoucherExpired,
+    VoucherRedemptionRolledBack,
+    VoucherRevoked,
+)
 from voucher_svc.domain.model import PersonIdentity, VoucherRedeemed
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -175,7 +175,7 @@ class VoucherRepository:
         (SQLAlchemy leaves the clause out on SQLite, whose single writer serialises the sweeps)."""
         query = (select(vouchers)
                  .where(vouchers.c.state.in_([s.value for s in UNUSED_STATES]),
-                        vouchers.c.valid_until <= now.astimezone(timezone.utc))  # stored in UTC
+                        vouchers.c.valid_until <= now.astimezone(UTC))  # stored in UTC
                  .order_by(vouchers.c.valid_until, vouchers.c.voucher_id).limit(limit)
                  .with_for_update(skip_locked=True))
         return [self._track(self._from_row(r)) for r in (await self._conn.execute(query)).all()]
