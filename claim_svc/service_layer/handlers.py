@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import logging
 
-from claim_svc.domain.model import Claim, claim_id_for_voucher, payout_outcome_violations, plain_reason
+from claim_svc.domain.model import (
+    Claim,
+    claim_id_for_voucher,
+    payout_outcome_violations,
+    plain_reason,
+)
 from claim_svc.service_layer import commands
 from claim_svc.service_layer.unit_of_work import ClaimUnitOfWork, PayoutOutcome
-from skillpay.clock import Clock
 from skillpay import fields
+from skillpay.clock import Clock
 from skillpay.errors import FieldViolation, NotFound, require
 
 log = logging.getLogger(__name__)

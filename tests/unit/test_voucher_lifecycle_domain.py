@@ -10,7 +10,15 @@ from datetime import timedelta
 import pytest
 
 from skillpay.errors import FailedPrecondition, InvalidArgument
-from tests.unit.test_voucher_domain import NOW, STANDARD_FEN, _certificate, _enrolled, _occupation, _person, _voucher
+from tests.unit.test_voucher_domain import (
+    NOW,
+    STANDARD_FEN,
+    _certificate,
+    _enrolled,
+    _occupation,
+    _person,
+    _voucher,
+)
 from voucher_svc.domain.lifecycle import (
     VoucherCancelled,
     VoucherExpired,

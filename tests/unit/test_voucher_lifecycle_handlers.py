@@ -10,31 +10,35 @@ from datetime import timedelta
 import pytest
 
 from skillpay.actors import Actor, ActorKind, service_actor
-from skillpay.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from skillpay.clock import FixedClock
+from skillpay.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+)
 from skillpay.events.v1 import events_pb2
-from tests.unit.test_voucher_handlers import (  # noqa: F401 - fixtures
+from tests.fakes import FakeFundDirectory, FakeVoucherUnitOfWork
+from tests.unit.test_voucher_handlers import (
     ADMIN,
     LEDGER,
     NOW,
     RID,
     STANDARD,
     VALID_UNTIL,
+    VAULT,
     as_institution,
-    bus,
     certificate,
-    clock,
-    db,
     enrolled_voucher,
-    funds,
     institution,
     issue,
     nothing_stored,
     occupation,
     redeem,
     redeemed_voucher,
-    uows,
     violated_fields,
 )
+from voucher_svc.bootstrap import bootstrap
 from voucher_svc.domain.lifecycle import redemption_id_for
 from voucher_svc.domain.model import VoucherState
 from voucher_svc.entrypoints.expiry import ExpirySweeper
@@ -44,6 +48,21 @@ from voucher_svc.service_layer import commands
 pytestmark = pytest.mark.unit
 
 SWEEPER = service_actor("voucher")
+
+
+@pytest.fixture
+def clock():
+    return FixedClock(NOW)
+
+
+@pytest.fixture
+def db(clock):
+    return FakeVoucherUnitOfWork.factory(clock).db
+
+
+@pytest.fixture
+def bus(db, clock):
+    return bootstrap(FakeVoucherUnitOfWork.factory(clock, db), VAULT, FakeFundDirectory({"esf-2025"}), clock=clock)
 
 
 def stored(db, voucher_id):
@@ -247,7 +266,7 @@ async def test_rollback_frees_the_certificate_and_the_voucher_is_redeemed_again_
 
 @pytest.mark.policy("X2")
 async def test_X2_rollback_after_payment_is_refused_naming_X2_and_changes_nothing(bus, db):
-    voucher, _, cert = await redeemed_voucher(bus)
+    voucher, _, _ = await redeemed_voucher(bus)
     await bus.handle(commands.MarkVoucherPaid(actor=LEDGER, voucher_id=voucher.voucher_id, payment_id="po_1",
                                               paid_at=NOW))
     with nothing_stored(db), pytest.raises(FailedPrecondition) as err:
