@@ -171,14 +171,8 @@ class VoucherRepository:
         return [self._from_row(r) for r in (await self._conn.execute(query)).all()]
 
     async def due_for_expiry(self, now: datetime, limit: int) -> list[Voucher]:
-        """V5: FOR UPDATE SKIP LOCKED on PostgreSQL, so concurrent sweeps take different rows
-        (SQLAlchemy leaves the clause out on SQLite, whose single writer serialises the sweeps)."""
-        query = (select(vouchers)
-                 .where(vouchers.c.state.in_([s.value for s in UNUSED_STATES]),
-                        vouchers.c.valid_until <= now.astimezone(UTC))  # stored in UTC
-                 .order_by(vouchers.c.valid_until, vouchers.c.voucher_id).limit(limit)
-                 .with_for_update(skip_locked=True))
-        return [self._track(self._from_row(r)) for r in (await self._conn.execute(query)).all()]
+        rows = (await self._conn.execute(due_for_expiry_query(now, limit))).all()
+        return [self._track(self._from_row(r)) for r in rows]
 
     async def history(self, id_lookup: str) -> list[HistoryEntry]:
         """L1-L4: every voucher of one person, with the date of the certificate that redeemed it."""
@@ -216,6 +210,16 @@ class VoucherRepository:
             redemption_no=r.redemption_no, state_reason=r.state_reason, ended_at=aware(r.ended_at),
             recovery_due_fen=r.recovery_due_fen, recovery_payment_ids=tuple(r.recovery_payment_ids.split()),
             version=r.version)
+
+
+def due_for_expiry_query(now: datetime, limit: int):
+    """V5: FOR UPDATE SKIP LOCKED on PostgreSQL, so concurrent sweeps take different rows
+    (SQLAlchemy leaves the clause out on SQLite, whose single writer serialises the sweeps)."""
+    return (select(vouchers)
+            .where(vouchers.c.state.in_([s.value for s in UNUSED_STATES]),
+                   vouchers.c.valid_until <= now.astimezone(UTC))  # stored in UTC
+            .order_by(vouchers.c.valid_until, vouchers.c.voucher_id).limit(limit)
+            .with_for_update(skip_locked=True))
 
 
 class PersonRepository:
