@@ -2,6 +2,7 @@
 ExpireDueVouchers (V5) with request-id idempotency, and the client errors of CancelVoucher,
 RevokeVoucher and RollBackRedemption (every bad field named, the state rule named, nothing changed)."""
 
+# ruff: noqa: F811 - the fixtures imported from test_voucher_grpc are requested by name
 from __future__ import annotations
 
 import asyncio
