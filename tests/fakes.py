@@ -23,7 +23,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections.abc import Callable, Iterable
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy.exc import IntegrityError
 
@@ -54,8 +54,8 @@ from voucher_svc.adapters.events import to_outgoing as voucher_events
 from voucher_svc.domain.eligibility import HistoryEntry
 from voucher_svc.domain.employment import EmploymentRecord
 from voucher_svc.domain.catalogue_query import InstitutionFilter, OccupationFilter
-from voucher_svc.domain.model import (Certificate, CertificateType, Institution, Occupation, Voucher, VoucherState,
-                                      version_in_force)
+from voucher_svc.domain.model import (UNUSED_STATES, Certificate, CertificateType, Institution, Occupation, Voucher,
+                                      VoucherState, version_in_force)
 from voucher_svc.domain.person import Person
 from voucher_svc.service_layer.unit_of_work import VoucherUnitOfWork
 
@@ -353,6 +353,12 @@ class FakeCertificateRepository(_Table):
             raise ConcurrentUpdate(f"certificate {certificate.certificate_id} changed concurrently")
         stored.redeemed_voucher_id = certificate.redeemed_voucher_id
 
+    async def release(self, certificate: Certificate, voucher_id: str) -> None:
+        stored = self.rows.get(certificate.certificate_id)
+        if stored is None or stored.redeemed_voucher_id != voucher_id:
+            raise ConcurrentUpdate(f"certificate {certificate.certificate_id} changed concurrently")
+        stored.redeemed_voucher_id = None
+
 
 class FakeVoucherRepository(_Table):
     TABLE = "vouchers"
@@ -379,6 +385,11 @@ class FakeVoucherRepository(_Table):
         items = [v for v in self.rows.values() if (state is None or v.state is state)
                  and (holder_lookup is None or v.holder.id_lookup == holder_lookup)]
         return self._page(items, lambda v: v.voucher_id, after, limit)
+
+    async def due_for_expiry(self, now: datetime, limit: int) -> list[Voucher]:
+        due = sorted((v for v in self.rows.values() if v.state in UNUSED_STATES and v.valid_until <= now),
+                     key=lambda v: (v.valid_until, v.voucher_id))[:limit]
+        return [self._read(v.voucher_id) for v in due]
 
     async def history(self, id_lookup: str) -> list[HistoryEntry]:
         certificates = self._uow.db.tables["certificates"]

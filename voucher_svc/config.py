@@ -6,7 +6,8 @@ from skillpay.settings import ServiceSettings
 
 class VoucherSettings(ServiceSettings):
     """Environment: VOUCHER_GRPC_LISTEN, VOUCHER_METRICS_LISTEN, VOUCHER_DATABASE_URL, VOUCHER_LEDGER_ADDR,
-    VOUCHER_PRESENTATION_TTL_S, plus the shared KAFKA_*/SKILLPAY_* ones."""
+    VOUCHER_PRESENTATION_TTL_S, VOUCHER_EXPIRY_SWEEP_INTERVAL_S, VOUCHER_EXPIRY_SWEEP_CHUNK, plus the shared
+    KAFKA_*/SKILLPAY_* ones."""
 
     model_config = SettingsConfigDict(env_prefix="VOUCHER_", extra="ignore")
     service_name: str = "voucher"
@@ -17,3 +18,7 @@ class VoucherSettings(ServiceSettings):
     metrics_listen: str = "127.0.0.1:9151"
     # V2: how long a holder's presentation token (QR) stays valid; short, since it is shown on a screen.
     presentation_ttl_s: int = Field(default=300, ge=30, le=3600)
+    # V5: how often the process expires what is due by itself (every replica sweeps; they share
+    # the work), and how many vouchers each transaction of a sweep takes at most.
+    expiry_sweep_interval_s: float = Field(default=60.0, gt=0)
+    expiry_sweep_chunk: int = Field(default=200, ge=1, le=1000)

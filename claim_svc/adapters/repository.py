@@ -62,7 +62,8 @@ class SqlClaimRepository:
         return dict(line_id=line.line_id, claim_id=c.claim_id, position=position, kind=line.kind.value,
                     amount_fen=line.amount_fen, state=line.state.value, attempt=line.attempt,
                     failure_reason=line.failure_reason, paid_at=line.paid_at, rule=line.rule,
-                    rate_percent=line.rate_percent)
+                    rate_percent=line.rate_percent, redemption_id=line.redemption_id or None,
+                    withdrawal_reason=line.withdrawal_reason)
 
     async def _with_lines(self, rows) -> list[Claim]:
         if not rows:
@@ -73,7 +74,7 @@ class SqlClaimRepository:
                 .order_by(claim_lines.c.claim_id, claim_lines.c.position))).all():
             lines.setdefault(r.claim_id, []).append(ClaimLine(
                 r.line_id, LineKind(r.kind), r.amount_fen, LineState(r.state), r.attempt, r.failure_reason,
-                aware(r.paid_at), r.rule, r.rate_percent))
+                aware(r.paid_at), r.rule, r.rate_percent, r.redemption_id or "", r.withdrawal_reason))
         return [self._from_row(row, lines.get(row.claim_id, [])) for row in rows]
 
     @staticmethod

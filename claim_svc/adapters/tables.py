@@ -55,6 +55,9 @@ claim_lines = Table(
     # The rule the amount follows (A2-A4 for a voucher subsidy, A5 for a top-up) and its share.
     Column("rule", String(4), nullable=False, server_default=""),
     Column("rate_percent", Integer, nullable=False, server_default="0"),
+    # A voucher subsidy line's cause: the voucher's redemption (the voucher id for the first).
+    Column("redemption_id", String(40)),
+    Column("withdrawal_reason", String(200), nullable=False, server_default=""),
     Index("ix_claim_lines_claim", "claim_id", "position"),
 )
 

@@ -64,7 +64,8 @@ def on_voucher_redeemed(envelope: events_pb2.EventEnvelope):
         actor=actor_for_event(envelope), voucher_id=e.voucher_id, payee=payee, institution_id=e.institution_id,
         occupation_code=e.occupation_code, level=e.level, amount_fen=e.value_fen, fund_source=e.fund_source,
         redeemed_at=from_ts(e.redeemed_at, e.HasField("redeemed_at"), "redeemed_at"),
-        valuation_rule=e.valuation_rule, rate_percent=e.rate_percent, standard_fen=e.standard_fen)
+        valuation_rule=e.valuation_rule, rate_percent=e.rate_percent, standard_fen=e.standard_fen,
+        redemption_id=e.redemption_id)
 
 
 def on_voucher_topped_up(envelope: events_pb2.EventEnvelope):
@@ -73,6 +74,21 @@ def on_voucher_topped_up(envelope: events_pb2.EventEnvelope):
         actor=actor_for_event(envelope), top_up_id=e.top_up_id, voucher_id=e.voucher_id, value_fen=e.value_fen,
         top_up_fen=e.top_up_fen, standard_fen=e.standard_fen,
         topped_up_at=from_ts(e.topped_up_at, e.HasField("topped_up_at"), "topped_up_at"))
+
+
+def on_redemption_rolled_back(envelope: events_pb2.EventEnvelope):
+    e = events_pb2.VoucherRedemptionRolledBack.FromString(envelope.payload)
+    return commands.WithdrawClaimLine(actor=actor_for_event(envelope), voucher_id=e.voucher_id,
+                                      redemption_id=e.redemption_id, reason=e.reason)
+
+
+def on_voucher_revoked(envelope: events_pb2.EventEnvelope):
+    e = events_pb2.VoucherRevoked.FromString(envelope.payload)
+    if not e.withdrawn_redemption_id:
+        # Nothing unpaid to withdraw. A recovery due after payment is the ledger's (a later issue).
+        return None
+    return commands.WithdrawClaimLine(actor=actor_for_event(envelope), voucher_id=e.voucher_id,
+                                      redemption_id=e.withdrawn_redemption_id, reason=e.reason)
 
 
 def on_payment_settled(envelope: events_pb2.EventEnvelope):
@@ -95,6 +111,7 @@ def on_payment_failed(envelope: events_pb2.EventEnvelope):
 
 
 TRANSLATORS = {"voucher.redeemed": on_voucher_redeemed, "voucher.topped_up": on_voucher_topped_up,
+               "voucher.redemption_rolled_back": on_redemption_rolled_back, "voucher.revoked": on_voucher_revoked,
                "payment.settled": on_payment_settled,
                "payment.failed": on_payment_failed}
 

@@ -21,6 +21,8 @@ class CreateVoucherClaim(Command):
     amount_fen: int
     fund_source: str
     redeemed_at: datetime | None
+    # The voucher's redemption (its claim line's cause); "" from older events: the first, the voucher id.
+    redemption_id: str = ""
     # A2-A4: how the amount came about ("" / 0 from producers older than valuation).
     valuation_rule: str = ""
     rate_percent: int = 0
@@ -37,6 +39,16 @@ class AddTopUpLine(Command):
     top_up_fen: int
     standard_fen: int
     topped_up_at: datetime | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class WithdrawClaimLine(Command):
+    """From voucher_svc's voucher.redemption_rolled_back (or voucher.revoked before payment): the
+    redemption's claim line is never paid (again)."""
+
+    voucher_id: str
+    redemption_id: str
+    reason: str
 
 
 @dataclass(frozen=True, kw_only=True)

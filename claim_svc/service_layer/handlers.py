@@ -13,6 +13,7 @@ from claim_svc.domain.model import (
 )
 from claim_svc.service_layer import commands
 from claim_svc.service_layer.unit_of_work import ClaimUnitOfWork, PayoutOutcome, PendingTopUp
+from skillpay import fields
 from skillpay.clock import Clock
 from skillpay.errors import FieldViolation, NotFound, require
 
@@ -34,13 +35,19 @@ async def create_voucher_claim(cmd: commands.CreateVoucherClaim, uow: ClaimUnitO
     Until the review workflow (C3-C6) exists, claims are approved on creation (``auto_approve``).
     """
     now = clock.now()
+    require(Claim.voucher_claim_violations(cmd.voucher_id, cmd.payee, cmd.institution_id, cmd.occupation_code,
+                                           cmd.level, cmd.amount_fen, cmd.fund_source, cmd.redemption_id))
     async with uow:
-        existing = await uow.claims.get(claim_id_for_voucher(cmd.voucher_id))
+        existing = await uow.claims.get(claim_id_for_voucher(cmd.voucher_id.strip()), for_update=True)
         if existing is not None:
-            return existing
-        claim = Claim.for_redeemed_voucher(cmd.voucher_id, cmd.payee, cmd.institution_id, cmd.occupation_code,
-                                           cmd.level, cmd.amount_fen, cmd.fund_source, now, cmd.valuation_rule,
-                                           cmd.rate_percent, cmd.standard_fen)
+            # Redeemed again after a rollback: a line of its own; the same redemption again: a replay.
+            if not existing.add_redemption(cmd.redemption_id, cmd.amount_fen, cmd.valuation_rule, cmd.rate_percent):
+                return existing
+            claim = existing
+        else:
+            claim = Claim.for_redeemed_voucher(cmd.voucher_id, cmd.payee, cmd.institution_id, cmd.occupation_code,
+                                               cmd.level, cmd.amount_fen, cmd.fund_source, now, cmd.valuation_rule,
+                                               cmd.rate_percent, cmd.standard_fen, cmd.redemption_id)
         if auto_approve:
             claim.approve(now)
         # A5: a top-up that arrived first (a replay, a re-created claim) is part of the claim now.
@@ -48,7 +55,10 @@ async def create_voucher_claim(cmd: commands.CreateVoucherClaim, uow: ClaimUnitO
             claim.add_top_up(top_up.top_up_id, top_up.value_fen, top_up.top_up_fen, now)
         for outcome in await uow.payout_outcomes.for_claim(claim.claim_id):
             _apply(claim, outcome)
-        await uow.claims.add(claim)
+        if existing is not None:
+            await uow.claims.save(claim)
+        else:
+            await uow.claims.add(claim)
         await uow.commit()
     return claim
 
@@ -77,6 +87,26 @@ async def add_top_up_line(cmd: commands.AddTopUpLine, uow: ClaimUnitOfWork, cloc
         if claim.add_top_up(top_up_id, cmd.value_fen, cmd.top_up_fen, now):
             await uow.claims.save(claim)
         await uow.commit()
+    return claim
+
+
+async def withdraw_claim_line(cmd: commands.WithdrawClaimLine, uow: ClaimUnitOfWork) -> Claim | None:
+    """A rolled-back redemption's line is withdrawn: never requested again; a payout of it that
+    settles later is recorded as paid after withdrawal (X2: recovery due). A replay changes nothing."""
+    violations: list[FieldViolation] = []
+    voucher_id = fields.REFERENCE_ID.check(cmd.voucher_id, "voucher_id", violations)
+    fields.REFERENCE_ID.check(cmd.redemption_id, "redemption_id", violations, required=False)
+    require(violations)
+    reason = plain_reason(cmd.reason, default="withdrawn")
+    async with uow:
+        claim = await uow.claims.get(claim_id_for_voucher(voucher_id), for_update=True)
+        if claim is None:
+            # The rollback of a redemption whose claim never came (its event was parked): nothing to pay.
+            log.warning("withdrawal for voucher %s, which has no claim here; nothing to withdraw", voucher_id)
+            return None
+        if claim.withdraw_line(cmd.redemption_id, reason):
+            await uow.claims.save(claim)
+            await uow.commit()
     return claim
 
 
@@ -120,6 +150,7 @@ async def request_payout_again(cmd: commands.RequestPayoutAgain, uow: ClaimUnitO
 HANDLERS = {
     commands.CreateVoucherClaim: create_voucher_claim,
     commands.AddTopUpLine: add_top_up_line,
+    commands.WithdrawClaimLine: withdraw_claim_line,
     commands.RecordPayoutSettled: record_payout_settled,
     commands.RecordPayoutFailed: record_payout_failed,
     commands.RequestPayoutAgain: request_payout_again,

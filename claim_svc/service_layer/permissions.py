@@ -10,6 +10,7 @@ PERMISSIONS: dict[str, frozenset[ActorKind]] = {
     # commands
     "CreateVoucherClaim": frozenset({SERVICE}),
     "AddTopUpLine": frozenset({SERVICE}),
+    "WithdrawClaimLine": frozenset({SERVICE}),
     "RecordPayoutSettled": frozenset({SERVICE}),
     "RecordPayoutFailed": frozenset({SERVICE}),
     "RequestPayoutAgain": frozenset({REVIEWER, FINANCE}),

@@ -545,6 +545,14 @@ def _plausible_voucher(method: str, ctx: dict, n: int):
             resident_id=ctx["resident_id"], page_size=n % 4, page_token=ctx["employment_token"] if n % 2 else ""),
         "ListAuditRecords": lambda: audit_pb2.ListAuditRecordsRequest(
             aggregate_id=vouchers[n % len(vouchers)], page_size=n % 3),
+        # the life cycle (V4, V5, X2)
+        "ExpireDueVouchers": lambda: vp.ExpireDueVouchersRequest(request_id=rid(), limit=n % 1001),
+        "CancelVoucher": lambda: vp.CancelVoucherRequest(request_id=rid(), voucher_id=vouchers[n % len(vouchers)],
+                                                         reason=f"理由 {n}"),
+        "RevokeVoucher": lambda: vp.RevokeVoucherRequest(request_id=rid(), voucher_id=vouchers[n % len(vouchers)],
+                                                         reason=f"fraud {n}"),
+        "RollBackRedemption": lambda: vp.RollBackRedemptionRequest(
+            request_id=rid(), voucher_id=ctx["enrolled_voucher_id"], reason=f"annulled {n}"),
     }[method]()
 
 

@@ -94,7 +94,8 @@ def test_C7_approval_requests_a_payout_to_a_persons_social_security_card():
     assert (event.channel, event.amount_fen, event.fund_source, event.payee) == ("ssc_card", 150_000,
                                                                                   "employment_subsidy", PERSON)
     assert event.references == {"claim_id": c.claim_id, "claim_line_id": line.line_id, "line_kind": "voucher_subsidy",
-                                "voucher_id": "vch_1"}
+                                "voucher_id": "vch_1",
+                                "redemption_id": "vch_1"}  # the first redemption's id is the voucher id
 
 
 def test_an_institution_is_paid_by_bank_transfer():

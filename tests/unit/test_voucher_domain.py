@@ -515,7 +515,8 @@ def test_V4_redeem_records_one_voucher_redeemed_event_pulled_once():
         voucher_id="vch_1", holder=holder, institution_id="ins_1", occupation_code=OCC_CODE, level=4,
         certificate_id="crt_1", certificate_type=CertificateType.SKILL_LEVEL, value_fen=STANDARD_FEN * 80 // 100,
         fund_source="employment_subsidy", redeemed_at=now, rate_percent=80, valuation_rule="A3",
-        standard_fen=STANDARD_FEN, employment_window_end=date(2025, 9, 30))]  # certificate of 06-30, + 3 months
+        standard_fen=STANDARD_FEN, employment_window_end=date(2025, 9, 30),
+        redemption_id="vch_1", redemption_no=1)]  # certificate of 06-30, + 3 months
     assert v.pull_events() == []
 
 

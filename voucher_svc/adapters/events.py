@@ -11,6 +11,12 @@ from skillpay.events.v1 import events_pb2
 from skillpay.kafka import VOUCHER_EVENTS
 from skillpay.messaging import OutgoingEvent, to_timestamp
 from voucher_svc.domain.employment import EmploymentRecorded
+from voucher_svc.domain.lifecycle import (
+    VoucherCancelled,
+    VoucherExpired,
+    VoucherRedemptionRolledBack,
+    VoucherRevoked,
+)
 from voucher_svc.domain.model import (
     InstitutionStatusChanged,
     PersonIdentity,
@@ -38,6 +44,7 @@ def to_outgoing(event: object) -> Iterable[OutgoingEvent]:
                 fund_source=event.fund_source, redeemed_at=to_timestamp(event.redeemed_at),
                 rate_percent=event.rate_percent, valuation_rule=event.valuation_rule,
                 standard_fen=event.standard_fen, employment_window_end=to_date(event.employment_window_end),
+                redemption_id=event.redemption_id, redemption_no=event.redemption_no,
             ),
             occurred_at=event.redeemed_at,
         )
@@ -74,4 +81,36 @@ def to_outgoing(event: object) -> Iterable[OutgoingEvent]:
                 recorded_at=to_timestamp(event.recorded_at),
             ),
             occurred_at=event.recorded_at,
+        )
+    elif isinstance(event, VoucherExpired):
+        yield OutgoingEvent(
+            topic=VOUCHER_EVENTS, event_type="voucher.expired", aggregate_id=event.voucher_id,
+            payload=events_pb2.VoucherExpired(voucher_id=event.voucher_id, valid_until=to_timestamp(event.valid_until),
+                                              expired_at=to_timestamp(event.expired_at)),
+            occurred_at=event.expired_at,
+        )
+    elif isinstance(event, VoucherCancelled):
+        yield OutgoingEvent(
+            topic=VOUCHER_EVENTS, event_type="voucher.cancelled", aggregate_id=event.voucher_id,
+            payload=events_pb2.VoucherCancelled(voucher_id=event.voucher_id, reason=event.reason,
+                                                cancelled_at=to_timestamp(event.cancelled_at)),
+            occurred_at=event.cancelled_at,
+        )
+    elif isinstance(event, VoucherRedemptionRolledBack):
+        yield OutgoingEvent(
+            topic=VOUCHER_EVENTS, event_type="voucher.redemption_rolled_back", aggregate_id=event.voucher_id,
+            payload=events_pb2.VoucherRedemptionRolledBack(
+                voucher_id=event.voucher_id, redemption_id=event.redemption_id, redemption_no=event.redemption_no,
+                certificate_id=event.certificate_id, value_fen=event.value_fen, reason=event.reason,
+                rolled_back_at=to_timestamp(event.rolled_back_at)),
+            occurred_at=event.rolled_back_at,
+        )
+    elif isinstance(event, VoucherRevoked):
+        yield OutgoingEvent(
+            topic=VOUCHER_EVENTS, event_type="voucher.revoked", aggregate_id=event.voucher_id,
+            payload=events_pb2.VoucherRevoked(
+                voucher_id=event.voucher_id, reason=event.reason, previous_state=event.previous_state,
+                withdrawn_redemption_id=event.withdrawn_redemption_id, recovery_due_fen=event.recovery_due_fen,
+                revoked_at=to_timestamp(event.revoked_at)),
+            occurred_at=event.revoked_at,
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -32,6 +32,7 @@ from voucher_svc.domain.model import (
     InstitutionStatus,
     Occupation,
     PersonIdentity,
+    UNUSED_STATES,
     Voucher,
     VoucherState,
 )
@@ -221,6 +222,15 @@ class CertificateRepository:
         if result.rowcount != 1:
             raise ConcurrentUpdate(f"certificate {c.certificate_id} changed concurrently")
 
+    async def release(self, c: Certificate, voucher_id: str) -> None:
+        # Guarded like mark_redeemed: only the voucher that holds the certificate frees it.
+        result = await self._conn.execute(
+            update(certificates)
+            .where(certificates.c.certificate_id == c.certificate_id, certificates.c.redeemed_voucher_id == voucher_id)
+            .values(redeemed_voucher_id=None))
+        if result.rowcount != 1:
+            raise ConcurrentUpdate(f"certificate {c.certificate_id} changed concurrently")
+
     @staticmethod
     def _from_row(row) -> Certificate:
         return Certificate(row.certificate_id, row.certificate_number, CertificateType(row.certificate_type),
@@ -262,6 +272,10 @@ class VoucherRepository:
             query = query.where(vouchers.c.holder_id_lookup == holder_lookup)
         return [self._from_row(r) for r in (await self._conn.execute(query)).all()]
 
+    async def due_for_expiry(self, now: datetime, limit: int) -> list[Voucher]:
+        rows = (await self._conn.execute(due_for_expiry_query(now, limit))).all()
+        return [self._track(self._from_row(r)) for r in rows]
+
     async def history(self, id_lookup: str) -> list[HistoryEntry]:
         """L1-L4: every voucher of one person, with the date of the certificate that redeemed it."""
         query = (select(vouchers.c.voucher_id, vouchers.c.occupation_code, vouchers.c.level, vouchers.c.state,
@@ -291,7 +305,9 @@ class VoucherRepository:
             paid_at=v.paid_at, payment_id=v.payment_id, payout_failure_reason=v.payout_failure_reason,
             rate_percent=v.rate_percent, valuation_rule=v.valuation_rule, standard_fen=v.standard_fen,
             employment_window_start=v.employment_window_start, employment_window_end=v.employment_window_end,
-            topped_up_fen=v.topped_up_fen, topped_up_at=v.topped_up_at)
+            topped_up_fen=v.topped_up_fen, topped_up_at=v.topped_up_at,
+            redemption_no=v.redemption_no, state_reason=v.state_reason, ended_at=v.ended_at,
+            recovery_due_fen=v.recovery_due_fen, recovery_payment_ids=" ".join(v.recovery_payment_ids))
 
     @staticmethod
     def _from_row(r) -> Voucher:
@@ -304,7 +320,10 @@ class VoucherRepository:
             payment_id=r.payment_id, payout_failure_reason=r.payout_failure_reason, rate_percent=r.rate_percent,
             valuation_rule=r.valuation_rule, standard_fen=r.standard_fen,
             employment_window_start=r.employment_window_start, employment_window_end=r.employment_window_end,
-            topped_up_fen=r.topped_up_fen, topped_up_at=aware(r.topped_up_at), version=r.version)
+            topped_up_fen=r.topped_up_fen, topped_up_at=aware(r.topped_up_at),
+            redemption_no=r.redemption_no, state_reason=r.state_reason, ended_at=aware(r.ended_at),
+            recovery_due_fen=r.recovery_due_fen, recovery_payment_ids=tuple(r.recovery_payment_ids.split()),
+            version=r.version)
 
 
 class EmploymentRepository:
@@ -349,6 +368,16 @@ class EmploymentRepository:
 
 def _dialect(conn: AsyncConnection):
     return postgresql if conn.dialect.name == "postgresql" else sqlite
+
+
+def due_for_expiry_query(now: datetime, limit: int):
+    """V5: FOR UPDATE SKIP LOCKED on PostgreSQL, so concurrent sweeps take different rows
+    (SQLAlchemy leaves the clause out on SQLite, whose single writer serialises the sweeps)."""
+    return (select(vouchers)
+            .where(vouchers.c.state.in_([s.value for s in UNUSED_STATES]),
+                   vouchers.c.valid_until <= now.astimezone(UTC))  # stored in UTC
+            .order_by(vouchers.c.valid_until, vouchers.c.voucher_id).limit(limit)
+            .with_for_update(skip_locked=True))
 
 
 class PersonRepository:

@@ -8,6 +8,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     ForeignKeyConstraint,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -20,6 +21,7 @@ from sqlalchemy import BigInteger
 
 from skillpay.audit_trail import add_audit_table
 from skillpay.messaging import add_messaging_tables, add_parked_events_table
+from voucher_svc.domain.lifecycle import REASON
 from voucher_svc.domain.model import MAX_FAILURE_REASON_CHARS
 
 metadata = MetaData()
@@ -109,6 +111,14 @@ vouchers = Table(
     Column("employment_window_end", Date),
     Column("topped_up_fen", BigInteger, nullable=False, server_default="0"),
     Column("topped_up_at", DateTime(timezone=True)),
+    # The voucher's life after issue (V4, V5, X2; voucher_svc.domain.lifecycle).
+    Column("redemption_no", Integer, nullable=False, server_default="0"),
+    Column("state_reason", String(REASON.max_len), nullable=False, server_default=""),
+    Column("ended_at", DateTime(timezone=True)),
+    Column("recovery_due_fen", BigInteger, nullable=False, server_default="0"),
+    Column("recovery_payment_ids", Text, nullable=False, server_default=""),  # space-separated
+    # V5: the expiry sweep's query (state in issued/enrolled, valid_until <= now).
+    Index("ix_vouchers_expiry", "state", "valid_until"),
 )
 
 certificates = Table(

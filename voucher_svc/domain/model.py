@@ -21,6 +21,14 @@ from skillpay.ids import derived_id
 
 if TYPE_CHECKING:  # valuation.py builds on this module's CertificateType
     from voucher_svc.domain.valuation import Valuation
+from voucher_svc.domain.lifecycle import (
+    VoucherCancelled,
+    VoucherExpired,
+    VoucherRedemptionRolledBack,
+    VoucherRevoked,
+    checked_reason,
+    redemption_id_for,
+)
 
 HIGHEST_LEVEL, LOWEST_LEVEL = 1, 5  # L3: 5 (初级) .. 1 (高级技师)
 # The vocational qualification system this catalogue follows: no certificate is older.
@@ -396,6 +404,12 @@ class Certificate(Entity):
     def audit_state(self) -> str:
         return "redeemed" if self.redeemed_voucher_id else "recorded"
 
+    def release(self, voucher_id: str) -> None:
+        """A rolled-back redemption frees the certificate (V3: it may redeem a voucher again)."""
+        if self.redeemed_voucher_id != voucher_id:
+            raise ValueError("only the voucher the certificate redeemed can release it")
+        self.redeemed_voucher_id = None
+
 
 class VoucherState(enum.Enum):
     """V4: issued -> enrolled -> redeemed -> paid; also expired, cancelled, revoked."""
@@ -407,6 +421,11 @@ class VoucherState(enum.Enum):
     EXPIRED = "expired"
     CANCELLED = "cancelled"
     REVOKED = "revoked"
+
+
+# V4: nothing leaves these states (a paid voucher only to REVOKED, X2).
+TERMINAL_STATES = frozenset({VoucherState.EXPIRED, VoucherState.CANCELLED, VoucherState.REVOKED})
+UNUSED_STATES = frozenset({VoucherState.ISSUED, VoucherState.ENROLLED})  # V5: these expire
 
 
 class PayoutStatus(enum.Enum):
@@ -440,6 +459,10 @@ class VoucherRedeemed:
     standard_fen: int = 0
     employment_window_end: date | None = None
 
+    # The claim line's cause (see voucher_svc.domain.lifecycle); the voucher id for the first redemption.
+    redemption_id: str = ""
+    redemption_no: int = 1
+
 
 @dataclass(frozen=True)
 class VoucherToppedUp:
@@ -460,9 +483,12 @@ class VoucherToppedUp:
     topped_up_at: datetime
 
 
-def top_up_id_for(voucher_id: str, certificate_id: str) -> str:
-    """A5: one top-up per redemption; its id (and so its claim line's and payout's) derives from it."""
-    return derived_id("tup", voucher_id, certificate_id)
+def top_up_id_for(voucher_id: str, certificate_id: str, redemption_no: int = 1) -> str:
+    """A5: one top-up per redemption; its id (and so its claim line's and payout's) derives from it.
+    A redemption after a rollback is another redemption (even with the same certificate)."""
+    if redemption_no <= 1:
+        return derived_id("tup", voucher_id, certificate_id)
+    return derived_id("tup", voucher_id, certificate_id, redemption_no)
 
 
 # A5 tops up only values A3 or A4 fixed (a voucher valued before A2-A4 existed has rule "").
@@ -500,6 +526,15 @@ class Voucher(Aggregate):
     # A5: the difference to the full value, once, when employment inside the window is recorded later.
     topped_up_fen: int = 0
     topped_up_at: datetime | None = None
+    # Redemptions so far, rolled-back ones included; the current (or last) one's number.
+    redemption_no: int = 0
+    state_reason: str = ""  # the bureau's reason for a cancellation, revocation or the last rollback
+    ended_at: datetime | None = None  # when it expired, was cancelled or revoked
+    # X2: money that went out for this voucher and must be recovered (the ledger's recovery
+    # entries come with a later issue): the paid value of a revoked voucher, or a payout of a
+    # rolled-back redemption that settled after all. The payment ids make each count once.
+    recovery_due_fen: int = 0
+    recovery_payment_ids: tuple[str, ...] = ()
     version: int = field(default=0, compare=False)
 
     @classmethod
@@ -533,9 +568,23 @@ class Voucher(Aggregate):
         return self.voucher_id
 
     def audit_state(self) -> str:
-        # A failed payout and a top-up are changes worth an audit record although the V4 state stays.
-        state = "payout_failed" if self.payout_status is PayoutStatus.FAILED else self.state.value
-        return f"{state}+top_up" if self.topped_up_fen else state
+        # A failed payout, a top-up and a recovery that becomes due (X2) are changes worth an audit
+        # record although the V4 state stays.
+        base = "payout_failed" if self.payout_status is PayoutStatus.FAILED else self.state.value
+        if self.topped_up_fen:
+            base += "+top_up"
+        if not self.recovery_due_fen:
+            return base
+        late = len(self.recovery_payment_ids)
+        return f"{base}:recovery_due" + (f"_{late}" if late > 1 else "")
+
+    @property
+    def redemption_id(self) -> str:
+        """The current (or last, if rolled back) redemption's id; "" before the first."""
+        return redemption_id_for(self.voucher_id, self.redemption_no) if self.redemption_no else ""
+
+    def _had_redemption(self, redemption_id: str) -> bool:
+        return any(redemption_id_for(self.voucher_id, n) == redemption_id for n in range(1, self.redemption_no + 1))
 
     @property
     def payout_status(self) -> PayoutStatus:
@@ -601,11 +650,14 @@ class Voucher(Aggregate):
         self.employment_window_start = valuation.window_start
         self.employment_window_end = valuation.window_end
         self.redeemed_at = now
+        self.redemption_no += 1  # after a rollback: a new redemption, hence a new claim line
+        self.payout_failure_reason = ""
         certificate.redeemed_voucher_id = self.voucher_id
         self.record(VoucherRedeemed(
             self.voucher_id, self.holder, self.institution_id or "", self.occupation_code, self.level,
             certificate.certificate_id, certificate.certificate_type, self.value_fen, self.fund_source, now,
             self.rate_percent, self.valuation_rule, self.standard_fen, self.employment_window_end,
+            self.redemption_id, self.redemption_no,
         ))
 
     def employment_in_window(self, start: date) -> bool:
@@ -629,30 +681,48 @@ class Voucher(Aggregate):
         self.topped_up_fen = difference
         self.topped_up_at = now
         self.record(VoucherToppedUp(
-            top_up_id_for(self.voucher_id, self.certificate_id or ""), self.voucher_id, self.holder,
+            top_up_id_for(self.voucher_id, self.certificate_id or "", self.redemption_no), self.voucher_id, self.holder,
             self.institution_id or "", self.occupation_code, self.level, self.certificate_id or "", self.value_fen,
             difference, self.standard_fen, self.fund_source, employment_start, now))
         return True
 
-    def mark_paid(self, payment_id: str, paid_at: datetime) -> bool:
-        """V4: the subsidy landed. Returns False when nothing changed (already paid)."""
-        if self.state is VoucherState.PAID:
+    def mark_paid(self, payment_id: str, paid_at: datetime, redemption_id: str | None = None,
+                  amount_fen: int = 0) -> bool:
+        """V4: the subsidy of a redemption landed. Returns False when nothing changed (already known).
+
+        ``redemption_id`` names the redemption the payment was for (None: the current one). When
+        that redemption was rolled back, or the voucher revoked before payment, the money went
+        out all the same: the voucher keeps its state and records a recovery due (X2) instead.
+        """
+        redemption_id = self.redemption_id if redemption_id is None else redemption_id
+        if not redemption_id or not self._had_redemption(redemption_id):
+            raise FailedPrecondition(f"voucher is {self.state.value}; the payment is for no redemption of it "
+                                     "(only a redeemed voucher can be paid)")
+        if payment_id == self.payment_id or payment_id in self.recovery_payment_ids:
             return False
-        if self.state is not VoucherState.REDEEMED:
-            raise FailedPrecondition(f"voucher is {self.state.value}; only a redeemed voucher can be paid")
-        self.state = VoucherState.PAID
-        self.payment_id = payment_id
-        self.paid_at = paid_at
-        self.payout_failure_reason = ""
+        if redemption_id == self.redemption_id and self.state is VoucherState.PAID:
+            return False
+        if redemption_id == self.redemption_id and self.state is VoucherState.REDEEMED:
+            self.state = VoucherState.PAID
+            self.payment_id = payment_id
+            self.paid_at = paid_at
+            self.payout_failure_reason = ""
+            return True
+        # X2: paid for a redemption that no longer stands; recovered by the ledger (a later issue).
+        self.recovery_due_fen += max(amount_fen, 0)
+        self.recovery_payment_ids = (*self.recovery_payment_ids, payment_id)
         return True
 
-    def payout_failed(self, reason: str) -> bool:
+    def payout_failed(self, reason: str, redemption_id: str | None = None) -> bool:
         """A payout of this voucher failed (the ledger's payment.failed): shown with its reason.
 
         Only a redeemed voucher has a payout to fail; a report that comes after the voucher was
-        paid (an older attempt's, read late) changes nothing. False when nothing changed.
+        paid (an older attempt's, read late), or for a rolled-back redemption, changes nothing.
+        False when nothing changed.
         """
         if self.state is not VoucherState.REDEEMED:
+            return False
+        if redemption_id is not None and redemption_id != self.redemption_id:
             return False
         # Another service's text: one plain, bounded line (no control or reordering characters).
         plain = "".join(" " if fields.hidden_characters(ch) else ch for ch in reason)
@@ -661,3 +731,69 @@ class Voucher(Aggregate):
             return False
         self.payout_failure_reason = reason
         return True
+
+    # -- the rest of the life cycle (V4, V5, X2; see voucher_svc.domain.lifecycle) ---------------
+    def expire(self, now: datetime) -> bool:
+        """V5: an unused voucher past its validity window expires. False when it does not (yet)."""
+        if self.state not in UNUSED_STATES or now < self.valid_until:
+            return False
+        self.state = VoucherState.EXPIRED
+        self.ended_at = now
+        self.record(VoucherExpired(self.voucher_id, self.valid_until, now))
+        return True
+
+    def cancel(self, reason: str, now: datetime) -> None:
+        """V4: the bureau withdraws an unused voucher, giving its reason."""
+        reason = checked_reason(reason)
+        if self.state not in UNUSED_STATES:
+            raise FailedPrecondition(f"voucher is {self.state.value}; only an issued or enrolled voucher can be "
+                                     "cancelled (V4)")
+        self.state = VoucherState.CANCELLED
+        self.state_reason = reason
+        self.ended_at = now
+        self.record(VoucherCancelled(self.voucher_id, reason, now))
+
+    def roll_back_redemption(self, certificate: Certificate | None, reason: str, now: datetime) -> None:
+        """The bureau undoes a redemption before payment: enrolled again, value 0, certificate free,
+        and the redemption's claim line withdrawn (by the event). After payment, only a recovery."""
+        reason = checked_reason(reason)
+        if self.state is VoucherState.PAID:
+            raise FailedPrecondition("voucher is paid; only a recovery is possible after payment (X2)",
+                                     [PreconditionViolation("X2", "voucher",
+                                                            "only a recovery is possible after payment")])
+        if self.state is not VoucherState.REDEEMED:
+            raise FailedPrecondition(f"voucher is {self.state.value}; only a redeemed voucher's redemption can be "
+                                     "rolled back (V4)")
+        if certificate is None or certificate.certificate_id != self.certificate_id:
+            raise ValueError("roll_back_redemption needs the certificate that redeemed the voucher")
+        event = VoucherRedemptionRolledBack(self.voucher_id, self.redemption_id, self.redemption_no,
+                                            certificate.certificate_id, self.value_fen, reason, now)
+        certificate.release(self.voucher_id)
+        self.state = VoucherState.ENROLLED
+        self.certificate_id = None
+        self.value_fen = 0
+        self.redeemed_at = None
+        self.payout_failure_reason = ""
+        # The valuation (A2-A4) and any A5 top-up went with the redemption; a new one values afresh.
+        self.rate_percent, self.valuation_rule, self.standard_fen = 0, "", 0
+        self.employment_window_start = self.employment_window_end = None
+        self.topped_up_fen, self.topped_up_at = 0, None
+        self.state_reason = reason
+        self.record(event)
+
+    def revoke(self, reason: str, now: datetime) -> None:
+        """X2: fraud. From any state that is not terminal; the certificate stays used. An unpaid
+        redemption's claim line is withdrawn; a paid one leaves its value due for recovery."""
+        reason = checked_reason(reason)
+        if self.state in TERMINAL_STATES:
+            raise FailedPrecondition(f"voucher is {self.state.value}; it can no longer be revoked (V4)")
+        previous = self.state
+        withdrawn = self.redemption_id if previous is VoucherState.REDEEMED else ""
+        if previous is VoucherState.PAID:
+            # X2: recovery = reversal entries in the ledger; they come with a later issue.
+            self.recovery_due_fen += self.value_fen
+        self.state = VoucherState.REVOKED
+        self.state_reason = reason
+        self.ended_at = now
+        self.record(VoucherRevoked(self.voucher_id, reason, previous.value, withdrawn,
+                                   self.value_fen if previous is VoucherState.PAID else 0, now))

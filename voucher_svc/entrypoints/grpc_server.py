@@ -23,6 +23,7 @@ from voucher_svc import bootstrap
 from voucher_svc.config import VoucherSettings
 from voucher_svc.domain.catalogue_query import InstitutionFilter, OccupationFilter
 from voucher_svc.entrypoints import mappers
+from voucher_svc.entrypoints.expiry import ExpirySweeper
 from voucher_svc.service_layer import commands
 from voucher_svc.service_layer.queries import VoucherQueries
 
@@ -33,6 +34,7 @@ CERTIFICATE = Reply.protobuf(pb.Certificate, mappers.certificate)
 PERSON = Reply.protobuf(pb.Person, mappers.person)  # masked only: the admin setting groups is not the person
 PRESENTATION = Reply.protobuf(pb.PresentationToken, mappers.presentation)
 EMPLOYMENT = Reply.protobuf(pb.EmploymentRecord, mappers.employment)
+EXPIRED_COUNT = Reply.protobuf(pb.ExpireDueVouchersResponse, lambda n: pb.ExpireDueVouchersResponse(expired_count=n))
 
 
 class VoucherServicer(voucher_pb2_grpc.VoucherServiceServicer):
@@ -206,6 +208,22 @@ class VoucherServicer(voucher_pb2_grpc.VoucherServiceServicer):
     async def ListAuditRecords(self, request, context):
         return await list_audit_records(self._uow, self._bus, request)
 
+    async def ExpireDueVouchers(self, request, context):
+        return await self._bus.handle(commands.ExpireDueVouchers(
+            actor=caller(request), limit=request.limit or commands.DEFAULT_EXPIRY_CHUNK), reply=EXPIRED_COUNT)
+
+    async def CancelVoucher(self, request, context):
+        return await self._bus.handle(commands.CancelVoucher(
+            actor=caller(request), voucher_id=request.voucher_id, reason=request.reason), reply=VOUCHER)
+
+    async def RevokeVoucher(self, request, context):
+        return await self._bus.handle(commands.RevokeVoucher(
+            actor=caller(request), voucher_id=request.voucher_id, reason=request.reason), reply=VOUCHER)
+
+    async def RollBackRedemption(self, request, context):
+        return await self._bus.handle(commands.RollBackRedemption(
+            actor=caller(request), voucher_id=request.voucher_id, reason=request.reason), reply=VOUCHER)
+
 
 
 # The voucher's state follows the payment of its own value; a top-up (A5) is the claim's to follow.
@@ -217,8 +235,11 @@ def on_payment_settled(envelope: events_pb2.EventEnvelope):
     voucher_id = event.references.get("voucher_id", "")
     if not voucher_id or event.references.get("line_kind") == TOP_UP_LINE:
         return None  # paid for something other than a voucher's value
+    # The redemption the payout was for; payouts requested before rollbacks existed name none.
     return commands.MarkVoucherPaid(actor=actor_for_event(envelope), voucher_id=voucher_id, payment_id=event.payment_id,
-                                    paid_at=from_ts(event.settled_at, event.HasField("settled_at")))
+                                    paid_at=from_ts(event.settled_at, event.HasField("settled_at")),
+                                    redemption_id=event.references.get("redemption_id") or None,
+                                    amount_fen=event.amount_fen)
 
 
 def on_payment_failed(envelope: events_pb2.EventEnvelope):
@@ -227,7 +248,8 @@ def on_payment_failed(envelope: events_pb2.EventEnvelope):
     if not voucher_id or event.references.get("line_kind") == TOP_UP_LINE:
         return None
     return commands.MarkVoucherPayoutFailed(actor=actor_for_event(envelope), voucher_id=voucher_id,
-                                            reason=event.reason)
+                                            reason=event.reason,
+                                            redemption_id=event.references.get("redemption_id") or None)
 
 
 TRANSLATORS = {"payment.settled": on_payment_settled, "payment.failed": on_payment_failed}
@@ -241,10 +263,13 @@ async def start(settings: VoucherSettings) -> None:
         voucher_pb2_grpc.add_VoucherServiceServicer_to_server(servicer, server)
         return [pb.DESCRIPTOR.services_by_name["VoucherService"].full_name]
 
+    # V5: expiry happens by itself at the end of the window.
+    sweeper = ExpirySweeper(process.bus, process.runtime.clock, settings.expiry_sweep_interval_s,
+                            settings.expiry_sweep_chunk)
     try:
         await run_service(process.runtime, produces=[VOUCHER_EVENTS], consumes=[LEDGER_EVENTS],
                           translators=TRANSLATORS, bus=process.bus, uow_factory=process.uow_factory,
-                          add_servicers=add_servicers)
+                          add_servicers=add_servicers, extra_background=[sweeper.run])
     finally:
         await process.funds.aclose()
 

@@ -72,7 +72,9 @@ def voucher(v: Voucher) -> pb.Voucher:
         employment_window_start=to_date(v.employment_window_start),
         employment_window_end=to_date(v.employment_window_end), topped_up_fen=v.topped_up_fen,
         topped_up_at=ts(v.topped_up_at),
-        top_up_id=top_up_id_for(v.voucher_id, v.certificate_id or "") if v.topped_up_fen else "",
+        top_up_id=top_up_id_for(v.voucher_id, v.certificate_id or "", v.redemption_no) if v.topped_up_fen else "",
+        redemption_no=v.redemption_no, redemption_id=v.redemption_id, state_reason=v.state_reason,
+        ended_at=ts(v.ended_at), recovery_due_fen=v.recovery_due_fen,
     )
 
 

@@ -147,6 +147,9 @@ class MarkVoucherPaid(Command):
     voucher_id: str
     payment_id: str
     paid_at: datetime
+    # The redemption paid for (the payout's references); None: the voucher's current one.
+    redemption_id: str | None = None
+    amount_fen: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -155,6 +158,7 @@ class MarkVoucherPayoutFailed(Command):
 
     voucher_id: str
     reason: str
+    redemption_id: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -170,3 +174,36 @@ class RecordEmployment(Command):
 
     def __repr__(self) -> str:
         return f"RecordEmployment(source={self.source}, actor={self.actor})"
+
+
+# -- the rest of the life cycle (V4, V5, X2) -----------------------------------------------------
+DEFAULT_EXPIRY_CHUNK = 200
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExpireDueVouchers(Command):
+    """V5: expire every issued or enrolled voucher whose validity ended by ``now`` (None: the
+    clock's now), ``limit`` vouchers per transaction. Answers how many expired."""
+
+    now: datetime | None = None
+    limit: int = DEFAULT_EXPIRY_CHUNK
+
+
+@dataclass(frozen=True, kw_only=True)
+class CancelVoucher(Command):
+    voucher_id: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RevokeVoucher(Command):
+    """X2: fraud."""
+
+    voucher_id: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RollBackRedemption(Command):
+    voucher_id: str
+    reason: str

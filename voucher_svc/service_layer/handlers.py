@@ -13,6 +13,7 @@ from skillpay.ids import new_id
 from skillpay.pii import PiiVault, mask_resident_id, validate_resident_id
 from voucher_svc.domain.eligibility import DEFAULT_POLICY, Candidate, EligibilityPolicy
 from voucher_svc.domain.employment import EmploymentRecord
+from voucher_svc.domain.lifecycle import REASON
 from voucher_svc.domain.model import (BUREAU_ISSUER, BankAccount, Certificate, Institution, Occupation,
                                       PersonIdentity, Voucher, VoucherState, check_level)
 from voucher_svc.domain.person import Person
@@ -413,7 +414,8 @@ async def mark_voucher_paid(cmd: commands.MarkVoucherPaid, uow: VoucherUnitOfWor
         voucher = await uow.vouchers.get(cmd.voucher_id, for_update=True)
         if voucher is None:
             return  # a payment for a voucher this service never issued: nothing to do here
-        if voucher.mark_paid(cmd.payment_id, cmd.paid_at):
+        # A payment for a rolled-back redemption records a recovery due (X2) instead of failing.
+        if voucher.mark_paid(cmd.payment_id, cmd.paid_at, cmd.redemption_id, cmd.amount_fen):
             await uow.vouchers.save(voucher)
         await uow.commit()
 
@@ -424,9 +426,87 @@ async def mark_voucher_payout_failed(cmd: commands.MarkVoucherPayoutFailed, uow:
         voucher = await uow.vouchers.get(cmd.voucher_id, for_update=True)
         if voucher is None:
             return  # a payment for a voucher this service never issued: nothing to do here
-        if voucher.payout_failed(cmd.reason):
+        if voucher.payout_failed(cmd.reason, cmd.redemption_id):
             await uow.vouchers.save(voucher)
         await uow.commit()
+
+
+# -- the rest of the life cycle (V4, V5, X2) -----------------------------------------------------
+MAX_EXPIRY_CHUNK = 1000
+
+
+async def expire_due_vouchers(cmd: commands.ExpireDueVouchers, uow: VoucherUnitOfWork, clock: Clock) -> int:
+    """V5: expire what is due, one chunk per transaction; returns how many vouchers expired.
+
+    Safe with two replicas sweeping at once: each chunk locks its rows and skips rows another
+    sweep holds (PostgreSQL; SQLite runs one writer at a time), and a voucher expires only from
+    issued or enrolled, so running again expires nothing twice and emits nothing twice.
+    """
+    if isinstance(cmd.limit, bool) or not isinstance(cmd.limit, int) or not 1 <= cmd.limit <= MAX_EXPIRY_CHUNK:
+        raise InvalidArgument([FieldViolation("limit", f"must be between 1 and {MAX_EXPIRY_CHUNK}")])
+    now = cmd.now or clock.now()
+    expired = 0
+    while True:
+        async with uow:
+            due = await uow.vouchers.due_for_expiry(now, cmd.limit)
+            in_chunk = 0
+            for voucher in due:
+                if voucher.expire(now):
+                    await uow.vouchers.save(voucher)
+                    in_chunk += 1
+            await uow.commit()
+        expired += in_chunk
+        if len(due) < cmd.limit or not in_chunk:
+            return expired
+
+
+def _checked_lifecycle_request(voucher_id: str, reason: str) -> str:
+    """Every bad field at once, before anything is looked up; returns the plain voucher id."""
+    violations: list[FieldViolation] = []
+    voucher_id = fields.ENTITY_ID.check(voucher_id, "voucher_id", violations)
+    REASON.check(reason, "reason", violations)
+    require(violations)
+    return voucher_id
+
+
+async def cancel_voucher(cmd: commands.CancelVoucher, uow: VoucherUnitOfWork, clock: Clock) -> Voucher:
+    """V4: the bureau cancels an issued or enrolled voucher, with its reason."""
+    voucher_id = _checked_lifecycle_request(cmd.voucher_id, cmd.reason)
+    async with uow:
+        voucher = await _voucher(uow, voucher_id)
+        voucher.cancel(cmd.reason, clock.now())
+        await uow.vouchers.save(voucher)
+        await uow.commit()
+    return voucher
+
+
+async def revoke_voucher(cmd: commands.RevokeVoucher, uow: VoucherUnitOfWork, clock: Clock) -> Voucher:
+    """X2: fraud. The certificate is not freed; an unpaid redemption's claim line is withdrawn and
+    a paid value is recorded as due for recovery (both carried by voucher.revoked)."""
+    voucher_id = _checked_lifecycle_request(cmd.voucher_id, cmd.reason)
+    async with uow:
+        voucher = await _voucher(uow, voucher_id)
+        await uow.persons.lock(voucher.holder.id_lookup)  # the person's entitlements change
+        voucher.revoke(cmd.reason, clock.now())
+        await uow.vouchers.save(voucher)
+        await uow.commit()
+    return voucher
+
+
+async def roll_back_redemption(cmd: commands.RollBackRedemption, uow: VoucherUnitOfWork, clock: Clock) -> Voucher:
+    """Before payment only (X2 after): enrolled again, the certificate free, the claim line withdrawn."""
+    voucher_id = _checked_lifecycle_request(cmd.voucher_id, cmd.reason)
+    async with uow:
+        voucher = await _voucher(uow, voucher_id)
+        certificate = None
+        if voucher.state is VoucherState.REDEEMED and voucher.certificate_id:
+            certificate = await uow.certificates.get(voucher.certificate_id, for_update=True)
+        await uow.persons.lock(voucher.holder.id_lookup)  # the person's entitlements change (L1-L4)
+        voucher.roll_back_redemption(certificate, cmd.reason, clock.now())
+        await uow.certificates.release(certificate, voucher.voucher_id)
+        await uow.vouchers.save(voucher)
+        await uow.commit()
+    return voucher
 
 
 HANDLERS = {
@@ -446,4 +526,8 @@ HANDLERS = {
     commands.MarkVoucherPaid: mark_voucher_paid,
     commands.MarkVoucherPayoutFailed: mark_voucher_payout_failed,
     commands.RecordEmployment: record_employment,
+    commands.ExpireDueVouchers: expire_due_vouchers,
+    commands.CancelVoucher: cancel_voucher,
+    commands.RevokeVoucher: revoke_voucher,
+    commands.RollBackRedemption: roll_back_redemption,
 }

@@ -31,6 +31,11 @@ PERMISSIONS: dict[str, frozenset[ActorKind]] = {
     "MarkVoucherPaid": frozenset({SERVICE}),
     "MarkVoucherPayoutFailed": frozenset({SERVICE}),
     "RecordEmployment": frozenset({ADMIN, INSTITUTION}),
+    # the bureau's lifecycle decisions (V4, V5, X2); SERVICE: the process's own expiry sweep
+    "ExpireDueVouchers": frozenset({ADMIN, SERVICE}),
+    "CancelVoucher": frozenset({ADMIN}),
+    "RevokeVoucher": frozenset({ADMIN}),
+    "RollBackRedemption": frozenset({ADMIN}),
     # queries
     "ListOccupations": STAFF | {INSTITUTION, SERVICE, PERSON, EVALUATION_BODY},
     "GetInstitution": STAFF | {INSTITUTION, SERVICE, PERSON},

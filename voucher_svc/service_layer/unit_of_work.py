@@ -47,6 +47,8 @@ class CertificateRepository(Protocol):
     async def get(self, certificate_id: str, for_update: bool = False) -> Certificate | None: ...
     async def find_by_number(self, certificate_type: CertificateType, number: str) -> Certificate | None: ...
     async def mark_redeemed(self, certificate: Certificate) -> None: ...
+    async def release(self, certificate: Certificate, voucher_id: str) -> None:
+        """Free a certificate the voucher redeemed (a rolled-back redemption)."""
 
 
 class VoucherRepository(Protocol):
@@ -56,6 +58,10 @@ class VoucherRepository(Protocol):
     async def list(self, after: str | None, limit: int, state: VoucherState | None,
                    holder_lookup: str | None = None) -> list[Voucher]: ...
     async def history(self, id_lookup: str) -> list[HistoryEntry]: ...
+    async def due_for_expiry(self, now: datetime, limit: int) -> list[Voucher]:
+        """V5: up to ``limit`` issued or enrolled vouchers with valid_until <= now, locked for this
+        transaction; rows another transaction holds are skipped (two sweeps share the work)."""
+
     async def subsidised_of(self, id_lookup: str) -> list[Voucher]:
         """A5: the person's redeemed or paid vouchers (read without a row lock; ``save`` checks the version)."""
 

@@ -31,6 +31,7 @@ class ClaimState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CLAIM_STATE_PAID: _ClassVar[ClaimState]
     CLAIM_STATE_REJECTED: _ClassVar[ClaimState]
     CLAIM_STATE_PAYMENT_FAILED: _ClassVar[ClaimState]
+    CLAIM_STATE_WITHDRAWN: _ClassVar[ClaimState]
 
 class ClaimLineState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -39,6 +40,8 @@ class ClaimLineState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CLAIM_LINE_STATE_PAYOUT_REQUESTED: _ClassVar[ClaimLineState]
     CLAIM_LINE_STATE_PAID: _ClassVar[ClaimLineState]
     CLAIM_LINE_STATE_PAYMENT_FAILED: _ClassVar[ClaimLineState]
+    CLAIM_LINE_STATE_WITHDRAWN: _ClassVar[ClaimLineState]
+    CLAIM_LINE_STATE_PAID_AFTER_WITHDRAWAL: _ClassVar[ClaimLineState]
 CLAIM_KIND_UNSPECIFIED: ClaimKind
 CLAIM_KIND_VOUCHER: ClaimKind
 CLAIM_KIND_PROJECT: ClaimKind
@@ -51,14 +54,17 @@ CLAIM_STATE_APPROVED: ClaimState
 CLAIM_STATE_PAID: ClaimState
 CLAIM_STATE_REJECTED: ClaimState
 CLAIM_STATE_PAYMENT_FAILED: ClaimState
+CLAIM_STATE_WITHDRAWN: ClaimState
 CLAIM_LINE_STATE_UNSPECIFIED: ClaimLineState
 CLAIM_LINE_STATE_OPEN: ClaimLineState
 CLAIM_LINE_STATE_PAYOUT_REQUESTED: ClaimLineState
 CLAIM_LINE_STATE_PAID: ClaimLineState
 CLAIM_LINE_STATE_PAYMENT_FAILED: ClaimLineState
+CLAIM_LINE_STATE_WITHDRAWN: ClaimLineState
+CLAIM_LINE_STATE_PAID_AFTER_WITHDRAWAL: ClaimLineState
 
 class Claim(_message.Message):
-    __slots__ = ("claim_id", "kind", "voucher_id", "payee_kind", "payee_name", "payee_id_masked", "institution_id", "occupation_code", "level", "amount_fen", "fund_source", "state", "payment_id", "failure_reason", "created_at", "approved_at", "paid_at", "lines", "standard_fen")
+    __slots__ = ("claim_id", "kind", "voucher_id", "payee_kind", "payee_name", "payee_id_masked", "institution_id", "occupation_code", "level", "amount_fen", "fund_source", "state", "payment_id", "failure_reason", "created_at", "approved_at", "paid_at", "lines", "standard_fen", "recovery_due_fen")
     CLAIM_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -78,6 +84,7 @@ class Claim(_message.Message):
     PAID_AT_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
     STANDARD_FEN_FIELD_NUMBER: _ClassVar[int]
+    RECOVERY_DUE_FEN_FIELD_NUMBER: _ClassVar[int]
     claim_id: str
     kind: ClaimKind
     voucher_id: str
@@ -97,10 +104,11 @@ class Claim(_message.Message):
     paid_at: _timestamp_pb2.Timestamp
     lines: _containers.RepeatedCompositeFieldContainer[ClaimLine]
     standard_fen: int
-    def __init__(self, claim_id: _Optional[str] = ..., kind: _Optional[_Union[ClaimKind, str]] = ..., voucher_id: _Optional[str] = ..., payee_kind: _Optional[_Union[PayeeKind, str]] = ..., payee_name: _Optional[str] = ..., payee_id_masked: _Optional[str] = ..., institution_id: _Optional[str] = ..., occupation_code: _Optional[str] = ..., level: _Optional[int] = ..., amount_fen: _Optional[int] = ..., fund_source: _Optional[str] = ..., state: _Optional[_Union[ClaimState, str]] = ..., payment_id: _Optional[str] = ..., failure_reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., approved_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., paid_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[ClaimLine, _Mapping]]] = ..., standard_fen: _Optional[int] = ...) -> None: ...
+    recovery_due_fen: int
+    def __init__(self, claim_id: _Optional[str] = ..., kind: _Optional[_Union[ClaimKind, str]] = ..., voucher_id: _Optional[str] = ..., payee_kind: _Optional[_Union[PayeeKind, str]] = ..., payee_name: _Optional[str] = ..., payee_id_masked: _Optional[str] = ..., institution_id: _Optional[str] = ..., occupation_code: _Optional[str] = ..., level: _Optional[int] = ..., amount_fen: _Optional[int] = ..., fund_source: _Optional[str] = ..., state: _Optional[_Union[ClaimState, str]] = ..., payment_id: _Optional[str] = ..., failure_reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., approved_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., paid_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[ClaimLine, _Mapping]]] = ..., standard_fen: _Optional[int] = ..., recovery_due_fen: _Optional[int] = ...) -> None: ...
 
 class ClaimLine(_message.Message):
-    __slots__ = ("line_id", "kind", "amount_fen", "state", "payout_request_id", "attempt", "failure_reason", "rule", "rate_percent")
+    __slots__ = ("line_id", "kind", "amount_fen", "state", "payout_request_id", "attempt", "failure_reason", "rule", "rate_percent", "redemption_id", "withdrawal_reason")
     LINE_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_FEN_FIELD_NUMBER: _ClassVar[int]
@@ -110,6 +118,8 @@ class ClaimLine(_message.Message):
     FAILURE_REASON_FIELD_NUMBER: _ClassVar[int]
     RULE_FIELD_NUMBER: _ClassVar[int]
     RATE_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    REDEMPTION_ID_FIELD_NUMBER: _ClassVar[int]
+    WITHDRAWAL_REASON_FIELD_NUMBER: _ClassVar[int]
     line_id: str
     kind: str
     amount_fen: int
@@ -119,7 +129,9 @@ class ClaimLine(_message.Message):
     failure_reason: str
     rule: str
     rate_percent: int
-    def __init__(self, line_id: _Optional[str] = ..., kind: _Optional[str] = ..., amount_fen: _Optional[int] = ..., state: _Optional[_Union[ClaimLineState, str]] = ..., payout_request_id: _Optional[str] = ..., attempt: _Optional[int] = ..., failure_reason: _Optional[str] = ..., rule: _Optional[str] = ..., rate_percent: _Optional[int] = ...) -> None: ...
+    redemption_id: str
+    withdrawal_reason: str
+    def __init__(self, line_id: _Optional[str] = ..., kind: _Optional[str] = ..., amount_fen: _Optional[int] = ..., state: _Optional[_Union[ClaimLineState, str]] = ..., payout_request_id: _Optional[str] = ..., attempt: _Optional[int] = ..., failure_reason: _Optional[str] = ..., rule: _Optional[str] = ..., rate_percent: _Optional[int] = ..., redemption_id: _Optional[str] = ..., withdrawal_reason: _Optional[str] = ...) -> None: ...
 
 class GetClaimRequest(_message.Message):
     __slots__ = ("claim_id",)

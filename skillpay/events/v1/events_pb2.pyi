@@ -48,7 +48,7 @@ class PersonRef(_message.Message):
     def __init__(self, name: _Optional[str] = ..., id_masked: _Optional[str] = ..., id_sealed: _Optional[bytes] = ..., id_lookup: _Optional[str] = ...) -> None: ...
 
 class VoucherRedeemed(_message.Message):
-    __slots__ = ("voucher_id", "holder", "institution_id", "occupation_code", "level", "certificate_id", "certificate_type", "value_fen", "fund_source", "redeemed_at", "rate_percent", "valuation_rule", "standard_fen", "employment_window_end")
+    __slots__ = ("voucher_id", "holder", "institution_id", "occupation_code", "level", "certificate_id", "certificate_type", "value_fen", "fund_source", "redeemed_at", "rate_percent", "valuation_rule", "standard_fen", "employment_window_end", "redemption_id", "redemption_no")
     VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
     HOLDER_FIELD_NUMBER: _ClassVar[int]
     INSTITUTION_ID_FIELD_NUMBER: _ClassVar[int]
@@ -63,6 +63,8 @@ class VoucherRedeemed(_message.Message):
     VALUATION_RULE_FIELD_NUMBER: _ClassVar[int]
     STANDARD_FEN_FIELD_NUMBER: _ClassVar[int]
     EMPLOYMENT_WINDOW_END_FIELD_NUMBER: _ClassVar[int]
+    REDEMPTION_ID_FIELD_NUMBER: _ClassVar[int]
+    REDEMPTION_NO_FIELD_NUMBER: _ClassVar[int]
     voucher_id: str
     holder: PersonRef
     institution_id: str
@@ -77,7 +79,63 @@ class VoucherRedeemed(_message.Message):
     valuation_rule: str
     standard_fen: int
     employment_window_end: _date_pb2.Date
-    def __init__(self, voucher_id: _Optional[str] = ..., holder: _Optional[_Union[PersonRef, _Mapping]] = ..., institution_id: _Optional[str] = ..., occupation_code: _Optional[str] = ..., level: _Optional[int] = ..., certificate_id: _Optional[str] = ..., certificate_type: _Optional[str] = ..., value_fen: _Optional[int] = ..., fund_source: _Optional[str] = ..., redeemed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., rate_percent: _Optional[int] = ..., valuation_rule: _Optional[str] = ..., standard_fen: _Optional[int] = ..., employment_window_end: _Optional[_Union[_date_pb2.Date, _Mapping]] = ...) -> None: ...
+    redemption_id: str
+    redemption_no: int
+    def __init__(self, voucher_id: _Optional[str] = ..., holder: _Optional[_Union[PersonRef, _Mapping]] = ..., institution_id: _Optional[str] = ..., occupation_code: _Optional[str] = ..., level: _Optional[int] = ..., certificate_id: _Optional[str] = ..., certificate_type: _Optional[str] = ..., value_fen: _Optional[int] = ..., fund_source: _Optional[str] = ..., redeemed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., rate_percent: _Optional[int] = ..., valuation_rule: _Optional[str] = ..., standard_fen: _Optional[int] = ..., employment_window_end: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., redemption_id: _Optional[str] = ..., redemption_no: _Optional[int] = ...) -> None: ...
+
+class VoucherExpired(_message.Message):
+    __slots__ = ("voucher_id", "valid_until", "expired_at")
+    VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
+    VALID_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    EXPIRED_AT_FIELD_NUMBER: _ClassVar[int]
+    voucher_id: str
+    valid_until: _timestamp_pb2.Timestamp
+    expired_at: _timestamp_pb2.Timestamp
+    def __init__(self, voucher_id: _Optional[str] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expired_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class VoucherCancelled(_message.Message):
+    __slots__ = ("voucher_id", "reason", "cancelled_at")
+    VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CANCELLED_AT_FIELD_NUMBER: _ClassVar[int]
+    voucher_id: str
+    reason: str
+    cancelled_at: _timestamp_pb2.Timestamp
+    def __init__(self, voucher_id: _Optional[str] = ..., reason: _Optional[str] = ..., cancelled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class VoucherRedemptionRolledBack(_message.Message):
+    __slots__ = ("voucher_id", "redemption_id", "redemption_no", "certificate_id", "value_fen", "reason", "rolled_back_at")
+    VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
+    REDEMPTION_ID_FIELD_NUMBER: _ClassVar[int]
+    REDEMPTION_NO_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_ID_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FEN_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ROLLED_BACK_AT_FIELD_NUMBER: _ClassVar[int]
+    voucher_id: str
+    redemption_id: str
+    redemption_no: int
+    certificate_id: str
+    value_fen: int
+    reason: str
+    rolled_back_at: _timestamp_pb2.Timestamp
+    def __init__(self, voucher_id: _Optional[str] = ..., redemption_id: _Optional[str] = ..., redemption_no: _Optional[int] = ..., certificate_id: _Optional[str] = ..., value_fen: _Optional[int] = ..., reason: _Optional[str] = ..., rolled_back_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class VoucherRevoked(_message.Message):
+    __slots__ = ("voucher_id", "reason", "previous_state", "withdrawn_redemption_id", "recovery_due_fen", "revoked_at")
+    VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_STATE_FIELD_NUMBER: _ClassVar[int]
+    WITHDRAWN_REDEMPTION_ID_FIELD_NUMBER: _ClassVar[int]
+    RECOVERY_DUE_FEN_FIELD_NUMBER: _ClassVar[int]
+    REVOKED_AT_FIELD_NUMBER: _ClassVar[int]
+    voucher_id: str
+    reason: str
+    previous_state: str
+    withdrawn_redemption_id: str
+    recovery_due_fen: int
+    revoked_at: _timestamp_pb2.Timestamp
+    def __init__(self, voucher_id: _Optional[str] = ..., reason: _Optional[str] = ..., previous_state: _Optional[str] = ..., withdrawn_redemption_id: _Optional[str] = ..., recovery_due_fen: _Optional[int] = ..., revoked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class VoucherToppedUp(_message.Message):
     __slots__ = ("top_up_id", "voucher_id", "holder", "institution_id", "occupation_code", "level", "certificate_id", "value_fen", "top_up_fen", "standard_fen", "fund_source", "employment_start", "topped_up_at")

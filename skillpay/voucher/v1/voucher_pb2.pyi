@@ -334,7 +334,7 @@ class GetInstitutionRequest(_message.Message):
     def __init__(self, institution_id: _Optional[str] = ...) -> None: ...
 
 class Voucher(_message.Message):
-    __slots__ = ("voucher_id", "holder_name", "holder_id_masked", "occupation_code", "level", "fund_source", "batch_id", "state", "institution_id", "certificate_id", "value_fen", "issued_at", "valid_until", "enrolled_at", "redeemed_at", "paid_at", "payment_id", "real_person_verified", "payout_status", "payout_failure_reason", "rate_percent", "valuation_rule", "standard_fen", "employment_window_start", "employment_window_end", "topped_up_fen", "topped_up_at", "top_up_id")
+    __slots__ = ("voucher_id", "holder_name", "holder_id_masked", "occupation_code", "level", "fund_source", "batch_id", "state", "institution_id", "certificate_id", "value_fen", "issued_at", "valid_until", "enrolled_at", "redeemed_at", "paid_at", "payment_id", "real_person_verified", "payout_status", "payout_failure_reason", "rate_percent", "valuation_rule", "standard_fen", "employment_window_start", "employment_window_end", "topped_up_fen", "topped_up_at", "top_up_id", "redemption_no", "redemption_id", "state_reason", "ended_at", "recovery_due_fen")
     VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
     HOLDER_NAME_FIELD_NUMBER: _ClassVar[int]
     HOLDER_ID_MASKED_FIELD_NUMBER: _ClassVar[int]
@@ -363,6 +363,11 @@ class Voucher(_message.Message):
     TOPPED_UP_FEN_FIELD_NUMBER: _ClassVar[int]
     TOPPED_UP_AT_FIELD_NUMBER: _ClassVar[int]
     TOP_UP_ID_FIELD_NUMBER: _ClassVar[int]
+    REDEMPTION_NO_FIELD_NUMBER: _ClassVar[int]
+    REDEMPTION_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_REASON_FIELD_NUMBER: _ClassVar[int]
+    ENDED_AT_FIELD_NUMBER: _ClassVar[int]
+    RECOVERY_DUE_FEN_FIELD_NUMBER: _ClassVar[int]
     voucher_id: str
     holder_name: str
     holder_id_masked: str
@@ -391,7 +396,12 @@ class Voucher(_message.Message):
     topped_up_fen: int
     topped_up_at: _timestamp_pb2.Timestamp
     top_up_id: str
-    def __init__(self, voucher_id: _Optional[str] = ..., holder_name: _Optional[str] = ..., holder_id_masked: _Optional[str] = ..., occupation_code: _Optional[str] = ..., level: _Optional[int] = ..., fund_source: _Optional[str] = ..., batch_id: _Optional[str] = ..., state: _Optional[_Union[VoucherState, str]] = ..., institution_id: _Optional[str] = ..., certificate_id: _Optional[str] = ..., value_fen: _Optional[int] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., enrolled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., redeemed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., paid_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., payment_id: _Optional[str] = ..., real_person_verified: _Optional[bool] = ..., payout_status: _Optional[_Union[PayoutStatus, str]] = ..., payout_failure_reason: _Optional[str] = ..., rate_percent: _Optional[int] = ..., valuation_rule: _Optional[str] = ..., standard_fen: _Optional[int] = ..., employment_window_start: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., employment_window_end: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., topped_up_fen: _Optional[int] = ..., topped_up_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., top_up_id: _Optional[str] = ...) -> None: ...
+    redemption_no: int
+    redemption_id: str
+    state_reason: str
+    ended_at: _timestamp_pb2.Timestamp
+    recovery_due_fen: int
+    def __init__(self, voucher_id: _Optional[str] = ..., holder_name: _Optional[str] = ..., holder_id_masked: _Optional[str] = ..., occupation_code: _Optional[str] = ..., level: _Optional[int] = ..., fund_source: _Optional[str] = ..., batch_id: _Optional[str] = ..., state: _Optional[_Union[VoucherState, str]] = ..., institution_id: _Optional[str] = ..., certificate_id: _Optional[str] = ..., value_fen: _Optional[int] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., enrolled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., redeemed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., paid_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., payment_id: _Optional[str] = ..., real_person_verified: _Optional[bool] = ..., payout_status: _Optional[_Union[PayoutStatus, str]] = ..., payout_failure_reason: _Optional[str] = ..., rate_percent: _Optional[int] = ..., valuation_rule: _Optional[str] = ..., standard_fen: _Optional[int] = ..., employment_window_start: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., employment_window_end: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., topped_up_fen: _Optional[int] = ..., topped_up_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., top_up_id: _Optional[str] = ..., redemption_no: _Optional[int] = ..., redemption_id: _Optional[str] = ..., state_reason: _Optional[str] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recovery_due_fen: _Optional[int] = ...) -> None: ...
 
 class IssueVoucherRequest(_message.Message):
     __slots__ = ("request_id", "resident_id", "name", "occupation_code", "level", "fund_source", "batch_id", "valid_until")
@@ -622,3 +632,47 @@ class ListEmploymentResponse(_message.Message):
     records: _containers.RepeatedCompositeFieldContainer[EmploymentRecord]
     next_page_token: str
     def __init__(self, records: _Optional[_Iterable[_Union[EmploymentRecord, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ExpireDueVouchersRequest(_message.Message):
+    __slots__ = ("request_id", "limit")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    limit: int
+    def __init__(self, request_id: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ExpireDueVouchersResponse(_message.Message):
+    __slots__ = ("expired_count",)
+    EXPIRED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    expired_count: int
+    def __init__(self, expired_count: _Optional[int] = ...) -> None: ...
+
+class CancelVoucherRequest(_message.Message):
+    __slots__ = ("request_id", "voucher_id", "reason")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    voucher_id: str
+    reason: str
+    def __init__(self, request_id: _Optional[str] = ..., voucher_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class RevokeVoucherRequest(_message.Message):
+    __slots__ = ("request_id", "voucher_id", "reason")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    voucher_id: str
+    reason: str
+    def __init__(self, request_id: _Optional[str] = ..., voucher_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class RollBackRedemptionRequest(_message.Message):
+    __slots__ = ("request_id", "voucher_id", "reason")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    voucher_id: str
+    reason: str
+    def __init__(self, request_id: _Optional[str] = ..., voucher_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...

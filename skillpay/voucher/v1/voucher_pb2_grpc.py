@@ -145,6 +145,26 @@ class VoucherServiceStub:
                 request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListEmploymentRequest.SerializeToString,
                 response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListEmploymentResponse.FromString,
                 _registered_method=True)
+        self.ExpireDueVouchers = channel.unary_unary(
+                '/skillpay.voucher.v1.VoucherService/ExpireDueVouchers',
+                request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ExpireDueVouchersRequest.SerializeToString,
+                response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ExpireDueVouchersResponse.FromString,
+                _registered_method=True)
+        self.CancelVoucher = channel.unary_unary(
+                '/skillpay.voucher.v1.VoucherService/CancelVoucher',
+                request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.CancelVoucherRequest.SerializeToString,
+                response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Voucher.FromString,
+                _registered_method=True)
+        self.RevokeVoucher = channel.unary_unary(
+                '/skillpay.voucher.v1.VoucherService/RevokeVoucher',
+                request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.RevokeVoucherRequest.SerializeToString,
+                response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Voucher.FromString,
+                _registered_method=True)
+        self.RollBackRedemption = channel.unary_unary(
+                '/skillpay.voucher.v1.VoucherService/RollBackRedemption',
+                request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.RollBackRedemptionRequest.SerializeToString,
+                response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Voucher.FromString,
+                _registered_method=True)
         self.ListAuditRecords = channel.unary_unary(
                 '/skillpay.voucher.v1.VoucherService/ListAuditRecords',
                 request_serializer=skillpay_dot_audit_dot_v1_dot_audit__pb2.ListAuditRecordsRequest.SerializeToString,
@@ -303,6 +323,37 @@ class VoucherServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExpireDueVouchers(self, request, context):
+        """The rest of the life cycle (V4, V5, X2), for the bureau (admin).
+        V5: expire every issued or enrolled voucher whose validity has ended, now (the service also
+        does it by itself every VOUCHER_EXPIRY_SWEEP_INTERVAL_S).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelVoucher(self, request, context):
+        """An issued or enrolled voucher is cancelled, with a reason.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeVoucher(self, request, context):
+        """X2, fraud: from any state but expired, cancelled, revoked. The certificate stays used.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RollBackRedemption(self, request, context):
+        """Before payment only: enrolled again, value 0, certificate free, claim line withdrawn.
+        A paid voucher: FAILED_PRECONDITION naming X2 (only a recovery is possible after payment).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListAuditRecords(self, request, context):
         """Every state change of one aggregate, oldest first (who, when, which command, before -> after).
         """
@@ -422,6 +473,26 @@ def add_VoucherServiceServicer_to_server(servicer, server):
                     servicer.ListEmployment,
                     request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListEmploymentRequest.FromString,
                     response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListEmploymentResponse.SerializeToString,
+            ),
+            'ExpireDueVouchers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExpireDueVouchers,
+                    request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ExpireDueVouchersRequest.FromString,
+                    response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ExpireDueVouchersResponse.SerializeToString,
+            ),
+            'CancelVoucher': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelVoucher,
+                    request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.CancelVoucherRequest.FromString,
+                    response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Voucher.SerializeToString,
+            ),
+            'RevokeVoucher': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeVoucher,
+                    request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.RevokeVoucherRequest.FromString,
+                    response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Voucher.SerializeToString,
+            ),
+            'RollBackRedemption': grpc.unary_unary_rpc_method_handler(
+                    servicer.RollBackRedemption,
+                    request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.RollBackRedemptionRequest.FromString,
+                    response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Voucher.SerializeToString,
             ),
             'ListAuditRecords': grpc.unary_unary_rpc_method_handler(
                     servicer.ListAuditRecords,
@@ -1023,6 +1094,114 @@ class VoucherService:
             '/skillpay.voucher.v1.VoucherService/ListEmployment',
             skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListEmploymentRequest.SerializeToString,
             skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListEmploymentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExpireDueVouchers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.voucher.v1.VoucherService/ExpireDueVouchers',
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ExpireDueVouchersRequest.SerializeToString,
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ExpireDueVouchersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelVoucher(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.voucher.v1.VoucherService/CancelVoucher',
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.CancelVoucherRequest.SerializeToString,
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Voucher.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeVoucher(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.voucher.v1.VoucherService/RevokeVoucher',
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.RevokeVoucherRequest.SerializeToString,
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Voucher.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RollBackRedemption(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.voucher.v1.VoucherService/RollBackRedemption',
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.RollBackRedemptionRequest.SerializeToString,
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Voucher.FromString,
             options,
             channel_credentials,
             insecure,
