@@ -75,6 +75,21 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
+def keyed_lookup_hash(lookup_key: bytes, plaintext: str) -> str:
+    """The keyed hash (HMAC-SHA256) personal identifiers are looked up by."""
+    return hmac.new(lookup_key, plaintext.encode(), hashlib.sha256).hexdigest()
+
+
+def person_subject(resident_id: str, lookup_key: bytes) -> str:
+    """The subject of a PERSON actor: the look-up hash of the canonical resident ID, as the
+    services store it, so a person's token names them without carrying the ID itself.
+
+    For whoever mints person tokens (the gateway, demos, tests) with the installation's look-up
+    key (``settings.key_bytes("lookup")``). Raises InvalidArgument for an invalid ID.
+    """
+    return keyed_lookup_hash(lookup_key, validate_resident_id(resident_id))
+
+
 class PiiVault:
     """Seals personal identifiers with one key and hashes them for look-up with another."""
 
@@ -94,7 +109,7 @@ class PiiVault:
         return self._aead.decrypt(sealed[:12], sealed[12:], self._AAD).decode()
 
     def lookup_hash(self, plaintext: str) -> str:
-        return hmac.new(self._lookup_key, plaintext.encode(), hashlib.sha256).hexdigest()
+        return keyed_lookup_hash(self._lookup_key, plaintext)
 
     @classmethod
     def from_settings(cls, settings) -> "PiiVault":

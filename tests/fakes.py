@@ -50,6 +50,7 @@ from skillpay.errors import Unavailable
 from skillpay.messaging import OutgoingEvent, StoredResponse
 from skillpay.uow import AbstractUnitOfWork, EventMapper
 from voucher_svc.adapters.events import to_outgoing as voucher_events
+from voucher_svc.domain.batch import Batch
 from voucher_svc.domain.eligibility import HistoryEntry
 from voucher_svc.domain.model import Certificate, CertificateType, Institution, Occupation, Voucher, VoucherState
 from voucher_svc.service_layer.unit_of_work import VoucherUnitOfWork
@@ -230,7 +231,7 @@ class _Table:
 
 # -- voucher_svc -------------------------------------------------------------------------------
 class FakeVoucherDatabase(FakeDatabase):
-    TABLES = ("occupations", "institutions", "certificates", "vouchers")
+    TABLES = ("occupations", "institutions", "certificates", "vouchers", "batches")
 
     def __init__(self):
         super().__init__()
@@ -313,6 +314,13 @@ class FakeVoucherRepository(_Table):
                                           and v.voucher_id != voucher.voucher_id for v in self.rows.values()):
             raise _duplicate(self.TABLE, voucher.certificate_id)
 
+    async def add_many(self, vouchers: list[Voucher]) -> None:
+        for voucher in vouchers:
+            await self.add(voucher)
+
+    async def existing_ids(self, voucher_ids: set[str]) -> set[str]:
+        return {i for i in voucher_ids if i in self.rows}
+
     async def get(self, voucher_id: str, for_update: bool = False) -> Voucher | None:
         return self._read(voucher_id)
 
@@ -328,6 +336,20 @@ class FakeVoucherRepository(_Table):
         certificates = self._uow.db.tables["certificates"]
         return [HistoryEntry.of(v, certificates[v.certificate_id].issued_on if v.certificate_id else None)
                 for v in self.rows.values() if v.holder.id_lookup == id_lookup]
+
+
+class FakeBatchRepository(_Table):
+    TABLE = "batches"
+
+    async def add(self, batch: Batch) -> None:
+        self._uow.track(batch, new=True)
+        self._insert(batch.batch_id, batch)
+
+    async def get(self, batch_id: str, for_update: bool = False) -> Batch | None:
+        return self._read(batch_id)
+
+    async def save(self, batch: Batch) -> None:
+        self._update_versioned(batch.batch_id, batch)
 
 
 class FakePersonRepository:
@@ -350,6 +372,7 @@ class FakeVoucherUnitOfWork(FakeUnitOfWork, VoucherUnitOfWork):
         self.certificates = FakeCertificateRepository(self)
         self.vouchers = FakeVoucherRepository(self)
         self.persons = FakePersonRepository(self)
+        self.batches = FakeBatchRepository(self)
 
 
 # -- claim_svc ---------------------------------------------------------------------------------

@@ -7,8 +7,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from skillpay.clock import aware
-from skillpay.db import ConcurrentUpdate
-from voucher_svc.adapters.tables import certificates, institutions, occupations, persons, vouchers
+from skillpay.db import ConcurrentUpdate, bulk_insert
+from voucher_svc.adapters.tables import batches, certificates, institutions, occupations, persons, vouchers
+from voucher_svc.domain.batch import Batch, BatchMode
 from voucher_svc.domain.eligibility import HistoryEntry
 from voucher_svc.domain.model import (
     Certificate,
@@ -18,6 +19,7 @@ from voucher_svc.domain.model import (
     Occupation,
     PersonIdentity,
     Voucher,
+    VoucherKind,
     VoucherState,
 )
 
@@ -136,6 +138,19 @@ class VoucherRepository:
         self._track(v, new=True)
         await self._conn.execute(insert(vouchers).values(**self._values(v), version=0))
 
+    async def add_many(self, many: list[Voucher]) -> None:
+        """A batch chunk's vouchers in one statement (COPY on PostgreSQL); each audited as added."""
+        for v in many:
+            self._track(v, new=True)
+        await bulk_insert(self._conn, vouchers, [{**self._values(v), "version": 0} for v in many])
+
+    async def existing_ids(self, voucher_ids: set[str]) -> set[str]:
+        """Which of these ids are already issued (one query; a chunk asks for its few thousand)."""
+        if not voucher_ids:
+            return set()
+        rows = await self._conn.execute(select(vouchers.c.voucher_id).where(vouchers.c.voucher_id.in_(voucher_ids)))
+        return {r.voucher_id for r in rows}
+
     async def get(self, voucher_id: str, for_update: bool = False) -> Voucher | None:
         query = select(vouchers).where(vouchers.c.voucher_id == voucher_id)
         row = (await self._conn.execute(query.with_for_update() if for_update else query)).first()
@@ -178,7 +193,8 @@ class VoucherRepository:
             state=v.state.value, institution_id=v.institution_id, real_person_verified=v.real_person_verified,
             certificate_id=v.certificate_id, value_fen=v.value_fen, issued_at=v.issued_at,
             valid_until=v.valid_until, enrolled_at=v.enrolled_at, redeemed_at=v.redeemed_at,
-            paid_at=v.paid_at, payment_id=v.payment_id, payout_failure_reason=v.payout_failure_reason)
+            paid_at=v.paid_at, payment_id=v.payment_id, payout_failure_reason=v.payout_failure_reason,
+            kind=v.kind.value, bound_institution_id=v.bound_institution_id, valid_from=v.valid_from)
 
     @staticmethod
     def _from_row(r) -> Voucher:
@@ -188,7 +204,46 @@ class VoucherRepository:
             valid_until=aware(r.valid_until), state=VoucherState(r.state), institution_id=r.institution_id,
             real_person_verified=r.real_person_verified, certificate_id=r.certificate_id, value_fen=r.value_fen,
             enrolled_at=aware(r.enrolled_at), redeemed_at=aware(r.redeemed_at), paid_at=aware(r.paid_at),
-            payment_id=r.payment_id, payout_failure_reason=r.payout_failure_reason, version=r.version)
+            payment_id=r.payment_id, payout_failure_reason=r.payout_failure_reason, kind=VoucherKind(r.kind),
+            bound_institution_id=r.bound_institution_id, valid_from=aware(r.valid_from), version=r.version)
+
+
+class BatchRepository:
+    def __init__(self, conn: AsyncConnection, track):
+        self._conn = conn
+        self._track = track
+
+    async def add(self, b: Batch) -> None:
+        self._track(b, new=True)
+        await self._conn.execute(insert(batches).values(**self._values(b), version=0))
+
+    async def get(self, batch_id: str, for_update: bool = False) -> Batch | None:
+        """With ``for_update`` the batch's row stays locked until the transaction ends: chunks and
+        claims of one batch take their turns, so its counts and quota stay exact."""
+        query = select(batches).where(batches.c.batch_id == batch_id)
+        row = (await self._conn.execute(query.with_for_update() if for_update else query)).first()
+        return self._track(self._from_row(row)) if row else None
+
+    async def save(self, b: Batch) -> None:
+        result = await self._conn.execute(
+            update(batches).where(batches.c.batch_id == b.batch_id, batches.c.version == b.version)
+            .values(**self._values(b), version=b.version + 1))
+        if result.rowcount != 1:
+            raise ConcurrentUpdate(f"batch {b.batch_id} changed concurrently")
+        b.version += 1
+
+    @staticmethod
+    def _values(b: Batch) -> dict:
+        return dict(batch_id=b.batch_id, fund_source=b.fund_source, valid_from=b.valid_from,
+                    valid_until=b.valid_until, kind=b.kind.value, occupation_code=b.occupation_code, level=b.level,
+                    institution_id=b.institution_id, mode=b.mode.value, quota=b.quota,
+                    issued_count=b.issued_count, rejected_count=b.rejected_count, created_at=b.created_at)
+
+    @staticmethod
+    def _from_row(r) -> Batch:
+        return Batch(r.batch_id, r.fund_source, aware(r.valid_from), aware(r.valid_until), VoucherKind(r.kind),
+                     r.occupation_code, r.level, r.institution_id, BatchMode(r.mode), r.quota,
+                     aware(r.created_at), r.issued_count, r.rejected_count, version=r.version)
 
 
 class PersonRepository:

@@ -4,6 +4,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from skillpay.uow import SqlUnitOfWork
 from voucher_svc.adapters.repository import (
+    BatchRepository,
     CertificateRepository,
     InstitutionRepository,
     OccupationRepository,
@@ -20,3 +21,4 @@ class SqlVoucherUnitOfWork(SqlUnitOfWork, VoucherUnitOfWork):
         self.certificates = CertificateRepository(conn, self.track)
         self.vouchers = VoucherRepository(conn, self.track)
         self.persons = PersonRepository(conn)
+        self.batches = BatchRepository(conn, self.track)

@@ -16,6 +16,11 @@ PERMISSIONS: dict[str, frozenset[ActorKind]] = {
     "RegisterInstitution": frozenset({ADMIN}),
     "IssueVoucher": frozenset({ADMIN}),
     "EnrolVoucher": frozenset({INSTITUTION, ADMIN}),
+    "CreateBatch": frozenset({ADMIN}),
+    "IssueBatchChunk": frozenset({ADMIN}),
+    "IssueBatchVouchers": frozenset({ADMIN}),  # the stream; each chunk is an IssueBatchChunk
+    # V1, V2: a person claims only for themselves (the handler checks the subject is their look-up hash).
+    "ClaimVoucher": frozenset({PERSON}),
     "RecordCertificate": frozenset({INSTITUTION, ADMIN}),
     "RedeemVoucher": frozenset({INSTITUTION, ADMIN}),
     "MarkVoucherPaid": frozenset({SERVICE}),
@@ -25,6 +30,7 @@ PERMISSIONS: dict[str, frozenset[ActorKind]] = {
     "GetInstitution": STAFF | {INSTITUTION, SERVICE, PERSON},
     "GetCertificate": STAFF | {INSTITUTION, SERVICE},
     "GetVoucher": STAFF | {INSTITUTION, SERVICE},
+    "GetBatch": STAFF | {SERVICE},
     "ListVouchers": STAFF | {SERVICE},
     "ListAuditRecords": STAFF,
     # operations (skillpay.ops.v1.Operations): events the consumer parked

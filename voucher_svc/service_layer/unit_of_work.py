@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from skillpay.uow import AbstractUnitOfWork, AuditLog, IdempotencyRepository
+from voucher_svc.domain.batch import Batch
 from voucher_svc.domain.eligibility import HistoryEntry
 from voucher_svc.domain.model import Certificate, CertificateType, Institution, Occupation, Voucher, VoucherState
 
@@ -31,10 +32,18 @@ class CertificateRepository(Protocol):
 
 class VoucherRepository(Protocol):
     async def add(self, voucher: Voucher) -> None: ...
+    async def add_many(self, vouchers: list[Voucher]) -> None: ...
+    async def existing_ids(self, voucher_ids: set[str]) -> set[str]: ...
     async def get(self, voucher_id: str, for_update: bool = False) -> Voucher | None: ...
     async def save(self, voucher: Voucher) -> None: ...
     async def list(self, after: str | None, limit: int, state: VoucherState | None) -> list[Voucher]: ...
     async def history(self, id_lookup: str) -> list[HistoryEntry]: ...
+
+
+class BatchRepository(Protocol):
+    async def add(self, batch: Batch) -> None: ...
+    async def get(self, batch_id: str, for_update: bool = False) -> Batch | None: ...
+    async def save(self, batch: Batch) -> None: ...
 
 
 class PersonRepository(Protocol):
@@ -47,5 +56,6 @@ class VoucherUnitOfWork(AbstractUnitOfWork):
     certificates: CertificateRepository
     vouchers: VoucherRepository
     persons: PersonRepository
+    batches: BatchRepository
     idempotency: IdempotencyRepository
     audit: AuditLog

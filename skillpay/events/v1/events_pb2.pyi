@@ -70,6 +70,32 @@ class VoucherRedeemed(_message.Message):
     redeemed_at: _timestamp_pb2.Timestamp
     def __init__(self, voucher_id: _Optional[str] = ..., holder: _Optional[_Union[PersonRef, _Mapping]] = ..., institution_id: _Optional[str] = ..., occupation_code: _Optional[str] = ..., level: _Optional[int] = ..., certificate_id: _Optional[str] = ..., certificate_type: _Optional[str] = ..., value_fen: _Optional[int] = ..., fund_source: _Optional[str] = ..., redeemed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
+class VoucherBatchIssued(_message.Message):
+    __slots__ = ("batch_id", "chunk_no", "issued_count", "kind", "fund_source", "occupation_code", "level", "institution_id", "valid_from", "valid_until", "issued_at")
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_NO_FIELD_NUMBER: _ClassVar[int]
+    ISSUED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    FUND_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    OCCUPATION_CODE_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    INSTITUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    VALID_FROM_FIELD_NUMBER: _ClassVar[int]
+    VALID_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    ISSUED_AT_FIELD_NUMBER: _ClassVar[int]
+    batch_id: str
+    chunk_no: int
+    issued_count: int
+    kind: str
+    fund_source: str
+    occupation_code: str
+    level: int
+    institution_id: str
+    valid_from: _timestamp_pb2.Timestamp
+    valid_until: _timestamp_pb2.Timestamp
+    issued_at: _timestamp_pb2.Timestamp
+    def __init__(self, batch_id: _Optional[str] = ..., chunk_no: _Optional[int] = ..., issued_count: _Optional[int] = ..., kind: _Optional[str] = ..., fund_source: _Optional[str] = ..., occupation_code: _Optional[str] = ..., level: _Optional[int] = ..., institution_id: _Optional[str] = ..., valid_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
 class PayoutRequested(_message.Message):
     __slots__ = ("payout_request_id", "claim_id", "claim_line_id", "line_kind", "attempt", "payee", "channel", "amount_fen", "fund_source", "references", "requested_at")
     class ReferencesEntry(_message.Message):
