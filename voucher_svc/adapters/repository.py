@@ -8,7 +8,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from skillpay.clock import aware
 from skillpay.db import ConcurrentUpdate, bulk_insert
-from voucher_svc.adapters.tables import batches, certificates, institutions, occupations, persons, vouchers
+from voucher_svc.adapters.tables import (
+    batches,
+    certificates,
+    institutions,
+    occupations,
+    persons,
+    vouchers,
+)
 from voucher_svc.domain.batch import Batch, BatchMode
 from voucher_svc.domain.eligibility import HistoryEntry
 from voucher_svc.domain.model import (

@@ -120,7 +120,7 @@ class Batch(Aggregate):
     @classmethod
     def create(cls, batch_id: str, fund_source: str, valid_from: datetime | None, valid_until: datetime | None,
                kind: VoucherKind | None, occupation: Occupation | None, institution: Institution | None,
-               mode: BatchMode | None, quota: int, now: datetime) -> "Batch":
+               mode: BatchMode | None, quota: int, now: datetime) -> Batch:
         """A checked batch. For TARGETED the caller has looked up the catalogue entries it names."""
         require(cls.field_violations(batch_id, fund_source, valid_from, valid_until, kind,
                                      occupation.code if occupation else "", occupation.level if occupation else 0,
