@@ -63,12 +63,13 @@ def ledger_server(database_url_factory, tmp_path, signing_key):
 def voucher_server(database_url_factory, tmp_path, signing_key, ledger_server):
     log_path, ready_file = tmp_path / "voucher.log", tmp_path / "voucher.addr"
     url = database_url_factory("v")
+    lookup_key = os.urandom(32)  # tests that mint person tokens need it (skillpay.pii.person_subject)
     env = dict(os.environ, VOUCHER_GRPC_LISTEN="127.0.0.1:0", VOUCHER_METRICS_LISTEN="127.0.0.1:0", SKILLPAY_READY_FILE=str(ready_file),
                VOUCHER_DATABASE_URL=url, SKILLPAY_DATA_DIR=str(tmp_path), KAFKA_BOOTSTRAP_SERVERS="",
                SKILLPAY_AUTH_PUBLIC_KEY=public_pem(signing_key), SKILLPAY_AUTH_PRIVATE_KEY=private_pem(signing_key),
                VOUCHER_LEDGER_ADDR=ledger_server.addr,
                SKILLPAY_PII_KEY=base64.b64encode(os.urandom(32)).decode(),
-               SKILLPAY_LOOKUP_KEY=base64.b64encode(os.urandom(32)).decode())
+               SKILLPAY_LOOKUP_KEY=base64.b64encode(lookup_key).decode())
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "voucher_svc.entrypoints.grpc_server"], env=env,
                                 stdout=log, stderr=subprocess.STDOUT)
@@ -79,7 +80,8 @@ def voucher_server(database_url_factory, tmp_path, signing_key, ledger_server):
         time.sleep(0.05)
     else:
         pytest.fail(f"the voucher service did not come up:\n{log_path.read_text()}")
-    server = type("Server", (), {"addr": f"127.0.0.1:{port}", "proc": proc, "log": log_path, "url": url})
+    server = type("Server", (), {"addr": f"127.0.0.1:{port}", "proc": proc, "log": log_path, "url": url,
+                                 "lookup_key": lookup_key})
     yield server
     if proc.poll() is None:
         proc.terminate()
