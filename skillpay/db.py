@@ -76,7 +76,7 @@ COPY_FROM_ROWS = 200
 
 
 async def bulk_insert(conn: AsyncConnection, table: Table, rows: list[dict]) -> None:
-    """Insert many rows (dicts with the same keys) as part of the connection's transaction.
+    """Insert many rows (dicts with the same keys, in the same order) as part of the connection's transaction.
 
     On PostgreSQL through asyncpg this is one binary COPY, several times faster than multi-row
     INSERTs for thousands of rows (a batch chunk's vouchers and their audit records); elsewhere
@@ -94,10 +94,9 @@ async def bulk_insert(conn: AsyncConnection, table: Table, rows: list[dict]) -> 
     if not raw.is_in_transaction():
         # SQLAlchemy begins the transaction with its first statement; COPY must not run outside it.
         await conn.execute(text("SELECT 1"))
-    columns = list(rows[0])
+    columns = list(rows[0])  # every row has the same keys in the same order (one function built them)
     try:
-        await raw.copy_records_to_table(table.name, records=[tuple(r[c] for c in columns) for r in rows],
-                                        columns=columns)
+        await raw.copy_records_to_table(table.name, records=[tuple(r.values()) for r in rows], columns=columns)
     except asyncpg.UniqueViolationError as exc:
         raise IntegrityError(f"COPY {table.name}", None, exc) from exc
 

@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from stdnum.cn import ric
-from stdnum.exceptions import ValidationError
 
 from skillpay.errors import FieldViolation, InvalidArgument
 
@@ -41,7 +40,10 @@ def validate_resident_id(value: str, field: str = "resident_id", today: date | N
     def bad(reason: str) -> InvalidArgument:
         return InvalidArgument([FieldViolation(field, f"not a valid resident ID number ({reason})")])
 
-    compact = ric.compact(value or "").upper()
+    value = value or ""
+    # The usual form (18 characters, nothing to strip) skips stdnum's slower clean-up: a batch
+    # validates a million of them.
+    compact = value.upper() if len(value) == 18 and value.isascii() and value.isalnum() else ric.compact(value).upper()
     if len(compact) != 18:
         raise bad("it must have 18 characters")
     if not compact[:-1].isdigit() or not (compact[-1].isdigit() or compact[-1] == "X"):
@@ -49,8 +51,8 @@ def validate_resident_id(value: str, field: str = "resident_id", today: date | N
     if compact[-1] != ric.calc_check_digit(compact):
         raise bad("the check digit is wrong")
     try:
-        born = ric.get_birth_date(compact)
-    except ValidationError:
+        born = date(int(compact[6:10]), int(compact[10:12]), int(compact[12:14]))  # as stdnum's get_birth_date
+    except ValueError:
         raise bad("the birth date is not a real date") from None
     if not EARLIEST_BIRTH <= born <= (today or datetime.now(SHANGHAI).date()):
         raise bad("the birth date is in the future or before 1900")

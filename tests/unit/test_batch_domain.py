@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from skillpay.cli.sample_data import resident_id
 from skillpay.errors import FailedPrecondition, FieldViolation, InvalidArgument
 from skillpay.pii import PiiVault, person_subject
-from voucher_svc.domain.batch import ALREADY_IN_BATCH, Batch, BatchChunkIssued, BatchMode, Candidate
-from voucher_svc.domain.model import Institution, Occupation, PersonIdentity, VoucherKind, VoucherState
+from voucher_svc.domain.batch import (
+    ALREADY_IN_BATCH,
+    Batch,
+    BatchChunkIssued,
+    BatchMode,
+    Candidate,
+)
+from voucher_svc.domain.model import (
+    Institution,
+    Occupation,
+    PersonIdentity,
+    VoucherKind,
+    VoucherState,
+)
 
 pytestmark = pytest.mark.unit
 
-NOW = datetime(2025, 3, 3, 1, 30, tzinfo=timezone.utc)
+NOW = datetime(2025, 3, 3, 1, 30, tzinfo=UTC)
 UNTIL = NOW + timedelta(days=180)
 VAULT = PiiVault(bytes(32), bytes(range(32)))
 CODE, OTHER_CODE = "6-31-01-03", "4-10-01-01"

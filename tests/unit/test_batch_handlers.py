@@ -9,8 +9,14 @@ import pytest
 
 from skillpay.actors import Actor, ActorKind
 from skillpay.cli.sample_data import resident_id
-from skillpay.errors import (AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied,
-                             PreconditionViolation)
+from skillpay.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    PreconditionViolation,
+)
 from skillpay.messagebus import Reply
 from skillpay.pii import person_subject
 from tests.unit.test_voucher_handlers import (  # noqa: F401 - fixtures

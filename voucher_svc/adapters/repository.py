@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import String, any_, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from skillpay.clock import aware
@@ -155,8 +156,12 @@ class VoucherRepository:
         """Which of these ids are already issued (one query; a chunk asks for its few thousand)."""
         if not voucher_ids:
             return set()
-        rows = await self._conn.execute(select(vouchers.c.voucher_id).where(vouchers.c.voucher_id.in_(voucher_ids)))
-        return {r.voucher_id for r in rows}
+        if self._conn.dialect.name == "postgresql":
+            # One array parameter: thousands of IN parameters cost more to render than to look up.
+            wanted = vouchers.c.voucher_id == any_(bindparam("ids", list(voucher_ids), type_=ARRAY(String)))
+        else:
+            wanted = vouchers.c.voucher_id.in_(voucher_ids)
+        return {r.voucher_id for r in await self._conn.execute(select(vouchers.c.voucher_id).where(wanted))}
 
     async def get(self, voucher_id: str, for_update: bool = False) -> Voucher | None:
         query = select(vouchers).where(vouchers.c.voucher_id == voucher_id)
