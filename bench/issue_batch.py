@@ -50,7 +50,13 @@ from stdnum.cn import ric  # noqa: E402
 
 from bench.loadgen import emit_result  # noqa: E402
 from skillpay.actors import ActorKind  # noqa: E402
-from skillpay.auth import Identity, TokenIssuer, authenticated_channel, load_or_create_private_key, public_pem  # noqa: E402
+from skillpay.auth import (  # noqa: E402
+    Identity,
+    TokenIssuer,
+    authenticated_channel,
+    load_or_create_private_key,
+    public_pem,
+)
 from skillpay.cli.stack import grpc_serving  # noqa: E402
 from skillpay.ids import derived_id  # noqa: E402
 from skillpay.ledger.v1 import ledger_pb2, ledger_pb2_grpc  # noqa: E402
