@@ -231,9 +231,13 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
 
             try:
                 if needs_identity:
-                    if self._verifier is None:
-                        raise Unauthenticated("this server verifies no identities")
-                    current_actor.set(self._verifier.verify(bearer(metadata)))
+                    try:
+                        if self._verifier is None:
+                            raise Unauthenticated("this server verifies no identities")
+                        current_actor.set(self._verifier.verify(bearer(metadata)))
+                    except Unauthenticated:
+                        await _first_message(request_iterator)
+                        raise
                 async for reply in inner(checked(), context):
                     yield reply
             except DomainError as exc:
@@ -258,6 +262,20 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         return grpc.stream_stream_rpc_method_handler(
             wrapped, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
         )
+
+
+async def _first_message(request_iterator, wait_s: float = 5.0) -> None:
+    """Let a streaming client's first write complete before its call is refused.
+
+    grpc.aio clients report INTERNAL ("Internal error from Core") instead of the server's status
+    when a write of theirs fails because the server already ended the call (grpc/grpc#36066), so a
+    stream refused at once would not learn why. One message (bounded by the server's message size
+    limit) is read and dropped, for at most ``wait_s``.
+    """
+    try:
+        await asyncio.wait_for(anext(aiter(request_iterator), None), wait_s)
+    except Exception:  # noqa: BLE001 - whatever happened, the call is refused next
+        pass
 
 
 Background = Callable[[], Awaitable[None]]

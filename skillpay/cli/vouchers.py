@@ -41,6 +41,7 @@ KINDS = ("general", "targeted")
 MODES = ("listed", "quota")
 MAX_CHUNK = 5000
 SHOWN_REJECTIONS = 50
+WINDOW = 2  # chunks sent and not yet answered
 
 
 def _moment(text: str, option: str) -> datetime:
@@ -220,24 +221,32 @@ async def _issue(request, path: Path, chunk_size: int, data_dir: Path, progress,
             console.print(f"batch {batch.batch_id} exists ({batch.issued_count:,} issued): continuing it; chunks "
                           "already done are not issued again", highlight=False)
 
+        # At most WINDOW chunks unanswered: the service is kept busy, and when it refuses a chunk no
+        # write of ours is still under way (grpc.aio would then report INTERNAL, grpc/grpc#36066).
+        window = asyncio.Semaphore(WINDOW)
+
+        def chunk(chunk_no: int, first: int, persons: list):
+            return pb.IssueBatchChunk(batch_id=request.batch_id, chunk_no=chunk_no, first_row=first, persons=persons)
+
         async def chunks():
             # Rows are numbered by line: a chunk is closed early where lines were skipped (blank
             # ones), so each chunk's persons are consecutive lines from first_row on.
             persons, first, chunk_no = [], 0, 0
             for line_no, resident_id, name in _rows(path):
                 if persons and (len(persons) == chunk_size or line_no != first + len(persons)):
-                    yield pb.IssueBatchChunk(batch_id=request.batch_id, chunk_no=chunk_no, first_row=first,
-                                             persons=persons)
+                    await window.acquire()
+                    yield chunk(chunk_no, first, persons)
                     persons, chunk_no = [], chunk_no + 1
                 if not persons:
                     first = line_no
                 persons.append(pb.BatchPerson(resident_id=resident_id, name=name))
             if persons:
-                yield pb.IssueBatchChunk(batch_id=request.batch_id, chunk_no=chunk_no, first_row=first,
-                                         persons=persons)
+                await window.acquire()
+                yield chunk(chunk_no, first, persons)
 
         final = None
         async for final in stub.IssueBatchVouchers(chunks()):
+            window.release()
             rejected_rows.extend(final.rejections)
             progress(final)
         return final

@@ -96,8 +96,11 @@ class VoucherServicer(voucher_pb2_grpc.VoucherServiceServicer):
         return mappers.batch(b)
 
     async def IssueBatchVouchers(self, request_iterator, context):
-        actor = self._bus.authorize(caller(), "IssueBatchVouchers")
+        actor = None
         async for chunk in request_iterator:
+            # Checked once the first chunk is in: a stream refused before it has written anything
+            # would see INTERNAL instead of PERMISSION_DENIED (see skillpay.grpc_server._first_message).
+            actor = actor or self._bus.authorize(caller(), "IssueBatchVouchers")
             # The chunk's request id comes from its batch and number: a chunk sent again (after a
             # broken stream) gets its first answer back and issues nothing twice.
             request_id = chunk.request_id.strip() or derived_id("ibc", chunk.batch_id, chunk.chunk_no)
