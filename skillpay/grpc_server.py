@@ -9,6 +9,7 @@ details, and graceful shutdown on SIGTERM/SIGINT.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import time
@@ -20,6 +21,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+
 from skillpay import tracing
 from skillpay.actors import Actor, current_actor
 from skillpay.auth import TokenVerifier, bearer
@@ -35,8 +37,15 @@ from skillpay.errors import (
     Unavailable,
 )
 from skillpay.fields import hidden_characters
+
 # SafeFormatter, MAX_LOG_MESSAGE_CHARS and request_id_var live in skillpay.logs; imported from here too.
-from skillpay.logs import MAX_LOG_MESSAGE_CHARS, SafeFormatter, formatter_for, request_id_var, set_service  # noqa: F401
+from skillpay.logs import (  # noqa: F401
+    MAX_LOG_MESSAGE_CHARS,
+    SafeFormatter,
+    formatter_for,
+    request_id_var,
+    set_service,
+)
 from skillpay.messagebus import MAX_REQUEST_ID_CHARS
 from skillpay.ready import announce
 
@@ -272,10 +281,8 @@ async def _first_message(request_iterator, wait_s: float = 5.0) -> None:
     stream refused at once would not learn why. One message (bounded by the server's message size
     limit) is read and dropped, for at most ``wait_s``.
     """
-    try:
+    with contextlib.suppress(Exception):  # whatever happened, the call is refused next
         await asyncio.wait_for(anext(aiter(request_iterator), None), wait_s)
-    except Exception:  # noqa: BLE001 - whatever happened, the call is refused next
-        pass
 
 
 Background = Callable[[], Awaitable[None]]
