@@ -7,7 +7,7 @@ with ``--postgres``. Then, in the same run:
 * **baseline** -- the bare ``grpc.aio`` echo ceiling (calls/s), measured on this machine at this
   moment with the stack up and idle (see ``bench/echo_ceiling.py``);
 * **value** -- vouchers paid per second: ``count / (first IssueVoucher call -> last voucher seen
-  PAID)``, each voucher issued, enrolled, certified and redeemed over gRPC (4 calls) by
+  PAID)``, each voucher issued, presented, enrolled, certified and redeemed over gRPC (5 calls) by
   ``--concurrency`` callers and then carried by Kafka events through claim_svc and ledger_svc
   to the bank simulator and back;
 * the redemption phase alone as gRPC calls/s, and the event lag (``redeemed_at -> paid_at`` as
@@ -62,7 +62,8 @@ DEFAULT_CONCURRENCY = 16
 DEFAULT_ECHO_DURATION_S = 3.0
 DEFAULT_WARMUP = 10
 DEFAULT_TIMEOUT_S = 300.0
-CALLS_PER_VOUCHER = 4  # IssueVoucher, EnrolVoucher, RecordCertificate, RedeemVoucher
+CALLS_PER_VOUCHER = 6  # IssueVoucher, CreatePresentationToken, EnrolVoucher, RecordCertificate,
+#                       RecordEmployment, RedeemVoucher
 FUND_CODE = "ESF-BENCH"
 PAID = voucher_pb2.VOUCHER_STATE_PAID
 CHANNEL_READY_TIMEOUT_S = 30.0
@@ -81,7 +82,7 @@ class BatchResult:
     count: int
     redeemed: list[str]
     redeem_errors: Counter
-    redeem_latency: LatencyHistogram  # one sample per voucher: its 4 calls back to back
+    redeem_latency: LatencyHistogram  # one sample per voucher: its 5 calls back to back
     redeem_elapsed_s: float  # first IssueVoucher -> last RedeemVoucher answered
     paid_elapsed_s: float  # first IssueVoucher -> last voucher seen PAID (or the wait gave up)
     final: dict[str, voucher_pb2.Voucher]
@@ -216,7 +217,7 @@ async def _claims_and_payments(clients: Clients, ids: set[str], paid: set[str]) 
 
 async def _measure(stack: Stack, args: argparse.Namespace, log) -> tuple[BatchResult, LoadResult]:
     rng = random.Random(secrets.randbits(64))
-    clients = Clients.connect(*(stack.addr(s) for s in GRPC_SERVICES), stack.token_issuer())
+    clients = Clients.connect(*(stack.addr(s) for s in GRPC_SERVICES), stack.token_issuer(), stack.lookup_key())
     try:
         await asyncio.wait_for(asyncio.gather(*(c.channel_ready() for c in clients.channels)),
                                CHANNEL_READY_TIMEOUT_S)

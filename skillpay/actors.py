@@ -8,12 +8,13 @@ from dataclasses import dataclass, replace
 
 
 class ActorKind(enum.Enum):
-    PERSON = "person"  # a worker, through the mobile app
+    PERSON = "person"  # a worker, through the mobile app; subject = the resident ID's look-up hash (skillpay.pii)
     INSTITUTION = "institution"  # a training institution; subject = its institution id
     REVIEWER = "reviewer"  # bureau staff who review claims
     FINANCE = "finance"  # bureau finance department
     ADMIN = "admin"  # catalogue and voucher administration
     SERVICE = "service"  # another SkillPay service; subject = its name
+    EVALUATION_BODY = "evaluation_body"  # a skill evaluation body that issues certificates; subject = its id
 
 
 @dataclass(frozen=True)

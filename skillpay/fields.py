@@ -74,6 +74,22 @@ class Money:
         return value
 
 
+@dataclass(frozen=True)
+class Count:
+    """A whole number from 0 up to a declared maximum (hours, days, ...)."""
+
+    max_value: int
+
+    def check(self, value: object, field: str, violations: list[FieldViolation]) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            violations.append(FieldViolation(field, "must be a whole number"))
+            return 0
+        if not 0 <= value <= self.max_value:
+            violations.append(FieldViolation(field, f"must be between 0 and {self.max_value}"))
+            return 0
+        return value
+
+
 _CODE = re.compile(r"[0-9A-Za-z][0-9A-Za-z.\-]*")
 _IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]*")
 
@@ -89,6 +105,9 @@ FUND_CODE = Text(64, re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*"), "must be letter
 BATCH_ID = Text(64, _IDENTIFIER, "must be letters, digits, '_', '.', ':' or '-'")
 CERTIFICATE_NUMBER = Text(64, _IDENTIFIER, "must be letters, digits, '_', '.', ':' or '-'")
 ENTITY_ID = Text(64, _IDENTIFIER, "is not an id this service issues")
+# A signed presentation token (V2): a compact JWT, a few hundred base64url characters.
+PRESENTATION_TOKEN = Text(2048, re.compile(r"[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+"),
+                          "is not a presentation token")
 # An id another service issued and this one stores (new_id / derived_id: at most 36 characters).
 REFERENCE_ID = Text(40, _IDENTIFIER, "is not an id SkillPay issues")
 # What travels between services about a person instead of the ID number (skillpay.pii).
@@ -99,6 +118,21 @@ LOOKUP_HASH = Text(64, re.compile(r"[0-9a-f]{64}"), "must be 64 lower-case hex d
 MAX_SEALED_BYTES = 512  # a sealed ID number is about 50 bytes
 RESIDENT_ID = Text(32)  # checked further by skillpay.pii.validate_resident_id (GB 11643)
 UNIFIED_CREDIT_CODE = Text(32)  # checked further by python-stdnum cn.uscc
+# An administrative division (GB/T 2260, 6 digits); empty means national.
+REGION_CODE = Text(6, re.compile(r"[1-9][0-9]{5}"), "must be a 6-digit administrative division code")
+# Where an institution is paid by bank transfer: account number, holder's name, the bank's
+# 12-digit CNAPS code (联行号).
+BANK_ACCOUNT_NUMBER = Text(32, re.compile(r"[0-9]{6,32}"), "must be 6-32 digits")
+BANK_ACCOUNT_NAME = Text(64)
+BANK_CODE = Text(12, re.compile(r"[0-9]{12}"), "must be the bank's 12-digit CNAPS code")
+# Why an institution was suspended or removed, for the record.
+STATUS_REASON = Text(200)
+# A search text matched literally against names.
+NAME_SEARCH = Text(64)
+# An occupation code prefix to list by (e.g. "6-31").
+OCCUPATION_CODE_PREFIX = Text(32, re.compile(r"[0-9A-Za-z.\-]+"), "must be letters, digits, '.' or '-'")
+# A training programme's class hours (P3-P5 compare against it).
+CLASS_HOURS = Count(5_000)
 
 # A subsidy standard: far above any real one (the highest are a few thousand yuan).
 SUBSIDY_FEN = Money(10_000_000)  # 100,000 yuan

@@ -65,6 +65,12 @@ def decode_token(token: str, scope: str) -> str | None:
     return last_key
 
 
+def bound_scope(list_name: str, filters: dict[str, str]) -> str:
+    """A scope naming the list and its filters: a token issued under other filters is refused."""
+    canonical = "\x1e".join(f"{k}={filters[k]}" for k in sorted(filters))
+    return f"{list_name}?{hashlib.sha256(canonical.encode()).hexdigest()[:16]}"
+
+
 def split_page(items: list, limit: int, key, scope: str) -> tuple[list, str]:
     """Repositories return one item more than asked; that extra item tells whether a next page exists."""
     page = items[:limit]

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from stdnum.cn import ric
+from stdnum.exceptions import ValidationError
 
 from skillpay.errors import FieldViolation, InvalidArgument
 
@@ -40,10 +41,7 @@ def validate_resident_id(value: str, field: str = "resident_id", today: date | N
     def bad(reason: str) -> InvalidArgument:
         return InvalidArgument([FieldViolation(field, f"not a valid resident ID number ({reason})")])
 
-    value = value or ""
-    # The usual form (18 characters, nothing to strip) skips stdnum's slower clean-up: a batch
-    # validates a million of them.
-    compact = value.upper() if len(value) == 18 and value.isascii() and value.isalnum() else ric.compact(value).upper()
+    compact = ric.compact(value or "").upper()
     if len(compact) != 18:
         raise bad("it must have 18 characters")
     if not compact[:-1].isdigit() or not (compact[-1].isdigit() or compact[-1] == "X"):
@@ -51,8 +49,8 @@ def validate_resident_id(value: str, field: str = "resident_id", today: date | N
     if compact[-1] != ric.calc_check_digit(compact):
         raise bad("the check digit is wrong")
     try:
-        born = date(int(compact[6:10]), int(compact[10:12]), int(compact[12:14]))  # as stdnum's get_birth_date
-    except ValueError:
+        born = ric.get_birth_date(compact)
+    except ValidationError:
         raise bad("the birth date is not a real date") from None
     if not EARLIEST_BIRTH <= born <= (today or datetime.now(SHANGHAI).date()):
         raise bad("the birth date is in the future or before 1900")
@@ -77,19 +75,19 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
-def keyed_lookup_hash(lookup_key: bytes, plaintext: str) -> str:
-    """The keyed hash (HMAC-SHA256) personal identifiers are looked up by."""
+def lookup_hash(lookup_key: bytes, plaintext: str) -> str:
+    """The keyed hash (HMAC-SHA256) a resident ID is looked up by; the ID itself is never stored clear."""
     return hmac.new(lookup_key, plaintext.encode(), hashlib.sha256).hexdigest()
 
 
 def person_subject(resident_id: str, lookup_key: bytes) -> str:
-    """The subject of a PERSON actor: the look-up hash of the canonical resident ID, as the
-    services store it, so a person's token names them without carrying the ID itself.
+    """The subject of a PERSON actor's token: the look-up hash of the canonical resident ID.
 
-    For whoever mints person tokens (the gateway, demos, tests) with the installation's look-up
-    key (``settings.key_bytes("lookup")``). Raises InvalidArgument for an invalid ID.
+    Whoever signs a worker's token (the gateway after its own login, the demo, the tests) names
+    the worker this way, so a service knows the person without the ID number travelling.
+    Raises InvalidArgument for an ID that is not valid (V1).
     """
-    return keyed_lookup_hash(lookup_key, validate_resident_id(resident_id))
+    return lookup_hash(lookup_key, validate_resident_id(resident_id))
 
 
 class PiiVault:
@@ -111,7 +109,7 @@ class PiiVault:
         return self._aead.decrypt(sealed[:12], sealed[12:], self._AAD).decode()
 
     def lookup_hash(self, plaintext: str) -> str:
-        return keyed_lookup_hash(self._lookup_key, plaintext)
+        return lookup_hash(self._lookup_key, plaintext)
 
     @classmethod
     def from_settings(cls, settings) -> "PiiVault":

@@ -23,12 +23,13 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections.abc import Callable, Iterable
+from datetime import date
 
 from sqlalchemy.exc import IntegrityError
 
 from claim_svc.adapters.events import to_outgoing as claim_events
 from claim_svc.domain.model import Claim, ClaimState
-from claim_svc.service_layer.unit_of_work import ClaimUnitOfWork, PayoutOutcome
+from claim_svc.service_layer.unit_of_work import ClaimUnitOfWork, PayoutOutcome, PendingTopUp
 from ledger_svc.adapters.events import to_outgoing as ledger_events
 from ledger_svc.domain.model import (
     NON_NEGATIVE_ROLES,
@@ -52,7 +53,11 @@ from skillpay.uow import AbstractUnitOfWork, EventMapper
 from voucher_svc.adapters.events import to_outgoing as voucher_events
 from voucher_svc.domain.batch import Batch
 from voucher_svc.domain.eligibility import HistoryEntry
-from voucher_svc.domain.model import Certificate, CertificateType, Institution, Occupation, Voucher, VoucherState
+from voucher_svc.domain.employment import EmploymentRecord
+from voucher_svc.domain.catalogue_query import InstitutionFilter, OccupationFilter
+from voucher_svc.domain.model import (Certificate, CertificateType, Institution, Occupation, Voucher, VoucherState,
+                                      version_in_force)
+from voucher_svc.domain.person import Person
 from voucher_svc.service_layer.unit_of_work import VoucherUnitOfWork
 
 
@@ -231,7 +236,8 @@ class _Table:
 
 # -- voucher_svc -------------------------------------------------------------------------------
 class FakeVoucherDatabase(FakeDatabase):
-    TABLES = ("occupations", "institutions", "certificates", "vouchers", "batches")
+    TABLES = ("occupations", "occupation_versions", "institutions", "certificates", "vouchers", "persons",
+              "used_presentation_tokens", "employment", "batches")
 
     def __init__(self):
         super().__init__()
@@ -239,23 +245,60 @@ class FakeVoucherDatabase(FakeDatabase):
 
 
 class FakeOccupationRepository(_Table):
-    TABLE = "occupations"
+    """Entries in "occupations" (keyed (code, level)); versions in "occupation_versions" (keyed (code, level,
+    version))."""
+
+    TABLE = "occupation_versions"
+
+    @property
+    def entries(self) -> dict:
+        return self._uow.db.tables["occupations"]
+
+    def _versions(self, code: str, level: int) -> list[Occupation]:
+        return sorted((o for (c, lv, _), o in self.rows.items() if (c, lv) == (code, level)), key=lambda o: o.version)
 
     async def add(self, occupation: Occupation) -> None:
+        key = (occupation.code, occupation.level)
+        if key in self.entries:
+            raise _duplicate("occupations", key)
+        self.entries[key] = occupation.created_at
+        await self.add_version(occupation)
+
+    async def add_version(self, occupation: Occupation) -> None:
         self._uow.track(occupation, new=True)
-        self._insert((occupation.code, occupation.level), occupation)
+        if (occupation.code, occupation.level) not in self.entries:
+            raise _duplicate("occupation_versions", "no such entry")  # the foreign key
+        if any(o.effective_from == occupation.effective_from
+               for o in self._versions(occupation.code, occupation.level)):
+            raise _duplicate(self.TABLE, occupation.effective_from)  # uq_occupation_version_start
+        self._insert((occupation.code, occupation.level, occupation.version), occupation)
+
+    async def close(self, occupation: Occupation) -> None:
+        stored = self.rows.get((occupation.code, occupation.level, occupation.version))
+        if stored is None or stored.effective_to is not None:
+            raise ConcurrentUpdate(f"occupation {occupation.code}|{occupation.level} was revised concurrently")
+        stored.effective_to = occupation.effective_to
 
     async def get(self, code: str, level: int) -> Occupation | None:
-        return self._read((code, level))
+        versions = self._versions(code, level)
+        return self._uow.track(_detached(versions[-1])) if versions else None
+
+    async def in_force(self, code: str, level: int, on: date) -> Occupation | None:
+        found = version_in_force(self._versions(code, level), on)
+        return _detached(found) if found else None
 
     async def exists_code(self, code: str) -> bool:
-        return any(c == code for c, _ in self.rows)
+        return any(c == code for c, _ in self.entries)
 
-    async def list(self, after: str | None, limit: int) -> list[Occupation]:
-        ordered = sorted(self.rows.values(), key=lambda o: (o.code, o.level))
+    async def list(self, after: tuple[str, int] | None, limit: int, on: date,
+                   filters: OccupationFilter) -> list[Occupation]:
+        ordered = sorted((o for o in self.rows.values() if o.in_force_on(on)
+                          and o.code.startswith(filters.code_prefix)
+                          and (not filters.level or o.level == filters.level)
+                          and (not filters.region or o.region == filters.region)),
+                         key=lambda o: (o.code, o.level))
         if after:
-            code, level = after.rsplit("|", 1)
-            ordered = [o for o in ordered if (o.code, o.level) > (code, int(level))]
+            ordered = [o for o in ordered if (o.code, o.level) > after]
         return [_detached(o) for o in ordered[:limit]]
 
 
@@ -268,12 +311,23 @@ class FakeInstitutionRepository(_Table):
             raise _duplicate(self.TABLE, institution.credit_code)
         self._insert(institution.institution_id, institution)
 
-    async def get(self, institution_id: str) -> Institution | None:
+    async def get(self, institution_id: str, for_update: bool = False, for_share: bool = False) -> Institution | None:
         return self._read(institution_id)
+
+    async def save(self, institution: Institution) -> None:
+        self._update_versioned(institution.institution_id, institution)
 
     async def get_by_credit_code(self, credit_code: str) -> Institution | None:
         found = next((i for i in self.rows.values() if i.credit_code == credit_code), None)
         return _detached(found) if found else None
+
+    async def list(self, after: str | None, limit: int, filters: InstitutionFilter) -> list[Institution]:
+        items = [i for i in self.rows.values()
+                 if (filters.status is None or i.status is filters.status)
+                 and (not filters.region or i.region == filters.region)
+                 and (not filters.occupation_code or filters.occupation_code in i.occupation_codes)
+                 and filters.name_contains in i.name]
+        return self._page(items, lambda i: i.institution_id, after, limit)
 
 
 class FakeCertificateRepository(_Table):
@@ -328,14 +382,22 @@ class FakeVoucherRepository(_Table):
         self._check_certificate_unique(voucher)
         self._update_versioned(voucher.voucher_id, voucher)
 
-    async def list(self, after: str | None, limit: int, state: VoucherState | None) -> list[Voucher]:
-        items = [v for v in self.rows.values() if state is None or v.state is state]
+    async def list(self, after: str | None, limit: int, state: VoucherState | None,
+                   holder_lookup: str | None = None) -> list[Voucher]:
+        items = [v for v in self.rows.values() if (state is None or v.state is state)
+                 and (holder_lookup is None or v.holder.id_lookup == holder_lookup)]
         return self._page(items, lambda v: v.voucher_id, after, limit)
 
     async def history(self, id_lookup: str) -> list[HistoryEntry]:
         certificates = self._uow.db.tables["certificates"]
         return [HistoryEntry.of(v, certificates[v.certificate_id].issued_on if v.certificate_id else None)
                 for v in self.rows.values() if v.holder.id_lookup == id_lookup]
+
+
+    async def subsidised_of(self, id_lookup: str) -> list[Voucher]:
+        # Tracked like the SQL one: a top-up is audited.
+        return [self._read(v.voucher_id) for v in sorted(self.rows.values(), key=lambda v: v.voucher_id)
+                if v.holder.id_lookup == id_lookup and v.state in (VoucherState.REDEEMED, VoucherState.PAID)]
 
 
 class FakeBatchRepository(_Table):
@@ -352,14 +414,75 @@ class FakeBatchRepository(_Table):
         self._update_versioned(batch.batch_id, batch)
 
 
-class FakePersonRepository:
-    """The in-memory database runs one unit of work at a time; this records who was locked."""
+class FakeEmploymentRepository(_Table):
+    TABLE = "employment"
 
-    def __init__(self, uow: FakeUnitOfWork):
-        self._uow = uow
+    async def add(self, record: EmploymentRecord) -> None:
+        self._uow.track(record, new=True)
+        self._insert(record.employment_id, record)
+
+    async def get(self, employment_id: str) -> EmploymentRecord | None:
+        return self._read(employment_id, track=False)
+
+    async def start_dates(self, id_lookup: str) -> list:
+        return [e.start_date for e in self.rows.values() if e.person.id_lookup == id_lookup]
+
+    async def of_person(self, id_lookup: str, after: str | None, limit: int) -> list[EmploymentRecord]:
+        mine = [e for e in self.rows.values() if e.person.id_lookup == id_lookup]
+        mine.sort(key=lambda e: e.employment_id)
+        mine.sort(key=lambda e: e.start_date, reverse=True)
+        if after:
+            day, last_id = after.split("|", 1)
+            mine = [e for e in mine if e.start_date.isoformat() < day
+                    or (e.start_date.isoformat() == day and e.employment_id > last_id)]
+        return [_detached(e) for e in mine[:limit]]
+
+
+class FakePersonRepository(_Table):
+    """Persons; the in-memory database runs one unit of work at a time, so the lock records who was locked."""
+
+    TABLE = "persons"
 
     async def lock(self, id_lookup: str) -> None:
         self._uow.db.person_locks.append(id_lookup)
+
+    async def get(self, id_lookup: str, for_update: bool = False) -> Person | None:
+        return self._read(id_lookup)
+
+    async def add(self, person: Person) -> None:
+        self._uow.track(person, new=True)
+        person.version = 1
+        self.rows[person.id_lookup] = _detached(person)
+
+    async def save(self, person: Person) -> None:
+        self._update_versioned(person.id_lookup, person)
+
+    async def get_many(self, id_lookups: set[str]) -> dict[str, Person]:
+        return {k: self._read(k, track=False) for k in id_lookups if k in self.rows}
+
+    async def upsert_many(self, first_seen: list[Person], refreshed: list[Person]) -> None:
+        for person in first_seen:
+            self._uow.track(person, new=True)
+        for person in [*first_seen, *refreshed]:
+            stored = self.rows.get(person.id_lookup)
+            if stored is not None:  # seen meanwhile, or refreshed: only the identity is taken over
+                stored = _detached(stored)
+                stored.name, stored.id_sealed, stored.id_masked = person.name, person.id_sealed, person.id_masked
+                stored.version += 1
+                self.rows[person.id_lookup] = stored
+            else:
+                person.version = 1
+                self.rows[person.id_lookup] = _detached(person)
+
+
+class FakeUsedPresentationRepository(_Table):
+    TABLE = "used_presentation_tokens"
+
+    async def use(self, jti: str, voucher_id: str, institution_id: str, used_at) -> bool:
+        if jti in self.rows:
+            return False
+        self.rows[jti] = (voucher_id, institution_id, used_at)
+        return True
 
 
 class FakeVoucherUnitOfWork(FakeUnitOfWork, VoucherUnitOfWork):
@@ -373,6 +496,8 @@ class FakeVoucherUnitOfWork(FakeUnitOfWork, VoucherUnitOfWork):
         self.vouchers = FakeVoucherRepository(self)
         self.persons = FakePersonRepository(self)
         self.batches = FakeBatchRepository(self)
+        self.presentations = FakeUsedPresentationRepository(self)
+        self.employment = FakeEmploymentRepository(self)
 
 
 # -- claim_svc ---------------------------------------------------------------------------------
@@ -392,7 +517,7 @@ class FakeFundDirectory:
 
 
 class FakeClaimDatabase(FakeDatabase):
-    TABLES = ("claims", "payout_outcomes")
+    TABLES = ("claims", "payout_outcomes", "pending_top_ups")
 
 
 class FakeClaimRepository(_Table):
@@ -430,6 +555,19 @@ class FakePayoutOutcomeRepository(_Table):
         return sorted((o for o in self.rows.values() if o.claim_id == claim_id), key=lambda o: o.occurred_at)
 
 
+class FakePendingTopUpRepository(_Table):
+    TABLE = "pending_top_ups"
+
+    async def add(self, top_up: PendingTopUp) -> bool:
+        if top_up.top_up_id in self.rows:
+            return False
+        self.rows[top_up.top_up_id] = top_up
+        return True
+
+    async def for_claim(self, claim_id: str) -> list[PendingTopUp]:
+        return sorted((t for t in self.rows.values() if t.claim_id == claim_id), key=lambda t: t.occurred_at)
+
+
 class FakeClaimUnitOfWork(FakeUnitOfWork, ClaimUnitOfWork):
     DATABASE = FakeClaimDatabase
     EVENT_MAPPER = staticmethod(claim_events)
@@ -437,6 +575,7 @@ class FakeClaimUnitOfWork(FakeUnitOfWork, ClaimUnitOfWork):
     def _open_repositories(self) -> None:
         self.claims = FakeClaimRepository(self)
         self.payout_outcomes = FakePayoutOutcomeRepository(self)
+        self.pending_top_ups = FakePendingTopUpRepository(self)
 
 
 # -- ledger_svc --------------------------------------------------------------------------------

@@ -3,9 +3,9 @@ from __future__ import annotations
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from claim_svc.adapters.tables import claim_lines, claims, payout_outcomes
+from claim_svc.adapters.tables import claim_lines, claims, payout_outcomes, pending_top_ups
 from claim_svc.domain.model import Claim, ClaimKind, ClaimLine, ClaimState, LineKind, LineState, Payee, PayeeKind
-from claim_svc.service_layer.unit_of_work import PayoutOutcome
+from claim_svc.service_layer.unit_of_work import PayoutOutcome, PendingTopUp
 from skillpay.clock import aware
 from skillpay.db import ConcurrentUpdate
 
@@ -61,7 +61,8 @@ class SqlClaimRepository:
     def _line_values(c: Claim, position: int, line: ClaimLine) -> dict:
         return dict(line_id=line.line_id, claim_id=c.claim_id, position=position, kind=line.kind.value,
                     amount_fen=line.amount_fen, state=line.state.value, attempt=line.attempt,
-                    failure_reason=line.failure_reason, paid_at=line.paid_at)
+                    failure_reason=line.failure_reason, paid_at=line.paid_at, rule=line.rule,
+                    rate_percent=line.rate_percent)
 
     async def _with_lines(self, rows) -> list[Claim]:
         if not rows:
@@ -72,7 +73,7 @@ class SqlClaimRepository:
                 .order_by(claim_lines.c.claim_id, claim_lines.c.position))).all():
             lines.setdefault(r.claim_id, []).append(ClaimLine(
                 r.line_id, LineKind(r.kind), r.amount_fen, LineState(r.state), r.attempt, r.failure_reason,
-                aware(r.paid_at)))
+                aware(r.paid_at), r.rule, r.rate_percent))
         return [self._from_row(row, lines.get(row.claim_id, [])) for row in rows]
 
     @staticmethod
@@ -83,7 +84,7 @@ class SqlClaimRepository:
             payee_id_lookup=c.payee.id_lookup, institution_id=c.institution_id, occupation_code=c.occupation_code,
             level=c.level, amount_fen=c.amount_fen, fund_source=c.fund_source, state=c.state.value,
             created_at=c.created_at, approved_at=c.approved_at, paid_at=c.paid_at, payment_id=c.payment_id,
-            failure_reason=c.failure_reason)
+            failure_reason=c.failure_reason, standard_fen=c.standard_fen)
 
     @staticmethod
     def _from_row(r, lines: list[ClaimLine]) -> Claim:
@@ -93,7 +94,7 @@ class SqlClaimRepository:
             institution_id=r.institution_id, occupation_code=r.occupation_code, level=r.level,
             fund_source=r.fund_source, created_at=aware(r.created_at), lines=lines, state=ClaimState(r.state),
             approved_at=aware(r.approved_at), paid_at=aware(r.paid_at), payment_id=r.payment_id,
-            failure_reason=r.failure_reason, version=r.version)
+            failure_reason=r.failure_reason, standard_fen=r.standard_fen, version=r.version)
 
 
 class SqlPayoutOutcomeRepository:
@@ -114,4 +115,25 @@ class SqlPayoutOutcomeRepository:
         rows = await self._conn.execute(select(payout_outcomes).where(payout_outcomes.c.claim_id == claim_id)
                                         .order_by(payout_outcomes.c.occurred_at))
         return [PayoutOutcome(r.payout_request_id, r.claim_id, bool(r.settled), r.reason, aware(r.occurred_at))
+                for r in rows]
+
+
+class SqlPendingTopUpRepository:
+    def __init__(self, conn: AsyncConnection):
+        self._conn = conn
+
+    async def add(self, t: PendingTopUp) -> bool:
+        known = (await self._conn.execute(select(pending_top_ups.c.top_up_id).where(
+            pending_top_ups.c.top_up_id == t.top_up_id))).first()
+        if known is not None:
+            return False
+        await self._conn.execute(insert(pending_top_ups).values(
+            top_up_id=t.top_up_id, voucher_id=t.voucher_id, claim_id=t.claim_id, value_fen=t.value_fen,
+            top_up_fen=t.top_up_fen, occurred_at=t.occurred_at))
+        return True
+
+    async def for_claim(self, claim_id: str) -> list[PendingTopUp]:
+        rows = await self._conn.execute(select(pending_top_ups).where(pending_top_ups.c.claim_id == claim_id)
+                                        .order_by(pending_top_ups.c.occurred_at))
+        return [PendingTopUp(r.top_up_id, r.voucher_id, r.claim_id, r.value_fen, r.top_up_fen, aware(r.occurred_at))
                 for r in rows]

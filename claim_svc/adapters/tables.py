@@ -35,6 +35,8 @@ claims = Table(
     Column("payment_id", String(64)),
     Column("failure_reason", String(200)),
     Column("version", Integer, nullable=False),
+    # A2-A4: the occupation standard the voucher's value came from (0: not stated).
+    Column("standard_fen", BigInteger, nullable=False, server_default="0"),
     Index("ix_claims_state", "state"),
 )
 
@@ -50,6 +52,9 @@ claim_lines = Table(
     Column("attempt", Integer, nullable=False),
     Column("failure_reason", String(200), nullable=False),
     Column("paid_at", DateTime(timezone=True)),
+    # The rule the amount follows (A2-A4 for a voucher subsidy, A5 for a top-up) and its share.
+    Column("rule", String(4), nullable=False, server_default=""),
+    Column("rate_percent", Integer, nullable=False, server_default="0"),
     Index("ix_claim_lines_claim", "claim_id", "position"),
 )
 
@@ -63,4 +68,16 @@ payout_outcomes = Table(
     Column("reason", String(200), nullable=False),
     Column("occurred_at", DateTime(timezone=True), nullable=False),
     Index("ix_payout_outcomes_claim", "claim_id"),
+)
+
+# A5: top-ups that arrived before their voucher's claim (kept; the claim takes them when created).
+pending_top_ups = Table(
+    "pending_top_ups", metadata,
+    Column("top_up_id", String(40), primary_key=True),
+    Column("voucher_id", String(40), nullable=False),
+    Column("claim_id", String(40), nullable=False),
+    Column("value_fen", BigInteger, nullable=False),
+    Column("top_up_fen", BigInteger, nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Index("ix_pending_top_ups_claim", "claim_id"),
 )

@@ -39,6 +39,7 @@ class ClaimState(enum.Enum):
 
 class LineKind(enum.Enum):
     VOUCHER_SUBSIDY = "voucher_subsidy"
+    TOP_UP = "top_up"  # A5: the difference to a voucher's full value, once employment is confirmed
 
 
 class LineState(enum.Enum):
@@ -77,6 +78,36 @@ def payout_request_id_for(line_id: str, attempt: int) -> str:
 
 HIGHEST_LEVEL, LOWEST_LEVEL = 1, 5  # L3
 MAX_FAILURE_REASON_CHARS = 200
+# What voucher.redeemed may name as the rule behind the value ("" from producers before A2-A4).
+VALUATION_RULES = frozenset({"", "A2", "A3", "A4"})
+TOP_UP_RULE = "A5"
+
+
+def valuation_violations(rule: str, rate_percent: int, standard_fen: int, amount_fen: int) -> list[FieldViolation]:
+    """A2-A4 as voucher.redeemed states them: a known rule, a percentage, a standard the amount fits in."""
+    violations: list[FieldViolation] = []
+    if rule not in VALUATION_RULES:
+        violations.append(FieldViolation("valuation_rule", "must be A2, A3 or A4"))
+    if isinstance(rate_percent, bool) or not isinstance(rate_percent, int) or not 0 <= rate_percent <= 100:
+        violations.append(FieldViolation("rate_percent", "must be between 0 and 100"))
+    stated = standard_fen and fields.SUBSIDY_FEN.check(standard_fen, "standard_fen", violations)  # 0: not stated
+    if stated and isinstance(amount_fen, int) and amount_fen > standard_fen:
+        violations.append(FieldViolation("amount_fen", "must not exceed standard_fen"))
+    return violations
+
+
+def top_up_violations(top_up_id: str, voucher_id: str, value_fen: int, top_up_fen: int,
+                      standard_fen: int) -> list[FieldViolation]:
+    """What voucher.topped_up must carry (A5), every bad field named at once."""
+    violations: list[FieldViolation] = []
+    fields.REFERENCE_ID.check(top_up_id, "top_up_id", violations)
+    fields.REFERENCE_ID.check(voucher_id, "voucher_id", violations)
+    fields.SUBSIDY_FEN.check(value_fen, "value_fen", violations)
+    fields.SUBSIDY_FEN.check(top_up_fen, "top_up_fen", violations)
+    if fields.SUBSIDY_FEN.check(standard_fen, "standard_fen", violations) and not violations \
+            and value_fen + top_up_fen > standard_fen:
+        violations.append(FieldViolation("top_up_fen", "value and top-up together must not exceed standard_fen (A5)"))
+    return violations
 
 
 def payee_violations(payee: Payee, field: str = "payee") -> list[FieldViolation]:
@@ -142,6 +173,8 @@ class ClaimLine:
     attempt: int = 0
     failure_reason: str = ""
     paid_at: datetime | None = None
+    rule: str = ""  # A2/A3/A4 for a voucher subsidy, A5 for a top-up
+    rate_percent: int = 0  # the share of the standard this line pays
 
     @property
     def payout_request_id(self) -> str:
@@ -167,19 +200,24 @@ class Claim(Aggregate):
     paid_at: datetime | None = None
     payment_id: str | None = None  # the payout request that paid the claim's last line
     failure_reason: str | None = None
+    standard_fen: int = 0  # the occupation standard the voucher's value came from (0: not stated)
     version: int = field(default=0, compare=False)
 
     @classmethod
     def for_redeemed_voucher(cls, voucher_id: str, payee: Payee, institution_id: str, occupation_code: str,
-                             level: int, amount_fen: int, fund_source: str, now: datetime) -> "Claim":
-        """One claim per redeemed voucher, with one line for the voucher's fixed value (V3, F3)."""
+                             level: int, amount_fen: int, fund_source: str, now: datetime,
+                             valuation_rule: str = "", rate_percent: int = 0, standard_fen: int = 0) -> "Claim":
+        """One claim per redeemed voucher, with one line for the voucher's fixed value (V3, F3), showing
+        the rule and rate it was valued by (A2-A4)."""
         require(cls.voucher_claim_violations(voucher_id, payee, institution_id, occupation_code, level, amount_fen,
-                                             fund_source))
+                                             fund_source)
+                + valuation_violations(valuation_rule, rate_percent, standard_fen, amount_fen))
         voucher_id, institution_id = voucher_id.strip(), institution_id.strip()
         occupation_code, fund_source = occupation_code.strip(), fund_source.strip()
-        line = ClaimLine(line_id_for(LineKind.VOUCHER_SUBSIDY, voucher_id), LineKind.VOUCHER_SUBSIDY, amount_fen)
+        line = ClaimLine(line_id_for(LineKind.VOUCHER_SUBSIDY, voucher_id), LineKind.VOUCHER_SUBSIDY, amount_fen,
+                         rule=valuation_rule, rate_percent=rate_percent)
         return cls(claim_id_for_voucher(voucher_id), ClaimKind.VOUCHER, voucher_id, payee, institution_id,
-                   occupation_code, level, fund_source, now, [line])
+                   occupation_code, level, fund_source, now, [line], standard_fen=standard_fen)
 
     @staticmethod
     def voucher_claim_violations(voucher_id: str, payee: Payee, institution_id: str, occupation_code: str,
@@ -205,6 +243,41 @@ class Claim(Aggregate):
 
     def audit_id(self) -> str:
         return self.claim_id
+
+    def audit_state(self) -> str:
+        # A top-up line added to an approved claim is a change worth an audit record (A5).
+        return f"{self.state.value}+top_up" if self.top_up_line else self.state.value
+
+    @property
+    def top_up_line(self) -> ClaimLine | None:
+        return next((line for line in self.lines if line.kind is LineKind.TOP_UP), None)
+
+    def add_top_up(self, top_up_id: str, value_fen: int, top_up_fen: int, now: datetime) -> bool:
+        """A5: one top-up line for the voucher's claim, its id derived from the top-up, so a
+        redelivered or replayed top-up finds it (False: nothing changed). Never a second one:
+        another top-up id for a claim that has one is refused. An approved claim requests its
+        payout at once; a submitted one pays it on approval; a rejected one never."""
+        line_id = line_id_for(LineKind.TOP_UP, top_up_id)
+        existing = self.top_up_line
+        if existing is not None:
+            if existing.line_id == line_id:
+                return False
+            raise FailedPrecondition("A5: this voucher's claim already has a top-up; there is never a second one")
+        subsidy = sum(line.amount_fen for line in self.lines if line.kind is LineKind.VOUCHER_SUBSIDY)
+        if subsidy != value_fen:
+            raise FailedPrecondition(f"A5: the top-up tops up a value of {value_fen} fen, but this claim's voucher "
+                                     f"subsidy is {subsidy} fen")
+        if self.standard_fen and subsidy + top_up_fen > self.standard_fen:
+            raise FailedPrecondition("A5: the subsidy and its top-up would exceed the standard")
+        paid_rate = next((line.rate_percent for line in self.lines if line.kind is LineKind.VOUCHER_SUBSIDY), 0)
+        line = ClaimLine(line_id, LineKind.TOP_UP, top_up_fen, rule=TOP_UP_RULE,
+                         rate_percent=100 - paid_rate if paid_rate else 0)
+        self.lines.append(line)
+        if self.state in (ClaimState.APPROVED, ClaimState.PAID, ClaimState.PAYMENT_FAILED):
+            if self.state is ClaimState.PAID:
+                self.state = ClaimState.APPROVED  # paid again once the top-up settles
+            self._request_payout(line, now)
+        return True
 
     @property
     def amount_fen(self) -> int:
@@ -254,7 +327,8 @@ class Claim(Aggregate):
         line.attempt += 1
         line.state = LineState.PAYOUT_REQUESTED
         line.failure_reason = ""
-        references = {"claim_id": self.claim_id, "claim_line_id": line.line_id}
+        # line_kind: the voucher service follows its voucher's own line, not a top-up's (A5).
+        references = {"claim_id": self.claim_id, "claim_line_id": line.line_id, "line_kind": line.kind.value}
         if self.voucher_id:
             references["voucher_id"] = self.voucher_id
         self.record(PayoutRequested(line.payout_request_id, self.claim_id, line.line_id, line.kind, line.attempt,

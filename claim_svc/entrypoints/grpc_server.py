@@ -63,7 +63,16 @@ def on_voucher_redeemed(envelope: events_pb2.EventEnvelope):
     return commands.CreateVoucherClaim(
         actor=actor_for_event(envelope), voucher_id=e.voucher_id, payee=payee, institution_id=e.institution_id,
         occupation_code=e.occupation_code, level=e.level, amount_fen=e.value_fen, fund_source=e.fund_source,
-        redeemed_at=from_ts(e.redeemed_at, e.HasField("redeemed_at"), "redeemed_at"))
+        redeemed_at=from_ts(e.redeemed_at, e.HasField("redeemed_at"), "redeemed_at"),
+        valuation_rule=e.valuation_rule, rate_percent=e.rate_percent, standard_fen=e.standard_fen)
+
+
+def on_voucher_topped_up(envelope: events_pb2.EventEnvelope):
+    e = events_pb2.VoucherToppedUp.FromString(envelope.payload)
+    return commands.AddTopUpLine(
+        actor=actor_for_event(envelope), top_up_id=e.top_up_id, voucher_id=e.voucher_id, value_fen=e.value_fen,
+        top_up_fen=e.top_up_fen, standard_fen=e.standard_fen,
+        topped_up_at=from_ts(e.topped_up_at, e.HasField("topped_up_at"), "topped_up_at"))
 
 
 def on_payment_settled(envelope: events_pb2.EventEnvelope):
@@ -85,7 +94,8 @@ def on_payment_failed(envelope: events_pb2.EventEnvelope):
         or envelope.occurred_at.ToDatetime(tzinfo=timezone.utc))
 
 
-TRANSLATORS = {"voucher.redeemed": on_voucher_redeemed, "payment.settled": on_payment_settled,
+TRANSLATORS = {"voucher.redeemed": on_voucher_redeemed, "voucher.topped_up": on_voucher_topped_up,
+               "payment.settled": on_payment_settled,
                "payment.failed": on_payment_failed}
 
 

@@ -17,8 +17,9 @@ def claim(c: Claim) -> pb.Claim:
         payee_name=c.payee.name, payee_id_masked=c.payee.id_masked, institution_id=c.institution_id,
         occupation_code=c.occupation_code, level=c.level, amount_fen=c.amount_fen, fund_source=c.fund_source,
         state=CLAIM_STATE[c.state], payment_id=c.payment_id or "", failure_reason=c.failure_reason or "",
-        created_at=ts(c.created_at), approved_at=ts(c.approved_at), paid_at=ts(c.paid_at),
+        created_at=ts(c.created_at), approved_at=ts(c.approved_at), paid_at=ts(c.paid_at), standard_fen=c.standard_fen,
         lines=[pb.ClaimLine(line_id=line.line_id, kind=line.kind.value, amount_fen=line.amount_fen,
                             state=LINE_STATE[line.state], payout_request_id=line.payout_request_id,
-                            attempt=line.attempt, failure_reason=line.failure_reason) for line in c.lines],
+                            attempt=line.attempt, failure_reason=line.failure_reason, rule=line.rule,
+                            rate_percent=line.rate_percent) for line in c.lines],
     )

@@ -21,6 +21,22 @@ class CreateVoucherClaim(Command):
     amount_fen: int
     fund_source: str
     redeemed_at: datetime | None
+    # A2-A4: how the amount came about ("" / 0 from producers older than valuation).
+    valuation_rule: str = ""
+    rate_percent: int = 0
+    standard_fen: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddTopUpLine(Command):
+    """From voucher_svc's voucher.topped_up (A5): one top-up line on the voucher's claim."""
+
+    top_up_id: str
+    voucher_id: str
+    value_fen: int  # what the voucher's subsidy line pays
+    top_up_fen: int
+    standard_fen: int
+    topped_up_at: datetime | None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import logging
 
-from claim_svc.domain.model import Claim, claim_id_for_voucher, payout_outcome_violations, plain_reason
+from claim_svc.domain.model import (
+    Claim,
+    claim_id_for_voucher,
+    payout_outcome_violations,
+    plain_reason,
+    top_up_violations,
+)
 from claim_svc.service_layer import commands
-from claim_svc.service_layer.unit_of_work import ClaimUnitOfWork, PayoutOutcome
+from claim_svc.service_layer.unit_of_work import ClaimUnitOfWork, PayoutOutcome, PendingTopUp
 from skillpay.clock import Clock
-from skillpay.errors import NotFound, require
+from skillpay.errors import FieldViolation, NotFound, require
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +39,43 @@ async def create_voucher_claim(cmd: commands.CreateVoucherClaim, uow: ClaimUnitO
         if existing is not None:
             return existing
         claim = Claim.for_redeemed_voucher(cmd.voucher_id, cmd.payee, cmd.institution_id, cmd.occupation_code,
-                                           cmd.level, cmd.amount_fen, cmd.fund_source, now)
+                                           cmd.level, cmd.amount_fen, cmd.fund_source, now, cmd.valuation_rule,
+                                           cmd.rate_percent, cmd.standard_fen)
         if auto_approve:
             claim.approve(now)
+        # A5: a top-up that arrived first (a replay, a re-created claim) is part of the claim now.
+        for top_up in await uow.pending_top_ups.for_claim(claim.claim_id):
+            claim.add_top_up(top_up.top_up_id, top_up.value_fen, top_up.top_up_fen, now)
         for outcome in await uow.payout_outcomes.for_claim(claim.claim_id):
             _apply(claim, outcome)
         await uow.claims.add(claim)
+        await uow.commit()
+    return claim
+
+
+async def add_top_up_line(cmd: commands.AddTopUpLine, uow: ClaimUnitOfWork, clock: Clock) -> Claim | None:
+    """voucher.topped_up -> one TOP_UP line on the voucher's claim (A5), paid at once if approved.
+
+    The line's id derives from the top-up's, so a redelivered, replayed or retried top-up finds
+    it and changes nothing. A top-up whose claim is not there yet is kept; the claim takes it
+    when it is created.
+    """
+    violations = top_up_violations(cmd.top_up_id, cmd.voucher_id, cmd.value_fen, cmd.top_up_fen, cmd.standard_fen)
+    if cmd.topped_up_at is None:
+        violations.append(FieldViolation("topped_up_at", "is required"))
+    require(violations)
+    top_up_id, voucher_id = cmd.top_up_id.strip(), cmd.voucher_id.strip()
+    now = clock.now()
+    async with uow:
+        claim = await uow.claims.get(claim_id_for_voucher(voucher_id), for_update=True)
+        if claim is None:
+            if await uow.pending_top_ups.add(PendingTopUp(top_up_id, voucher_id, claim_id_for_voucher(voucher_id),
+                                                          cmd.value_fen, cmd.top_up_fen, cmd.topped_up_at)):
+                log.info("top-up %s arrived before its claim; kept until the claim is created", top_up_id)
+            await uow.commit()
+            return None
+        if claim.add_top_up(top_up_id, cmd.value_fen, cmd.top_up_fen, now):
+            await uow.claims.save(claim)
         await uow.commit()
     return claim
 
@@ -82,6 +119,7 @@ async def request_payout_again(cmd: commands.RequestPayoutAgain, uow: ClaimUnitO
 
 HANDLERS = {
     commands.CreateVoucherClaim: create_voucher_claim,
+    commands.AddTopUpLine: add_top_up_line,
     commands.RecordPayoutSettled: record_payout_settled,
     commands.RecordPayoutFailed: record_payout_failed,
     commands.RequestPayoutAgain: request_payout_again,

@@ -9,6 +9,7 @@ STAFF = frozenset({ADMIN, REVIEWER, FINANCE})
 PERMISSIONS: dict[str, frozenset[ActorKind]] = {
     # commands
     "CreateVoucherClaim": frozenset({SERVICE}),
+    "AddTopUpLine": frozenset({SERVICE}),
     "RecordPayoutSettled": frozenset({SERVICE}),
     "RecordPayoutFailed": frozenset({SERVICE}),
     "RequestPayoutAgain": frozenset({REVIEWER, FINANCE}),

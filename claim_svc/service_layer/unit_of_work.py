@@ -21,6 +21,18 @@ class PayoutOutcome:
     occurred_at: datetime
 
 
+@dataclass(frozen=True)
+class PendingTopUp:
+    """A5: a top-up that arrived before its voucher's claim; the claim takes it when created."""
+
+    top_up_id: str
+    voucher_id: str
+    claim_id: str
+    value_fen: int
+    top_up_fen: int
+    occurred_at: datetime
+
+
 class ClaimRepository(Protocol):
     async def add(self, claim: Claim) -> None: ...
     async def get(self, claim_id: str, for_update: bool = False) -> Claim | None: ...
@@ -35,6 +47,13 @@ class PayoutOutcomeRepository(Protocol):
     async def for_claim(self, claim_id: str) -> list[PayoutOutcome]: ...
 
 
+class PendingTopUpRepository(Protocol):
+    async def add(self, top_up: PendingTopUp) -> bool:
+        """False when this top-up is already kept."""
+    async def for_claim(self, claim_id: str) -> list[PendingTopUp]: ...
+
+
 class ClaimUnitOfWork(AbstractUnitOfWork):
     claims: ClaimRepository
     payout_outcomes: PayoutOutcomeRepository
+    pending_top_ups: PendingTopUpRepository

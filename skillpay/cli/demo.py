@@ -1,6 +1,8 @@
 """Drives the thin path for a batch of vouchers against a running stack, over real gRPC.
 
-issue -> enrol -> record certificate -> redeem (voucher_svc); then Kafka carries the voucher
+issue -> present (the holder's app, V2) -> enrol -> record certificate (an evaluation body, V3) ->
+record employment -> redeem (voucher_svc; the job makes the voucher worth its whole standard, A2);
+then Kafka carries the voucher
 through claim_svc and ledger_svc to the bank and back, and we wait until every voucher is paid.
 Shared by ``skillpay demo``, the end-to-end tests and ``bench/thin_path.py``.
 """
@@ -15,7 +17,7 @@ import uuid
 import weakref
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -27,6 +29,7 @@ from skillpay.auth import Identity, TokenIssuer, authenticated_channel
 from skillpay.claim.v1 import claim_pb2, claim_pb2_grpc
 from skillpay.clock import shanghai_date, utcnow
 from skillpay.ledger.v1 import ledger_pb2, ledger_pb2_grpc
+from skillpay.pii import person_subject
 from skillpay.voucher.v1 import voucher_pb2, voucher_pb2_grpc
 
 OCCUPATION_CODE = "6-31-01-03"  # 电工 (electrician), level 4
@@ -42,22 +45,35 @@ class Clients:
     channels: list
 
     issuer: TokenIssuer
+    lookup_key: bytes  # names a worker's PERSON identity (skillpay.pii.person_subject), as the gateway will
     institutions: dict[str, Identity] = field(default_factory=dict)
+    evaluation_body: Identity | None = None
 
     @classmethod
-    def connect(cls, voucher_addr: str, claim_addr: str, ledger_addr: str, issuer: TokenIssuer) -> "Clients":
+    def connect(cls, voucher_addr: str, claim_addr: str, ledger_addr: str, issuer: TokenIssuer,
+                lookup_key: bytes) -> "Clients":
         """The bureau's staff at each service: catalogue admin, claim reviewer, finance."""
         chans = [authenticated_channel(voucher_addr, Identity(issuer, ActorKind.ADMIN, "demo-admin")),
                  authenticated_channel(claim_addr, Identity(issuer, ActorKind.REVIEWER, "demo-reviewer")),
                  authenticated_channel(ledger_addr, Identity(issuer, ActorKind.FINANCE, "demo-finance"))]
         return cls(voucher_pb2_grpc.VoucherServiceStub(chans[0]), claim_pb2_grpc.ClaimServiceStub(chans[1]),
-                   ledger_pb2_grpc.LedgerServiceStub(chans[2]), chans, issuer)
+                   ledger_pb2_grpc.LedgerServiceStub(chans[2]), chans, issuer, lookup_key)
 
     def as_institution(self, institution_id: str) -> tuple[tuple[str, str], ...]:
-        """Call metadata for acting as a training institution (enrolment, certificates, redemption)."""
+        """Call metadata for acting as a training institution (enrolment, redemption)."""
         if institution_id not in self.institutions:
             self.institutions[institution_id] = Identity(self.issuer, ActorKind.INSTITUTION, institution_id)
         return self.institutions[institution_id].metadata()
+
+    def as_person(self, resident_id: str) -> tuple[tuple[str, str], ...]:
+        """Call metadata for a worker's app (V2: only the holder presents a voucher)."""
+        return Identity(self.issuer, ActorKind.PERSON, person_subject(resident_id, self.lookup_key)).metadata()
+
+    def as_evaluation_body(self) -> tuple[tuple[str, str], ...]:
+        """Call metadata for the skill evaluation body that records certificates (V3)."""
+        if self.evaluation_body is None:
+            self.evaluation_body = Identity(self.issuer, ActorKind.EVALUATION_BODY, "demo-evaluation-body")
+        return self.evaluation_body.metadata()
 
     async def close(self) -> None:
         for c in self.channels:
@@ -126,8 +142,25 @@ def _new_person(rng: random.Random) -> tuple[str, str]:
 PERSON_DRAWS = 20
 
 
-async def redeem_one(clients: Clients, institution_id: str, fund_code: str, rng: random.Random) -> str:
-    """One voucher from issue to redemption; every call carries its own request id."""
+async def record_employment(clients: Clients, institution_id: str, resident_id: str, name: str, start: date,
+                            employer_credit_code: str = "") -> voucher_pb2.EmploymentRecord:
+    """The institution records that its trainee found a job (a labour contract from ``start``)."""
+    return await clients.voucher.RecordEmployment(voucher_pb2.RecordEmploymentRequest(
+        request_id=_rid(), resident_id=resident_id, name=name,
+        employer_credit_code=employer_credit_code or sample_data.credit_code(),
+        employer_name="示范电力安装有限公司", start_date=date_pb2.Date(year=start.year, month=start.month, day=start.day),
+        source=voucher_pb2.EMPLOYMENT_SOURCE_LABOUR_CONTRACT), metadata=clients.as_institution(institution_id))
+
+
+async def redeem_one(clients: Clients, institution_id: str, fund_code: str, rng: random.Random,
+                     employed: bool = True, persons: dict[str, tuple[str, str]] | None = None) -> str:
+    """One voucher from issue to redemption; every call carries its own request id.
+
+    ``employed``: the trainee's job (starting on the certificate date) is recorded before the
+    redemption, so the voucher is worth the whole standard (A2); without it, a skill-level
+    certificate is worth 80% (A3). ``persons`` (if given) learns the voucher's holder
+    (resident ID, name), e.g. to record their employment later (A5).
+    """
     valid_until = Timestamp()
     valid_until.FromDatetime(datetime.now(timezone.utc) + timedelta(days=365))
     as_institution = clients.as_institution(institution_id)
@@ -136,10 +169,13 @@ async def redeem_one(clients: Clients, institution_id: str, fund_code: str, rng:
         voucher = await clients.voucher.IssueVoucher(voucher_pb2.IssueVoucherRequest(
             request_id=_rid(), resident_id=resident_id, name=name, occupation_code=OCCUPATION_CODE,
             level=OCCUPATION_LEVEL, fund_source=fund_code, batch_id="demo", valid_until=valid_until))
+        # V2: the holder's app gets a token (its QR code) and the institution enrols with it.
+        presented = await clients.voucher.CreatePresentationToken(voucher_pb2.CreatePresentationTokenRequest(
+            request_id=_rid(), voucher_id=voucher.voucher_id), metadata=clients.as_person(resident_id))
         try:
             await clients.voucher.EnrolVoucher(voucher_pb2.EnrolVoucherRequest(
                 request_id=_rid(), voucher_id=voucher.voucher_id, institution_id=institution_id,
-                real_person_verified=True), metadata=as_institution)
+                real_person_verified=True, presentation_token=presented.token), metadata=as_institution)
             break
         except grpc.aio.AioRpcError as exc:
             # A person an earlier demo run on this data already subsidised: the repeat limits
@@ -148,10 +184,15 @@ async def redeem_one(clients: Clients, institution_id: str, fund_code: str, rng:
                 raise
     today = shanghai_date(utcnow())  # the certificate's date is a Shanghai calendar day
     certificate = await clients.voucher.RecordCertificate(voucher_pb2.RecordCertificateRequest(
-        request_id=_rid(), resident_id=resident_id, name=name, certificate_number=f"C{secrets.token_hex(8)}",
+        request_id=_rid(), resident_id=resident_id, name=name,
+        certificate_number=sample_data.skill_level_certificate_number(OCCUPATION_LEVEL, today),
         certificate_type=voucher_pb2.CERTIFICATE_TYPE_SKILL_LEVEL, occupation_code=OCCUPATION_CODE,
         level=OCCUPATION_LEVEL, issued_on=date_pb2.Date(year=today.year, month=today.month, day=today.day)),
-        metadata=as_institution)
+        metadata=clients.as_evaluation_body())
+    if employed:
+        await record_employment(clients, institution_id, resident_id, name, today)
+    if persons is not None:
+        persons[voucher.voucher_id] = (resident_id, name)
     await clients.voucher.RedeemVoucher(voucher_pb2.RedeemVoucherRequest(
         request_id=_rid(), voucher_id=voucher.voucher_id, certificate_id=certificate.certificate_id),
         metadata=as_institution)

@@ -125,7 +125,8 @@ def demo(
 async def _run_demo(stack: Stack, count, fund_code, concurrency, timeout_s, progress):
     from skillpay.cli.demo import Clients, run_batch
 
-    clients = Clients.connect(stack.addr("voucher"), stack.addr("claim"), stack.addr("ledger"), stack.token_issuer())
+    clients = Clients.connect(stack.addr("voucher"), stack.addr("claim"), stack.addr("ledger"), stack.token_issuer(),
+                              stack.lookup_key())
     try:
         return await run_batch(clients, count, fund_code=fund_code, concurrency=concurrency, timeout_s=timeout_s,
                                progress=progress)
@@ -171,8 +172,10 @@ def serve(name: str = typer.Argument(..., help=f"one of: {', '.join(ALL_SERVICES
 
 @app.command()
 def token(
-    kind: str = typer.Argument(..., help="person, institution, reviewer, finance, admin or service"),
-    subject: str = typer.Argument(..., help="who: a user name, an institution id, a service name"),
+    kind: str = typer.Argument(..., help="person, institution, reviewer, finance, admin, service or evaluation_body"),
+    subject: str = typer.Argument(..., help="who: a user name, an institution id, a service name, an evaluation "
+                                            "body id; for a person their resident ID (the token names its look-up "
+                                            "hash, never the number)"),
     ttl_s: int = typer.Option(3600, help="seconds the token stays valid"),
     data_dir: Path = typer.Option(Path(os.environ.get("SKILLPAY_DATA_DIR", "var")), help="where the signing key is"),
 ):
@@ -188,6 +191,14 @@ def token(
     if not 0 < ttl_s <= 7 * 24 * 3600:
         raise typer.BadParameter("ttl_s must be between 1 second and 7 days")
     settings = CommonSettings(SKILLPAY_DATA_DIR=str(data_dir))
+    if actor_kind is ActorKind.PERSON:
+        from skillpay.errors import InvalidArgument
+        from skillpay.pii import person_subject
+
+        try:
+            subject = person_subject(subject, settings.key_bytes("lookup"))
+        except InvalidArgument:
+            raise typer.BadParameter("a person is named by a valid resident ID number") from None
     issuer = TokenIssuer(settings.signing_key(), ttl_s=ttl_s)
     print(issuer.issue(actor_kind, subject))
 

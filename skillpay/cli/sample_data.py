@@ -31,3 +31,12 @@ def credit_code(rng: random.Random | None = None) -> str:
     rng = rng or random.Random(secrets.randbits(64))
     body = "52110105" + "".join(rng.choice(_CREDIT_CHARS) for _ in range(9))
     return body + uscc.calc_check_digit(body)
+
+
+def skill_level_certificate_number(level: int, issued_on: date, serial: int | None = None,
+                                   rng: random.Random | None = None) -> str:
+    """A made-up skill-level certificate number (职业技能等级证书) in the 22-character MOHRSS format (V3):
+    S (a social evaluation organisation), body 0000, province 11, a site, year, level, serial."""
+    rng = rng or random.Random(secrets.randbits(64))
+    serial = serial if serial is not None else rng.randrange(1, 1_000_000)
+    return f"S000011{rng.randrange(0, 1_000_000):06d}{issued_on.year % 100:02d}{level}{serial:06d}"

@@ -191,6 +191,10 @@ class Stack:
         """Signs the identities the CLI, the demo and the tests act under."""
         return auth.TokenIssuer(self._signing_key())
 
+    def lookup_key(self) -> bytes:
+        """The services' look-up key: names a worker's PERSON identity (skillpay.pii.person_subject)."""
+        return base64.b64decode(os.environ.get("SKILLPAY_LOOKUP_KEY") or self._shared_keys()["SKILLPAY_LOOKUP_KEY"])
+
     def env_for(self, name: str) -> dict[str, str]:
         env = dict(self._shared_keys())
         env.update(os.environ)

@@ -35,7 +35,8 @@ def stack_factory(request, backend, tmp_path):
 
 
 def connect(stack: Stack) -> Clients:
-    return Clients.connect(stack.addr("voucher"), stack.addr("claim"), stack.addr("ledger"), stack.token_issuer())
+    return Clients.connect(stack.addr("voucher"), stack.addr("claim"), stack.addr("ledger"), stack.token_issuer(),
+                           stack.lookup_key())
 
 
 def bank_statement(stack: Stack) -> list[dict]:

@@ -19,7 +19,7 @@ from skillpay.actors import ActorKind
 from skillpay.cli import sample_data
 from skillpay.db import Database
 from skillpay.ids import derived_id
-from skillpay.pii import keyed_lookup_hash, person_subject
+from skillpay.pii import lookup_hash, person_subject
 from skillpay.voucher.v1 import voucher_pb2 as pb
 from skillpay.voucher.v1 import voucher_pb2_grpc
 from tests.integration.test_voucher_grpc import (  # noqa: F401 - fixtures
@@ -103,7 +103,7 @@ async def test_a_listed_batch_streamed_in_chunks_refuses_bad_rows_and_a_repeated
     assert (after.issued_count, after.rejected_count) == (2996, 4)
 
     # The voucher of a person: its id follows from the batch and the person; audited like any other.
-    voucher_id = derived_id("vch", "2025-spring", keyed_lookup_hash(voucher_server.lookup_key, ids[0]))
+    voucher_id = derived_id("vch", "2025-spring", lookup_hash(voucher_server.lookup_key, ids[0]))
     voucher = await stub.GetVoucher(pb.GetVoucherRequest(voucher_id=voucher_id))
     assert (voucher.kind, voucher.occupation_code, voucher.level, voucher.state, voucher.batch_id) == (
         pb.VOUCHER_KIND_GENERAL, "", 0, pb.VOUCHER_STATE_ISSUED, "2025-spring")
@@ -241,7 +241,7 @@ async def _catalogue(stub) -> tuple[str, str]:
 
 async def _issued(stub, voucher_server, batch_id: str, person: str) -> str:
     await stream(stub, chunks(batch_id, [(person, "张三")], 10))
-    return derived_id("vch", batch_id, keyed_lookup_hash(voucher_server.lookup_key, person))
+    return derived_id("vch", batch_id, lookup_hash(voucher_server.lookup_key, person))
 
 
 @pytest.mark.policy("V4", "A1", "P1")

@@ -24,6 +24,7 @@ from tests.integration.test_voucher_grpc import (  # noqa: F401 - fixtures
     details,
     issuer,
     ledger_server,
+    presentation_token,
     signing_key,
     stub,
     voucher_server,
@@ -32,6 +33,7 @@ from tests.integration.test_voucher_grpc import (  # noqa: F401 - fixtures
 pytestmark = pytest.mark.integration
 
 CODES = [f"6-31-01-{i:02d}" for i in range(1, 13)]
+CATALOGUE_FROM = date_pb2.Date(year=2020, month=1, day=1)  # in force before every certificate here (A1)
 
 
 def rid() -> str:
@@ -48,19 +50,26 @@ def precondition_failures(exc: grpc.aio.AioRpcError) -> list[error_details_pb2.P
     return found
 
 
-async def _voucher(stub, institution_id, resident_id, code, enrol=True) -> str:
+async def _voucher(stub, server, issuer, institution_id, resident_id, code, enrol=True) -> str:
     voucher = await stub.IssueVoucher(pb.IssueVoucherRequest(
         request_id=rid(), resident_id=resident_id, name="张三", occupation_code=code, level=4, fund_source="ESF",
         batch_id="b1", valid_until=VALID_UNTIL))
     if enrol:
-        await stub.EnrolVoucher(pb.EnrolVoucherRequest(request_id=rid(), voucher_id=voucher.voucher_id,
-                                                       institution_id=institution_id, real_person_verified=True))
+        await _enrol(stub, server, issuer, institution_id, resident_id, voucher.voucher_id)
     return voucher.voucher_id
+
+
+async def _enrol(stub, server, issuer, institution_id, resident_id, voucher_id):
+    token = await presentation_token(server, issuer, resident_id, voucher_id)  # V2: the holder presents it
+    return await stub.EnrolVoucher(pb.EnrolVoucherRequest(request_id=rid(), voucher_id=voucher_id,
+                                                          institution_id=institution_id, real_person_verified=True,
+                                                          presentation_token=token.token))
 
 
 async def _certificate(stub, resident_id, code, issued_on: date) -> str:
     cert = await stub.RecordCertificate(pb.RecordCertificateRequest(
-        request_id=rid(), resident_id=resident_id, name="张三", certificate_number=f"C{uuid.uuid4().hex[:12]}",
+        request_id=rid(), resident_id=resident_id, name="张三",
+        certificate_number=sample_data.skill_level_certificate_number(4, issued_on),
         certificate_type=pb.CERTIFICATE_TYPE_SKILL_LEVEL, occupation_code=code, level=4,
         issued_on=date_pb2.Date(year=issued_on.year, month=issued_on.month, day=issued_on.day)))
     return cert.certificate_id
@@ -71,21 +80,23 @@ async def test_L1_ten_concurrent_redemptions_by_one_person_at_the_limit_exactly_
         stub, voucher_server, issuer):
     for code in CODES:
         await stub.RegisterOccupation(pb.RegisterOccupationRequest(request_id=rid(), code=code, name="电工", level=4,
-                                                                   subsidy_standard_fen=150_000))
+                                                                   subsidy_standard_fen=150_000,
+                                                                   effective_from=CATALOGUE_FROM))
     institution = (await stub.RegisterInstitution(pb.RegisterInstitutionRequest(
         request_id=rid(), name="示范学校", credit_code=sample_data.credit_code(), address="北京",
         occupation_codes=CODES))).institution_id
     person = sample_data.resident_id(random.Random(77))
     # Certificates of a past year, whatever today is: two subsidies already in 2024 (L4's month apart).
     for code, on in zip(CODES[:2], (date(2024, 3, 1), date(2024, 5, 1))):
-        voucher_id = await _voucher(stub, institution, person, code)
+        voucher_id = await _voucher(stub, voucher_server, issuer, institution, person, code)
         cert_id = await _certificate(stub, person, code, on)
         await stub.RedeemVoucher(pb.RedeemVoucherRequest(request_id=rid(), voucher_id=voucher_id,
                                                          certificate_id=cert_id))
     # Ten candidates of other occupations, each with its own 2024 certificate. L4 lets one person
     # enrol only one training at a time, so nine are put in the enrolled state directly (as if
     # enrolled before these rules): the race of their redemptions is what is tested here.
-    candidates = [await _voucher(stub, institution, person, code, enrol=(i == 0)) for i, code in enumerate(CODES[2:])]
+    candidates = [await _voucher(stub, voucher_server, issuer, institution, person, code, enrol=(i == 0))
+                  for i, code in enumerate(CODES[2:])]
     certs = [await _certificate(stub, person, code, date(2024, 9, 1 + i)) for i, code in enumerate(CODES[2:])]
     db = Database(voucher_server.url)
     try:
@@ -131,18 +142,18 @@ async def test_L1_ten_concurrent_redemptions_by_one_person_at_the_limit_exactly_
 
 
 @pytest.mark.policy("L2", "L4")
-async def test_enrolment_refused_by_the_limits_names_each_rule_in_a_precondition_failure(stub):
+async def test_enrolment_refused_by_the_limits_names_each_rule_in_a_precondition_failure(stub, voucher_server, issuer):
     await stub.RegisterOccupation(pb.RegisterOccupationRequest(request_id=rid(), code=CODES[0], name="电工", level=4,
-                                                               subsidy_standard_fen=150_000))
+                                                               subsidy_standard_fen=150_000,
+                                                               effective_from=CATALOGUE_FROM))
     institution = (await stub.RegisterInstitution(pb.RegisterInstitutionRequest(
         request_id=rid(), name="示范学校", credit_code=sample_data.credit_code(), address="北京",
         occupation_codes=[CODES[0]]))).institution_id
     person = sample_data.resident_id(random.Random(78))
-    await _voucher(stub, institution, person, CODES[0])
-    second = await _voucher(stub, institution, person, CODES[0], enrol=False)
+    await _voucher(stub, voucher_server, issuer, institution, person, CODES[0])
+    second = await _voucher(stub, voucher_server, issuer, institution, person, CODES[0], enrol=False)
     with pytest.raises(grpc.aio.AioRpcError) as err:
-        await stub.EnrolVoucher(pb.EnrolVoucherRequest(request_id=rid(), voucher_id=second,
-                                                       institution_id=institution, real_person_verified=True))
+        await _enrol(stub, voucher_server, issuer, institution, person, second)
     assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert [v.type for v in precondition_failures(err.value)] == ["L4"]
     after = await stub.GetVoucher(pb.GetVoucherRequest(voucher_id=second))

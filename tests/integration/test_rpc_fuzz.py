@@ -209,27 +209,42 @@ def yesterday() -> date_pb2.Date:
 async def _seed_voucher(stub, ctx: dict) -> None:
     vp = voucher_pb2
     await stub.RegisterOccupation(vp.RegisterOccupationRequest(request_id=rid(), code=OCCUPATION, name="电工",
-                                                               level=4, subsidy_standard_fen=150_000))
+                                                               level=4, subsidy_standard_fen=150_000,
+                                                               effective_from=date_pb2.Date(year=2020, month=1, day=1)))
     await stub.RegisterOccupation(vp.RegisterOccupationRequest(request_id=rid(), code="4-07-05-01", name="育婴员",
                                                                level=5, subsidy_standard_fen=90_000))
     inst = await stub.RegisterInstitution(vp.RegisterInstitutionRequest(
         request_id=rid(), name="示范学校", credit_code=sample_data.credit_code(random.Random(7)), address="北京",
         occupation_codes=[OCCUPATION]))
     ctx["institution_id"] = inst.institution_id
+    for key, seed in (("status_institution_id", 8), ("removable_institution_id", 9)):  # X3's status commands
+        ctx[key] = (await stub.RegisterInstitution(vp.RegisterInstitutionRequest(
+            request_id=rid(), name="示范学校", credit_code=sample_data.credit_code(random.Random(seed)),
+            address="北京", occupation_codes=[OCCUPATION]))).institution_id
     ctx["resident_id"] = holder = sample_data.resident_id(random.Random(1))
     vouchers = [await stub.IssueVoucher(vp.IssueVoucherRequest(
         request_id=rid(), resident_id=sample_data.resident_id(random.Random(100 + i)), name="张三",
         occupation_code=OCCUPATION, level=4, fund_source="ESF", batch_id="b1", valid_until=VALID_UNTIL))
         for i in range(3)]
     ctx["issued_voucher_ids"] = [v.voucher_id for v in vouchers]
+
+    async def token_for(resident_id: str, voucher_id: str) -> str:  # V2: the holder's app presents a voucher
+        return (await stub.CreatePresentationToken(vp.CreatePresentationTokenRequest(
+            request_id=rid(), voucher_id=voucher_id), metadata=ctx["person"](resident_id))).token
+
+    # Tokens for enrolling the issued vouchers (a plausible EnrolVoucher); used or expired later: refused.
+    ctx["presentation_tokens"] = [await token_for(sample_data.resident_id(random.Random(100 + i)), v.voucher_id)
+                                  for i, v in enumerate(vouchers)]
     held = await stub.IssueVoucher(vp.IssueVoucherRequest(
         request_id=rid(), resident_id=holder, name="张三", occupation_code=OCCUPATION, level=4,
         fund_source="ESF", batch_id="b1", valid_until=VALID_UNTIL))
     await stub.EnrolVoucher(vp.EnrolVoucherRequest(request_id=rid(), voucher_id=held.voucher_id,
-                                                   institution_id=inst.institution_id, real_person_verified=True))
+                                                   institution_id=inst.institution_id, real_person_verified=True,
+                                                   presentation_token=await token_for(holder, held.voucher_id)))
     ctx["enrolled_voucher_id"] = held.voucher_id
     cert = await stub.RecordCertificate(vp.RecordCertificateRequest(
-        request_id=rid(), resident_id=holder, name="张三", certificate_number=f"C{rid()[:12]}",
+        request_id=rid(), resident_id=holder, name="张三",
+        certificate_number=sample_data.skill_level_certificate_number(4, shanghai_date(utcnow()) - timedelta(days=1)),
         certificate_type=vp.CERTIFICATE_TYPE_SKILL_LEVEL, occupation_code=OCCUPATION, level=4,
         issued_on=yesterday()))
     ctx["certificate_id"] = cert.certificate_id
@@ -241,6 +256,13 @@ async def _seed_voucher(stub, ctx: dict) -> None:
             kind=vp.VOUCHER_KIND_GENERAL, mode=mode, quota=5 if mode == vp.BATCH_MODE_QUOTA else 0))
     ctx["claimant"] = sample_data.resident_id(random.Random(2))  # claims with a person token of their own
     ctx["occupation_token"] = (await stub.ListOccupations(vp.ListOccupationsRequest(page_size=1))).next_page_token
+    for seed in (1, 2):
+        await stub.RecordEmployment(vp.RecordEmploymentRequest(
+            request_id=rid(), resident_id=holder, name="张三", employer_credit_code=sample_data.credit_code(
+                random.Random(seed)), employer_name="示范公司", start_date=yesterday(),
+            source=vp.EMPLOYMENT_SOURCE_SOCIAL_INSURANCE))
+    ctx["employment_token"] = (await stub.ListEmployment(vp.ListEmploymentRequest(
+        resident_id=holder, page_size=1))).next_page_token
 
 
 async def _seed_ledger(stub, ctx: dict) -> None:
@@ -287,6 +309,10 @@ async def server(request, server_pool: ServerPool, backend, database_url_factory
                                   database_url_factory("fl") if name == "voucher" else "")
         spec = SPECS[name]
         channel = authenticated_channel(found.addr, Identity(server_pool.issuer, spec.privileged, f"{name}-seed"))
+        # The holder's app (V2) signs as a PERSON named by the look-up hash, as the gateway will.
+        found.context["person"] = lambda resident_id: Identity(
+            server_pool.issuer, ActorKind.PERSON,
+            person_subject(resident_id, base64.b64decode(server_pool.lookup_key))).metadata()
         try:
             await SEEDERS[name](spec.stub(channel), found.context)
         finally:
@@ -470,19 +496,45 @@ def _plausible_voucher(method: str, ctx: dict, n: int):
             request_id=rid(), code=f"T-{rid()[:12]}", name="电工", level=1 + n % 5,
             subsidy_standard_fen=1 + n, new_occupation=bool(n % 2)),
         "ListOccupations": lambda: vp.ListOccupationsRequest(
-            page_size=n % 4, page_token=ctx["occupation_token"] if n % 2 else ""),
+            page_size=n % 4, page_token=ctx["occupation_token"] if n % 2 else "",
+            code_prefix="6-31" if n % 3 == 1 else "", level=n % 6),
         "RegisterInstitution": lambda: vp.RegisterInstitutionRequest(
             request_id=rid(), name=f"学校{n}", credit_code=sample_data.credit_code(),
             address="北京市朝阳区", occupation_codes=[OCCUPATION]),
         "GetInstitution": lambda: vp.GetInstitutionRequest(institution_id=ctx["institution_id"]),
+        "ReviseOccupation": lambda: vp.ReviseOccupationRequest(
+            request_id=rid(), code="4-07-05-01", level=5, name="育婴员", subsidy_standard_fen=1 + n,
+            min_class_hours=n % 100, region="411300" if n % 2 else "",
+            effective_from=date_pb2.Date(year=2021 + n % 5, month=1 + n % 12, day=1)),
+        "ListInstitutions": lambda: vp.ListInstitutionsRequest(
+            page_size=n % 4, status=n % 4, occupation_code=OCCUPATION if n % 2 else "",
+            name_contains="学校" if n % 3 else "%_"),
+        "SuspendInstitution": lambda: vp.SuspendInstitutionRequest(
+            request_id=rid(), institution_id=ctx["status_institution_id"], reason=f"调查{n}"),
+        "ReinstateInstitution": lambda: vp.ReinstateInstitutionRequest(
+            request_id=rid(), institution_id=ctx["status_institution_id"]),
+        "RemoveInstitution": lambda: vp.RemoveInstitutionRequest(
+            request_id=rid(), institution_id=ctx["removable_institution_id"], reason="骗取补贴"),
+        "UpdateInstitutionBankAccount": lambda: vp.UpdateInstitutionBankAccountRequest(
+            request_id=rid(), institution_id=ctx["status_institution_id"], bank_account=vp.BankAccount(
+                account_number=f"62220202{n:08d}", account_name="示范学校", bank_code="102100099996")),
         "IssueVoucher": lambda: vp.IssueVoucherRequest(
             request_id=rid(), resident_id=sample_data.resident_id(), name="李四",
             occupation_code=OCCUPATION, level=4, fund_source="ESF", batch_id=f"b{n % 3}", valid_until=VALID_UNTIL),
         "EnrolVoucher": lambda: vp.EnrolVoucherRequest(
             request_id=rid(), voucher_id=vouchers[n % len(vouchers)], institution_id=ctx["institution_id"],
-            real_person_verified=True),
+            real_person_verified=True,
+            presentation_token=ctx["presentation_tokens"][n % len(ctx["presentation_tokens"])]),
+        "CreatePresentationToken": lambda: vp.CreatePresentationTokenRequest(
+            request_id=rid(), voucher_id=vouchers[n % len(vouchers)]),
+        "GetPerson": lambda: vp.GetPersonRequest(resident_id=ctx["resident_id"] if n % 4 else ""),
+        "SetHardshipGroups": lambda: vp.SetHardshipGroupsRequest(
+            request_id=rid(), resident_id=ctx["resident_id"], groups=[1 + n % 6, 1 + (n // 6) % 6][:n % 3],
+            effective_from=yesterday()),
         "RecordCertificate": lambda: vp.RecordCertificateRequest(
-            request_id=rid(), resident_id=ctx["resident_id"], name="张三", certificate_number=f"C{rid()[:12]}",
+            request_id=rid(), resident_id=ctx["resident_id"], name="张三",
+            certificate_number=sample_data.skill_level_certificate_number(
+                4, shanghai_date(utcnow()) - timedelta(days=1)),
             certificate_type=vp.CERTIFICATE_TYPE_SKILL_LEVEL, occupation_code=OCCUPATION, level=4,
             issued_on=yesterday()),
         "GetCertificate": lambda: vp.GetCertificateRequest(certificate_id=ctx["certificate_id"]),
@@ -491,6 +543,11 @@ def _plausible_voucher(method: str, ctx: dict, n: int):
         "GetVoucher": lambda: vp.GetVoucherRequest(voucher_id=vouchers[n % len(vouchers)]),
         "ListVouchers": lambda: vp.ListVouchersRequest(
             page_size=n % 4, page_token=ctx["page_token"] if n % 2 else "", state=n % 8),
+        "RecordEmployment": lambda: vp.RecordEmploymentRequest(
+            request_id=rid(), resident_id=ctx["resident_id"], name="张三", employer_credit_code=sample_data.credit_code(),
+            employer_name=f"公司{n}", start_date=yesterday(), source=1 + n % 3),
+        "ListEmployment": lambda: vp.ListEmploymentRequest(
+            resident_id=ctx["resident_id"], page_size=n % 4, page_token=ctx["employment_token"] if n % 2 else ""),
         "ListAuditRecords": lambda: audit_pb2.ListAuditRecordsRequest(
             aggregate_id=vouchers[n % len(vouchers)], page_size=n % 3),
         "CreateBatch": lambda: vp.CreateBatchRequest(

@@ -26,6 +26,7 @@ from skillpay.cli import sample_data
 from skillpay.actors import ActorKind
 from skillpay.auth import Identity, TokenIssuer, authenticated_channel, load_or_create_private_key, public_pem
 from skillpay.clock import shanghai_date, utcnow
+from skillpay.pii import person_subject
 from skillpay.ready import read_port
 from skillpay.cli.stack import grpc_serving
 from skillpay.audit.v1 import audit_pb2
@@ -120,11 +121,16 @@ def violations(exc: grpc.aio.AioRpcError) -> dict[str, str]:
 
 async def _catalogue(stub) -> str:
     await stub.RegisterOccupation(pb.RegisterOccupationRequest(request_id=rid(), code="6-31-01-03", name="电工",
-                                                               level=4, subsidy_standard_fen=150_000))
+                                                               level=4, subsidy_standard_fen=150_000,
+                                                               effective_from=CATALOGUE_FROM))
     inst = await stub.RegisterInstitution(pb.RegisterInstitutionRequest(
         request_id=rid(), name="示范学校", credit_code=sample_data.credit_code(), address="北京",
         occupation_codes=["6-31-01-03"]))
     return inst.institution_id
+
+
+# A1: the catalogue entry is in force before every certificate these tests record.
+CATALOGUE_FROM = date_pb2.Date(year=2020, month=1, day=1)
 
 
 def issue_request(resident_id: str, name: str = "张三", request_id: str | None = None) -> pb.IssueVoucherRequest:
@@ -137,15 +143,33 @@ def certificate_request(resident_id: str, name: str = "张三") -> pb.RecordCert
     # The server judges issued_on by the Asia/Shanghai date of its clock; yesterday there is always valid.
     yesterday = shanghai_date(utcnow()) - timedelta(days=1)
     return pb.RecordCertificateRequest(
-        request_id=rid(), resident_id=resident_id, name=name, certificate_number=f"C{uuid.uuid4().hex[:12]}",
+        request_id=rid(), resident_id=resident_id, name=name,
+        certificate_number=sample_data.skill_level_certificate_number(4, yesterday),
         certificate_type=pb.CERTIFICATE_TYPE_SKILL_LEVEL, occupation_code="6-31-01-03", level=4,
         issued_on=date_pb2.Date(year=yesterday.year, month=yesterday.month, day=yesterday.day))
 
 
-async def _enrolled_voucher(stub, institution_id: str, resident_id: str) -> pb.Voucher:
+def person_channel(server, issuer: TokenIssuer, resident_id: str):
+    """The holder's app: a PERSON actor named by the resident ID's look-up hash (V1, V2)."""
+    return admin_channel(server.addr, issuer, ActorKind.PERSON, person_subject(resident_id, server.lookup_key))
+
+
+async def presentation_token(server, issuer: TokenIssuer, resident_id: str, voucher_id: str) -> pb.PresentationToken:
+    """V2: the holder's app asks for a presentation token for one of their vouchers."""
+    channel = person_channel(server, issuer, resident_id)
+    try:
+        return await voucher_pb2_grpc.VoucherServiceStub(channel).CreatePresentationToken(
+            pb.CreatePresentationTokenRequest(request_id=rid(), voucher_id=voucher_id))
+    finally:
+        await channel.close()
+
+
+async def _enrolled_voucher(stub, institution_id: str, resident_id: str, server, issuer) -> pb.Voucher:
     voucher = await stub.IssueVoucher(issue_request(resident_id))
+    token = await presentation_token(server, issuer, resident_id, voucher.voucher_id)
     return await stub.EnrolVoucher(pb.EnrolVoucherRequest(request_id=rid(), voucher_id=voucher.voucher_id,
-                                                           institution_id=institution_id, real_person_verified=True))
+                                                           institution_id=institution_id, real_person_verified=True,
+                                                           presentation_token=token.token))
 
 
 @pytest.mark.policy("V1")
@@ -216,7 +240,7 @@ async def test_V2_V3_two_clients_racing_to_redeem_one_voucher_exactly_one_wins(v
     try:
         institution = await _catalogue(stubs[0])
         resident_id = sample_data.resident_id(random.Random(3))
-        voucher = await _enrolled_voucher(stubs[0], institution, resident_id)
+        voucher = await _enrolled_voucher(stubs[0], institution, resident_id, voucher_server, issuer)
         certs = [await stubs[0].RecordCertificate(certificate_request(resident_id)) for _ in range(2)]
 
         async def redeem(stub, cert):
@@ -242,10 +266,10 @@ async def test_V2_V3_two_clients_racing_to_redeem_one_voucher_exactly_one_wins(v
 
 
 @pytest.mark.policy("V2")
-async def test_V2_certificate_of_another_person_is_refused_and_changes_nothing(stub):
+async def test_V2_certificate_of_another_person_is_refused_and_changes_nothing(stub, voucher_server, issuer):
     institution = await _catalogue(stub)
     holder, other = sample_data.resident_id(random.Random(4)), sample_data.resident_id(random.Random(5))
-    voucher = await _enrolled_voucher(stub, institution, holder)
+    voucher = await _enrolled_voucher(stub, institution, holder, voucher_server, issuer)
     cert = await stub.RecordCertificate(certificate_request(other, name="李四"))
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await stub.RedeemVoucher(pb.RedeemVoucherRequest(request_id=rid(), voucher_id=voucher.voucher_id,
@@ -363,9 +387,11 @@ async def test_every_state_change_is_in_the_audit_trail_with_actor_command_and_r
     school = admin_channel(voucher_server.addr, issuer, ActorKind.INSTITUTION, institution)
     try:
         school_stub = voucher_pb2_grpc.VoucherServiceStub(school)
+        token = await presentation_token(voucher_server, issuer, resident_id, voucher.voucher_id)
         await school_stub.EnrolVoucher(pb.EnrolVoucherRequest(request_id="enrol-42", voucher_id=voucher.voucher_id,
-                                                              institution_id=institution, real_person_verified=True))
-        cert = await school_stub.RecordCertificate(certificate_request(resident_id))
+                                                              institution_id=institution, real_person_verified=True,
+                                                              presentation_token=token.token))
+        cert = await stub.RecordCertificate(certificate_request(resident_id))  # V3: the bureau records it
         await school_stub.RedeemVoucher(pb.RedeemVoucherRequest(request_id="redeem-42", voucher_id=voucher.voucher_id,
                                                                 certificate_id=cert.certificate_id))
         await stub.GetVoucher(pb.GetVoucherRequest(voucher_id=voucher.voucher_id))  # a read leaves no record

@@ -108,3 +108,22 @@ def test_a_token_expires_on_the_verifiers_clock_even_from_the_cache():
     early = TokenIssuer(KEY, clock=lambda: now[0] + 3600).issue(ActorKind.ADMIN, "a")
     with pytest.raises(Unauthenticated, match="not valid yet"):
         verifier.verify(early)
+
+
+@pytest.mark.policy("V1")
+def test_cli_token_for_a_person_names_the_look_up_hash_never_the_id(tmp_path, monkeypatch):
+    from skillpay.cli import sample_data
+    from skillpay.cli.main import app
+    from skillpay.pii import person_subject
+    from skillpay.settings import CommonSettings
+
+    monkeypatch.delenv("SKILLPAY_LOOKUP_KEY", raising=False)
+    resident_id = sample_data.resident_id()
+    result = CliRunner().invoke(app, ["token", "person", resident_id, "--data-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    key = load_or_create_private_key(tmp_path / "keys" / "actor_signing.pem")
+    lookup_key = CommonSettings(SKILLPAY_DATA_DIR=str(tmp_path)).key_bytes("lookup")
+    actor = TokenVerifier(key.public_key()).verify(result.output.strip())
+    assert actor == Actor(ActorKind.PERSON, person_subject(resident_id, lookup_key)) and resident_id not in result.output
+    refused = CliRunner().invoke(app, ["token", "person", "not-an-id", "--data-dir", str(tmp_path)])
+    assert refused.exit_code != 0

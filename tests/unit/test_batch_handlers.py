@@ -37,6 +37,7 @@ from tests.unit.test_voucher_handlers import (  # noqa: F401 - fixtures
     issue,
     nothing_stored,
     occupation,
+    present,
     redeem,
     uows,
     violated_fields,
@@ -168,6 +169,26 @@ async def test_a_chunk_issues_valid_persons_and_names_each_bad_row_and_field(bus
     assert db.tables["batches"]["b-2025"].issued_count == 3
 
 
+@pytest.mark.policy("V1")
+async def test_a_chunk_records_its_persons_once_and_a_later_chunk_refreshes_a_changed_name(bus, db):
+    await create(bus)
+    await create(bus, batch_id="b-2026")
+    a, b = rids(2)
+    await occupation(bus)
+    known = await issue(bus, rid=a)  # a is known already, from a single voucher
+    await bus.handle(chunk("b-2025", 0, [(a, "张三"), (b, "李四"), ("123", "王五")]))
+    persons = db.tables["persons"]
+    assert {k: p.name for k, p in persons.items()} == {VAULT.lookup_hash(a): "张三", VAULT.lookup_hash(b): "李四"}
+    assert persons[VAULT.lookup_hash(b)].id_masked == b[:6] + "*" * 8 + b[-4:]
+    assert VAULT.unseal(persons[VAULT.lookup_hash(b)].id_sealed) == b
+    # Each person audited once, when first seen (a by IssueVoucher, b by the chunk).
+    assert sorted((r.command, r.aggregate_id) for r in db.audit_records if r.aggregate_type == "person") == sorted(
+        [("IssueVoucher", known.holder.id_lookup), ("IssueBatchChunk", VAULT.lookup_hash(b))])
+    await bus.handle(chunk("b-2026", 0, [(a, "张三"), (b, "李小四")]))
+    assert (persons[VAULT.lookup_hash(a)].name, persons[VAULT.lookup_hash(b)].name) == ("张三", "李小四")
+    assert len([r for r in db.audit_records if r.aggregate_type == "person"]) == 2
+
+
 @pytest.mark.policy("V4")
 async def test_a_chunk_sent_again_gets_its_first_answer_and_issues_nothing_twice(bus, db):
     await create(bus)
@@ -221,6 +242,7 @@ async def test_a_person_claims_one_voucher_and_claiming_again_returns_it(bus, db
     assert again.voucher_id == first.voucher_id and again.holder == first.holder
     assert db.tables["batches"]["b-2025"].issued_count == 1
     assert list(db.tables["vouchers"]) == [first.voucher_id]
+    assert [p.name for p in db.tables["persons"].values()] == ["张三"]  # V1: the claimant is known from now on
 
 
 @pytest.mark.policy("V4")
@@ -257,24 +279,45 @@ async def _issued(bus, db, batch_id, rid) -> str:
                 if v.batch_id == batch_id and v.holder.id_lookup == VAULT.lookup_hash(rid))
 
 
-@pytest.mark.policy("V4", "A1", "P1")
+async def _token(bus, voucher_id, rid) -> str:
+    """V2: the holder's app presents the voucher (a fresh single-use token)."""
+    return await present(bus, voucher_id, holder=person_actor(rid))
+
+
+@pytest.mark.policy("V4", "A1", "P1", "V2")
 async def test_a_general_voucher_is_enrolled_for_the_occupation_the_holder_chooses(bus, db):
     await occupation(bus)
     await occupation(bus, code=OTHER_CODE)
     school = await institution(bus, codes=(CODE,))
     await create(bus)
-    voucher_id = await _issued(bus, db, "b-2025", rids(1)[0])
+    rid = rids(1)[0]
+    voucher_id = await _issued(bus, db, "b-2025", rid)
     cmd = dict(actor=Actor(ActorKind.INSTITUTION, school.institution_id), voucher_id=voucher_id,
                institution_id=school.institution_id, real_person_verified=True)
+    # V2: a general voucher, too, is enrolled only with its holder's presentation token.
     with nothing_stored(db), pytest.raises(InvalidArgument) as err:
-        await bus.handle(commands.EnrolVoucher(**cmd))
+        await bus.handle(commands.EnrolVoucher(**cmd, presentation_token="", occupation_code=CODE, level=LEVEL))
+    assert violated_fields(err) == {"presentation_token"}
+    with nothing_stored(db), pytest.raises(InvalidArgument) as err:  # every bad field at once
+        await bus.handle(commands.EnrolVoucher(**cmd, presentation_token="", occupation_code=CODE, level=9))
+    assert violated_fields(err) == {"presentation_token", "level"}
+    others = await issue(bus)  # another person's voucher, and its holder's token
+    others_token = await present(bus, others.voucher_id)
+    with nothing_stored(db), pytest.raises(PermissionDenied, match="another voucher"):
+        await bus.handle(commands.EnrolVoucher(**cmd, presentation_token=others_token, occupation_code=CODE,
+                                               level=LEVEL))
+    with nothing_stored(db), pytest.raises(InvalidArgument) as err:
+        await bus.handle(commands.EnrolVoucher(**cmd, presentation_token=await _token(bus, voucher_id, rid)))
     assert violated_fields(err) == {"occupation_code"}
     with nothing_stored(db), pytest.raises(InvalidArgument) as err:
-        await bus.handle(commands.EnrolVoucher(**cmd, occupation_code=CODE, level=3))  # not in the catalogue
+        await bus.handle(commands.EnrolVoucher(**cmd, presentation_token=await _token(bus, voucher_id, rid),
+                                               occupation_code=CODE, level=3))  # not in the catalogue
     assert violated_fields(err) == {"occupation_code"}
     with nothing_stored(db), pytest.raises(FailedPrecondition, match="P1"):
-        await bus.handle(commands.EnrolVoucher(**cmd, occupation_code=OTHER_CODE, level=LEVEL))
-    enrolled = await bus.handle(commands.EnrolVoucher(**cmd, occupation_code=CODE, level=LEVEL))
+        await bus.handle(commands.EnrolVoucher(**cmd, presentation_token=await _token(bus, voucher_id, rid),
+                                               occupation_code=OTHER_CODE, level=LEVEL))
+    enrolled = await bus.handle(commands.EnrolVoucher(**cmd, presentation_token=await _token(bus, voucher_id, rid),
+                                                      occupation_code=CODE, level=LEVEL))
     assert (enrolled.state, enrolled.occupation_code, enrolled.level) == (VoucherState.ENROLLED, CODE, LEVEL)
     stored = db.tables["vouchers"][voucher_id]
     assert (stored.occupation_code, stored.level, stored.institution_id) == (CODE, LEVEL, school.institution_id)
@@ -288,18 +331,20 @@ async def test_eligibility_at_enrolment_uses_the_occupation_chosen_then(bus, db,
     rid = rids(1)[0]
     # A subsidised electrician training at level 4, then L4's month passes.
     first = await issue(bus, rid=rid)
-    await enrol(bus, first.voucher_id, school.institution_id)
+    await enrol(bus, first.voucher_id, school.institution_id, token=await _token(bus, first.voucher_id, rid))
     cert = await certificate(bus, rid=rid)
     await redeem(bus, first.voucher_id, cert.certificate_id, ADMIN)
     clock.advance(timedelta(days=40))
     await create(bus, batch_id="g")
     voucher_id = await _issued(bus, db, "g", rid)
     enrol_it = dict(actor=ADMIN, voucher_id=voucher_id, institution_id=school.institution_id,
-                           real_person_verified=True)
+                    real_person_verified=True)
     with nothing_stored(db), pytest.raises(FailedPrecondition) as err:
-        await bus.handle(commands.EnrolVoucher(**enrol_it, occupation_code=CODE, level=LEVEL))
+        await bus.handle(commands.EnrolVoucher(**enrol_it, presentation_token=await _token(bus, voucher_id, rid),
+                                               occupation_code=CODE, level=LEVEL))
     assert [v.type for v in err.value.violations if isinstance(v, PreconditionViolation)] == ["L2"]
-    enrolled = await bus.handle(commands.EnrolVoucher(**enrol_it, occupation_code=OTHER_CODE, level=LEVEL))
+    enrolled = await bus.handle(commands.EnrolVoucher(**enrol_it, presentation_token=await _token(bus, voucher_id, rid),
+                                                      occupation_code=OTHER_CODE, level=LEVEL))
     assert enrolled.occupation_code == OTHER_CODE
 
 
@@ -311,15 +356,17 @@ async def test_a_targeted_voucher_is_enrolled_only_by_its_institution_for_its_oc
     other = await institution(bus, codes=(CODE,), seed=2)
     await create(bus, kind=VoucherKind.TARGETED, occupation_code=CODE, level=LEVEL,
                  institution_id=bound.institution_id)
-    voucher_id = await _issued(bus, db, "b-2025", rids(1)[0])
+    rid = rids(1)[0]
+    voucher_id = await _issued(bus, db, "b-2025", rid)
     assert db.tables["vouchers"][voucher_id].bound_institution_id == bound.institution_id
     with nothing_stored(db), pytest.raises(FailedPrecondition, match="another institution"):
-        await enrol(bus, voucher_id, other.institution_id)
+        await enrol(bus, voucher_id, other.institution_id, token=await _token(bus, voucher_id, rid))
     with nothing_stored(db), pytest.raises(FailedPrecondition, match="another occupation"):
         await bus.handle(commands.EnrolVoucher(actor=ADMIN, voucher_id=voucher_id,
                                                institution_id=bound.institution_id, real_person_verified=True,
+                                               presentation_token=await _token(bus, voucher_id, rid),
                                                occupation_code=OTHER_CODE, level=LEVEL))
-    enrolled = await enrol(bus, voucher_id, bound.institution_id)
+    enrolled = await enrol(bus, voucher_id, bound.institution_id, token=await _token(bus, voucher_id, rid))
     assert (enrolled.state, enrolled.occupation_code) == (VoucherState.ENROLLED, CODE)
 
 

@@ -93,7 +93,8 @@ def test_C7_approval_requests_a_payout_to_a_persons_social_security_card():
     assert event.payout_request_id == payout_request_id_for(line.line_id, 1) == line.payout_request_id
     assert (event.channel, event.amount_fen, event.fund_source, event.payee) == ("ssc_card", 150_000,
                                                                                   "employment_subsidy", PERSON)
-    assert event.references == {"claim_id": c.claim_id, "claim_line_id": line.line_id, "voucher_id": "vch_1"}
+    assert event.references == {"claim_id": c.claim_id, "claim_line_id": line.line_id, "line_kind": "voucher_subsidy",
+                                "voucher_id": "vch_1"}
 
 
 def test_an_institution_is_paid_by_bank_transfer():

@@ -110,7 +110,8 @@ async def test_a_redeemed_voucher_becomes_an_approved_claim_that_asks_for_its_pa
     p = event.payload
     assert (p.payout_request_id, p.claim_id, p.claim_line_id, p.attempt) == (PAYOUT_1, CLAIM, LINE, 1)
     assert (p.channel, p.amount_fen, p.fund_source) == ("ssc_card", 150_000, "esf-2025")  # C7, F3
-    assert dict(p.references) == {"claim_id": CLAIM, "claim_line_id": LINE, "voucher_id": VOUCHER}
+    assert dict(p.references) == {"claim_id": CLAIM, "claim_line_id": LINE, "line_kind": "voucher_subsidy",
+                                  "voucher_id": VOUCHER}
     [record] = db.audit_for(CLAIM)
     assert (record.state_before, record.state_after, record.command, record.actor_subject, record.request_id) == (
         "", "approved", "CreateVoucherClaim", "voucher", "event:ev-1")

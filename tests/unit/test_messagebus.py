@@ -11,15 +11,19 @@ import random
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from skillpay.actors import Actor, ActorKind, service_actor
 from skillpay.clock import FixedClock
 from skillpay.errors import AlreadyExists, FailedPrecondition, InvalidArgument, PermissionDenied
 from skillpay.messagebus import MessageBus, inject
 from skillpay.pii import PiiVault
-from skillpay.cli.sample_data import credit_code, resident_id
+from skillpay.cli.sample_data import credit_code, resident_id, skill_level_certificate_number
 from tests.fakes import FakeFundDirectory, FakeVoucherUnitOfWork
+from tests.presenting import presented
+from voucher_svc.adapters.presentation import SignedPresentationTokens
 from voucher_svc.bootstrap import bootstrap
+from voucher_svc.domain.catalogue_query import OccupationFilter
 from voucher_svc.domain.model import CertificateType, Occupation, VoucherRedeemed, VoucherState
 from voucher_svc.entrypoints.grpc_server import OCCUPATION, VOUCHER
 from voucher_svc.service_layer import commands
@@ -211,8 +215,9 @@ async def test_one_audit_record_per_state_change_naming_actor_command_and_reques
     voucher = await bus.handle(issue("vch-1"))
     clock.advance(timedelta(minutes=5))
     institution = Actor(ActorKind.INSTITUTION, ins.institution_id, "enrol-1")
-    await bus.handle(commands.EnrolVoucher(actor=institution, voucher_id=voucher.voucher_id,
-                                           institution_id=ins.institution_id, real_person_verified=True))
+    enrol = commands.EnrolVoucher(actor=institution, voucher_id=voucher.voucher_id, institution_id=ins.institution_id,
+                                  real_person_verified=True, presentation_token=await presented(bus, voucher))
+    await bus.handle(enrol, reply=VOUCHER)
     records = db.audit_for(voucher.voucher_id)
     assert [(r.actor_kind, r.actor_subject, r.request_id, r.command, r.state_before, r.state_after, r.occurred_at)
             for r in records] == [
@@ -220,10 +225,10 @@ async def test_one_audit_record_per_state_change_naming_actor_command_and_reques
         ("institution", ins.institution_id, "enrol-1", "EnrolVoucher", "issued", "enrolled",
          NOW + timedelta(minutes=5)),
     ]
-    assert [r.record_id for r in db.audit_records] == [1, 2, 3, 4]
-    # enrolling again changes no state: no record
-    await bus.handle(commands.EnrolVoucher(actor=institution.for_request("enrol-2"), voucher_id=voucher.voucher_id,
-                                           institution_id=ins.institution_id, real_person_verified=True))
+    # occupation, institution, voucher, its holder (a person first seen), the enrolment
+    assert [r.record_id for r in db.audit_records] == [1, 2, 3, 4, 5]
+    # the same request again (its token already used) is answered as before, and changes nothing: no record
+    await bus.handle(enrol, reply=VOUCHER)
     assert len(db.audit_for(voucher.voucher_id)) == 2
 
 
@@ -235,7 +240,7 @@ async def test_a_read_writes_no_audit_record(bus, uows, db):
     async with uow:
         with uow.acting(ADMIN.for_request("read-1"), "ListOccupations"):
             assert await uow.occupations.get(CODE, LEVEL) is not None
-            await uow.occupations.list(None, 10)
+            await uow.occupations.list(None, 10, NOW.date(), OccupationFilter())
             await uow.commit()
     assert db.audit_records == records
 
@@ -261,14 +266,15 @@ async def test_committed_domain_events_go_to_the_services_own_event_handlers(uow
             await uow.vouchers.save(voucher)
             await uow.commit()
 
-    dependencies = {"clock": clock, "vault": VAULT, "funds": FakeFundDirectory({"esf-2025"})}
+    dependencies = {"clock": clock, "vault": VAULT, "funds": FakeFundDirectory({"esf-2025"}),
+                    "presentations": SignedPresentationTokens(Ed25519PrivateKey.generate())}
     bus = MessageBus(uows, {c: inject(h, dependencies) for c, h in HANDLERS.items()}, PERMISSIONS,
                      event_handlers={VoucherRedeemed: [on_redeemed]}, service_actor=service_actor("voucher"))
     voucher_id, certificate_id = await _enrolled_voucher_and_certificate(bus)
     assert seen == []
     await bus.handle(commands.RedeemVoucher(actor=ADMIN.for_request("redeem-1"), voucher_id=voucher_id,
                                             certificate_id=certificate_id))
-    assert seen == [(voucher_id, 150_000, VoucherState.REDEEMED)]
+    assert seen == [(voucher_id, 120_000, VoucherState.REDEEMED)]  # A3: a skill-level certificate, no employment
     assert db.tables["vouchers"][voucher_id].state is VoucherState.PAID
     last = db.audit_for(voucher_id)[-1]
     assert (last.actor_kind, last.actor_subject, last.command, last.state_after) == (
@@ -281,7 +287,8 @@ async def test_a_handler_joining_an_open_unit_of_work_leaves_dispatch_to_the_cal
     async def on_redeemed(event, uow):
         seen.append(event.voucher_id)
 
-    dependencies = {"clock": clock, "vault": VAULT, "funds": FakeFundDirectory({"esf-2025"})}
+    dependencies = {"clock": clock, "vault": VAULT, "funds": FakeFundDirectory({"esf-2025"}),
+                    "presentations": SignedPresentationTokens(Ed25519PrivateKey.generate())}
     bus = MessageBus(uows, {c: inject(h, dependencies) for c, h in HANDLERS.items()}, PERMISSIONS,
                      event_handlers={VoucherRedeemed: [on_redeemed]}, service_actor=service_actor("voucher"))
     voucher_id, certificate_id = await _enrolled_voucher_and_certificate(bus)
@@ -304,8 +311,9 @@ async def _enrolled_voucher_and_certificate(bus) -> tuple[str, str]:
                                                         occupation_codes=(CODE,)))
     voucher = await bus.handle(issue("vch-1"))
     await bus.handle(commands.EnrolVoucher(actor=ADMIN, voucher_id=voucher.voucher_id,
-                                           institution_id=ins.institution_id, real_person_verified=True))
+                                           institution_id=ins.institution_id, real_person_verified=True,
+                                           presentation_token=await presented(bus, voucher)))
     cert = await bus.handle(commands.RecordCertificate(
-        actor=ADMIN, resident_id=RID, name="张三", certificate_number="S1", certificate_type=CertificateType.SKILL_LEVEL,
-        occupation_code=CODE, level=LEVEL, issued_on=NOW.date()))
+        actor=ADMIN, resident_id=RID, name="张三", certificate_number=skill_level_certificate_number(LEVEL, NOW.date(), 1),
+        certificate_type=CertificateType.SKILL_LEVEL, occupation_code=CODE, level=LEVEL, issued_on=NOW.date()))
     return voucher.voucher_id, cert.certificate_id

@@ -55,10 +55,16 @@ def _institution(now: datetime, codes: list[str] | None = None, iid: str = "ins_
                                 codes or [OCC_CODE], now)
 
 
+def _number(level: int = 4, issued_on: date = TODAY, serial: int = 1) -> str:
+    """A valid skill-level certificate number (V3) for this level and issue date."""
+    return sample_data.skill_level_certificate_number(level, issued_on, serial, random.Random(0))
+
+
 def _certificate(holder: PersonIdentity, now: datetime, cid: str = "crt_1", code: str = OCC_CODE,
                  level: int = 4) -> Certificate:
-    return Certificate.record(cid, f"NO-{cid}", CertificateType.SKILL_LEVEL, holder, code, level,
-                              shanghai_date(now) - timedelta(days=1), now)
+    issued_on = shanghai_date(now) - timedelta(days=1)
+    return Certificate.record(cid, _number(level, issued_on, sum(map(ord, cid))), CertificateType.SKILL_LEVEL, holder,
+                              code, level, issued_on, now)
 
 
 def _voucher(holder: PersonIdentity, now: datetime, vid: str = "vch_1", days: int = 90,
@@ -183,9 +189,9 @@ def test_X3_removed_institution_cannot_train():
 def test_certificate_records_with_required_fields():
     now = _now()
     holder = _person(1)
-    cert = Certificate.record("crt_1", " NO-1 ", CertificateType.VOCATIONAL_QUALIFICATION, holder, OCC_CODE, 3,
-                              TODAY, now)
-    assert cert.certificate_number == "NO-1"
+    cert = Certificate.record("crt_1", " 2511012003300001 ", CertificateType.VOCATIONAL_QUALIFICATION, holder,
+                              OCC_CODE, 3, TODAY, now)
+    assert cert.certificate_number == "2511012003300001"
     assert cert.redeemed_voucher_id is None
     assert cert.holder == holder
 
@@ -195,10 +201,10 @@ def test_certificate_records_with_required_fields():
     [
         ("", CertificateType.SKILL_LEVEL, 3, "today", {"certificate_number"}),
         ("N" * 65, CertificateType.SKILL_LEVEL, 3, "today", {"certificate_number"}),
-        ("N1", None, 3, "today", {"certificate_type"}),
-        ("N1", CertificateType.SKILL_LEVEL, 7, "today", {"level"}),
-        ("N1", CertificateType.SKILL_LEVEL, 3, None, {"issued_on"}),
-        ("N1", CertificateType.SKILL_LEVEL, 3, "tomorrow", {"issued_on"}),
+        (_number(3), None, 3, "today", {"certificate_type"}),
+        (_number(3), CertificateType.SKILL_LEVEL, 7, "today", {"level"}),
+        (_number(3), CertificateType.SKILL_LEVEL, 3, None, {"issued_on"}),
+        (_number(3), CertificateType.SKILL_LEVEL, 3, "tomorrow", {"issued_on"}),
     ],
 )
 def test_certificate_record_rejects_bad_field(number, ctype, level, issued_on, fields):
@@ -211,8 +217,8 @@ def test_certificate_record_rejects_bad_field(number, ctype, level, issued_on, f
 
 def test_certificate_dated_today_in_shanghai_is_accepted_early_in_the_morning():
     now_utc = datetime(2025, 2, 28, 17, 30, tzinfo=timezone.utc)  # 2025-03-01 01:30 in Shanghai
-    cert = Certificate.record("crt_1", "N1", CertificateType.SKILL_LEVEL, _person(1), OCC_CODE, 4,
-                              date(2025, 3, 1), now_utc)
+    cert = Certificate.record("crt_1", _number(4, date(2025, 3, 1)), CertificateType.SKILL_LEVEL, _person(1),
+                              OCC_CODE, 4, date(2025, 3, 1), now_utc)
     assert cert.issued_on == date(2025, 3, 1)
 
 
@@ -225,7 +231,8 @@ def test_future_certificate_date_is_judged_by_the_shanghai_calendar_day(shanghai
     assert shanghai_date(now) == today
 
     def record(issued_on: date) -> Certificate:
-        return Certificate.record("crt_1", "N1", CertificateType.SKILL_LEVEL, _person(1), OCC_CODE, 4, issued_on, now)
+        return Certificate.record("crt_1", _number(4, issued_on), CertificateType.SKILL_LEVEL, _person(1), OCC_CODE, 4,
+                                  issued_on, now)
 
     assert record(today).issued_on == today
     with pytest.raises(InvalidArgument) as info:
@@ -401,8 +408,8 @@ def test_V5_redeemed_voucher_does_not_expire_and_can_still_be_paid():
 # ---------------------------------------------------------------------------------------- redeem (V2, V3)
 
 
-@pytest.mark.policy("V3", "V4")
-def test_V3_redeem_with_own_certificate_fixes_value_at_occupation_standard():
+@pytest.mark.policy("V3", "V4", "A3")
+def test_V3_redeem_with_own_certificate_fixes_value_from_occupation_standard():
     now = _now()
     holder = _person(1)
     v = _enrolled(holder, now)
@@ -410,7 +417,8 @@ def test_V3_redeem_with_own_certificate_fixes_value_at_occupation_standard():
     at = now + timedelta(days=5)
     v.redeem(cert, _occupation(now, standard=123_456), at)
     assert v.state is VoucherState.REDEEMED
-    assert v.value_fen == 123_456
+    # Without a valuation given, the default policy with no employment: A3 (skill-level), 80%, rounded down.
+    assert (v.value_fen, v.rate_percent, v.valuation_rule, v.standard_fen) == (98_764, 80, "A3", 123_456)
     assert v.certificate_id == "crt_1"
     assert v.redeemed_at == at
     assert cert.redeemed_voucher_id == "vch_1"
@@ -426,7 +434,7 @@ def test_V3_value_stays_fixed_after_redemption_when_the_standard_changes():
     occupation.subsidy_standard_fen = 200_000
     with pytest.raises(FailedPrecondition):
         v.redeem(_certificate(holder, now, cid="crt_2"), occupation, now)
-    assert v.value_fen == 100_000
+    assert (v.value_fen, v.standard_fen) == (80_000, 100_000)
 
 
 @pytest.mark.policy("V2")
@@ -505,8 +513,9 @@ def test_V4_redeem_records_one_voucher_redeemed_event_pulled_once():
     events = v.pull_events()
     assert events == [VoucherRedeemed(
         voucher_id="vch_1", holder=holder, institution_id="ins_1", occupation_code=OCC_CODE, level=4,
-        certificate_id="crt_1", certificate_type=CertificateType.SKILL_LEVEL, value_fen=STANDARD_FEN,
-        fund_source="employment_subsidy", redeemed_at=now)]
+        certificate_id="crt_1", certificate_type=CertificateType.SKILL_LEVEL, value_fen=STANDARD_FEN * 80 // 100,
+        fund_source="employment_subsidy", redeemed_at=now, rate_percent=80, valuation_rule="A3",
+        standard_fen=STANDARD_FEN, employment_window_end=date(2025, 9, 30))]  # certificate of 06-30, + 3 months
     assert v.pull_events() == []
 
 

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from skillpay.actors import Actor, ActorKind, service_actor
-from skillpay.cli.sample_data import credit_code, resident_id
+from skillpay.cli.sample_data import credit_code, resident_id, skill_level_certificate_number
 from skillpay.clock import FixedClock, shanghai_date
 from skillpay.errors import FailedPrecondition
 from skillpay.pii import PiiVault
@@ -46,7 +46,8 @@ class World:
         for code in CODES:
             for level in (3, 4, 5):
                 await self.bus.handle(commands.RegisterOccupation(actor=ADMIN, code=code, name="电工", level=level,
-                                                                  subsidy_standard_fen=100_000))
+                                                                  subsidy_standard_fen=100_000,
+                                                                  effective_from=date(2020, 1, 1)))
         ins = await self.bus.handle(commands.RegisterInstitution(
             actor=ADMIN, name="蓝天职业培训学校", credit_code=credit_code(random.Random(1)), address="北京",
             occupation_codes=tuple(CODES)))
@@ -58,15 +59,23 @@ class World:
             actor=ADMIN, resident_id=RID, name="张三", occupation_code=code, level=level, fund_source="esf",
             batch_id="b", valid_until=self.clock.now() + timedelta(days=3 * 366)))
 
-    async def enrol(self, voucher_id):
+    async def present(self, voucher_id) -> str:
+        """V2: the holder's app gets a presentation token (the only person here holds every voucher)."""
+        issued = await self.bus.handle(commands.CreatePresentationToken(
+            actor=Actor(ActorKind.PERSON, VAULT.lookup_hash(RID)), voucher_id=voucher_id))
+        return issued.token
+
+    async def enrol(self, voucher_id, token: str | None = None):
         return await self.bus.handle(commands.EnrolVoucher(actor=self.institution, voucher_id=voucher_id,
                                                            institution_id=self.institution.subject,
-                                                           real_person_verified=True))
+                                                           real_person_verified=True,
+                                                           presentation_token=token or await self.present(voucher_id)))
 
     async def certificate(self, code, level, issued_on):
         self.numbers += 1
         return await self.bus.handle(commands.RecordCertificate(
-            actor=ADMIN, resident_id=RID, name="张三", certificate_number=f"S{self.numbers:06d}",
+            actor=ADMIN, resident_id=RID, name="张三",
+            certificate_number=skill_level_certificate_number(level, issued_on, self.numbers),
             certificate_type=CertificateType.SKILL_LEVEL, occupation_code=code, level=level, issued_on=issued_on))
 
     def redeem_command(self, voucher_id, certificate_id, request_id=""):
@@ -134,8 +143,9 @@ async def test_enrolment_is_refused_for_L2_L3_ahead_of_time_and_L4_all_named_at_
 async def test_enrolling_the_same_voucher_again_is_still_answered_as_before():
     w = await World().setup()
     voucher = await w.issue(CODES[0], 4)
-    await w.enrol(voucher.voucher_id)
-    again = await w.enrol(voucher.voucher_id)  # its own enrolment is no "previous training" (L4)
+    first, second = await w.present(voucher.voucher_id), await w.present(voucher.voucher_id)
+    await w.enrol(voucher.voucher_id, first)
+    again = await w.enrol(voucher.voucher_id, second)  # its own enrolment is no "previous training" (L4)
     assert again.state is VoucherState.ENROLLED
 
 

@@ -17,7 +17,7 @@ from skillpay.clock import FixedClock
 from skillpay.errors import (AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied,
                              Unavailable)
 from skillpay.pii import PiiVault
-from skillpay.cli.sample_data import credit_code, resident_id
+from skillpay.cli.sample_data import credit_code, resident_id, skill_level_certificate_number
 from tests.fakes import FakeFundDirectory, FakeVoucherUnitOfWork
 from voucher_svc.bootstrap import bootstrap
 from voucher_svc.domain.model import CertificateType, InstitutionStatus, PayoutStatus, VoucherState
@@ -35,6 +35,9 @@ RID = resident_id(random.Random(1))
 OTHER_RID = resident_id(random.Random(2))
 CODE, LEVEL, STANDARD = "6-31-01-03", 4, 150_000
 OTHER_CODE = "4-10-01-01"
+NUMBER = skill_level_certificate_number(LEVEL, ISSUED_ON, 1, random.Random(0))  # V3: a valid skill-level number
+EVALUATOR = Actor(ActorKind.EVALUATION_BODY, "eval-1")
+HOLDER = Actor(ActorKind.PERSON, VAULT.lookup_hash(RID))  # the PERSON actor of RID (skillpay.pii.person_subject)
 
 
 @pytest.fixture
@@ -75,9 +78,12 @@ def violated_fields(err: pytest.ExceptionInfo) -> set[str]:
 
 
 # -- building blocks (each goes through the bus) -------------------------------------------------
-async def occupation(bus, code=CODE, level=LEVEL, standard=STANDARD):
+CATALOGUE_FROM = date(2020, 1, 1)  # long before the certificates of these tests
+
+
+async def occupation(bus, code=CODE, level=LEVEL, standard=STANDARD, effective_from=CATALOGUE_FROM):
     return await bus.handle(commands.RegisterOccupation(actor=ADMIN, code=code, name="电工", level=level,
-                                                        subsidy_standard_fen=standard))
+                                                        subsidy_standard_fen=standard, effective_from=effective_from))
 
 
 async def institution(bus, codes=(CODE,), seed=1):
@@ -96,12 +102,20 @@ def as_institution(institution_id: str) -> Actor:
     return Actor(ActorKind.INSTITUTION, institution_id)
 
 
-async def enrol(bus, voucher_id, institution_id, actor=None, verified=True):
+async def present(bus, voucher_id, holder=HOLDER) -> str:
+    """V2: the holder's app gets a presentation token for the voucher."""
+    return (await bus.handle(commands.CreatePresentationToken(actor=holder, voucher_id=voucher_id))).token
+
+
+async def enrol(bus, voucher_id, institution_id, actor=None, verified=True, token=None):
+    token = token or await present(bus, voucher_id)
     return await bus.handle(commands.EnrolVoucher(actor=actor or as_institution(institution_id), voucher_id=voucher_id,
-                                                  institution_id=institution_id, real_person_verified=verified))
+                                                  institution_id=institution_id, real_person_verified=verified,
+                                                  presentation_token=token))
 
 
-async def certificate(bus, rid=RID, number="S2025-0001", code=CODE, level=LEVEL, actor=ADMIN):
+async def certificate(bus, rid=RID, number=None, code=CODE, level=LEVEL, actor=EVALUATOR):
+    number = number or skill_level_certificate_number(level, ISSUED_ON, 1, random.Random(0))
     return await bus.handle(commands.RecordCertificate(
         actor=actor, resident_id=rid, name="张三", certificate_number=number,
         certificate_type=CertificateType.SKILL_LEVEL, occupation_code=code, level=level, issued_on=ISSUED_ON))
@@ -121,7 +135,7 @@ async def enrolled_voucher(bus):
 
 async def redeemed_voucher(bus):
     voucher, ins = await enrolled_voucher(bus)
-    cert = await certificate(bus, actor=as_institution(ins.institution_id))
+    cert = await certificate(bus)
     await redeem(bus, voucher.voucher_id, cert.certificate_id, as_institution(ins.institution_id))
     return voucher, ins, cert
 
@@ -130,12 +144,14 @@ async def redeemed_voucher(bus):
 @pytest.mark.policy("A1")
 async def test_register_occupation_puts_it_in_the_catalogue_with_its_standard(bus, db):
     registered = await occupation(bus)
-    stored = db.tables["occupations"][(CODE, LEVEL)]
+    assert db.tables["occupations"][(CODE, LEVEL)] == NOW
+    stored = db.tables["occupation_versions"][(CODE, LEVEL, 1)]
     assert (stored.code, stored.level, stored.subsidy_standard_fen, stored.created_at) == (CODE, LEVEL, STANDARD, NOW)
+    assert (stored.effective_from, stored.effective_to, stored.version) == (CATALOGUE_FROM, None, 1)
     assert registered == stored
     [record] = db.audit_records
     assert (record.aggregate_type, record.aggregate_id, record.state_before, record.state_after, record.command) == (
-        "occupation", f"{CODE}|{LEVEL}", "", "recorded", "RegisterOccupation")
+        "occupation", f"{CODE}|{LEVEL}", "", "v1 2020-01-01..", "RegisterOccupation")
 
 
 async def test_register_occupation_rejects_bad_input_naming_every_field(bus, db):
@@ -149,7 +165,7 @@ async def test_register_occupation_twice_is_already_exists(bus, db):
     await occupation(bus)
     with nothing_stored(db), pytest.raises(AlreadyExists):
         await occupation(bus, standard=999)
-    assert db.tables["occupations"][(CODE, LEVEL)].subsidy_standard_fen == STANDARD
+    assert db.tables["occupation_versions"][(CODE, LEVEL, 1)].subsidy_standard_fen == STANDARD
 
 
 # -- RegisterInstitution -------------------------------------------------------------------------
@@ -283,9 +299,13 @@ async def test_enrol_voucher_with_an_approved_institution(bus, db):
 
 
 async def test_enrolling_again_with_the_same_institution_changes_nothing(bus, db):
-    voucher, ins = await enrolled_voucher(bus)
+    await occupation(bus)
+    ins = await institution(bus)
+    voucher = await issue(bus)
+    first, second = await present(bus, voucher.voucher_id), await present(bus, voucher.voucher_id)
+    await enrol(bus, voucher.voucher_id, ins.institution_id, token=first)
     records = len(db.audit_records)
-    again = await enrol(bus, voucher.voucher_id, ins.institution_id)
+    again = await enrol(bus, voucher.voucher_id, ins.institution_id, token=second)
     assert again.state is VoucherState.ENROLLED
     assert db.tables["vouchers"][voucher.voucher_id].state is VoucherState.ENROLLED
     assert len(db.audit_records) == records
@@ -352,10 +372,11 @@ async def test_enrol_an_unknown_voucher_or_with_an_unknown_institution_is_not_fo
     await occupation(bus)
     ins = await institution(bus)
     voucher = await issue(bus)
+    token = await present(bus, voucher.voucher_id)
     with nothing_stored(db), pytest.raises(NotFound, match="voucher"):
-        await enrol(bus, "vch_missing", ins.institution_id)
+        await enrol(bus, "vch_missing", ins.institution_id, token=token)
     with nothing_stored(db), pytest.raises(NotFound, match="institution"):
-        await enrol(bus, voucher.voucher_id, "ins_missing", actor=ADMIN)
+        await enrol(bus, voucher.voucher_id, "ins_missing", actor=ADMIN, token=token)
 
 
 # -- RecordCertificate ---------------------------------------------------------------------------
@@ -365,7 +386,7 @@ async def test_record_certificate_keeps_the_holder_sealed(bus, db):
     stored = db.tables["certificates"][cert.certificate_id]
     assert (stored.certificate_number, stored.certificate_type, stored.occupation_code, stored.level,
             stored.issued_on, stored.recorded_at, stored.redeemed_voucher_id) == (
-        "S2025-0001", CertificateType.SKILL_LEVEL, CODE, LEVEL, ISSUED_ON, NOW, None)
+        NUMBER, CertificateType.SKILL_LEVEL, CODE, LEVEL, ISSUED_ON, NOW, None)
     assert VAULT.unseal(stored.holder.id_sealed) == RID
     assert stored.holder.id_lookup == VAULT.lookup_hash(RID)
 
@@ -379,7 +400,7 @@ async def test_record_certificate_rejects_bad_input_naming_every_field(bus, db):
     assert violated_fields(err) == {"certificate_number", "certificate_type", "level", "issued_on"}
     with nothing_stored(db), pytest.raises(InvalidArgument) as err:
         await bus.handle(commands.RecordCertificate(
-            actor=ADMIN, resident_id=RID, name="张三", certificate_number="S1",
+            actor=ADMIN, resident_id=RID, name="张三", certificate_number=NUMBER,
             certificate_type=CertificateType.SKILL_LEVEL, occupation_code=CODE, level=LEVEL,
             issued_on=date(2025, 3, 4)))  # tomorrow in Shanghai
     assert violated_fields(err) == {"issued_on"}
@@ -409,12 +430,15 @@ async def test_the_whole_flow_redeems_the_voucher_for_its_value_and_announces_it
     voucher, ins, cert = await redeemed_voucher(bus)
     stored = db.tables["vouchers"][voucher.voucher_id]
     assert stored.state is VoucherState.REDEEMED
-    assert (stored.certificate_id, stored.value_fen, stored.redeemed_at) == (cert.certificate_id, STANDARD, NOW)
+    # A3: a skill-level certificate and no employment known: 80% of the standard.
+    assert (stored.certificate_id, stored.value_fen, stored.redeemed_at) == (cert.certificate_id, STANDARD * 80 // 100,
+                                                                           NOW)
     assert db.tables["certificates"][cert.certificate_id].redeemed_voucher_id == voucher.voucher_id
     [event] = db.events_of_type("voucher.redeemed")
     assert event.aggregate_id == voucher.voucher_id
     assert (event.payload.value_fen, event.payload.fund_source, event.payload.certificate_id,
-            event.payload.institution_id) == (STANDARD, "esf-2025", cert.certificate_id, ins.institution_id)
+            event.payload.institution_id) == (STANDARD * 80 // 100, "esf-2025", cert.certificate_id,
+                                              ins.institution_id)
     assert event.payload.holder.id_lookup == VAULT.lookup_hash(RID)
     assert [r.state_after for r in db.audit_for(voucher.voucher_id)] == ["issued", "enrolled", "redeemed"]
     assert [(r.state_before, r.state_after) for r in db.audit_for(cert.certificate_id)] == [

@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
+
+from google.type import date_pb2
 
 from skillpay.events.v1 import events_pb2
 from skillpay.kafka import VOUCHER_EVENTS
 from skillpay.messaging import OutgoingEvent, to_timestamp
 from voucher_svc.domain.batch import BatchChunkIssued
-from voucher_svc.domain.model import PersonIdentity, VoucherRedeemed
+from voucher_svc.domain.employment import EmploymentRecorded
+from voucher_svc.domain.model import (
+    InstitutionStatusChanged,
+    PersonIdentity,
+    VoucherRedeemed,
+    VoucherToppedUp,
+)
 
 
 def person_ref(p: PersonIdentity) -> events_pb2.PersonRef:
     return events_pb2.PersonRef(name=p.name, id_masked=p.id_masked, id_sealed=p.id_sealed, id_lookup=p.id_lookup)
+
+
+def to_date(d: date | None) -> date_pb2.Date | None:
+    return date_pb2.Date(year=d.year, month=d.month, day=d.day) if d else None
 
 
 def to_outgoing(event: object) -> Iterable[OutgoingEvent]:
@@ -24,6 +37,8 @@ def to_outgoing(event: object) -> Iterable[OutgoingEvent]:
                 occupation_code=event.occupation_code, level=event.level, certificate_id=event.certificate_id,
                 certificate_type=event.certificate_type.value, value_fen=event.value_fen,
                 fund_source=event.fund_source, redeemed_at=to_timestamp(event.redeemed_at),
+                rate_percent=event.rate_percent, valuation_rule=event.valuation_rule,
+                standard_fen=event.standard_fen, employment_window_end=to_date(event.employment_window_end),
             ),
             occurred_at=event.redeemed_at,
         )
@@ -38,4 +53,38 @@ def to_outgoing(event: object) -> Iterable[OutgoingEvent]:
                 valid_until=to_timestamp(event.valid_until), issued_at=to_timestamp(event.issued_at),
             ),
             occurred_at=event.issued_at,
+        )
+    elif isinstance(event, InstitutionStatusChanged):
+        yield OutgoingEvent(
+            topic=VOUCHER_EVENTS, event_type="institution.status_changed", aggregate_id=event.institution_id,
+            payload=events_pb2.InstitutionStatusChanged(
+                institution_id=event.institution_id, status=event.status.value,
+                previous_status=event.previous_status.value, reason=event.reason,
+                changed_at=to_timestamp(event.changed_at)),
+            occurred_at=event.changed_at,
+        )
+    elif isinstance(event, VoucherToppedUp):
+        # Keyed by the voucher like voucher.redeemed, so claim_svc reads the redemption first.
+        yield OutgoingEvent(
+            topic=VOUCHER_EVENTS, event_type="voucher.topped_up", aggregate_id=event.voucher_id,
+            payload=events_pb2.VoucherToppedUp(
+                top_up_id=event.top_up_id, voucher_id=event.voucher_id, holder=person_ref(event.holder),
+                institution_id=event.institution_id, occupation_code=event.occupation_code, level=event.level,
+                certificate_id=event.certificate_id, value_fen=event.value_fen, top_up_fen=event.top_up_fen,
+                standard_fen=event.standard_fen, fund_source=event.fund_source,
+                employment_start=to_date(event.employment_start), topped_up_at=to_timestamp(event.topped_up_at),
+            ),
+            occurred_at=event.topped_up_at,
+        )
+    elif isinstance(event, EmploymentRecorded):
+        # Keyed by the person: all of one person's evidence in order, for claim_svc's employment rates (C2).
+        yield OutgoingEvent(
+            topic=VOUCHER_EVENTS, event_type="employment.recorded", aggregate_id=event.person.id_lookup,
+            payload=events_pb2.EmploymentRecorded(
+                employment_id=event.employment_id, person=person_ref(event.person),
+                employer_credit_code=event.employer_credit_code, employer_name=event.employer_name,
+                start_date=to_date(event.start_date), source=event.source.value, recorded_by=event.recorded_by,
+                recorded_at=to_timestamp(event.recorded_at),
+            ),
+            occurred_at=event.recorded_at,
         )

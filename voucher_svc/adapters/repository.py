@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import String, any_, bindparam, insert, select, update
+from datetime import date
+
+from sqlalchemy import String, any_, bindparam, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -12,17 +14,24 @@ from skillpay.db import ConcurrentUpdate, bulk_insert
 from voucher_svc.adapters.tables import (
     batches,
     certificates,
+    employment_records,
     institutions,
+    occupation_versions,
     occupations,
     persons,
+    used_presentation_tokens,
     vouchers,
 )
 from voucher_svc.domain.batch import Batch, BatchMode
+from voucher_svc.domain.catalogue_query import InstitutionFilter, OccupationFilter
 from voucher_svc.domain.eligibility import HistoryEntry
+from voucher_svc.domain.employment import EmploymentRecord, EmploymentSource
 from voucher_svc.domain.model import (
+    BankAccount,
     Certificate,
     CertificateType,
     Institution,
+    InstitutionNature,
     InstitutionStatus,
     Occupation,
     PersonIdentity,
@@ -30,38 +39,80 @@ from voucher_svc.domain.model import (
     VoucherKind,
     VoucherState,
 )
+from voucher_svc.domain.person import HardshipGroup, Person
 
 
 class OccupationRepository:
+    """A1: catalogue entries and their dated versions (both dates inclusive, no end for the latest)."""
+
     def __init__(self, conn: AsyncConnection, track):
         self._conn = conn
         self._track = track
 
     async def add(self, o: Occupation) -> None:
+        await self._conn.execute(insert(occupations).values(code=o.code, level=o.level, created_at=o.created_at))
+        await self.add_version(o)
+
+    async def add_version(self, o: Occupation) -> None:
         self._track(o, new=True)
-        await self._conn.execute(insert(occupations).values(
-            code=o.code, level=o.level, name=o.name, subsidy_standard_fen=o.subsidy_standard_fen,
-            new_occupation=o.new_occupation, created_at=o.created_at))
+        await self._conn.execute(insert(occupation_versions).values(
+            code=o.code, level=o.level, version=o.version, name=o.name, subsidy_standard_fen=o.subsidy_standard_fen,
+            new_occupation=o.new_occupation, min_class_hours=o.min_class_hours,
+            practical_oriented=o.practical_oriented, region=o.region, effective_from=o.effective_from,
+            effective_to=o.effective_to, created_at=o.created_at))
+
+    async def close(self, o: Occupation) -> None:
+        # Only the latest version (no end yet) gets one; a concurrent revision got there first otherwise.
+        result = await self._conn.execute(
+            update(occupation_versions)
+            .where(occupation_versions.c.code == o.code, occupation_versions.c.level == o.level,
+                   occupation_versions.c.version == o.version, occupation_versions.c.effective_to.is_(None))
+            .values(effective_to=o.effective_to))
+        if result.rowcount != 1:
+            raise ConcurrentUpdate(f"occupation {o.code}|{o.level} was revised concurrently")
+
+    def _entry(self, code: str, level: int):
+        return select(occupation_versions).where(occupation_versions.c.code == code,
+                                                 occupation_versions.c.level == level)
 
     async def get(self, code: str, level: int) -> Occupation | None:
         row = (await self._conn.execute(
-            select(occupations).where(occupations.c.code == code, occupations.c.level == level))).first()
-        if row is None:
-            return None
-        return self._track(Occupation(row.code, row.name, row.level, row.subsidy_standard_fen, row.new_occupation,
-                                      aware(row.created_at)))
+            self._entry(code, level).order_by(occupation_versions.c.version.desc()).limit(1))).first()
+        return self._track(self._from_row(row)) if row else None
+
+    async def in_force(self, code: str, level: int, on: date) -> Occupation | None:
+        row = (await self._conn.execute(self._entry(code, level).where(*_in_force_on(on)))).first()
+        return self._from_row(row) if row else None
 
     async def exists_code(self, code: str) -> bool:
         return (await self._conn.execute(select(occupations.c.code).where(occupations.c.code == code).limit(1))).first() is not None
 
-    async def list(self, after: str | None, limit: int) -> list[Occupation]:
-        # Keyset on "code|level" so pages follow the catalogue order.
-        query = select(occupations).order_by(occupations.c.code, occupations.c.level).limit(limit)
+    async def list(self, after: tuple[str, int] | None, limit: int, on: date,
+                   filters: OccupationFilter) -> list[Occupation]:
+        v = occupation_versions
+        # Keyset on (code, level) so pages follow the catalogue order.
+        query = select(v).where(*_in_force_on(on)).order_by(v.c.code, v.c.level).limit(limit)
         if after:
-            code, level = after.rsplit("|", 1)
-            query = query.where((occupations.c.code > code) | ((occupations.c.code == code) & (occupations.c.level > int(level))))
-        rows = (await self._conn.execute(query)).all()
-        return [Occupation(r.code, r.name, r.level, r.subsidy_standard_fen, r.new_occupation, aware(r.created_at)) for r in rows]
+            code, level = after
+            query = query.where((v.c.code > code) | ((v.c.code == code) & (v.c.level > level)))
+        if filters.code_prefix:
+            query = query.where(v.c.code.startswith(filters.code_prefix, autoescape=True))
+        if filters.level:
+            query = query.where(v.c.level == filters.level)
+        if filters.region:
+            query = query.where(v.c.region == filters.region)
+        return [self._from_row(r) for r in (await self._conn.execute(query)).all()]
+
+    @staticmethod
+    def _from_row(r) -> Occupation:
+        return Occupation(r.code, r.name, r.level, r.subsidy_standard_fen, r.new_occupation, aware(r.created_at),
+                          r.min_class_hours, r.practical_oriented, r.region, r.effective_from, r.effective_to,
+                          r.version)
+
+
+def _in_force_on(on: date) -> tuple:
+    v = occupation_versions
+    return v.c.effective_from <= on, or_(v.c.effective_to.is_(None), v.c.effective_to >= on)
 
 
 class InstitutionRepository:
@@ -72,24 +123,67 @@ class InstitutionRepository:
     async def add(self, i: Institution) -> None:
         self._track(i, new=True)
         await self._conn.execute(insert(institutions).values(
-            institution_id=i.institution_id, name=i.name, credit_code=i.credit_code, address=i.address,
-            occupation_codes=",".join(i.occupation_codes), status=i.status.value, created_at=i.created_at))
+            institution_id=i.institution_id, credit_code=i.credit_code, created_at=i.created_at,
+            occupation_codes=",".join(i.occupation_codes), **self._values(i), version=0))
 
-    async def get(self, institution_id: str) -> Institution | None:
-        row = (await self._conn.execute(
-            select(institutions).where(institutions.c.institution_id == institution_id))).first()
+    async def get(self, institution_id: str, for_update: bool = False, for_share: bool = False) -> Institution | None:
+        query = select(institutions).where(institutions.c.institution_id == institution_id)
+        if for_update:
+            query = query.with_for_update()
+        elif for_share:
+            query = query.with_for_update(read=True)  # PostgreSQL FOR SHARE; SQLite's writer lock covers it
+        row = (await self._conn.execute(query)).first()
         return self._track(self._from_row(row)) if row else None
+
+    async def save(self, i: Institution) -> None:
+        """Optimistic: the update applies only if nobody changed the institution since we read it."""
+        result = await self._conn.execute(
+            update(institutions)
+            .where(institutions.c.institution_id == i.institution_id, institutions.c.version == i.version)
+            .values(**self._values(i), version=i.version + 1))
+        if result.rowcount != 1:
+            raise ConcurrentUpdate(f"institution {i.institution_id} changed concurrently")
+        i.version += 1
 
     async def get_by_credit_code(self, credit_code: str) -> Institution | None:
         row = (await self._conn.execute(
             select(institutions).where(institutions.c.credit_code == credit_code))).first()
         return self._from_row(row) if row else None
 
+    async def list(self, after: str | None, limit: int, filters: InstitutionFilter) -> list[Institution]:
+        t = institutions
+        query = select(t).order_by(t.c.institution_id).limit(limit)
+        if after:
+            query = query.where(t.c.institution_id > after)
+        if filters.status is not None:
+            query = query.where(t.c.status == filters.status.value)
+        if filters.region:
+            query = query.where(t.c.region == filters.region)
+        if filters.occupation_code:
+            # The codes are stored comma-separated, and a code never holds a comma.
+            query = query.where(("," + t.c.occupation_codes + ",").contains(f",{filters.occupation_code},",
+                                                                              autoescape=True))
+        if filters.name_contains:
+            query = query.where(t.c.name.contains(filters.name_contains, autoescape=True))
+        return [self._from_row(r) for r in (await self._conn.execute(query)).all()]
+
+    @staticmethod
+    def _values(i: Institution) -> dict:
+        account = i.bank_account
+        return {"name": i.name, "address": i.address, "status": i.status.value, "nature": i.nature.value,
+                "region": i.region, "bank_account_number": account.account_number if account else None,
+                "bank_account_name": account.account_name if account else None,
+                "bank_code": account.bank_code if account else None, "status_reason": i.status_reason,
+                "status_changed_at": i.status_changed_at}
+
     @staticmethod
     def _from_row(row) -> Institution:
+        account = (BankAccount(row.bank_account_number, row.bank_account_name, row.bank_code)
+                   if row.bank_account_number else None)
         return Institution(row.institution_id, row.name, row.credit_code, row.address,
                            [c for c in row.occupation_codes.split(",") if c], InstitutionStatus(row.status),
-                           aware(row.created_at))
+                           aware(row.created_at), InstitutionNature(row.nature), row.region, account,
+                           row.status_reason, aware(row.status_changed_at), version=row.version)
 
 
 def _holder(row) -> PersonIdentity:
@@ -108,7 +202,8 @@ class CertificateRepository:
             certificate_type=c.certificate_type.value, holder_name=c.holder.name,
             holder_id_lookup=c.holder.id_lookup, holder_id_sealed=c.holder.id_sealed,
             holder_id_masked=c.holder.id_masked, occupation_code=c.occupation_code, level=c.level,
-            issued_on=c.issued_on, recorded_at=c.recorded_at, redeemed_voucher_id=c.redeemed_voucher_id))
+            issued_on=c.issued_on, recorded_at=c.recorded_at, redeemed_voucher_id=c.redeemed_voucher_id,
+            issuer=c.issuer))
 
     async def get(self, certificate_id: str, for_update: bool = False) -> Certificate | None:
         query = select(certificates).where(certificates.c.certificate_id == certificate_id)
@@ -134,7 +229,7 @@ class CertificateRepository:
     def _from_row(row) -> Certificate:
         return Certificate(row.certificate_id, row.certificate_number, CertificateType(row.certificate_type),
                            _holder(row), row.occupation_code, row.level, row.issued_on, aware(row.recorded_at),
-                           row.redeemed_voucher_id)
+                           row.redeemed_voucher_id, issuer=row.issuer)
 
 
 class VoucherRepository:
@@ -156,11 +251,7 @@ class VoucherRepository:
         """Which of these ids are already issued (one query; a chunk asks for its few thousand)."""
         if not voucher_ids:
             return set()
-        if self._conn.dialect.name == "postgresql":
-            # One array parameter: thousands of IN parameters cost more to render than to look up.
-            wanted = vouchers.c.voucher_id == any_(bindparam("ids", list(voucher_ids), type_=ARRAY(String)))
-        else:
-            wanted = vouchers.c.voucher_id.in_(voucher_ids)
+        wanted = _any_of(self._conn, vouchers.c.voucher_id, voucher_ids)
         return {r.voucher_id for r in await self._conn.execute(select(vouchers.c.voucher_id).where(wanted))}
 
     async def get(self, voucher_id: str, for_update: bool = False) -> Voucher | None:
@@ -177,12 +268,15 @@ class VoucherRepository:
             raise ConcurrentUpdate(f"voucher {v.voucher_id} changed concurrently")
         v.version += 1
 
-    async def list(self, after: str | None, limit: int, state: VoucherState | None) -> list[Voucher]:
+    async def list(self, after: str | None, limit: int, state: VoucherState | None,
+                   holder_lookup: str | None = None) -> list[Voucher]:
         query = select(vouchers).order_by(vouchers.c.voucher_id).limit(limit)
         if after:
             query = query.where(vouchers.c.voucher_id > after)
         if state is not None:
             query = query.where(vouchers.c.state == state.value)
+        if holder_lookup is not None:
+            query = query.where(vouchers.c.holder_id_lookup == holder_lookup)
         return [self._from_row(r) for r in (await self._conn.execute(query)).all()]
 
     async def history(self, id_lookup: str) -> list[HistoryEntry]:
@@ -196,6 +290,12 @@ class VoucherRepository:
                              aware(r.valid_until))
                 for r in (await self._conn.execute(query)).all()]
 
+    async def subsidised_of(self, id_lookup: str) -> list[Voucher]:
+        query = (select(vouchers).where(vouchers.c.holder_id_lookup == id_lookup,
+                                        vouchers.c.state.in_([VoucherState.REDEEMED.value, VoucherState.PAID.value]))
+                 .order_by(vouchers.c.voucher_id))
+        return [self._track(self._from_row(r)) for r in (await self._conn.execute(query)).all()]
+
     @staticmethod
     def _values(v: Voucher) -> dict:
         return dict(
@@ -206,6 +306,9 @@ class VoucherRepository:
             certificate_id=v.certificate_id, value_fen=v.value_fen, issued_at=v.issued_at,
             valid_until=v.valid_until, enrolled_at=v.enrolled_at, redeemed_at=v.redeemed_at,
             paid_at=v.paid_at, payment_id=v.payment_id, payout_failure_reason=v.payout_failure_reason,
+            rate_percent=v.rate_percent, valuation_rule=v.valuation_rule, standard_fen=v.standard_fen,
+            employment_window_start=v.employment_window_start, employment_window_end=v.employment_window_end,
+            topped_up_fen=v.topped_up_fen, topped_up_at=v.topped_up_at,
             kind=v.kind.value, bound_institution_id=v.bound_institution_id, valid_from=v.valid_from)
 
     @staticmethod
@@ -216,7 +319,10 @@ class VoucherRepository:
             valid_until=aware(r.valid_until), state=VoucherState(r.state), institution_id=r.institution_id,
             real_person_verified=r.real_person_verified, certificate_id=r.certificate_id, value_fen=r.value_fen,
             enrolled_at=aware(r.enrolled_at), redeemed_at=aware(r.redeemed_at), paid_at=aware(r.paid_at),
-            payment_id=r.payment_id, payout_failure_reason=r.payout_failure_reason, kind=VoucherKind(r.kind),
+            payment_id=r.payment_id, payout_failure_reason=r.payout_failure_reason, rate_percent=r.rate_percent,
+            valuation_rule=r.valuation_rule, standard_fen=r.standard_fen,
+            employment_window_start=r.employment_window_start, employment_window_end=r.employment_window_end,
+            topped_up_fen=r.topped_up_fen, topped_up_at=aware(r.topped_up_at), kind=VoucherKind(r.kind),
             bound_institution_id=r.bound_institution_id, valid_from=aware(r.valid_from), version=r.version)
 
 
@@ -258,11 +364,64 @@ class BatchRepository:
                      aware(r.created_at), r.issued_count, r.rejected_count, version=r.version)
 
 
-class PersonRepository:
-    """The per-person lock of L1-L4 (issue 7: commands changing an entitlement are serialised per person)."""
-
-    def __init__(self, conn: AsyncConnection):
+class EmploymentRepository:
+    def __init__(self, conn: AsyncConnection, track):
         self._conn = conn
+        self._track = track
+
+    async def add(self, e: EmploymentRecord) -> None:
+        self._track(e, new=True)
+        await self._conn.execute(insert(employment_records).values(
+            employment_id=e.employment_id, person_name=e.person.name, person_id_lookup=e.person.id_lookup,
+            person_id_sealed=e.person.id_sealed, person_id_masked=e.person.id_masked,
+            employer_credit_code=e.employer_credit_code, employer_name=e.employer_name, start_date=e.start_date,
+            source=e.source.value, recorded_by=e.recorded_by, recorded_at=e.recorded_at))
+
+    async def get(self, employment_id: str) -> EmploymentRecord | None:
+        row = (await self._conn.execute(
+            select(employment_records).where(employment_records.c.employment_id == employment_id))).first()
+        return self._from_row(row) if row else None
+
+    async def start_dates(self, id_lookup: str) -> list[date]:
+        rows = await self._conn.execute(select(employment_records.c.start_date)
+                                        .where(employment_records.c.person_id_lookup == id_lookup))
+        return [r.start_date for r in rows]
+
+    async def of_person(self, id_lookup: str, after: str | None, limit: int) -> list[EmploymentRecord]:
+        e = employment_records.c
+        query = (select(employment_records).where(e.person_id_lookup == id_lookup)
+                 .order_by(e.start_date.desc(), e.employment_id).limit(limit))
+        if after:
+            day, employment_id = after.split("|", 1)
+            start = date.fromisoformat(day)
+            query = query.where((e.start_date < start) | ((e.start_date == start) & (e.employment_id > employment_id)))
+        return [self._from_row(r) for r in await self._conn.execute(query)]
+
+    @staticmethod
+    def _from_row(r) -> EmploymentRecord:
+        person = PersonIdentity(r.person_name, r.person_id_lookup, r.person_id_sealed, r.person_id_masked)
+        return EmploymentRecord(r.employment_id, person, r.employer_credit_code, r.employer_name, r.start_date,
+                                EmploymentSource(r.source), r.recorded_by, aware(r.recorded_at))
+
+
+def _dialect(conn: AsyncConnection):
+    return postgresql if conn.dialect.name == "postgresql" else sqlite
+
+
+def _any_of(conn: AsyncConnection, column, values: set[str]):
+    """``column`` is one of ``values`` (a batch chunk's few thousand strings)."""
+    if conn.dialect.name == "postgresql":
+        # One array parameter: thousands of IN parameters cost more to render than to look up.
+        return column == any_(bindparam(None, list(values), type_=ARRAY(String)))
+    return column.in_(values)
+
+
+class PersonRepository:
+    """Persons (V1), and the per-person lock of L1-L4 (commands changing an entitlement are serialised per person)."""
+
+    def __init__(self, conn: AsyncConnection, track):
+        self._conn = conn
+        self._track = track
 
     async def lock(self, id_lookup: str) -> None:
         """Hold the person's row until this transaction ends; a second caller waits here.
@@ -270,8 +429,82 @@ class PersonRepository:
         One upsert that always updates: on PostgreSQL it takes the row lock (a concurrent insert of
         the same key waits for the first to commit, then updates); on SQLite every write
         transaction already holds the database lock (BEGIN IMMEDIATE), so this only keeps the row.
+        The update leaves ``version`` as it is: that is the person's own optimistic version.
         """
-        dialect = postgresql if self._conn.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(persons).values(id_lookup=id_lookup, version=1)
+        statement = _dialect(self._conn).insert(persons).values(id_lookup=id_lookup, version=1)
         await self._conn.execute(statement.on_conflict_do_update(
-            index_elements=[persons.c.id_lookup], set_={"version": persons.c.version + 1}))
+            index_elements=[persons.c.id_lookup], set_={"version": persons.c.version}))
+
+    async def get(self, id_lookup: str, for_update: bool = False) -> Person | None:
+        query = select(persons).where(persons.c.id_lookup == id_lookup)
+        row = (await self._conn.execute(query.with_for_update() if for_update else query)).first()
+        if row is None or row.id_sealed is None:
+            return None  # unknown, or only locked so far
+        return self._track(self._from_row(row))
+
+    async def add(self, p: Person) -> None:
+        self._track(p, new=True)
+        statement = _dialect(self._conn).insert(persons).values(id_lookup=p.id_lookup, version=1, **self._values(p))
+        # A row lock() made first, or a concurrent first sighting of the same person: take it over.
+        statement = statement.on_conflict_do_update(index_elements=[persons.c.id_lookup], set_=self._values(p))
+        p.version = (await self._conn.execute(statement.returning(persons.c.version))).scalar_one()
+
+    async def save(self, p: Person) -> None:
+        result = await self._conn.execute(
+            update(persons).where(persons.c.id_lookup == p.id_lookup, persons.c.version == p.version)
+            .values(**self._values(p), version=p.version + 1))
+        if result.rowcount != 1:
+            raise ConcurrentUpdate(f"person {p.id_lookup[:8]} changed concurrently")
+        p.version += 1
+
+    async def get_many(self, id_lookups: set[str]) -> dict[str, Person]:
+        """The known persons among these, in one query and without a lock (a batch chunk's thousands)."""
+        if not id_lookups:
+            return {}
+        rows = await self._conn.execute(select(persons).where(_any_of(self._conn, persons.c.id_lookup, id_lookups),
+                                                              persons.c.id_sealed.is_not(None)))
+        return {r.id_lookup: self._from_row(r) for r in rows}
+
+    async def upsert_many(self, first_seen: list[Person], refreshed: list[Person]) -> None:
+        """A batch chunk's persons in one executemany: the first seen are inserted (a row locked or
+        written meanwhile is taken over), the refreshed get their new identity. Only the identity
+        columns are written over, so hardship groups set meanwhile stay; ``version`` moves on, so
+        an optimistic save of a copy read before this fails (and is retried) rather than undoing it."""
+        for p in first_seen:
+            self._track(p, new=True)
+        for p in refreshed:
+            self._track(p)
+        rows = [{"id_lookup": p.id_lookup, "version": 1, **self._values(p)} for p in [*first_seen, *refreshed]]
+        if not rows:
+            return
+        statement = _dialect(self._conn).insert(persons)
+        statement = statement.on_conflict_do_update(index_elements=[persons.c.id_lookup], set_={
+            "name": statement.excluded.name, "id_sealed": statement.excluded.id_sealed,
+            "id_masked": statement.excluded.id_masked, "version": persons.c.version + 1})
+        await self._conn.execute(statement, rows)
+
+    @staticmethod
+    def _from_row(row) -> Person:
+        return Person(row.id_lookup, row.name, row.id_sealed, row.id_masked,
+                      frozenset(HardshipGroup(g) for g in row.hardship_groups.split(",") if g),
+                      row.hardship_effective_from, version=row.version)
+
+    @staticmethod
+    def _values(p: Person) -> dict:
+        return {"name": p.name, "id_sealed": p.id_sealed, "id_masked": p.id_masked,
+                "hardship_groups": ",".join(sorted(g.value for g in p.hardship_groups)),
+                "hardship_effective_from": p.hardship_effective_from}
+
+
+class UsedPresentationRepository:
+    """V2: presentation tokens once used. The primary key decides, across every replica."""
+
+    def __init__(self, conn: AsyncConnection):
+        self._conn = conn
+
+    async def use(self, jti: str, voucher_id: str, institution_id: str, used_at) -> bool:
+        statement = _dialect(self._conn).insert(used_presentation_tokens).values(
+            jti=jti, voucher_id=voucher_id, institution_id=institution_id, used_at=used_at)
+        # A concurrent use of the same token waits for the first to commit, then inserts nothing.
+        result = await self._conn.execute(statement.on_conflict_do_nothing(index_elements=["jti"]))
+        return result.rowcount == 1

@@ -2,10 +2,12 @@
 
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     Column,
     Date,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Integer,
     LargeBinary,
     MetaData,
@@ -27,14 +29,33 @@ add_messaging_tables(metadata)
 add_parked_events_table(metadata)
 add_audit_table(metadata)
 
+# A1: the catalogue entry (code, level); what it says lives in its dated versions.
 occupations = Table(
     "occupations", metadata,
     Column("code", String(32), primary_key=True),
     Column("level", Integer, primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# A1: versions follow each other without gap or overlap; both dates inclusive, no end for the latest.
+occupation_versions = Table(
+    "occupation_versions", metadata,
+    Column("code", String(32), primary_key=True),
+    Column("level", Integer, primary_key=True),
+    Column("version", Integer, primary_key=True),
     Column("name", String(64), nullable=False),
     Column("subsidy_standard_fen", BigInteger, nullable=False),
     Column("new_occupation", Boolean, nullable=False),
+    Column("min_class_hours", Integer, nullable=False),
+    Column("practical_oriented", Boolean, nullable=False),
+    Column("region", String(6), nullable=False),
+    Column("effective_from", Date, nullable=False),
+    Column("effective_to", Date),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    ForeignKeyConstraint(["code", "level"], ["occupations.code", "occupations.level"],
+                         name="fk_occupation_versions_entry"),
+    UniqueConstraint("code", "level", "effective_from", name="uq_occupation_version_start"),
+    CheckConstraint("effective_to IS NULL OR effective_to >= effective_from", name="ck_occupation_version_dates"),
 )
 
 institutions = Table(
@@ -46,6 +67,14 @@ institutions = Table(
     Column("occupation_codes", Text, nullable=False),  # comma-separated catalogue codes
     Column("status", String(16), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("nature", String(16), nullable=False, server_default="other"),
+    Column("region", String(6), nullable=False, server_default=""),
+    Column("bank_account_number", String(32)),
+    Column("bank_account_name", String(64)),
+    Column("bank_code", String(12)),
+    Column("status_reason", String(200), nullable=False, server_default=""),
+    Column("status_changed_at", DateTime(timezone=True)),
+    Column("version", Integer, nullable=False, server_default="0"),
 )
 
 vouchers = Table(
@@ -72,6 +101,14 @@ vouchers = Table(
     Column("payment_id", String(64)),
     Column("version", Integer, nullable=False),
     Column("payout_failure_reason", String(MAX_FAILURE_REASON_CHARS), nullable=False, server_default=""),
+    # A2-A4, fixed at redemption; A5's top-up (0 until one is claimed).
+    Column("rate_percent", Integer, nullable=False, server_default="0"),
+    Column("valuation_rule", String(4), nullable=False, server_default=""),
+    Column("standard_fen", BigInteger, nullable=False, server_default="0"),
+    Column("employment_window_start", Date),
+    Column("employment_window_end", Date),
+    Column("topped_up_fen", BigInteger, nullable=False, server_default="0"),
+    Column("topped_up_at", DateTime(timezone=True)),
     Column("kind", String(16), nullable=False, server_default="targeted"),
     Column("bound_institution_id", String(40)),
     Column("valid_from", DateTime(timezone=True)),
@@ -112,11 +149,45 @@ certificates = Table(
     # V3: each certificate redeems at most one voucher.
     Column("redeemed_voucher_id", String(40), unique=True),
     UniqueConstraint("certificate_type", "certificate_number", name="uq_certificate_number"),
+    # V3: "bureau" or the evaluation body's id ("institution:<id>" for those recorded before 0006).
+    Column("issuer", String(80), nullable=False, server_default=""),
 )
 
 # L1-L4: the row every entitlement-changing command of a person locks first (see PersonRepository).
+# V1: the person itself (name, sealed and masked ID, A6 hardship groups) from 0006 on. The identity
+# columns are empty only on a row a lock made before any voucher or certificate named the person.
 persons = Table(
     "persons", metadata,
     Column("id_lookup", String(64), primary_key=True),
     Column("version", Integer, nullable=False),
+    Column("name", String(64)),
+    Column("id_sealed", LargeBinary),
+    Column("id_masked", String(18)),
+    Column("hardship_groups", Text, nullable=False, server_default=""),  # comma-separated HardshipGroup values
+    Column("hardship_effective_from", Date),
+)
+
+# V2: presentation tokens once used (single use across replicas: the key decides).
+used_presentation_tokens = Table(
+    "used_presentation_tokens", metadata,
+    Column("jti", String(64), primary_key=True),
+    Column("voucher_id", String(40), nullable=False, index=True),
+    Column("institution_id", String(40), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=False),
+)
+
+# A2, A5: employment evidence; the id derives from person, employer, start date and source.
+employment_records = Table(
+    "employment_records", metadata,
+    Column("employment_id", String(40), primary_key=True),
+    Column("person_name", String(64), nullable=False),
+    Column("person_id_lookup", String(64), nullable=False, index=True),
+    Column("person_id_sealed", LargeBinary, nullable=False),
+    Column("person_id_masked", String(18), nullable=False),
+    Column("employer_credit_code", String(18), nullable=False),
+    Column("employer_name", String(64), nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("source", String(24), nullable=False),
+    Column("recorded_by", String(200), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
 )

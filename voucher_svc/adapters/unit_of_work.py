@@ -6,9 +6,11 @@ from skillpay.uow import SqlUnitOfWork
 from voucher_svc.adapters.repository import (
     BatchRepository,
     CertificateRepository,
+    EmploymentRepository,
     InstitutionRepository,
     OccupationRepository,
     PersonRepository,
+    UsedPresentationRepository,
     VoucherRepository,
 )
 from voucher_svc.service_layer.unit_of_work import VoucherUnitOfWork
@@ -20,5 +22,7 @@ class SqlVoucherUnitOfWork(SqlUnitOfWork, VoucherUnitOfWork):
         self.institutions = InstitutionRepository(conn, self.track)
         self.certificates = CertificateRepository(conn, self.track)
         self.vouchers = VoucherRepository(conn, self.track)
-        self.persons = PersonRepository(conn)
+        self.persons = PersonRepository(conn, self.track)
+        self.presentations = UsedPresentationRepository(conn)
+        self.employment = EmploymentRepository(conn, self.track)
         self.batches = BatchRepository(conn, self.track)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import enum
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError
@@ -12,7 +15,13 @@ from stdnum.exceptions import ValidationError
 from skillpay import fields
 from skillpay.aggregate import Aggregate, Entity
 from skillpay.clock import shanghai_date
-from skillpay.errors import FailedPrecondition, FieldViolation, InvalidArgument, PermissionDenied, require
+from skillpay.errors import (FailedPrecondition, FieldViolation, InvalidArgument, PermissionDenied,
+                             PreconditionViolation, require)
+from voucher_svc.domain.certificate_numbers import number_violations
+from skillpay.ids import derived_id
+
+if TYPE_CHECKING:  # valuation.py builds on this module's CertificateType
+    from voucher_svc.domain.valuation import Valuation
 
 HIGHEST_LEVEL, LOWEST_LEVEL = 1, 5  # L3: 5 (初级) .. 1 (高级技师)
 # The vocational qualification system this catalogue follows: no certificate is older.
@@ -26,9 +35,38 @@ def check_level(level: int, violations: list[FieldViolation], field_name: str = 
         violations.append(FieldViolation(field_name, "must be between 1 (高级技师) and 5 (初级)"))
 
 
+MAX_FUTURE_START_DAYS = 366 * 5  # A1: a catalogue version is published at most five years ahead
+
+
+def _occupation_terms(name: str, subsidy_standard_fen: int, min_class_hours: int, region: str,
+                      violations: list[FieldViolation]) -> tuple[str, str]:
+    """What every version of an occupation carries; returns the cleaned name and region."""
+    name = fields.PERSON_NAME.check(name, "name", violations)
+    fields.SUBSIDY_FEN.check(subsidy_standard_fen, "subsidy_standard_fen", violations)
+    fields.CLASS_HOURS.check(min_class_hours, "min_class_hours", violations)
+    region = fields.REGION_CODE.check(region, "region", violations, required=False)
+    return name, region
+
+
+def _check_effective_from(effective_from: date | None, now: datetime, violations: list[FieldViolation]) -> None:
+    if effective_from is None:
+        violations.append(FieldViolation("effective_from", "is required"))
+    elif effective_from < EARLIEST_CERTIFICATE:
+        violations.append(FieldViolation("effective_from",
+                                         f"must not be before {EARLIEST_CERTIFICATE.isoformat()} (A1)"))
+    elif effective_from > shanghai_date(now) + timedelta(days=MAX_FUTURE_START_DAYS):
+        violations.append(FieldViolation("effective_from", "must be within five years from today (A1)"))
+
+
 @dataclass
 class Occupation(Entity):
-    """A1: a catalogue occupation at one level, with its subsidy standard in fen."""
+    """A1: one dated version of a catalogue occupation at one level, with its subsidy standard in fen.
+
+    The catalogue entry is (code, level); its versions follow each other without gaps or overlaps.
+    ``effective_from`` and ``effective_to`` are Asia/Shanghai dates, both INCLUSIVE: a version is
+    in force from the first day through the last; ``effective_to`` is None for the latest version.
+    A version is never changed once written, except that the next version sets its end.
+    """
 
     audit_type = "occupation"
 
@@ -36,32 +74,143 @@ class Occupation(Entity):
     name: str
     level: int
     subsidy_standard_fen: int
-    new_occupation: bool
+    new_occupation: bool  # on the MOHRSS new-occupation list (A3)
     created_at: datetime
+    min_class_hours: int = 0  # P5 and the class plan compare against it
+    practical_oriented: bool = False  # P4: at least 50% offline
+    region: str = ""  # administrative division code; "" is national
+    effective_from: date = EARLIEST_CERTIFICATE
+    effective_to: date | None = None
+    version: int = 1
 
     @classmethod
     def register(cls, code: str, name: str, level: int, subsidy_standard_fen: int, new_occupation: bool,
-                 now: datetime) -> "Occupation":
+                 now: datetime, *, min_class_hours: int = 0, practical_oriented: bool = False, region: str = "",
+                 effective_from: date | None = None) -> Occupation:
+        """The first version of a catalogue entry; it starts today (Asia/Shanghai) unless told otherwise."""
         violations: list[FieldViolation] = []
         code = fields.OCCUPATION_CODE.check(code, "code", violations)
-        name = fields.PERSON_NAME.check(name, "name", violations)
+        name, region = _occupation_terms(name, subsidy_standard_fen, min_class_hours, region, violations)
         check_level(level, violations)
-        fields.SUBSIDY_FEN.check(subsidy_standard_fen, "subsidy_standard_fen", violations)
+        effective_from = shanghai_date(now) if effective_from is None else effective_from
+        _check_effective_from(effective_from, now, violations)
         require(violations)
-        return cls(code, name, level, subsidy_standard_fen, new_occupation, now)
+        return cls(code, name, level, subsidy_standard_fen, bool(new_occupation), now, min_class_hours,
+                   bool(practical_oriented), region, effective_from, None, 1)
+
+    @staticmethod
+    def revision_violations(name: str, subsidy_standard_fen: int, min_class_hours: int, region: str,
+                            effective_from: date | None, now: datetime) -> list[FieldViolation]:
+        """What a revision needs of the request, all of it checked at once."""
+        violations: list[FieldViolation] = []
+        _occupation_terms(name, subsidy_standard_fen, min_class_hours, region, violations)
+        _check_effective_from(effective_from, now, violations)
+        return violations
+
+    def revise(self, name: str, subsidy_standard_fen: int, new_occupation: bool, min_class_hours: int,
+               practical_oriented: bool, region: str, effective_from: date | None, now: datetime) -> Occupation:
+        """A1: the next version, from ``effective_from``; this one (the latest) ends the day before.
+
+        The new version starts strictly after this one did, so versions never overlap and, since
+        this one ends exactly the day before, never leave a gap.
+        """
+        if self.effective_to is not None:
+            raise ValueError("only the latest version of an occupation can be revised")
+        violations: list[FieldViolation] = []
+        name, region = _occupation_terms(name, subsidy_standard_fen, min_class_hours, region, violations)
+        _check_effective_from(effective_from, now, violations)
+        require(violations)
+        assert effective_from is not None
+        if effective_from <= self.effective_from:
+            raise FailedPrecondition(violations=[PreconditionViolation(
+                "A1", "occupation",
+                f"新版本须晚于现行第{self.version}版的生效日 {self.effective_from.isoformat()} / a new version must "
+                f"start after {self.effective_from.isoformat()}, when version {self.version} started")])
+        self.effective_to = effective_from - timedelta(days=1)
+        return Occupation(self.code, name, self.level, subsidy_standard_fen, bool(new_occupation), now,
+                          min_class_hours, bool(practical_oriented), region, effective_from, None, self.version + 1)
+
+    def in_force_on(self, day: date) -> bool:
+        """A1: effective_from <= day <= effective_to (both inclusive; no end for the latest)."""
+        return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
 
     def audit_id(self) -> str:
-        return f"{self.code}|{self.level}"
+        return f"{self.code}|{self.level}"  # every version in the trail of its catalogue entry
+
+    def audit_state(self) -> str:
+        return f"v{self.version} {self.effective_from.isoformat()}..{self.effective_to or ''}"
+
+
+def version_in_force(versions: Iterable[Occupation], day: date) -> Occupation | None:
+    """A1: the one version of an entry in force on ``day``, if any."""
+    return next((v for v in versions if v.in_force_on(day)), None)
 
 
 class InstitutionStatus(enum.Enum):
+    """P1, X3: only an active institution takes new enrolments and redeems vouchers; removed is final."""
+
     ACTIVE = "active"
+    SUSPENDED = "suspended"
     REMOVED = "removed"
 
 
+class InstitutionNature(enum.Enum):
+    """P1: the nature (性质) the catalogue publishes."""
+
+    PUBLIC = "public"  # 公办
+    PRIVATE = "private"  # 民办
+    ENTERPRISE = "enterprise"  # 企业 (in-house training of an enterprise)
+    OTHER = "other"  # 其他
+
+
+@dataclass(frozen=True)
+class BankAccount:
+    """Where bank-transfer payouts to an institution go."""
+
+    account_number: str
+    account_name: str
+    bank_code: str  # CNAPS 联行号
+
+    @classmethod
+    def checked(cls, account_number: str, account_name: str, bank_code: str, violations: list[FieldViolation],
+                prefix: str = "bank_account.") -> BankAccount | None:
+        before = len(violations)
+        number = fields.BANK_ACCOUNT_NUMBER.check(account_number, f"{prefix}account_number", violations)
+        name = fields.BANK_ACCOUNT_NAME.check(account_name, f"{prefix}account_name", violations)
+        code = fields.BANK_CODE.check(bank_code, f"{prefix}bank_code", violations)
+        return None if len(violations) > before else cls(number, name, code)
+
+    def digest(self) -> str:
+        """Short and stable: lets the audit trail show that the account changed, not what it is."""
+        return hashlib.sha256(f"{self.account_number}|{self.account_name}|{self.bank_code}".encode()).hexdigest()[:8]
+
+
+@dataclass(frozen=True)
+class InstitutionStatusChanged:
+    """X3: claim_svc stops new claims of an institution that is no longer active."""
+
+    institution_id: str
+    status: InstitutionStatus
+    previous_status: InstitutionStatus
+    reason: str
+    changed_at: datetime
+
+
+def _x3(institution: Institution, what: str) -> FailedPrecondition:
+    states = {InstitutionStatus.SUSPENDED: ("已暂停", "suspended"),
+              InstitutionStatus.REMOVED: ("已移出目录", "removed")}
+    zh, en = states.get(institution.status, ("不在目录中", "not active"))
+    return FailedPrecondition(violations=[PreconditionViolation(
+        "X3", "institution", f"培训机构{zh}，{what[0]} / the institution is {en}: {what[1]}")])
+
+
 @dataclass
-class Institution(Entity):
-    """P1: a training institution in the published catalogue, approved for some occupations."""
+class Institution(Aggregate):
+    """P1: a training institution in the published catalogue, approved for some occupations.
+
+    X3: its status is active, suspended (no new enrolments or redemptions until reinstated) or
+    removed (final). Each change is recorded with its reason and time and announced.
+    """
 
     audit_type = "institution"
 
@@ -72,10 +221,18 @@ class Institution(Entity):
     occupation_codes: list[str]
     status: InstitutionStatus
     created_at: datetime
+    nature: InstitutionNature = InstitutionNature.OTHER
+    region: str = ""
+    bank_account: BankAccount | None = None
+    status_reason: str = ""
+    status_changed_at: datetime | None = None
+    version: int = field(default=0, compare=False)
 
     @classmethod
     def register(cls, institution_id: str, name: str, credit_code: str, address: str,
-                 occupation_codes: list[str], now: datetime) -> "Institution":
+                 occupation_codes: list[str], now: datetime, *, nature: InstitutionNature | None = None,
+                 region: str = "", bank_account: tuple[str, str, str] | None = None) -> Institution:
+        """``bank_account`` is optional (number, name, bank code); given, it must be valid."""
         violations: list[FieldViolation] = []
         name = fields.ORGANISATION_NAME.check(name, "name", violations)
         address = fields.ADDRESS.check(address, "address", violations, required=False)
@@ -94,15 +251,78 @@ class Institution(Entity):
             codes = [fields.OCCUPATION_CODE.check(c, f"occupation_codes[{i}]", violations)
                      for i, c in enumerate(occupation_codes)]
             occupation_codes = sorted(set(codes))
+        region = fields.REGION_CODE.check(region, "region", violations, required=False)
+        account = BankAccount.checked(*bank_account, violations) if bank_account is not None else None
         require(violations)
-        return cls(institution_id, name, credit_code, address, occupation_codes, InstitutionStatus.ACTIVE, now)
+        return cls(institution_id, name, credit_code, address, occupation_codes, InstitutionStatus.ACTIVE, now,
+                   nature or InstitutionNature.OTHER, region, account)
 
     def audit_id(self) -> str:
         return self.institution_id
 
+    def audit_state(self) -> str:
+        # A new bank account is a change worth a record although the status stays (at most 32 characters).
+        account = f" acct:{self.bank_account.digest()}" if self.bank_account else ""
+        return f"{self.status.value}{account}"
+
     def can_train(self, occupation_code: str) -> bool:
         """P1 and X3: only active catalogue institutions approved for the occupation."""
         return self.status is InstitutionStatus.ACTIVE and occupation_code in self.occupation_codes
+
+    def require_active(self, enrolling: bool) -> None:
+        """X3: a suspended or removed institution takes no new enrolment and redeems no voucher."""
+        if self.status is not InstitutionStatus.ACTIVE:
+            raise _x3(self, ("不得接收新学员", "it accepts no new enrolments") if enrolling
+                      else ("其培训券不得兑付", "its vouchers cannot be redeemed"))
+
+    @staticmethod
+    def checked_reason(reason: str) -> str:
+        violations: list[FieldViolation] = []
+        reason = fields.STATUS_REASON.check(reason, "reason", violations)
+        require(violations)
+        return reason
+
+    def _change_status(self, status: InstitutionStatus, reason: str, now: datetime) -> None:
+        previous, self.status = self.status, status
+        self.status_reason, self.status_changed_at = reason, now
+        self.record(InstitutionStatusChanged(self.institution_id, status, previous, reason, now))
+
+    def _refuse_if_removed(self) -> None:
+        if self.status is InstitutionStatus.REMOVED:
+            raise FailedPrecondition(violations=[PreconditionViolation(
+                "X3", "institution", "培训机构已移出目录，不可恢复或变更 / the institution was removed from the "
+                                     "catalogue; that is final")])
+
+    def suspend(self, reason: str, now: datetime) -> None:
+        """X3: no new enrolments or redemptions until reinstated."""
+        reason = self.checked_reason(reason)
+        self._refuse_if_removed()
+        if self.status is InstitutionStatus.SUSPENDED:
+            raise FailedPrecondition("the institution is suspended already")
+        self._change_status(InstitutionStatus.SUSPENDED, reason, now)
+
+    def reinstate(self, now: datetime) -> None:
+        self._refuse_if_removed()
+        if self.status is not InstitutionStatus.SUSPENDED:
+            raise FailedPrecondition("only a suspended institution can be reinstated")
+        self._change_status(InstitutionStatus.ACTIVE, "", now)
+
+    def remove(self, reason: str, now: datetime) -> None:
+        """X3: removed from the catalogue for good (an active or suspended institution)."""
+        reason = self.checked_reason(reason)
+        self._refuse_if_removed()
+        self._change_status(InstitutionStatus.REMOVED, reason, now)
+
+    def update_bank_account(self, account_number: str, account_name: str, bank_code: str) -> bool:
+        """The account bank-transfer payouts go to. False when it is the same as before."""
+        violations: list[FieldViolation] = []
+        account = BankAccount.checked(account_number, account_name, bank_code, violations)
+        require(violations)
+        self._refuse_if_removed()
+        if account == self.bank_account:
+            return False
+        self.bank_account = account
+        return True
 
 
 @dataclass(frozen=True)
@@ -122,6 +342,9 @@ class CertificateType(enum.Enum):
     TRAINING_QUALIFIED = "training_qualified"
 
 
+BUREAU_ISSUER = "bureau"  # V3: a certificate the bureau (an ADMIN actor) recorded
+
+
 @dataclass
 class Certificate(Entity):
     audit_type = "certificate"
@@ -135,24 +358,30 @@ class Certificate(Entity):
     issued_on: date
     recorded_at: datetime
     redeemed_voucher_id: str | None = None
+    # V3: who recorded it, an evaluation body's id or "bureau"; never the holder or an institution.
+    issuer: str = BUREAU_ISSUER
 
     @classmethod
     def record(cls, certificate_id: str, certificate_number: str, certificate_type: CertificateType | None,
                holder: PersonIdentity, occupation_code: str, level: int, issued_on: date | None,
-               now: datetime) -> "Certificate":
+               now: datetime, issuer: str = BUREAU_ISSUER) -> "Certificate":
         require(cls.field_violations(certificate_number, certificate_type, occupation_code, level, issued_on, now))
         certificate_number, occupation_code = certificate_number.strip(), occupation_code.strip()
-        return cls(certificate_id, certificate_number, certificate_type, holder, occupation_code, level, issued_on, now)
+        return cls(certificate_id, certificate_number, certificate_type, holder, occupation_code, level, issued_on, now,
+                   issuer=issuer)
 
     @staticmethod
     def field_violations(certificate_number: str, certificate_type: CertificateType | None, occupation_code: str,
                          level: int, issued_on: date | None, now: datetime) -> list[FieldViolation]:
         """What recording needs of the request, all of it checked at once."""
         violations: list[FieldViolation] = []
-        fields.CERTIFICATE_NUMBER.check(certificate_number, "certificate_number", violations)
+        number = fields.CERTIFICATE_NUMBER.check(certificate_number, "certificate_number", violations)
         fields.OCCUPATION_CODE.check(occupation_code, "occupation_code", violations)
         if certificate_type is None:
             violations.append(FieldViolation("certificate_type", "is required"))
+        elif number:
+            # V3: the number follows its type's defined format (see certificate_numbers).
+            violations += number_violations(certificate_type.value, number, level, issued_on)
         check_level(level, violations)
         if issued_on is None:
             violations.append(FieldViolation("issued_on", "is required"))
@@ -214,6 +443,39 @@ class VoucherRedeemed:
     value_fen: int
     fund_source: str
     redeemed_at: datetime
+    # A2-A4: how the value came about (the claim line shows it).
+    rate_percent: int = 0
+    valuation_rule: str = ""
+    standard_fen: int = 0
+    employment_window_end: date | None = None
+
+
+@dataclass(frozen=True)
+class VoucherToppedUp:
+    """A5: employment inside the window lifted an 80%/50% value to the full one; pay the difference once."""
+
+    top_up_id: str
+    voucher_id: str
+    holder: PersonIdentity
+    institution_id: str
+    occupation_code: str
+    level: int
+    certificate_id: str
+    value_fen: int  # what the redemption was worth (already claimed)
+    top_up_fen: int  # the difference, claimed now
+    standard_fen: int
+    fund_source: str
+    employment_start: date
+    topped_up_at: datetime
+
+
+def top_up_id_for(voucher_id: str, certificate_id: str) -> str:
+    """A5: one top-up per redemption; its id (and so its claim line's and payout's) derives from it."""
+    return derived_id("tup", voucher_id, certificate_id)
+
+
+# A5 tops up only values A3 or A4 fixed (a voucher valued before A2-A4 existed has rule "").
+TOPPED_UP_RULES = frozenset({"A3", "A4"})
 
 
 @dataclass
@@ -241,6 +503,15 @@ class Voucher(Aggregate):
     kind: VoucherKind = VoucherKind.TARGETED
     bound_institution_id: str | None = None  # a targeted batch's institution: the only one that enrols it
     valid_from: datetime | None = None  # V5: the batch's validity starts here (None: when issued)
+    # A2-A4, fixed at redemption: the rate and rule applied to the standard, and A2's window.
+    rate_percent: int = 0
+    valuation_rule: str = ""  # "A2", "A3", "A4"; "" for a voucher redeemed before valuation existed
+    standard_fen: int = 0
+    employment_window_start: date | None = None  # None: no lower bound
+    employment_window_end: date | None = None
+    # A5: the difference to the full value, once, when employment inside the window is recorded later.
+    topped_up_fen: int = 0
+    topped_up_at: datetime | None = None
     version: int = field(default=0, compare=False)
 
     @classmethod
@@ -274,8 +545,9 @@ class Voucher(Aggregate):
         return self.voucher_id
 
     def audit_state(self) -> str:
-        # A failed payout is a change worth an audit record although the V4 state stays "redeemed".
-        return "payout_failed" if self.payout_status is PayoutStatus.FAILED else self.state.value
+        # A failed payout and a top-up are changes worth an audit record although the V4 state stays.
+        state = "payout_failed" if self.payout_status is PayoutStatus.FAILED else self.state.value
+        return f"{state}+top_up" if self.topped_up_fen else state
 
     @property
     def payout_status(self) -> PayoutStatus:
@@ -316,8 +588,10 @@ class Voucher(Aggregate):
             if chosen is not None and (chosen.code, chosen.level) != (self.occupation_code, self.level):
                 raise FailedPrecondition("this targeted voucher is bound to another occupation or level (V4)")
             occupation_code, level = self.occupation_code, self.level
+        institution.require_active(enrolling=True)  # X3
         if not institution.can_train(occupation_code):
-            raise FailedPrecondition("institution is not in the catalogue for this occupation (P1, X3)")
+            raise FailedPrecondition(violations=[PreconditionViolation(
+                "P1", "institution", "培训机构未获准培训该职业 / the institution is not approved for this occupation")])
         if not real_person_verified:
             raise FailedPrecondition("the holder's real-person check has not passed (V2, X1)")
         self.state = VoucherState.ENROLLED
@@ -326,11 +600,12 @@ class Voucher(Aggregate):
         self.real_person_verified = True
         self.enrolled_at = now
 
-    def redeem(self, certificate: Certificate, occupation: Occupation, now: datetime) -> None:
+    def redeem(self, certificate: Certificate, occupation: Occupation, now: datetime,
+               valuation: Valuation | None = None) -> None:
         """V2, V3: a certificate of the same person and occupation redeems the voucher once.
 
-        The value is fixed now, at redemption; here it is the occupation's standard (the rate
-        table of A2-A4 comes with the eligibility rules).
+        The value is fixed now, at redemption (A2-A4: ``valuation``, computed by the valuation
+        policy with the employment known now; without one, the default policy with no employment).
         """
         self._refuse_if_expired(now)
         if self.state is not VoucherState.ENROLLED:
@@ -343,15 +618,53 @@ class Voucher(Aggregate):
             raise FailedPrecondition("the certificate has already redeemed a voucher (V3)")
         if (occupation.code, occupation.level) != (self.occupation_code, self.level):
             raise ValueError("redeem needs the catalogue entry of the voucher's own occupation")
+        if valuation is None:
+            # Imported here: valuation.py imports this module.
+            from voucher_svc.domain.valuation import DEFAULT_VALUATION
+
+            valuation = DEFAULT_VALUATION.value(occupation.subsidy_standard_fen, occupation.new_occupation,
+                                                certificate.certificate_type, certificate.issued_on, ())
         self.state = VoucherState.REDEEMED
         self.certificate_id = certificate.certificate_id
-        self.value_fen = occupation.subsidy_standard_fen
+        self.value_fen = valuation.value_fen
+        self.rate_percent = valuation.rate_percent
+        self.valuation_rule = valuation.rule.value
+        self.standard_fen = valuation.standard_fen
+        self.employment_window_start = valuation.window_start
+        self.employment_window_end = valuation.window_end
         self.redeemed_at = now
         certificate.redeemed_voucher_id = self.voucher_id
         self.record(VoucherRedeemed(
             self.voucher_id, self.holder, self.institution_id or "", self.occupation_code, self.level,
             certificate.certificate_id, certificate.certificate_type, self.value_fen, self.fund_source, now,
+            self.rate_percent, self.valuation_rule, self.standard_fen, self.employment_window_end,
         ))
+
+    def employment_in_window(self, start: date) -> bool:
+        """A2/A5: whether employment starting then falls in the window fixed at redemption."""
+        if self.employment_window_end is None or start > self.employment_window_end:
+            return False
+        return self.employment_window_start is None or start >= self.employment_window_start
+
+    def top_up(self, employment_start: date, full_value_fen: int, now: datetime) -> bool:
+        """A5: employment recorded later, starting inside the window, lifts an A3/A4 value to
+        ``full_value_fen`` (A2's value of the standard used). Exactly once: a voucher already
+        topped up, not redeemed or paid, valued by A2, or employment outside the window changes
+        nothing (False). Never a second full payment: only the difference is claimed."""
+        if self.state not in (VoucherState.REDEEMED, VoucherState.PAID) or self.topped_up_fen:
+            return False
+        if self.valuation_rule not in TOPPED_UP_RULES or not self.employment_in_window(employment_start):
+            return False
+        difference = full_value_fen - self.value_fen
+        if difference <= 0:
+            return False
+        self.topped_up_fen = difference
+        self.topped_up_at = now
+        self.record(VoucherToppedUp(
+            top_up_id_for(self.voucher_id, self.certificate_id or ""), self.voucher_id, self.holder,
+            self.institution_id or "", self.occupation_code, self.level, self.certificate_id or "", self.value_fen,
+            difference, self.standard_fen, self.fund_source, employment_start, now))
+        return True
 
     def mark_paid(self, payment_id: str, paid_at: datetime) -> bool:
         """V4: the subsidy landed. Returns False when nothing changed (already paid)."""

@@ -6,21 +6,26 @@ reply; events from the ledger become commands too (``TRANSLATORS``).
 
 from __future__ import annotations
 
+from datetime import date
+
 from skillpay.actors import Actor
+from skillpay.clock import Clock, SystemClock, shanghai_date
 from skillpay.errors import NotFound
 from skillpay.events.v1 import events_pb2
 from skillpay.grpc_server import caller, list_audit_records
 from skillpay.ids import derived_id
 from skillpay.kafka import LEDGER_EVENTS, VOUCHER_EVENTS, actor_for_event
 from skillpay.messagebus import MessageBus, Reply
-from skillpay.paging import decode_token, page_size, split_page
+from skillpay.paging import bound_scope, decode_token, page_size, split_page
 from skillpay.service_runtime import from_date, from_ts, main_for, run_service
 from skillpay.voucher.v1 import voucher_pb2 as pb
 from skillpay.voucher.v1 import voucher_pb2_grpc
 from voucher_svc import bootstrap
 from voucher_svc.config import VoucherSettings
+from voucher_svc.domain.catalogue_query import InstitutionFilter, OccupationFilter
 from voucher_svc.entrypoints import mappers
 from voucher_svc.service_layer import commands
+from voucher_svc.service_layer.queries import VoucherQueries
 
 OCCUPATION = Reply.protobuf(pb.Occupation, mappers.occupation)
 INSTITUTION = Reply.protobuf(pb.Institution, mappers.institution)
@@ -28,12 +33,17 @@ VOUCHER = Reply.protobuf(pb.Voucher, mappers.voucher)
 CERTIFICATE = Reply.protobuf(pb.Certificate, mappers.certificate)
 BATCH = Reply.protobuf(pb.Batch, mappers.batch)
 BATCH_PROGRESS = Reply.protobuf(pb.BatchProgress, mappers.batch_progress)
+PERSON = Reply.protobuf(pb.Person, mappers.person)  # masked only: the admin setting groups is not the person
+PRESENTATION = Reply.protobuf(pb.PresentationToken, mappers.presentation)
+EMPLOYMENT = Reply.protobuf(pb.EmploymentRecord, mappers.employment)
 
 
 class VoucherServicer(voucher_pb2_grpc.VoucherServiceServicer):
-    def __init__(self, bus: MessageBus, uow_factory):
+    def __init__(self, bus: MessageBus, uow_factory, queries: VoucherQueries, clock: Clock | None = None):
         self._bus = bus
         self._uow = uow_factory
+        self._queries = queries
+        self._clock = clock or SystemClock()
 
     def _reader(self, query: str) -> Actor:
         return self._bus.authorize(caller(), query)
@@ -41,21 +51,78 @@ class VoucherServicer(voucher_pb2_grpc.VoucherServiceServicer):
     async def RegisterOccupation(self, request, context):
         return await self._bus.handle(commands.RegisterOccupation(
             actor=caller(request), code=request.code, name=request.name, level=request.level,
-            subsidy_standard_fen=request.subsidy_standard_fen, new_occupation=request.new_occupation),
+            subsidy_standard_fen=request.subsidy_standard_fen, new_occupation=request.new_occupation,
+            min_class_hours=request.min_class_hours, practical_oriented=request.practical_oriented,
+            region=request.region,
+            effective_from=from_date(request.effective_from, request.HasField("effective_from"), "effective_from")),
+            reply=OCCUPATION)
+
+    async def ReviseOccupation(self, request, context):
+        return await self._bus.handle(commands.ReviseOccupation(
+            actor=caller(request), code=request.code, level=request.level, name=request.name,
+            subsidy_standard_fen=request.subsidy_standard_fen, new_occupation=request.new_occupation,
+            min_class_hours=request.min_class_hours, practical_oriented=request.practical_oriented,
+            region=request.region,
+            effective_from=from_date(request.effective_from, request.HasField("effective_from"), "effective_from")),
             reply=OCCUPATION)
 
     async def ListOccupations(self, request, context):
         self._reader("ListOccupations")
         limit = page_size(request.page_size)
+        filters = OccupationFilter.checked(
+            request.code_prefix, request.level, request.region,
+            from_date(request.in_force_on, request.HasField("in_force_on"), "in_force_on"))
+        scope = bound_scope("occupations", filters.binding())
+        after = decode_token(request.page_token, scope)
+        # The day is the filter's, else the one the first page was listed for (in the token), else today.
+        on = filters.in_force_on or (date.fromisoformat(after.split("|")[0]) if after else None) \
+            or shanghai_date(self._clock.now())
+        key = None
+        if after:
+            _, code, level = after.split("|")
+            key = (code, int(level))
         async with self._uow(read_only=True) as uow:
-            items = await uow.occupations.list(decode_token(request.page_token, "occupations"), limit + 1)
-        page, token = split_page(items, limit, lambda last: f"{last.code}|{last.level}", "occupations")
+            items = await uow.occupations.list(key, limit + 1, on, filters)
+        page, token = split_page(items, limit, lambda last: f"{on.isoformat()}|{last.code}|{last.level}", scope)
         return pb.ListOccupationsResponse(occupations=[mappers.occupation(o) for o in page], next_page_token=token)
 
     async def RegisterInstitution(self, request, context):
         return await self._bus.handle(commands.RegisterInstitution(
             actor=caller(request), name=request.name, credit_code=request.credit_code, address=request.address,
-            occupation_codes=tuple(request.occupation_codes)), reply=INSTITUTION)
+            occupation_codes=tuple(request.occupation_codes),
+            nature=mappers.INSTITUTION_NATURE_FROM_PB.get(request.nature), region=request.region,
+            bank_account=mappers.bank_account(request.bank_account) if request.HasField("bank_account") else None),
+            reply=INSTITUTION)
+
+    async def ListInstitutions(self, request, context):
+        self._reader("ListInstitutions")
+        limit = page_size(request.page_size)
+        filters = InstitutionFilter.checked(mappers.INSTITUTION_STATUS_FROM_PB.get(request.status), request.region,
+                                            request.occupation_code, request.name_contains)
+        scope = bound_scope("institutions", filters.binding())
+        async with self._uow(read_only=True) as uow:
+            items = await uow.institutions.list(decode_token(request.page_token, scope), limit + 1, filters)
+        page, token = split_page(items, limit, lambda last: last.institution_id, scope)
+        return pb.ListInstitutionsResponse(institutions=[mappers.institution(i) for i in page],
+                                           next_page_token=token)
+
+    async def SuspendInstitution(self, request, context):
+        return await self._bus.handle(commands.SuspendInstitution(
+            actor=caller(request), institution_id=request.institution_id, reason=request.reason), reply=INSTITUTION)
+
+    async def ReinstateInstitution(self, request, context):
+        return await self._bus.handle(commands.ReinstateInstitution(
+            actor=caller(request), institution_id=request.institution_id), reply=INSTITUTION)
+
+    async def RemoveInstitution(self, request, context):
+        return await self._bus.handle(commands.RemoveInstitution(
+            actor=caller(request), institution_id=request.institution_id, reason=request.reason), reply=INSTITUTION)
+
+    async def UpdateInstitutionBankAccount(self, request, context):
+        number, name, code = mappers.bank_account(request.bank_account)
+        return await self._bus.handle(commands.UpdateInstitutionBankAccount(
+            actor=caller(request), institution_id=request.institution_id, account_number=number, account_name=name,
+            bank_code=code), reply=INSTITUTION)
 
     async def GetInstitution(self, request, context):
         self._reader("GetInstitution")
@@ -72,11 +139,15 @@ class VoucherServicer(voucher_pb2_grpc.VoucherServiceServicer):
             batch_id=request.batch_id, valid_until=from_ts(request.valid_until, request.HasField("valid_until"), "valid_until")),
             reply=VOUCHER)
 
+    async def CreatePresentationToken(self, request, context):
+        return await self._bus.handle(commands.CreatePresentationToken(
+            actor=caller(request), voucher_id=request.voucher_id), reply=PRESENTATION)
+
     async def EnrolVoucher(self, request, context):
         return await self._bus.handle(commands.EnrolVoucher(
             actor=caller(request), voucher_id=request.voucher_id, institution_id=request.institution_id,
-            real_person_verified=request.real_person_verified, occupation_code=request.occupation_code,
-            level=request.level), reply=VOUCHER)
+            real_person_verified=request.real_person_verified, presentation_token=request.presentation_token,
+            occupation_code=request.occupation_code, level=request.level), reply=VOUCHER)
 
     async def CreateBatch(self, request, context):
         return await self._bus.handle(commands.CreateBatch(
@@ -136,32 +207,55 @@ class VoucherServicer(voucher_pb2_grpc.VoucherServiceServicer):
             reply=VOUCHER)
 
     async def GetVoucher(self, request, context):
-        self._reader("GetVoucher")
-        async with self._uow(read_only=True) as uow:
-            v = await uow.vouchers.get(request.voucher_id)
-        if v is None:
-            raise NotFound("voucher not found")
-        return mappers.voucher(v)
+        actor = self._reader("GetVoucher")
+        return mappers.voucher(await self._queries.get_voucher(actor, request.voucher_id))
 
     async def ListVouchers(self, request, context):
-        self._reader("ListVouchers")
+        actor = self._reader("ListVouchers")
         limit = page_size(request.page_size)
         state = mappers.VOUCHER_STATE_FROM_PB.get(request.state)
-        async with self._uow(read_only=True) as uow:
-            items = await uow.vouchers.list(decode_token(request.page_token, "vouchers"), limit + 1, state)
+        items = await self._queries.list_vouchers(actor, decode_token(request.page_token, "vouchers"), limit + 1, state)
         page, token = split_page(items, limit, lambda last: last.voucher_id, "vouchers")
         return pb.ListVouchersResponse(vouchers=[mappers.voucher(v) for v in page], next_page_token=token)
+
+    async def GetPerson(self, request, context):
+        view = await self._queries.get_person(self._reader("GetPerson"), request.resident_id)
+        return mappers.person(view.person, view.resident_id)
+
+    async def SetHardshipGroups(self, request, context):
+        return await self._bus.handle(commands.SetHardshipGroups(
+            actor=caller(request), resident_id=request.resident_id,
+            groups=tuple(mappers.HARDSHIP_GROUP_FROM_PB.get(g) for g in request.groups),
+            effective_from=from_date(request.effective_from, request.HasField("effective_from"), "effective_from")),
+            reply=PERSON)
+
+    async def RecordEmployment(self, request, context):
+        return await self._bus.handle(commands.RecordEmployment(
+            actor=caller(request), resident_id=request.resident_id, name=request.name,
+            employer_credit_code=request.employer_credit_code, employer_name=request.employer_name,
+            start_date=from_date(request.start_date, request.HasField("start_date"), "start_date"),
+            source=mappers.EMPLOYMENT_SOURCE_FROM_PB.get(request.source)), reply=EMPLOYMENT)
+
+    async def ListEmployment(self, request, context):
+        self._reader("ListEmployment")
+        page, token = await self._queries.list_employment(request.resident_id, request.page_size,
+                                                          request.page_token)
+        return pb.ListEmploymentResponse(records=[mappers.employment(e) for e in page], next_page_token=token)
 
     async def ListAuditRecords(self, request, context):
         return await list_audit_records(self._uow, self._bus, request)
 
 
 
+# The voucher's state follows the payment of its own value; a top-up (A5) is the claim's to follow.
+TOP_UP_LINE = "top_up"
+
+
 def on_payment_settled(envelope: events_pb2.EventEnvelope):
     event = events_pb2.PaymentSettled.FromString(envelope.payload)
     voucher_id = event.references.get("voucher_id", "")
-    if not voucher_id:
-        return None  # paid for something other than a voucher
+    if not voucher_id or event.references.get("line_kind") == TOP_UP_LINE:
+        return None  # paid for something other than a voucher's value
     return commands.MarkVoucherPaid(actor=actor_for_event(envelope), voucher_id=voucher_id, payment_id=event.payment_id,
                                     paid_at=from_ts(event.settled_at, event.HasField("settled_at")))
 
@@ -169,7 +263,7 @@ def on_payment_settled(envelope: events_pb2.EventEnvelope):
 def on_payment_failed(envelope: events_pb2.EventEnvelope):
     event = events_pb2.PaymentFailed.FromString(envelope.payload)
     voucher_id = event.references.get("voucher_id", "")
-    if not voucher_id:
+    if not voucher_id or event.references.get("line_kind") == TOP_UP_LINE:
         return None
     return commands.MarkVoucherPayoutFailed(actor=actor_for_event(envelope), voucher_id=voucher_id,
                                             reason=event.reason)
@@ -182,7 +276,8 @@ async def start(settings: VoucherSettings) -> None:
     process = await bootstrap.for_process(settings)
 
     def add_servicers(server):
-        voucher_pb2_grpc.add_VoucherServiceServicer_to_server(VoucherServicer(process.bus, process.uow_factory), server)
+        servicer = VoucherServicer(process.bus, process.uow_factory, process.queries, process.runtime.clock)
+        voucher_pb2_grpc.add_VoucherServiceServicer_to_server(servicer, server)
         return [pb.DESCRIPTOR.services_by_name["VoucherService"].full_name]
 
     try:

@@ -7,7 +7,9 @@ from datetime import date, datetime
 
 from skillpay.messagebus import Command
 from voucher_svc.domain.batch import BatchMode
-from voucher_svc.domain.model import CertificateType, VoucherKind
+from voucher_svc.domain.employment import EmploymentSource
+from voucher_svc.domain.model import CertificateType, InstitutionNature, VoucherKind
+from voucher_svc.domain.person import HardshipGroup
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -17,6 +19,25 @@ class RegisterOccupation(Command):
     level: int
     subsidy_standard_fen: int
     new_occupation: bool = False
+    min_class_hours: int = 0
+    practical_oriented: bool = False
+    region: str = ""
+    effective_from: date | None = None  # None: today (Asia/Shanghai)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReviseOccupation(Command):
+    """A1: a new version of a catalogue entry from ``effective_from``, with all of its terms."""
+
+    code: str
+    level: int
+    name: str
+    subsidy_standard_fen: int
+    new_occupation: bool = False
+    min_class_hours: int = 0
+    practical_oriented: bool = False
+    region: str = ""
+    effective_from: date | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,6 +46,38 @@ class RegisterInstitution(Command):
     credit_code: str
     address: str
     occupation_codes: tuple[str, ...]
+    nature: InstitutionNature | None = None  # None: other
+    region: str = ""
+    bank_account: tuple[str, str, str] | None = None  # (account number, account name, bank code)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SuspendInstitution(Command):
+    """X3: no new enrolments or redemptions at the institution until it is reinstated."""
+
+    institution_id: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReinstateInstitution(Command):
+    institution_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RemoveInstitution(Command):
+    """X3: the institution leaves the catalogue for good."""
+
+    institution_id: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpdateInstitutionBankAccount(Command):
+    institution_id: str
+    account_number: str
+    account_name: str
+    bank_code: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,7 +98,8 @@ class IssueVoucher(Command):
 class EnrolVoucher(Command):
     voucher_id: str
     institution_id: str
-    real_person_verified: bool
+    real_person_verified: bool  # X1: the institution's real-person check of the holder
+    presentation_token: str  # V2: the holder's single-use token for this voucher (CreatePresentationToken)
     # The occupation and level chosen at enrolment: required for a general voucher; for a
     # targeted one, when given, they must be its own. "" and 0: not given.
     occupation_code: str = ""
@@ -99,6 +153,25 @@ class ClaimVoucher(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class CreatePresentationToken(Command):
+    """V2: the holder's app asks for a short-lived token to present one of their vouchers."""
+
+    voucher_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetHardshipGroups(Command):
+    """A6: the hardship groups a person belongs to from a date on (an empty tuple: none)."""
+
+    resident_id: str
+    groups: tuple[HardshipGroup | None, ...]  # None: a value that is not a listed group
+    effective_from: date | None
+
+    def __repr__(self) -> str:  # never the clear resident ID
+        return f"SetHardshipGroups(groups={self.groups!r}, effective_from={self.effective_from}, actor={self.actor})"
+
+
+@dataclass(frozen=True, kw_only=True)
 class RecordCertificate(Command):
     resident_id: str
     name: str
@@ -133,3 +206,18 @@ class MarkVoucherPayoutFailed(Command):
 
     voucher_id: str
     reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordEmployment(Command):
+    """Employment evidence of a person (A2; A5 tops up what was redeemed before it was known)."""
+
+    resident_id: str
+    name: str
+    employer_credit_code: str
+    employer_name: str
+    start_date: date | None
+    source: EmploymentSource | None
+
+    def __repr__(self) -> str:
+        return f"RecordEmployment(source={self.source}, actor={self.actor})"

@@ -2,25 +2,45 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Protocol
 
 from skillpay.uow import AbstractUnitOfWork, AuditLog, IdempotencyRepository
 from voucher_svc.domain.batch import Batch
+from voucher_svc.domain.catalogue_query import InstitutionFilter, OccupationFilter
 from voucher_svc.domain.eligibility import HistoryEntry
+from voucher_svc.domain.employment import EmploymentRecord
 from voucher_svc.domain.model import Certificate, CertificateType, Institution, Occupation, Voucher, VoucherState
+from voucher_svc.domain.person import Person
 
 
 class OccupationRepository(Protocol):
-    async def add(self, occupation: Occupation) -> None: ...
-    async def get(self, code: str, level: int) -> Occupation | None: ...
+    """A1: catalogue entries (code, level) and their dated versions."""
+
+    async def add(self, occupation: Occupation) -> None:
+        """A new entry with its first version."""
+    async def add_version(self, occupation: Occupation) -> None:
+        """The next version of an existing entry."""
+    async def close(self, occupation: Occupation) -> None:
+        """Write the end date the next version gave this (latest) one: the only change a version ever sees;
+        ConcurrentUpdate when it is no longer the latest."""
+    async def get(self, code: str, level: int) -> Occupation | None:
+        """The entry's latest version."""
+    async def in_force(self, code: str, level: int, on: date) -> Occupation | None: ...
     async def exists_code(self, code: str) -> bool: ...
-    async def list(self, after: str | None, limit: int) -> list[Occupation]: ...
+    async def list(self, after: tuple[str, int] | None, limit: int, on: date,
+                   filters: OccupationFilter) -> list[Occupation]:
+        """The versions in force on ``on``, one per entry, by (code, level) after ``after``."""
 
 
 class InstitutionRepository(Protocol):
     async def add(self, institution: Institution) -> None: ...
-    async def get(self, institution_id: str) -> Institution | None: ...
+    async def get(self, institution_id: str, for_update: bool = False, for_share: bool = False) -> Institution | None:
+        """``for_share`` holds its status until the transaction ends (X3: no suspension slips in between)."""
+    async def save(self, institution: Institution) -> None:
+        """Optimistic, on ``version``: ConcurrentUpdate when someone changed it meanwhile."""
     async def get_by_credit_code(self, credit_code: str) -> Institution | None: ...
+    async def list(self, after: str | None, limit: int, filters: InstitutionFilter) -> list[Institution]: ...
 
 
 class CertificateRepository(Protocol):
@@ -36,8 +56,19 @@ class VoucherRepository(Protocol):
     async def existing_ids(self, voucher_ids: set[str]) -> set[str]: ...
     async def get(self, voucher_id: str, for_update: bool = False) -> Voucher | None: ...
     async def save(self, voucher: Voucher) -> None: ...
-    async def list(self, after: str | None, limit: int, state: VoucherState | None) -> list[Voucher]: ...
+    async def list(self, after: str | None, limit: int, state: VoucherState | None,
+                   holder_lookup: str | None = None) -> list[Voucher]: ...
     async def history(self, id_lookup: str) -> list[HistoryEntry]: ...
+    async def subsidised_of(self, id_lookup: str) -> list[Voucher]:
+        """A5: the person's redeemed or paid vouchers (read without a row lock; ``save`` checks the version)."""
+
+
+class EmploymentRepository(Protocol):
+    async def add(self, record: EmploymentRecord) -> None: ...
+    async def get(self, employment_id: str) -> EmploymentRecord | None: ...
+    async def start_dates(self, id_lookup: str) -> list[date]: ...
+    async def of_person(self, id_lookup: str, after: str | None, limit: int) -> list[EmploymentRecord]:
+        """Latest start first (then by id); ``after`` is the "<start date>|<id>" key of the last one seen."""
 
 
 class BatchRepository(Protocol):
@@ -47,7 +78,27 @@ class BatchRepository(Protocol):
 
 
 class PersonRepository(Protocol):
-    async def lock(self, id_lookup: str) -> None: ...
+    async def lock(self, id_lookup: str) -> None:
+        """L1-L4: hold the person's row until the unit of work ends (commands changing an entitlement)."""
+
+    async def get(self, id_lookup: str, for_update: bool = False) -> Person | None: ...
+    async def add(self, person: Person) -> None:
+        """A person first seen; a row ``lock`` made before (or a concurrent first sighting) is taken over."""
+
+    async def save(self, person: Person) -> None:
+        """Optimistic on ``version``: raises ConcurrentUpdate when someone changed the person meanwhile."""
+
+    async def get_many(self, id_lookups: set[str]) -> dict[str, Person]:
+        """The known persons among these (a batch chunk's), without a lock."""
+
+    async def upsert_many(self, first_seen: list[Person], refreshed: list[Person]) -> None:
+        """A batch chunk's persons at once: ``first_seen`` added (taking over a row written meanwhile),
+        ``refreshed`` given their new identity; their hardship groups are left as they are."""
+
+
+class UsedPresentationRepository(Protocol):
+    async def use(self, jti: str, voucher_id: str, institution_id: str, used_at: datetime) -> bool:
+        """V2: record the token as used; False when it was used before (by any replica)."""
 
 
 class VoucherUnitOfWork(AbstractUnitOfWork):
@@ -57,5 +108,7 @@ class VoucherUnitOfWork(AbstractUnitOfWork):
     vouchers: VoucherRepository
     persons: PersonRepository
     batches: BatchRepository
+    presentations: UsedPresentationRepository
+    employment: EmploymentRepository
     idempotency: IdempotencyRepository
     audit: AuditLog

@@ -26,33 +26,33 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from skillpay.audit.v1 import audit_pb2 as skillpay_dot_audit_dot_v1_dot_audit__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dskillpay/claim/v1/claim.proto\x12\x11skillpay.claim.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dskillpay/audit/v1/audit.proto\"\xb6\x04\n\x05\x43laim\x12\x10\n\x08\x63laim_id\x18\x01 \x01(\t\x12*\n\x04kind\x18\x02 \x01(\x0e\x32\x1c.skillpay.claim.v1.ClaimKind\x12\x12\n\nvoucher_id\x18\x03 \x01(\t\x12\x30\n\npayee_kind\x18\x04 \x01(\x0e\x32\x1c.skillpay.claim.v1.PayeeKind\x12\x12\n\npayee_name\x18\x05 \x01(\t\x12\x17\n\x0fpayee_id_masked\x18\x06 \x01(\t\x12\x16\n\x0einstitution_id\x18\x07 \x01(\t\x12\x17\n\x0foccupation_code\x18\x08 \x01(\t\x12\r\n\x05level\x18\t \x01(\x05\x12\x12\n\namount_fen\x18\n \x01(\x03\x12\x13\n\x0b\x66und_source\x18\x0b \x01(\t\x12,\n\x05state\x18\x0c \x01(\x0e\x32\x1d.skillpay.claim.v1.ClaimState\x12\x12\n\npayment_id\x18\r \x01(\t\x12\x16\n\x0e\x66\x61ilure_reason\x18\x0e \x01(\t\x12.\n\ncreated_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x61pproved_at\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07paid_at\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x05lines\x18\x12 \x03(\x0b\x32\x1c.skillpay.claim.v1.ClaimLine\"\xb4\x01\n\tClaimLine\x12\x0f\n\x07line_id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x12\n\namount_fen\x18\x03 \x01(\x03\x12\x30\n\x05state\x18\x04 \x01(\x0e\x32!.skillpay.claim.v1.ClaimLineState\x12\x19\n\x11payout_request_id\x18\x05 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x06 \x01(\x05\x12\x16\n\x0e\x66\x61ilure_reason\x18\x07 \x01(\t\"#\n\x0fGetClaimRequest\x12\x10\n\x08\x63laim_id\x18\x01 \x01(\t\"|\n\x11ListClaimsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x12\n\nvoucher_id\x18\x03 \x01(\t\x12,\n\x05state\x18\x04 \x01(\x0e\x32\x1d.skillpay.claim.v1.ClaimState\"W\n\x12ListClaimsResponse\x12(\n\x06\x63laims\x18\x01 \x03(\x0b\x32\x18.skillpay.claim.v1.Claim\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"A\n\x19RequestPayoutAgainRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08\x63laim_id\x18\x02 \x01(\t*W\n\tClaimKind\x12\x1a\n\x16\x43LAIM_KIND_UNSPECIFIED\x10\x00\x12\x16\n\x12\x43LAIM_KIND_VOUCHER\x10\x01\x12\x16\n\x12\x43LAIM_KIND_PROJECT\x10\x02*Z\n\tPayeeKind\x12\x1a\n\x16PAYEE_KIND_UNSPECIFIED\x10\x00\x12\x15\n\x11PAYEE_KIND_PERSON\x10\x01\x12\x1a\n\x16PAYEE_KIND_INSTITUTION\x10\x02*\xae\x01\n\nClaimState\x12\x1b\n\x17\x43LAIM_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43LAIM_STATE_SUBMITTED\x10\x01\x12\x18\n\x14\x43LAIM_STATE_APPROVED\x10\x02\x12\x14\n\x10\x43LAIM_STATE_PAID\x10\x03\x12\x18\n\x14\x43LAIM_STATE_REJECTED\x10\x04\x12\x1e\n\x1a\x43LAIM_STATE_PAYMENT_FAILED\x10\x05*\xb4\x01\n\x0e\x43laimLineState\x12 \n\x1c\x43LAIM_LINE_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43LAIM_LINE_STATE_OPEN\x10\x01\x12%\n!CLAIM_LINE_STATE_PAYOUT_REQUESTED\x10\x02\x12\x19\n\x15\x43LAIM_LINE_STATE_PAID\x10\x03\x12#\n\x1f\x43LAIM_LINE_STATE_PAYMENT_FAILED\x10\x04\x32\xfe\x02\n\x0c\x43laimService\x12H\n\x08GetClaim\x12\".skillpay.claim.v1.GetClaimRequest\x1a\x18.skillpay.claim.v1.Claim\x12Y\n\nListClaims\x12$.skillpay.claim.v1.ListClaimsRequest\x1a%.skillpay.claim.v1.ListClaimsResponse\x12\\\n\x12RequestPayoutAgain\x12,.skillpay.claim.v1.RequestPayoutAgainRequest\x1a\x18.skillpay.claim.v1.Claim\x12k\n\x10ListAuditRecords\x12*.skillpay.audit.v1.ListAuditRecordsRequest\x1a+.skillpay.audit.v1.ListAuditRecordsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dskillpay/claim/v1/claim.proto\x12\x11skillpay.claim.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dskillpay/audit/v1/audit.proto\"\xcc\x04\n\x05\x43laim\x12\x10\n\x08\x63laim_id\x18\x01 \x01(\t\x12*\n\x04kind\x18\x02 \x01(\x0e\x32\x1c.skillpay.claim.v1.ClaimKind\x12\x12\n\nvoucher_id\x18\x03 \x01(\t\x12\x30\n\npayee_kind\x18\x04 \x01(\x0e\x32\x1c.skillpay.claim.v1.PayeeKind\x12\x12\n\npayee_name\x18\x05 \x01(\t\x12\x17\n\x0fpayee_id_masked\x18\x06 \x01(\t\x12\x16\n\x0einstitution_id\x18\x07 \x01(\t\x12\x17\n\x0foccupation_code\x18\x08 \x01(\t\x12\r\n\x05level\x18\t \x01(\x05\x12\x12\n\namount_fen\x18\n \x01(\x03\x12\x13\n\x0b\x66und_source\x18\x0b \x01(\t\x12,\n\x05state\x18\x0c \x01(\x0e\x32\x1d.skillpay.claim.v1.ClaimState\x12\x12\n\npayment_id\x18\r \x01(\t\x12\x16\n\x0e\x66\x61ilure_reason\x18\x0e \x01(\t\x12.\n\ncreated_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x61pproved_at\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07paid_at\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x05lines\x18\x12 \x03(\x0b\x32\x1c.skillpay.claim.v1.ClaimLine\x12\x14\n\x0cstandard_fen\x18\x13 \x01(\x03\"\xd8\x01\n\tClaimLine\x12\x0f\n\x07line_id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x12\n\namount_fen\x18\x03 \x01(\x03\x12\x30\n\x05state\x18\x04 \x01(\x0e\x32!.skillpay.claim.v1.ClaimLineState\x12\x19\n\x11payout_request_id\x18\x05 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x06 \x01(\x05\x12\x16\n\x0e\x66\x61ilure_reason\x18\x07 \x01(\t\x12\x0c\n\x04rule\x18\x08 \x01(\t\x12\x14\n\x0crate_percent\x18\t \x01(\x05\"#\n\x0fGetClaimRequest\x12\x10\n\x08\x63laim_id\x18\x01 \x01(\t\"|\n\x11ListClaimsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x12\n\nvoucher_id\x18\x03 \x01(\t\x12,\n\x05state\x18\x04 \x01(\x0e\x32\x1d.skillpay.claim.v1.ClaimState\"W\n\x12ListClaimsResponse\x12(\n\x06\x63laims\x18\x01 \x03(\x0b\x32\x18.skillpay.claim.v1.Claim\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"A\n\x19RequestPayoutAgainRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08\x63laim_id\x18\x02 \x01(\t*W\n\tClaimKind\x12\x1a\n\x16\x43LAIM_KIND_UNSPECIFIED\x10\x00\x12\x16\n\x12\x43LAIM_KIND_VOUCHER\x10\x01\x12\x16\n\x12\x43LAIM_KIND_PROJECT\x10\x02*Z\n\tPayeeKind\x12\x1a\n\x16PAYEE_KIND_UNSPECIFIED\x10\x00\x12\x15\n\x11PAYEE_KIND_PERSON\x10\x01\x12\x1a\n\x16PAYEE_KIND_INSTITUTION\x10\x02*\xae\x01\n\nClaimState\x12\x1b\n\x17\x43LAIM_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43LAIM_STATE_SUBMITTED\x10\x01\x12\x18\n\x14\x43LAIM_STATE_APPROVED\x10\x02\x12\x14\n\x10\x43LAIM_STATE_PAID\x10\x03\x12\x18\n\x14\x43LAIM_STATE_REJECTED\x10\x04\x12\x1e\n\x1a\x43LAIM_STATE_PAYMENT_FAILED\x10\x05*\xb4\x01\n\x0e\x43laimLineState\x12 \n\x1c\x43LAIM_LINE_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43LAIM_LINE_STATE_OPEN\x10\x01\x12%\n!CLAIM_LINE_STATE_PAYOUT_REQUESTED\x10\x02\x12\x19\n\x15\x43LAIM_LINE_STATE_PAID\x10\x03\x12#\n\x1f\x43LAIM_LINE_STATE_PAYMENT_FAILED\x10\x04\x32\xfe\x02\n\x0c\x43laimService\x12H\n\x08GetClaim\x12\".skillpay.claim.v1.GetClaimRequest\x1a\x18.skillpay.claim.v1.Claim\x12Y\n\nListClaims\x12$.skillpay.claim.v1.ListClaimsRequest\x1a%.skillpay.claim.v1.ListClaimsResponse\x12\\\n\x12RequestPayoutAgain\x12,.skillpay.claim.v1.RequestPayoutAgainRequest\x1a\x18.skillpay.claim.v1.Claim\x12k\n\x10ListAuditRecords\x12*.skillpay.audit.v1.ListAuditRecordsRequest\x1a+.skillpay.audit.v1.ListAuditRecordsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'skillpay.claim.v1.claim_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CLAIMKIND']._serialized_start=1187
-  _globals['_CLAIMKIND']._serialized_end=1274
-  _globals['_PAYEEKIND']._serialized_start=1276
-  _globals['_PAYEEKIND']._serialized_end=1366
-  _globals['_CLAIMSTATE']._serialized_start=1369
-  _globals['_CLAIMSTATE']._serialized_end=1543
-  _globals['_CLAIMLINESTATE']._serialized_start=1546
-  _globals['_CLAIMLINESTATE']._serialized_end=1726
+  _globals['_CLAIMKIND']._serialized_start=1245
+  _globals['_CLAIMKIND']._serialized_end=1332
+  _globals['_PAYEEKIND']._serialized_start=1334
+  _globals['_PAYEEKIND']._serialized_end=1424
+  _globals['_CLAIMSTATE']._serialized_start=1427
+  _globals['_CLAIMSTATE']._serialized_end=1601
+  _globals['_CLAIMLINESTATE']._serialized_start=1604
+  _globals['_CLAIMLINESTATE']._serialized_end=1784
   _globals['_CLAIM']._serialized_start=117
-  _globals['_CLAIM']._serialized_end=683
-  _globals['_CLAIMLINE']._serialized_start=686
-  _globals['_CLAIMLINE']._serialized_end=866
-  _globals['_GETCLAIMREQUEST']._serialized_start=868
-  _globals['_GETCLAIMREQUEST']._serialized_end=903
-  _globals['_LISTCLAIMSREQUEST']._serialized_start=905
-  _globals['_LISTCLAIMSREQUEST']._serialized_end=1029
-  _globals['_LISTCLAIMSRESPONSE']._serialized_start=1031
-  _globals['_LISTCLAIMSRESPONSE']._serialized_end=1118
-  _globals['_REQUESTPAYOUTAGAINREQUEST']._serialized_start=1120
-  _globals['_REQUESTPAYOUTAGAINREQUEST']._serialized_end=1185
-  _globals['_CLAIMSERVICE']._serialized_start=1729
-  _globals['_CLAIMSERVICE']._serialized_end=2111
+  _globals['_CLAIM']._serialized_end=705
+  _globals['_CLAIMLINE']._serialized_start=708
+  _globals['_CLAIMLINE']._serialized_end=924
+  _globals['_GETCLAIMREQUEST']._serialized_start=926
+  _globals['_GETCLAIMREQUEST']._serialized_end=961
+  _globals['_LISTCLAIMSREQUEST']._serialized_start=963
+  _globals['_LISTCLAIMSREQUEST']._serialized_end=1087
+  _globals['_LISTCLAIMSRESPONSE']._serialized_start=1089
+  _globals['_LISTCLAIMSRESPONSE']._serialized_end=1176
+  _globals['_REQUESTPAYOUTAGAINREQUEST']._serialized_start=1178
+  _globals['_REQUESTPAYOUTAGAINREQUEST']._serialized_end=1243
+  _globals['_CLAIMSERVICE']._serialized_start=1787
+  _globals['_CLAIMSERVICE']._serialized_end=2169
 # @@protoc_insertion_point(module_scope)

@@ -58,7 +58,7 @@ CLAIM_LINE_STATE_PAID: ClaimLineState
 CLAIM_LINE_STATE_PAYMENT_FAILED: ClaimLineState
 
 class Claim(_message.Message):
-    __slots__ = ("claim_id", "kind", "voucher_id", "payee_kind", "payee_name", "payee_id_masked", "institution_id", "occupation_code", "level", "amount_fen", "fund_source", "state", "payment_id", "failure_reason", "created_at", "approved_at", "paid_at", "lines")
+    __slots__ = ("claim_id", "kind", "voucher_id", "payee_kind", "payee_name", "payee_id_masked", "institution_id", "occupation_code", "level", "amount_fen", "fund_source", "state", "payment_id", "failure_reason", "created_at", "approved_at", "paid_at", "lines", "standard_fen")
     CLAIM_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -77,6 +77,7 @@ class Claim(_message.Message):
     APPROVED_AT_FIELD_NUMBER: _ClassVar[int]
     PAID_AT_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
+    STANDARD_FEN_FIELD_NUMBER: _ClassVar[int]
     claim_id: str
     kind: ClaimKind
     voucher_id: str
@@ -95,10 +96,11 @@ class Claim(_message.Message):
     approved_at: _timestamp_pb2.Timestamp
     paid_at: _timestamp_pb2.Timestamp
     lines: _containers.RepeatedCompositeFieldContainer[ClaimLine]
-    def __init__(self, claim_id: _Optional[str] = ..., kind: _Optional[_Union[ClaimKind, str]] = ..., voucher_id: _Optional[str] = ..., payee_kind: _Optional[_Union[PayeeKind, str]] = ..., payee_name: _Optional[str] = ..., payee_id_masked: _Optional[str] = ..., institution_id: _Optional[str] = ..., occupation_code: _Optional[str] = ..., level: _Optional[int] = ..., amount_fen: _Optional[int] = ..., fund_source: _Optional[str] = ..., state: _Optional[_Union[ClaimState, str]] = ..., payment_id: _Optional[str] = ..., failure_reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., approved_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., paid_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[ClaimLine, _Mapping]]] = ...) -> None: ...
+    standard_fen: int
+    def __init__(self, claim_id: _Optional[str] = ..., kind: _Optional[_Union[ClaimKind, str]] = ..., voucher_id: _Optional[str] = ..., payee_kind: _Optional[_Union[PayeeKind, str]] = ..., payee_name: _Optional[str] = ..., payee_id_masked: _Optional[str] = ..., institution_id: _Optional[str] = ..., occupation_code: _Optional[str] = ..., level: _Optional[int] = ..., amount_fen: _Optional[int] = ..., fund_source: _Optional[str] = ..., state: _Optional[_Union[ClaimState, str]] = ..., payment_id: _Optional[str] = ..., failure_reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., approved_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., paid_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[ClaimLine, _Mapping]]] = ..., standard_fen: _Optional[int] = ...) -> None: ...
 
 class ClaimLine(_message.Message):
-    __slots__ = ("line_id", "kind", "amount_fen", "state", "payout_request_id", "attempt", "failure_reason")
+    __slots__ = ("line_id", "kind", "amount_fen", "state", "payout_request_id", "attempt", "failure_reason", "rule", "rate_percent")
     LINE_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_FEN_FIELD_NUMBER: _ClassVar[int]
@@ -106,6 +108,8 @@ class ClaimLine(_message.Message):
     PAYOUT_REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     ATTEMPT_FIELD_NUMBER: _ClassVar[int]
     FAILURE_REASON_FIELD_NUMBER: _ClassVar[int]
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    RATE_PERCENT_FIELD_NUMBER: _ClassVar[int]
     line_id: str
     kind: str
     amount_fen: int
@@ -113,7 +117,9 @@ class ClaimLine(_message.Message):
     payout_request_id: str
     attempt: int
     failure_reason: str
-    def __init__(self, line_id: _Optional[str] = ..., kind: _Optional[str] = ..., amount_fen: _Optional[int] = ..., state: _Optional[_Union[ClaimLineState, str]] = ..., payout_request_id: _Optional[str] = ..., attempt: _Optional[int] = ..., failure_reason: _Optional[str] = ...) -> None: ...
+    rule: str
+    rate_percent: int
+    def __init__(self, line_id: _Optional[str] = ..., kind: _Optional[str] = ..., amount_fen: _Optional[int] = ..., state: _Optional[_Union[ClaimLineState, str]] = ..., payout_request_id: _Optional[str] = ..., attempt: _Optional[int] = ..., failure_reason: _Optional[str] = ..., rule: _Optional[str] = ..., rate_percent: _Optional[int] = ...) -> None: ...
 
 class GetClaimRequest(_message.Message):
     __slots__ = ("claim_id",)

@@ -23,9 +23,10 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from google.type import date_pb2 as google_dot_type_dot_date__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fskillpay/events/v1/events.proto\x12\x12skillpay.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa0\x02\n\rEventEnvelope\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x12\n\nevent_type\x18\x02 \x01(\t\x12\x14\n\x0c\x61ggregate_id\x18\x03 \x01(\t\x12/\n\x0boccurred_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08producer\x18\x05 \x01(\t\x12\x0f\n\x07payload\x18\x06 \x01(\x0c\x12J\n\rtrace_context\x18\x07 \x03(\x0b\x32\x33.skillpay.events.v1.EventEnvelope.TraceContextEntry\x1a\x33\n\x11TraceContextEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"R\n\tPersonRef\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tid_masked\x18\x02 \x01(\t\x12\x11\n\tid_sealed\x18\x03 \x01(\x0c\x12\x11\n\tid_lookup\x18\x04 \x01(\t\"\x9f\x02\n\x0fVoucherRedeemed\x12\x12\n\nvoucher_id\x18\x01 \x01(\t\x12-\n\x06holder\x18\x02 \x01(\x0b\x32\x1d.skillpay.events.v1.PersonRef\x12\x16\n\x0einstitution_id\x18\x03 \x01(\t\x12\x17\n\x0foccupation_code\x18\x04 \x01(\t\x12\r\n\x05level\x18\x05 \x01(\x05\x12\x16\n\x0e\x63\x65rtificate_id\x18\x06 \x01(\t\x12\x18\n\x10\x63\x65rtificate_type\x18\x07 \x01(\t\x12\x11\n\tvalue_fen\x18\x08 \x01(\x03\x12\x13\n\x0b\x66und_source\x18\t \x01(\t\x12/\n\x0bredeemed_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xc1\x02\n\x12VoucherBatchIssued\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\x12\x10\n\x08\x63hunk_no\x18\x02 \x01(\x03\x12\x14\n\x0cissued_count\x18\x03 \x01(\x03\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x13\n\x0b\x66und_source\x18\x05 \x01(\t\x12\x17\n\x0foccupation_code\x18\x06 \x01(\t\x12\r\n\x05level\x18\x07 \x01(\x05\x12\x16\n\x0einstitution_id\x18\x08 \x01(\t\x12.\n\nvalid_from\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bvalid_until\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tissued_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x8f\x03\n\x0fPayoutRequested\x12\x19\n\x11payout_request_id\x18\x01 \x01(\t\x12\x10\n\x08\x63laim_id\x18\x02 \x01(\t\x12\x15\n\rclaim_line_id\x18\x03 \x01(\t\x12\x11\n\tline_kind\x18\x04 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x05 \x01(\x05\x12,\n\x05payee\x18\x06 \x01(\x0b\x32\x1d.skillpay.events.v1.PersonRef\x12\x0f\n\x07\x63hannel\x18\x07 \x01(\t\x12\x12\n\namount_fen\x18\x08 \x01(\x03\x12\x13\n\x0b\x66und_source\x18\t \x01(\t\x12G\n\nreferences\x18\n \x03(\x0b\x32\x33.skillpay.events.v1.PayoutRequested.ReferencesEntry\x12\x30\n\x0crequested_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a\x31\n\x0fReferencesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x96\x02\n\x0ePaymentSettled\x12\x12\n\npayment_id\x18\x01 \x01(\t\x12\x12\n\namount_fen\x18\x04 \x01(\x03\x12\x13\n\x0b\x66und_source\x18\x05 \x01(\t\x12\x10\n\x08\x62\x61nk_ref\x18\x06 \x01(\t\x12.\n\nsettled_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x46\n\nreferences\x18\x08 \x03(\x0b\x32\x32.skillpay.events.v1.PaymentSettled.ReferencesEntry\x1a\x31\n\x0fReferencesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01J\x04\x08\x02\x10\x03J\x04\x08\x03\x10\x04\"\x91\x02\n\rPaymentFailed\x12\x12\n\npayment_id\x18\x01 \x01(\t\x12\x12\n\namount_fen\x18\x04 \x01(\x03\x12\x13\n\x0b\x66und_source\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12-\n\tfailed_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x45\n\nreferences\x18\x08 \x03(\x0b\x32\x31.skillpay.events.v1.PaymentFailed.ReferencesEntry\x1a\x31\n\x0fReferencesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01J\x04\x08\x02\x10\x03J\x04\x08\x03\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fskillpay/events/v1/events.proto\x12\x12skillpay.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\"\xa0\x02\n\rEventEnvelope\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x12\n\nevent_type\x18\x02 \x01(\t\x12\x14\n\x0c\x61ggregate_id\x18\x03 \x01(\t\x12/\n\x0boccurred_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08producer\x18\x05 \x01(\t\x12\x0f\n\x07payload\x18\x06 \x01(\x0c\x12J\n\rtrace_context\x18\x07 \x03(\x0b\x32\x33.skillpay.events.v1.EventEnvelope.TraceContextEntry\x1a\x33\n\x11TraceContextEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"R\n\tPersonRef\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tid_masked\x18\x02 \x01(\t\x12\x11\n\tid_sealed\x18\x03 \x01(\x0c\x12\x11\n\tid_lookup\x18\x04 \x01(\t\"\x95\x03\n\x0fVoucherRedeemed\x12\x12\n\nvoucher_id\x18\x01 \x01(\t\x12-\n\x06holder\x18\x02 \x01(\x0b\x32\x1d.skillpay.events.v1.PersonRef\x12\x16\n\x0einstitution_id\x18\x03 \x01(\t\x12\x17\n\x0foccupation_code\x18\x04 \x01(\t\x12\r\n\x05level\x18\x05 \x01(\x05\x12\x16\n\x0e\x63\x65rtificate_id\x18\x06 \x01(\t\x12\x18\n\x10\x63\x65rtificate_type\x18\x07 \x01(\t\x12\x11\n\tvalue_fen\x18\x08 \x01(\x03\x12\x13\n\x0b\x66und_source\x18\t \x01(\t\x12/\n\x0bredeemed_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0crate_percent\x18\x0b \x01(\x05\x12\x16\n\x0evaluation_rule\x18\x0c \x01(\t\x12\x14\n\x0cstandard_fen\x18\r \x01(\x03\x12\x30\n\x15\x65mployment_window_end\x18\x0e \x01(\x0b\x32\x11.google.type.Date\"\xf0\x02\n\x0fVoucherToppedUp\x12\x11\n\ttop_up_id\x18\x01 \x01(\t\x12\x12\n\nvoucher_id\x18\x02 \x01(\t\x12-\n\x06holder\x18\x03 \x01(\x0b\x32\x1d.skillpay.events.v1.PersonRef\x12\x16\n\x0einstitution_id\x18\x04 \x01(\t\x12\x17\n\x0foccupation_code\x18\x05 \x01(\t\x12\r\n\x05level\x18\x06 \x01(\x05\x12\x16\n\x0e\x63\x65rtificate_id\x18\x07 \x01(\t\x12\x11\n\tvalue_fen\x18\x08 \x01(\x03\x12\x12\n\ntop_up_fen\x18\t \x01(\x03\x12\x14\n\x0cstandard_fen\x18\n \x01(\x03\x12\x13\n\x0b\x66und_source\x18\x0b \x01(\t\x12+\n\x10\x65mployment_start\x18\x0c \x01(\x0b\x32\x11.google.type.Date\x12\x30\n\x0ctopped_up_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x8c\x02\n\x12\x45mploymentRecorded\x12\x15\n\remployment_id\x18\x01 \x01(\t\x12-\n\x06person\x18\x02 \x01(\x0b\x32\x1d.skillpay.events.v1.PersonRef\x12\x1c\n\x14\x65mployer_credit_code\x18\x03 \x01(\t\x12\x15\n\remployer_name\x18\x04 \x01(\t\x12%\n\nstart_date\x18\x05 \x01(\x0b\x32\x11.google.type.Date\x12\x0e\n\x06source\x18\x06 \x01(\t\x12\x13\n\x0brecorded_by\x18\x07 \x01(\t\x12/\n\x0brecorded_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xc1\x02\n\x12VoucherBatchIssued\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\x12\x10\n\x08\x63hunk_no\x18\x02 \x01(\x03\x12\x14\n\x0cissued_count\x18\x03 \x01(\x03\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x13\n\x0b\x66und_source\x18\x05 \x01(\t\x12\x17\n\x0foccupation_code\x18\x06 \x01(\t\x12\r\n\x05level\x18\x07 \x01(\x05\x12\x16\n\x0einstitution_id\x18\x08 \x01(\t\x12.\n\nvalid_from\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bvalid_until\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tissued_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x8f\x03\n\x0fPayoutRequested\x12\x19\n\x11payout_request_id\x18\x01 \x01(\t\x12\x10\n\x08\x63laim_id\x18\x02 \x01(\t\x12\x15\n\rclaim_line_id\x18\x03 \x01(\t\x12\x11\n\tline_kind\x18\x04 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x05 \x01(\x05\x12,\n\x05payee\x18\x06 \x01(\x0b\x32\x1d.skillpay.events.v1.PersonRef\x12\x0f\n\x07\x63hannel\x18\x07 \x01(\t\x12\x12\n\namount_fen\x18\x08 \x01(\x03\x12\x13\n\x0b\x66und_source\x18\t \x01(\t\x12G\n\nreferences\x18\n \x03(\x0b\x32\x33.skillpay.events.v1.PayoutRequested.ReferencesEntry\x12\x30\n\x0crequested_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a\x31\n\x0fReferencesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x96\x02\n\x0ePaymentSettled\x12\x12\n\npayment_id\x18\x01 \x01(\t\x12\x12\n\namount_fen\x18\x04 \x01(\x03\x12\x13\n\x0b\x66und_source\x18\x05 \x01(\t\x12\x10\n\x08\x62\x61nk_ref\x18\x06 \x01(\t\x12.\n\nsettled_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x46\n\nreferences\x18\x08 \x03(\x0b\x32\x32.skillpay.events.v1.PaymentSettled.ReferencesEntry\x1a\x31\n\x0fReferencesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01J\x04\x08\x02\x10\x03J\x04\x08\x03\x10\x04\"\x91\x02\n\rPaymentFailed\x12\x12\n\npayment_id\x18\x01 \x01(\t\x12\x12\n\namount_fen\x18\x04 \x01(\x03\x12\x13\n\x0b\x66und_source\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12-\n\tfailed_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x45\n\nreferences\x18\x08 \x03(\x0b\x32\x31.skillpay.events.v1.PaymentFailed.ReferencesEntry\x1a\x31\n\x0fReferencesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01J\x04\x08\x02\x10\x03J\x04\x08\x03\x10\x04\"\x9b\x01\n\x18InstitutionStatusChanged\x12\x16\n\x0einstitution_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x17\n\x0fprevious_status\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12.\n\nchanged_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,26 +41,32 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PAYMENTSETTLED_REFERENCESENTRY']._serialized_options = b'8\001'
   _globals['_PAYMENTFAILED_REFERENCESENTRY']._loaded_options = None
   _globals['_PAYMENTFAILED_REFERENCESENTRY']._serialized_options = b'8\001'
-  _globals['_EVENTENVELOPE']._serialized_start=89
-  _globals['_EVENTENVELOPE']._serialized_end=377
-  _globals['_EVENTENVELOPE_TRACECONTEXTENTRY']._serialized_start=326
-  _globals['_EVENTENVELOPE_TRACECONTEXTENTRY']._serialized_end=377
-  _globals['_PERSONREF']._serialized_start=379
-  _globals['_PERSONREF']._serialized_end=461
-  _globals['_VOUCHERREDEEMED']._serialized_start=464
-  _globals['_VOUCHERREDEEMED']._serialized_end=751
-  _globals['_VOUCHERBATCHISSUED']._serialized_start=754
-  _globals['_VOUCHERBATCHISSUED']._serialized_end=1075
-  _globals['_PAYOUTREQUESTED']._serialized_start=1078
-  _globals['_PAYOUTREQUESTED']._serialized_end=1477
-  _globals['_PAYOUTREQUESTED_REFERENCESENTRY']._serialized_start=1428
-  _globals['_PAYOUTREQUESTED_REFERENCESENTRY']._serialized_end=1477
-  _globals['_PAYMENTSETTLED']._serialized_start=1480
-  _globals['_PAYMENTSETTLED']._serialized_end=1758
-  _globals['_PAYMENTSETTLED_REFERENCESENTRY']._serialized_start=1428
-  _globals['_PAYMENTSETTLED_REFERENCESENTRY']._serialized_end=1477
-  _globals['_PAYMENTFAILED']._serialized_start=1761
-  _globals['_PAYMENTFAILED']._serialized_end=2034
-  _globals['_PAYMENTFAILED_REFERENCESENTRY']._serialized_start=1428
-  _globals['_PAYMENTFAILED_REFERENCESENTRY']._serialized_end=1477
+  _globals['_EVENTENVELOPE']._serialized_start=113
+  _globals['_EVENTENVELOPE']._serialized_end=401
+  _globals['_EVENTENVELOPE_TRACECONTEXTENTRY']._serialized_start=350
+  _globals['_EVENTENVELOPE_TRACECONTEXTENTRY']._serialized_end=401
+  _globals['_PERSONREF']._serialized_start=403
+  _globals['_PERSONREF']._serialized_end=485
+  _globals['_VOUCHERREDEEMED']._serialized_start=488
+  _globals['_VOUCHERREDEEMED']._serialized_end=893
+  _globals['_VOUCHERTOPPEDUP']._serialized_start=896
+  _globals['_VOUCHERTOPPEDUP']._serialized_end=1264
+  _globals['_EMPLOYMENTRECORDED']._serialized_start=1267
+  _globals['_EMPLOYMENTRECORDED']._serialized_end=1535
+  _globals['_VOUCHERBATCHISSUED']._serialized_start=1538
+  _globals['_VOUCHERBATCHISSUED']._serialized_end=1859
+  _globals['_PAYOUTREQUESTED']._serialized_start=1862
+  _globals['_PAYOUTREQUESTED']._serialized_end=2261
+  _globals['_PAYOUTREQUESTED_REFERENCESENTRY']._serialized_start=2212
+  _globals['_PAYOUTREQUESTED_REFERENCESENTRY']._serialized_end=2261
+  _globals['_PAYMENTSETTLED']._serialized_start=2264
+  _globals['_PAYMENTSETTLED']._serialized_end=2542
+  _globals['_PAYMENTSETTLED_REFERENCESENTRY']._serialized_start=2212
+  _globals['_PAYMENTSETTLED_REFERENCESENTRY']._serialized_end=2261
+  _globals['_PAYMENTFAILED']._serialized_start=2545
+  _globals['_PAYMENTFAILED']._serialized_end=2818
+  _globals['_PAYMENTFAILED_REFERENCESENTRY']._serialized_start=2212
+  _globals['_PAYMENTFAILED_REFERENCESENTRY']._serialized_end=2261
+  _globals['_INSTITUTIONSTATUSCHANGED']._serialized_start=2821
+  _globals['_INSTITUTIONSTATUSCHANGED']._serialized_end=2976
 # @@protoc_insertion_point(module_scope)

@@ -1,6 +1,7 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.type import date_pb2 as _date_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -47,7 +48,7 @@ class PersonRef(_message.Message):
     def __init__(self, name: _Optional[str] = ..., id_masked: _Optional[str] = ..., id_sealed: _Optional[bytes] = ..., id_lookup: _Optional[str] = ...) -> None: ...
 
 class VoucherRedeemed(_message.Message):
-    __slots__ = ("voucher_id", "holder", "institution_id", "occupation_code", "level", "certificate_id", "certificate_type", "value_fen", "fund_source", "redeemed_at")
+    __slots__ = ("voucher_id", "holder", "institution_id", "occupation_code", "level", "certificate_id", "certificate_type", "value_fen", "fund_source", "redeemed_at", "rate_percent", "valuation_rule", "standard_fen", "employment_window_end")
     VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
     HOLDER_FIELD_NUMBER: _ClassVar[int]
     INSTITUTION_ID_FIELD_NUMBER: _ClassVar[int]
@@ -58,6 +59,10 @@ class VoucherRedeemed(_message.Message):
     VALUE_FEN_FIELD_NUMBER: _ClassVar[int]
     FUND_SOURCE_FIELD_NUMBER: _ClassVar[int]
     REDEEMED_AT_FIELD_NUMBER: _ClassVar[int]
+    RATE_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    VALUATION_RULE_FIELD_NUMBER: _ClassVar[int]
+    STANDARD_FEN_FIELD_NUMBER: _ClassVar[int]
+    EMPLOYMENT_WINDOW_END_FIELD_NUMBER: _ClassVar[int]
     voucher_id: str
     holder: PersonRef
     institution_id: str
@@ -68,7 +73,61 @@ class VoucherRedeemed(_message.Message):
     value_fen: int
     fund_source: str
     redeemed_at: _timestamp_pb2.Timestamp
-    def __init__(self, voucher_id: _Optional[str] = ..., holder: _Optional[_Union[PersonRef, _Mapping]] = ..., institution_id: _Optional[str] = ..., occupation_code: _Optional[str] = ..., level: _Optional[int] = ..., certificate_id: _Optional[str] = ..., certificate_type: _Optional[str] = ..., value_fen: _Optional[int] = ..., fund_source: _Optional[str] = ..., redeemed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    rate_percent: int
+    valuation_rule: str
+    standard_fen: int
+    employment_window_end: _date_pb2.Date
+    def __init__(self, voucher_id: _Optional[str] = ..., holder: _Optional[_Union[PersonRef, _Mapping]] = ..., institution_id: _Optional[str] = ..., occupation_code: _Optional[str] = ..., level: _Optional[int] = ..., certificate_id: _Optional[str] = ..., certificate_type: _Optional[str] = ..., value_fen: _Optional[int] = ..., fund_source: _Optional[str] = ..., redeemed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., rate_percent: _Optional[int] = ..., valuation_rule: _Optional[str] = ..., standard_fen: _Optional[int] = ..., employment_window_end: _Optional[_Union[_date_pb2.Date, _Mapping]] = ...) -> None: ...
+
+class VoucherToppedUp(_message.Message):
+    __slots__ = ("top_up_id", "voucher_id", "holder", "institution_id", "occupation_code", "level", "certificate_id", "value_fen", "top_up_fen", "standard_fen", "fund_source", "employment_start", "topped_up_at")
+    TOP_UP_ID_FIELD_NUMBER: _ClassVar[int]
+    VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
+    HOLDER_FIELD_NUMBER: _ClassVar[int]
+    INSTITUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCUPATION_CODE_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_ID_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FEN_FIELD_NUMBER: _ClassVar[int]
+    TOP_UP_FEN_FIELD_NUMBER: _ClassVar[int]
+    STANDARD_FEN_FIELD_NUMBER: _ClassVar[int]
+    FUND_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    EMPLOYMENT_START_FIELD_NUMBER: _ClassVar[int]
+    TOPPED_UP_AT_FIELD_NUMBER: _ClassVar[int]
+    top_up_id: str
+    voucher_id: str
+    holder: PersonRef
+    institution_id: str
+    occupation_code: str
+    level: int
+    certificate_id: str
+    value_fen: int
+    top_up_fen: int
+    standard_fen: int
+    fund_source: str
+    employment_start: _date_pb2.Date
+    topped_up_at: _timestamp_pb2.Timestamp
+    def __init__(self, top_up_id: _Optional[str] = ..., voucher_id: _Optional[str] = ..., holder: _Optional[_Union[PersonRef, _Mapping]] = ..., institution_id: _Optional[str] = ..., occupation_code: _Optional[str] = ..., level: _Optional[int] = ..., certificate_id: _Optional[str] = ..., value_fen: _Optional[int] = ..., top_up_fen: _Optional[int] = ..., standard_fen: _Optional[int] = ..., fund_source: _Optional[str] = ..., employment_start: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., topped_up_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class EmploymentRecorded(_message.Message):
+    __slots__ = ("employment_id", "person", "employer_credit_code", "employer_name", "start_date", "source", "recorded_by", "recorded_at")
+    EMPLOYMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    PERSON_FIELD_NUMBER: _ClassVar[int]
+    EMPLOYER_CREDIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    EMPLOYER_NAME_FIELD_NUMBER: _ClassVar[int]
+    START_DATE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_BY_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_AT_FIELD_NUMBER: _ClassVar[int]
+    employment_id: str
+    person: PersonRef
+    employer_credit_code: str
+    employer_name: str
+    start_date: _date_pb2.Date
+    source: str
+    recorded_by: str
+    recorded_at: _timestamp_pb2.Timestamp
+    def __init__(self, employment_id: _Optional[str] = ..., person: _Optional[_Union[PersonRef, _Mapping]] = ..., employer_credit_code: _Optional[str] = ..., employer_name: _Optional[str] = ..., start_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., source: _Optional[str] = ..., recorded_by: _Optional[str] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class VoucherBatchIssued(_message.Message):
     __slots__ = ("batch_id", "chunk_no", "issued_count", "kind", "fund_source", "occupation_code", "level", "institution_id", "valid_from", "valid_until", "issued_at")
@@ -174,3 +233,17 @@ class PaymentFailed(_message.Message):
     failed_at: _timestamp_pb2.Timestamp
     references: _containers.ScalarMap[str, str]
     def __init__(self, payment_id: _Optional[str] = ..., amount_fen: _Optional[int] = ..., fund_source: _Optional[str] = ..., reason: _Optional[str] = ..., failed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., references: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class InstitutionStatusChanged(_message.Message):
+    __slots__ = ("institution_id", "status", "previous_status", "reason", "changed_at")
+    INSTITUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_STATUS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_AT_FIELD_NUMBER: _ClassVar[int]
+    institution_id: str
+    status: str
+    previous_status: str
+    reason: str
+    changed_at: _timestamp_pb2.Timestamp
+    def __init__(self, institution_id: _Optional[str] = ..., status: _Optional[str] = ..., previous_status: _Optional[str] = ..., reason: _Optional[str] = ..., changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -40,6 +40,11 @@ class VoucherServiceStub:
                 request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.RegisterOccupationRequest.SerializeToString,
                 response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Occupation.FromString,
                 _registered_method=True)
+        self.ReviseOccupation = channel.unary_unary(
+                '/skillpay.voucher.v1.VoucherService/ReviseOccupation',
+                request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ReviseOccupationRequest.SerializeToString,
+                response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Occupation.FromString,
+                _registered_method=True)
         self.ListOccupations = channel.unary_unary(
                 '/skillpay.voucher.v1.VoucherService/ListOccupations',
                 request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListOccupationsRequest.SerializeToString,
@@ -53,6 +58,31 @@ class VoucherServiceStub:
         self.GetInstitution = channel.unary_unary(
                 '/skillpay.voucher.v1.VoucherService/GetInstitution',
                 request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.GetInstitutionRequest.SerializeToString,
+                response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Institution.FromString,
+                _registered_method=True)
+        self.ListInstitutions = channel.unary_unary(
+                '/skillpay.voucher.v1.VoucherService/ListInstitutions',
+                request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListInstitutionsRequest.SerializeToString,
+                response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListInstitutionsResponse.FromString,
+                _registered_method=True)
+        self.SuspendInstitution = channel.unary_unary(
+                '/skillpay.voucher.v1.VoucherService/SuspendInstitution',
+                request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.SuspendInstitutionRequest.SerializeToString,
+                response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Institution.FromString,
+                _registered_method=True)
+        self.ReinstateInstitution = channel.unary_unary(
+                '/skillpay.voucher.v1.VoucherService/ReinstateInstitution',
+                request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ReinstateInstitutionRequest.SerializeToString,
+                response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Institution.FromString,
+                _registered_method=True)
+        self.RemoveInstitution = channel.unary_unary(
+                '/skillpay.voucher.v1.VoucherService/RemoveInstitution',
+                request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.RemoveInstitutionRequest.SerializeToString,
+                response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Institution.FromString,
+                _registered_method=True)
+        self.UpdateInstitutionBankAccount = channel.unary_unary(
+                '/skillpay.voucher.v1.VoucherService/UpdateInstitutionBankAccount',
+                request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.UpdateInstitutionBankAccountRequest.SerializeToString,
                 response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Institution.FromString,
                 _registered_method=True)
         self.IssueVoucher = channel.unary_unary(
@@ -79,6 +109,11 @@ class VoucherServiceStub:
                 '/skillpay.voucher.v1.VoucherService/ClaimVoucher',
                 request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ClaimVoucherRequest.SerializeToString,
                 response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Voucher.FromString,
+                _registered_method=True)
+        self.CreatePresentationToken = channel.unary_unary(
+                '/skillpay.voucher.v1.VoucherService/CreatePresentationToken',
+                request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.CreatePresentationTokenRequest.SerializeToString,
+                response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.PresentationToken.FromString,
                 _registered_method=True)
         self.EnrolVoucher = channel.unary_unary(
                 '/skillpay.voucher.v1.VoucherService/EnrolVoucher',
@@ -110,6 +145,26 @@ class VoucherServiceStub:
                 request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListVouchersRequest.SerializeToString,
                 response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListVouchersResponse.FromString,
                 _registered_method=True)
+        self.GetPerson = channel.unary_unary(
+                '/skillpay.voucher.v1.VoucherService/GetPerson',
+                request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.GetPersonRequest.SerializeToString,
+                response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Person.FromString,
+                _registered_method=True)
+        self.SetHardshipGroups = channel.unary_unary(
+                '/skillpay.voucher.v1.VoucherService/SetHardshipGroups',
+                request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.SetHardshipGroupsRequest.SerializeToString,
+                response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Person.FromString,
+                _registered_method=True)
+        self.RecordEmployment = channel.unary_unary(
+                '/skillpay.voucher.v1.VoucherService/RecordEmployment',
+                request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.RecordEmploymentRequest.SerializeToString,
+                response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.EmploymentRecord.FromString,
+                _registered_method=True)
+        self.ListEmployment = channel.unary_unary(
+                '/skillpay.voucher.v1.VoucherService/ListEmployment',
+                request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListEmploymentRequest.SerializeToString,
+                response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListEmploymentResponse.FromString,
+                _registered_method=True)
         self.ListAuditRecords = channel.unary_unary(
                 '/skillpay.voucher.v1.VoucherService/ListAuditRecords',
                 request_serializer=skillpay_dot_audit_dot_v1_dot_audit__pb2.ListAuditRecordsRequest.SerializeToString,
@@ -122,25 +177,65 @@ class VoucherServiceServicer:
 
     def RegisterOccupation(self, request, context):
         """Catalogue of subsidised occupations (A1).
+        Registers the entry (code, level) with its first version.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReviseOccupation(self, request, context):
+        """A new dated version of an entry; the latest version ends the day before it starts.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListOccupations(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """The versions in force on a day (default: today, Asia/Shanghai), one per entry.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def RegisterInstitution(self, request, context):
-        """Catalogue of training institutions (P1).
+        """Catalogue of training institutions (P1); suspended or removed ones take no new vouchers (X3).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetInstitution(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListInstitutions(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SuspendInstitution(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReinstateInstitution(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveInstitution(self, request, context):
+        """Final: a removed institution never comes back.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateInstitutionBankAccount(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -184,14 +279,23 @@ class VoucherServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreatePresentationToken(self, request, context):
+        """The holder's app: a short-lived, single-use token (and QR code) to present one voucher (V2).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def EnrolVoucher(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """An institution enrols the holder with their presentation token and its real-person check (V2, X1).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def RecordCertificate(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """By an evaluation body or the bureau only (V3).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -216,6 +320,35 @@ class VoucherServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListVouchers(self, request, context):
+        """A person sees only their own vouchers.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPerson(self, request, context):
+        """A person (V1): staff name them by resident ID; a person asks for themself.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetHardshipGroups(self, request, context):
+        """The listed hardship groups a person belongs to (A6), from a date on.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordEmployment(self, request, context):
+        """Employment evidence of a person (A2 at redemption; A5 tops up earlier redemptions). Recording
+        the same evidence again returns the first record.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListEmployment(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -236,6 +369,11 @@ def add_VoucherServiceServicer_to_server(servicer, server):
                     request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.RegisterOccupationRequest.FromString,
                     response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Occupation.SerializeToString,
             ),
+            'ReviseOccupation': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReviseOccupation,
+                    request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ReviseOccupationRequest.FromString,
+                    response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Occupation.SerializeToString,
+            ),
             'ListOccupations': grpc.unary_unary_rpc_method_handler(
                     servicer.ListOccupations,
                     request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListOccupationsRequest.FromString,
@@ -249,6 +387,31 @@ def add_VoucherServiceServicer_to_server(servicer, server):
             'GetInstitution': grpc.unary_unary_rpc_method_handler(
                     servicer.GetInstitution,
                     request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.GetInstitutionRequest.FromString,
+                    response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Institution.SerializeToString,
+            ),
+            'ListInstitutions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListInstitutions,
+                    request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListInstitutionsRequest.FromString,
+                    response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListInstitutionsResponse.SerializeToString,
+            ),
+            'SuspendInstitution': grpc.unary_unary_rpc_method_handler(
+                    servicer.SuspendInstitution,
+                    request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.SuspendInstitutionRequest.FromString,
+                    response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Institution.SerializeToString,
+            ),
+            'ReinstateInstitution': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReinstateInstitution,
+                    request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ReinstateInstitutionRequest.FromString,
+                    response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Institution.SerializeToString,
+            ),
+            'RemoveInstitution': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveInstitution,
+                    request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.RemoveInstitutionRequest.FromString,
+                    response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Institution.SerializeToString,
+            ),
+            'UpdateInstitutionBankAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateInstitutionBankAccount,
+                    request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.UpdateInstitutionBankAccountRequest.FromString,
                     response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Institution.SerializeToString,
             ),
             'IssueVoucher': grpc.unary_unary_rpc_method_handler(
@@ -275,6 +438,11 @@ def add_VoucherServiceServicer_to_server(servicer, server):
                     servicer.ClaimVoucher,
                     request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ClaimVoucherRequest.FromString,
                     response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Voucher.SerializeToString,
+            ),
+            'CreatePresentationToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreatePresentationToken,
+                    request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.CreatePresentationTokenRequest.FromString,
+                    response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.PresentationToken.SerializeToString,
             ),
             'EnrolVoucher': grpc.unary_unary_rpc_method_handler(
                     servicer.EnrolVoucher,
@@ -305,6 +473,26 @@ def add_VoucherServiceServicer_to_server(servicer, server):
                     servicer.ListVouchers,
                     request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListVouchersRequest.FromString,
                     response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListVouchersResponse.SerializeToString,
+            ),
+            'GetPerson': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPerson,
+                    request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.GetPersonRequest.FromString,
+                    response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Person.SerializeToString,
+            ),
+            'SetHardshipGroups': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetHardshipGroups,
+                    request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.SetHardshipGroupsRequest.FromString,
+                    response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Person.SerializeToString,
+            ),
+            'RecordEmployment': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordEmployment,
+                    request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.RecordEmploymentRequest.FromString,
+                    response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.EmploymentRecord.SerializeToString,
+            ),
+            'ListEmployment': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEmployment,
+                    request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListEmploymentRequest.FromString,
+                    response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListEmploymentResponse.SerializeToString,
             ),
             'ListAuditRecords': grpc.unary_unary_rpc_method_handler(
                     servicer.ListAuditRecords,
@@ -338,6 +526,33 @@ class VoucherService:
             target,
             '/skillpay.voucher.v1.VoucherService/RegisterOccupation',
             skillpay_dot_voucher_dot_v1_dot_voucher__pb2.RegisterOccupationRequest.SerializeToString,
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Occupation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReviseOccupation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.voucher.v1.VoucherService/ReviseOccupation',
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ReviseOccupationRequest.SerializeToString,
             skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Occupation.FromString,
             options,
             channel_credentials,
@@ -419,6 +634,141 @@ class VoucherService:
             target,
             '/skillpay.voucher.v1.VoucherService/GetInstitution',
             skillpay_dot_voucher_dot_v1_dot_voucher__pb2.GetInstitutionRequest.SerializeToString,
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Institution.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListInstitutions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.voucher.v1.VoucherService/ListInstitutions',
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListInstitutionsRequest.SerializeToString,
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListInstitutionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SuspendInstitution(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.voucher.v1.VoucherService/SuspendInstitution',
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.SuspendInstitutionRequest.SerializeToString,
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Institution.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReinstateInstitution(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.voucher.v1.VoucherService/ReinstateInstitution',
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ReinstateInstitutionRequest.SerializeToString,
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Institution.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveInstitution(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.voucher.v1.VoucherService/RemoveInstitution',
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.RemoveInstitutionRequest.SerializeToString,
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Institution.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateInstitutionBankAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.voucher.v1.VoucherService/UpdateInstitutionBankAccount',
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.UpdateInstitutionBankAccountRequest.SerializeToString,
             skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Institution.FromString,
             options,
             channel_credentials,
@@ -555,6 +905,33 @@ class VoucherService:
             '/skillpay.voucher.v1.VoucherService/ClaimVoucher',
             skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ClaimVoucherRequest.SerializeToString,
             skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Voucher.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreatePresentationToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.voucher.v1.VoucherService/CreatePresentationToken',
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.CreatePresentationTokenRequest.SerializeToString,
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.PresentationToken.FromString,
             options,
             channel_credentials,
             insecure,
@@ -717,6 +1094,114 @@ class VoucherService:
             '/skillpay.voucher.v1.VoucherService/ListVouchers',
             skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListVouchersRequest.SerializeToString,
             skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListVouchersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPerson(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.voucher.v1.VoucherService/GetPerson',
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.GetPersonRequest.SerializeToString,
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Person.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetHardshipGroups(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.voucher.v1.VoucherService/SetHardshipGroups',
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.SetHardshipGroupsRequest.SerializeToString,
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Person.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordEmployment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.voucher.v1.VoucherService/RecordEmployment',
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.RecordEmploymentRequest.SerializeToString,
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.EmploymentRecord.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListEmployment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.voucher.v1.VoucherService/ListEmployment',
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListEmploymentRequest.SerializeToString,
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ListEmploymentResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -2,14 +2,14 @@
 occupation until enrolment; a targeted batch's voucher is bound to one institution; a batch's
 validity starts at valid_from.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0009
+Revises: 0008
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
