@@ -23,10 +23,13 @@ from skillpay.pii import lookup_hash, person_subject
 from skillpay.voucher.v1 import voucher_pb2 as pb
 from skillpay.voucher.v1 import voucher_pb2_grpc
 from tests.integration.test_voucher_grpc import (  # noqa: F401 - fixtures
+    CATALOGUE_FROM,
     VALID_UNTIL,
     admin_channel,
+    issue_request,
     issuer,
     ledger_server,
+    presentation_token,
     signing_key,
     stub,
     violations,
@@ -118,11 +121,40 @@ async def test_a_listed_batch_streamed_in_chunks_refuses_bad_rows_and_a_repeated
                                                ))).scalar_one()
             events = (await conn.execute(text("SELECT count(*) FROM outbox WHERE event_type = 'voucher.batch_issued'"
                                               ))).scalar_one()
+            known = (await conn.execute(text("SELECT count(*) FROM persons WHERE id_sealed IS NOT NULL"
+                                             ))).scalar_one()
     finally:
         await db.dispose()
     assert (audited, events) == (2996, 3)  # one audit record per voucher, one event per chunk
+    assert known == 2996  # V1: every holder is a known person from now on
+    person = await stub.GetPerson(pb.GetPersonRequest(resident_id=ids[0]))
+    assert (person.name, person.id_masked) == (persons[0][1], voucher.holder_id_masked)
     log = voucher_server.log.read_text()
     assert not any(r in log for r in ids[:50]) and bad_check_digit not in log
+
+
+@pytest.mark.policy("V1")
+async def test_a_chunk_records_new_persons_and_refreshes_known_ones(stub, voucher_server):
+    await _catalogue(stub)
+    known, renamed, new = people(3, seed=19)
+    await stub.IssueVoucher(issue_request(known, name="张三"))  # known before any batch
+    await create_batch(stub, "p-1")
+    await stream(stub, chunks("p-1", [(known, "张三"), (renamed, "李四"), (new, "王五")], 10))
+    await create_batch(stub, "p-2")
+    await stream(stub, chunks("p-2", [(known, "张三"), (renamed, "李小四")], 10))
+    names = [(await stub.GetPerson(pb.GetPersonRequest(resident_id=r))).name for r in (known, renamed, new)]
+    assert names == ["张三", "李小四", "王五"]
+    db = Database(voucher_server.url)
+    try:
+        async with db.reader.connect() as conn:
+            rows = (await conn.execute(text("SELECT count(*) FROM persons"))).scalar_one()
+            audited = (await conn.execute(text(
+                "SELECT command, count(*) FROM audit_records WHERE aggregate_type = 'person' GROUP BY command"
+                " ORDER BY command"))).all()
+    finally:
+        await db.dispose()
+    assert rows == 3
+    assert [tuple(r) for r in audited] == [("IssueBatchChunk", 2), ("IssueVoucher", 1)]  # each when first seen
 
 
 @pytest.mark.policy("V4")
@@ -229,7 +261,8 @@ async def test_a_person_claims_only_with_their_own_token(stub, voucher_server, i
 async def _catalogue(stub) -> tuple[str, str]:
     for code in (CODE, OTHER_CODE):
         await stub.RegisterOccupation(pb.RegisterOccupationRequest(request_id=rid(), code=code, name="电工", level=4,
-                                                                   subsidy_standard_fen=150_000))
+                                                                   subsidy_standard_fen=150_000,
+                                                                   effective_from=CATALOGUE_FROM))
     both = (await stub.RegisterInstitution(pb.RegisterInstitutionRequest(
         request_id=rid(), name="示范学校", credit_code=sample_data.credit_code(), address="北京",
         occupation_codes=[CODE, OTHER_CODE]))).institution_id
@@ -244,29 +277,43 @@ async def _issued(stub, voucher_server, batch_id: str, person: str) -> str:
     return derived_id("vch", batch_id, lookup_hash(voucher_server.lookup_key, person))
 
 
-@pytest.mark.policy("V4", "A1", "P1")
-async def test_a_general_voucher_is_enrolled_for_the_occupation_chosen_at_enrolment(stub, voucher_server):
+async def _token(voucher_server, issuer, person: str, voucher_id: str) -> str:
+    """V2: a fresh single-use token from the holder's app."""
+    return (await presentation_token(voucher_server, issuer, person, voucher_id)).token
+
+
+@pytest.mark.policy("V4", "A1", "P1", "V2")
+async def test_a_general_voucher_is_enrolled_for_the_occupation_chosen_at_enrolment(stub, voucher_server, issuer):
     both, one = await _catalogue(stub)
     await create_batch(stub, "general")
-    voucher_id = await _issued(stub, voucher_server, "general", people(1, seed=17)[0])
-    with pytest.raises(grpc.aio.AioRpcError) as err:
-        await stub.EnrolVoucher(pb.EnrolVoucherRequest(request_id=rid(), voucher_id=voucher_id, institution_id=one,
-                                                       real_person_verified=True))
-    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "occupation_code" in violations(err.value)
-    with pytest.raises(grpc.aio.AioRpcError) as err:  # the institution is not approved for it (P1)
-        await stub.EnrolVoucher(pb.EnrolVoucherRequest(request_id=rid(), voucher_id=voucher_id, institution_id=one,
+    person = people(1, seed=17)[0]
+    voucher_id = await _issued(stub, voucher_server, "general", person)
+    with pytest.raises(grpc.aio.AioRpcError) as err:  # V2: not without the holder's token
+        await stub.EnrolVoucher(pb.EnrolVoucherRequest(request_id=rid(), voucher_id=voucher_id, institution_id=both,
                                                        real_person_verified=True, occupation_code=OTHER_CODE,
                                                        level=4))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and set(violations(err.value)) == {
+        "presentation_token"}
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await stub.EnrolVoucher(pb.EnrolVoucherRequest(
+            request_id=rid(), voucher_id=voucher_id, institution_id=one, real_person_verified=True,
+            presentation_token=await _token(voucher_server, issuer, person, voucher_id)))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "occupation_code" in violations(err.value)
+    with pytest.raises(grpc.aio.AioRpcError) as err:  # the institution is not approved for it (P1)
+        await stub.EnrolVoucher(pb.EnrolVoucherRequest(
+            request_id=rid(), voucher_id=voucher_id, institution_id=one, real_person_verified=True,
+            occupation_code=OTHER_CODE, level=4,
+            presentation_token=await _token(voucher_server, issuer, person, voucher_id)))
     assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     enrolled = await stub.EnrolVoucher(pb.EnrolVoucherRequest(
         request_id=rid(), voucher_id=voucher_id, institution_id=both, real_person_verified=True,
-        occupation_code=OTHER_CODE, level=4))
+        occupation_code=OTHER_CODE, level=4, presentation_token=await _token(voucher_server, issuer, person, voucher_id)))
     assert (enrolled.state, enrolled.occupation_code, enrolled.level, enrolled.institution_id) == (
         pb.VOUCHER_STATE_ENROLLED, OTHER_CODE, 4, both)
 
 
 @pytest.mark.policy("V4", "P1")
-async def test_a_targeted_voucher_is_refused_at_another_institution(stub, voucher_server):
+async def test_a_targeted_voucher_is_refused_at_another_institution(stub, voucher_server, issuer):
     both, one = await _catalogue(stub)
     with pytest.raises(grpc.aio.AioRpcError) as err:  # P1: `one` does not train OTHER_CODE
         await create_batch(stub, "t0", kind=pb.VOUCHER_KIND_TARGETED, occupation_code=OTHER_CODE, level=4,
@@ -275,16 +322,19 @@ async def test_a_targeted_voucher_is_refused_at_another_institution(stub, vouche
     batch = await create_batch(stub, "targeted", kind=pb.VOUCHER_KIND_TARGETED, occupation_code=CODE, level=4,
                                institution_id=one)
     assert (batch.occupation_code, batch.level, batch.institution_id) == (CODE, 4, one)
-    voucher_id = await _issued(stub, voucher_server, "targeted", people(1, seed=18)[0])
+    person = people(1, seed=18)[0]
+    voucher_id = await _issued(stub, voucher_server, "targeted", person)
     voucher = await stub.GetVoucher(pb.GetVoucherRequest(voucher_id=voucher_id))
     assert (voucher.kind, voucher.occupation_code, voucher.bound_institution_id) == (pb.VOUCHER_KIND_TARGETED, CODE,
                                                                                      one)
     with pytest.raises(grpc.aio.AioRpcError) as err:
-        await stub.EnrolVoucher(pb.EnrolVoucherRequest(request_id=rid(), voucher_id=voucher_id, institution_id=both,
-                                                       real_person_verified=True))
+        await stub.EnrolVoucher(pb.EnrolVoucherRequest(
+            request_id=rid(), voucher_id=voucher_id, institution_id=both, real_person_verified=True,
+            presentation_token=await _token(voucher_server, issuer, person, voucher_id)))
     assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "another institution" in err.value.details()
-    enrolled = await stub.EnrolVoucher(pb.EnrolVoucherRequest(request_id=rid(), voucher_id=voucher_id,
-                                                              institution_id=one, real_person_verified=True))
+    enrolled = await stub.EnrolVoucher(pb.EnrolVoucherRequest(
+        request_id=rid(), voucher_id=voucher_id, institution_id=one, real_person_verified=True,
+        presentation_token=await _token(voucher_server, issuer, person, voucher_id)))
     assert enrolled.state == pb.VOUCHER_STATE_ENROLLED
 
 
