@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import String, any_, bindparam, insert, or_, select, update
+from sqlalchemy import LargeBinary, String, any_, bindparam, func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -474,10 +474,24 @@ class PersonRepository:
             self._track(p, new=True)
         for p in refreshed:
             self._track(p)
-        rows = [{"id_lookup": p.id_lookup, "version": 1, **self._values(p)} for p in [*first_seen, *refreshed]]
-        if not rows:
+        many = [*first_seen, *refreshed]
+        if not many:
             return
-        statement = _dialect(self._conn).insert(persons)
+        if self._conn.dialect.name == "postgresql":
+            # One statement over four array parameters: a chunk's thousands of rows as one
+            # executemany would cost as much as issuing the vouchers.
+            given = func.unnest(*(bindparam(None, values, type_=ARRAY(kind)) for values, kind in (
+                ([p.id_lookup for p in many], String), ([p.name for p in many], String),
+                ([p.id_sealed for p in many], LargeBinary), ([p.id_masked for p in many], String),
+            ))).table_valued("id_lookup", "name", "id_sealed", "id_masked").render_derived()
+            statement = postgresql.insert(persons).from_select(
+                ["id_lookup", "name", "id_sealed", "id_masked", "version"],
+                select(given.c.id_lookup, given.c.name, given.c.id_sealed, given.c.id_masked, literal(1)))
+            rows = None
+        else:
+            statement = sqlite.insert(persons)
+            rows = [{"id_lookup": p.id_lookup, "name": p.name, "id_sealed": p.id_sealed, "id_masked": p.id_masked,
+                     "version": 1} for p in many]
         statement = statement.on_conflict_do_update(index_elements=[persons.c.id_lookup], set_={
             "name": statement.excluded.name, "id_sealed": statement.excluded.id_sealed,
             "id_masked": statement.excluded.id_masked, "version": persons.c.version + 1})
