@@ -8,10 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, insert, select
+from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from skillpay.clock import aware
+from skillpay.db import bulk_insert
 
 _BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -55,9 +56,9 @@ class SqlAuditLog:
         self._conn = conn
 
     async def add(self, records: list[AuditRecord]) -> None:
-        if records:
-            await self._conn.execute(insert(audit_records), [
-                {k: v for k, v in r.__dict__.items() if k != "record_id"} for r in records])
+        # One statement however many records: a batch chunk writes thousands (COPY on PostgreSQL).
+        await bulk_insert(self._conn, audit_records, [
+            {k: v for k, v in r.__dict__.items() if k != "record_id"} for r in records])
 
     async def list(self, aggregate_id: str, after: int, limit: int) -> list[AuditRecord]:
         rows = await self._conn.execute(

@@ -185,8 +185,23 @@ class _AttachIdentity(grpc.aio.UnaryUnaryClientInterceptor):
         return await continuation(details, request)
 
 
-def authenticated_channel(target: str, identity: Identity) -> grpc.aio.Channel:
+class _AttachIdentityToStreams(grpc.aio.StreamStreamClientInterceptor):
+    """The same for bidirectional streams (a batch's chunks)."""
+
+    def __init__(self, identity: Identity):
+        self._identity = identity
+
+    async def intercept_stream_stream(self, continuation, client_call_details, request_iterator):
+        metadata = list(client_call_details.metadata or ())
+        if not any(k == METADATA_KEY for k, _ in metadata):
+            metadata.extend(self._identity.metadata())
+        details = client_call_details._replace(metadata=grpc.aio.Metadata(*metadata))
+        return await continuation(details, request_iterator)
+
+
+def authenticated_channel(target: str, identity: Identity, options=None) -> grpc.aio.Channel:
     from skillpay import tracing
 
     # Tracing adds its interceptor only when it is on (configure it before making channels).
-    return grpc.aio.insecure_channel(target, interceptors=[*tracing.client_interceptors(), _AttachIdentity(identity)])
+    return grpc.aio.insecure_channel(target, options=options, interceptors=[
+        *tracing.client_interceptors(), _AttachIdentity(identity), _AttachIdentityToStreams(identity)])

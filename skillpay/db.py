@@ -15,10 +15,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import Table, event, insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -69,6 +69,36 @@ class Database:
         await self.writer.dispose()
         if self.reader is not self.writer:
             await self.reader.dispose()
+
+
+# Below this many rows a multi-row INSERT costs no more than COPY's own set-up.
+COPY_FROM_ROWS = 200
+
+
+async def bulk_insert(conn: AsyncConnection, table: Table, rows: list[dict]) -> None:
+    """Insert many rows (dicts with the same keys, in the same order) as part of the connection's transaction.
+
+    On PostgreSQL through asyncpg this is one binary COPY, several times faster than multi-row
+    INSERTs for thousands of rows (a batch chunk's vouchers and their audit records); elsewhere
+    one executemany. Either way it commits or rolls back with the rest of the transaction, and a
+    duplicate key fails the whole statement (IntegrityError on both).
+    """
+    if not rows:
+        return
+    if len(rows) < COPY_FROM_ROWS or conn.dialect.name != "postgresql" or conn.dialect.driver != "asyncpg":
+        await conn.execute(insert(table), rows)
+        return
+    import asyncpg
+
+    raw = (await conn.get_raw_connection()).driver_connection
+    if not raw.is_in_transaction():
+        # SQLAlchemy begins the transaction with its first statement; COPY must not run outside it.
+        await conn.execute(text("SELECT 1"))
+    columns = list(rows[0])  # every row has the same keys in the same order (one function built them)
+    try:
+        await raw.copy_records_to_table(table.name, records=[tuple(r.values()) for r in rows], columns=columns)
+    except asyncpg.UniqueViolationError as exc:
+        raise IntegrityError(f"COPY {table.name}", None, exc) from exc
 
 
 class ConcurrentUpdate(Exception):

@@ -21,6 +21,10 @@ _INVISIBLE_OR_REORDERING = frozenset(
 
 
 def hidden_characters(value: str) -> bool:
+    if value.isprintable():
+        # Fast path: printable means no Cc, Cf (which holds every invisible and reordering
+        # character above), Cs, Co or Cn character; batches check millions of values.
+        return False
     return any(ch in _INVISIBLE_OR_REORDERING or unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn")
                for ch in value)
 

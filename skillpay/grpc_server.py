@@ -9,6 +9,7 @@ details, and graceful shutdown on SIGTERM/SIGINT.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import time
@@ -20,6 +21,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+
 from skillpay import tracing
 from skillpay.actors import Actor, current_actor
 from skillpay.auth import TokenVerifier, bearer
@@ -35,8 +37,15 @@ from skillpay.errors import (
     Unavailable,
 )
 from skillpay.fields import hidden_characters
+
 # SafeFormatter, MAX_LOG_MESSAGE_CHARS and request_id_var live in skillpay.logs; imported from here too.
-from skillpay.logs import MAX_LOG_MESSAGE_CHARS, SafeFormatter, formatter_for, request_id_var, set_service  # noqa: F401
+from skillpay.logs import (  # noqa: F401
+    MAX_LOG_MESSAGE_CHARS,
+    SafeFormatter,
+    formatter_for,
+    request_id_var,
+    set_service,
+)
 from skillpay.messagebus import MAX_REQUEST_ID_CHARS
 from skillpay.ready import announce
 
@@ -104,11 +113,13 @@ def status_for(error: DomainError) -> tuple[grpc.StatusCode, tuple[tuple[str, by
 MAX_ANY_TEXT = 1024
 
 
-def request_violations(message, prefix: str = "") -> list[FieldViolation]:
+def request_violations(message, prefix: str = "", descend: bool = True) -> list[FieldViolation]:
     """Every string field of a request, at any depth: bounded, and free of control characters.
 
     The edge's guard for all RPCs at once: what passes can be logged, compared and stored by any
-    backend (PostgreSQL refuses NUL), before the domain checks each field's own kind.
+    backend (PostgreSQL refuses NUL), before the domain checks each field's own kind. Without
+    ``descend`` only the message's own fields are checked: a streamed chunk's rows are checked one
+    by one by the domain (same kinds, same bounds), so a bad row is refused alone, not its chunk.
     """
     violations: list[FieldViolation] = []
     for descriptor, value in message.ListFields():
@@ -122,7 +133,8 @@ def request_violations(message, prefix: str = "") -> list[FieldViolation]:
                 elif hidden_characters(item):
                     violations.append(FieldViolation(
                         where, "must not contain control, invisible or reordering characters"))
-            elif descriptor.type == descriptor.TYPE_MESSAGE and not descriptor.message_type.GetOptions().map_entry:
+            elif (descend and descriptor.type == descriptor.TYPE_MESSAGE
+                  and not descriptor.message_type.GetOptions().map_entry):
                 violations += request_violations(item, f"{where}.")
     return violations[:MAX_VIOLATIONS]
 
@@ -148,6 +160,8 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
 
     async def intercept_service(self, continuation, handler_call_details):
         handler = await continuation(handler_call_details)
+        if handler is not None and handler.stream_stream is not None:
+            return self._stream_stream(handler, handler_call_details)
         if handler is None or handler.unary_unary is None:
             return handler
         method = handler_call_details.method
@@ -198,6 +212,77 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         return grpc.unary_unary_rpc_method_handler(
             wrapped, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
         )
+
+
+    def _stream_stream(self, handler, handler_call_details):
+        """A bidirectional stream (a batch's chunks): the same identity check, error mapping,
+        metrics and one log line for the whole call; each message is checked as it arrives."""
+        method = handler_call_details.method
+        metadata = tuple(handler_call_details.invocation_metadata or ())
+        needs_identity = method.startswith("/skillpay.")
+        inner = handler.stream_stream
+
+        async def wrapped(request_iterator, context: grpc.aio.ServicerContext):
+            rid = uuid.uuid4().hex
+            request_id_var.set(rid)
+            started = time.perf_counter()
+            code = grpc.StatusCode.OK
+            received = 0
+
+            async def checked():
+                nonlocal received
+                async for message in request_iterator:
+                    received += 1
+                    violations = request_violations(message, descend=False)
+                    if violations:
+                        raise InvalidArgument(violations)
+                    yield message
+
+            try:
+                if needs_identity:
+                    try:
+                        if self._verifier is None:
+                            raise Unauthenticated("this server verifies no identities")
+                        current_actor.set(self._verifier.verify(bearer(metadata)))
+                    except Unauthenticated:
+                        await _first_message(request_iterator)
+                        raise
+                async for reply in inner(checked(), context):
+                    yield reply
+            except DomainError as exc:
+                code, trailer = status_for(exc)
+                context.set_trailing_metadata((("x-request-id", rid), *trailer))
+                await context.abort(code, status_message(exc))
+            except (asyncio.CancelledError, grpc.aio.AbortError):
+                code = context.code() or grpc.StatusCode.CANCELLED
+                raise
+            except Exception:
+                code = grpc.StatusCode.INTERNAL
+                log.exception("unhandled error in %s request_id=%s", method, rid)
+                await context.abort(grpc.StatusCode.INTERNAL, f"internal error (request id {rid})")
+            finally:
+                elapsed = time.perf_counter() - started
+                log.info("rpc %s code=%s ms=%.1f messages=%d request_id=%s", method, code.name, elapsed * 1000,
+                         received, rid,
+                         extra={"rpc_method": method, "code": code.name, "ms": round(elapsed * 1000, 1)})
+                if self._observe is not None:
+                    self._observe(method, code.name, elapsed)
+
+        return grpc.stream_stream_rpc_method_handler(
+            wrapped, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
+        )
+
+
+async def _first_message(request_iterator, wait_s: float = 5.0) -> None:
+    """Let a streaming client's first write complete before its call is refused.
+
+    grpc.aio clients report INTERNAL ("Internal error from Core") instead of the server's status
+    when a write of theirs fails because the server already ended the call (grpc/grpc#36066), so a
+    stream refused at once would not learn why. One message (bounded by the server's message size
+    limit) is read and dropped, for at most ``wait_s``.
+    """
+    with contextlib.suppress(Exception):  # whatever happened, the call is refused next
+        await asyncio.wait_for(anext(aiter(request_iterator), None), wait_s)
 
 
 Background = Callable[[], Awaitable[None]]

@@ -48,7 +48,12 @@ class _Tracked:
 @dataclass
 class _Level:
     tracked: list[_Tracked] = field(default_factory=list)
+    ids: set[int] = field(default_factory=set)  # id() of each tracked entity: a batch chunk tracks thousands
     committed: bool = False
+
+    def add(self, tracked: _Tracked) -> None:
+        self.tracked.append(tracked)
+        self.ids.add(id(tracked.entity))
 
     def unchanged(self) -> bool:
         """Nothing this level handed out was created or changed (a handler that looked and left)."""
@@ -114,12 +119,13 @@ class AbstractUnitOfWork(abc.ABC):
             self._after_commit(bool(outgoing))
         else:
             # What is committed here may still change at the enclosing level: audit it from now on.
-            self._levels[-2].tracked.extend(_Tracked(t.entity, t.entity.audit_state()) for t in level.tracked)
+            for t in level.tracked:
+                self._levels[-2].add(_Tracked(t.entity, t.entity.audit_state()))
         level.committed = True
 
     def track(self, entity: Entity, new: bool = False) -> Entity:
-        if not any(t.entity is entity for lvl in self._levels for t in lvl.tracked):
-            self._levels[-1].tracked.append(_Tracked(entity, "" if new else entity.audit_state()))
+        if not any(id(entity) in lvl.ids for lvl in self._levels):
+            self._levels[-1].add(_Tracked(entity, "" if new else entity.audit_state()))
         return entity
 
     @contextmanager

@@ -51,6 +51,7 @@ from skillpay.errors import Unavailable
 from skillpay.messaging import OutgoingEvent, StoredResponse
 from skillpay.uow import AbstractUnitOfWork, EventMapper
 from voucher_svc.adapters.events import to_outgoing as voucher_events
+from voucher_svc.domain.batch import Batch
 from voucher_svc.domain.eligibility import HistoryEntry
 from voucher_svc.domain.employment import EmploymentRecord
 from voucher_svc.domain.catalogue_query import InstitutionFilter, OccupationFilter
@@ -236,7 +237,7 @@ class _Table:
 # -- voucher_svc -------------------------------------------------------------------------------
 class FakeVoucherDatabase(FakeDatabase):
     TABLES = ("occupations", "occupation_versions", "institutions", "certificates", "vouchers", "persons",
-              "used_presentation_tokens", "employment")
+              "used_presentation_tokens", "employment", "batches")
 
     def __init__(self):
         super().__init__()
@@ -373,6 +374,13 @@ class FakeVoucherRepository(_Table):
                                           and v.voucher_id != voucher.voucher_id for v in self.rows.values()):
             raise _duplicate(self.TABLE, voucher.certificate_id)
 
+    async def add_many(self, vouchers: list[Voucher]) -> None:
+        for voucher in vouchers:
+            await self.add(voucher)
+
+    async def existing_ids(self, voucher_ids: set[str]) -> set[str]:
+        return {i for i in voucher_ids if i in self.rows}
+
     async def get(self, voucher_id: str, for_update: bool = False) -> Voucher | None:
         return self._read(voucher_id)
 
@@ -401,6 +409,20 @@ class FakeVoucherRepository(_Table):
         # Tracked like the SQL one: a top-up is audited.
         return [self._read(v.voucher_id) for v in sorted(self.rows.values(), key=lambda v: v.voucher_id)
                 if v.holder.id_lookup == id_lookup and v.state in (VoucherState.REDEEMED, VoucherState.PAID)]
+
+
+class FakeBatchRepository(_Table):
+    TABLE = "batches"
+
+    async def add(self, batch: Batch) -> None:
+        self._uow.track(batch, new=True)
+        self._insert(batch.batch_id, batch)
+
+    async def get(self, batch_id: str, for_update: bool = False) -> Batch | None:
+        return self._read(batch_id)
+
+    async def save(self, batch: Batch) -> None:
+        self._update_versioned(batch.batch_id, batch)
 
 
 class FakeEmploymentRepository(_Table):
@@ -446,6 +468,23 @@ class FakePersonRepository(_Table):
     async def save(self, person: Person) -> None:
         self._update_versioned(person.id_lookup, person)
 
+    async def get_many(self, id_lookups: set[str]) -> dict[str, Person]:
+        return {k: self._read(k, track=False) for k in id_lookups if k in self.rows}
+
+    async def upsert_many(self, first_seen: list[Person], refreshed: list[Person]) -> None:
+        for person in first_seen:
+            self._uow.track(person, new=True)
+        for person in [*first_seen, *refreshed]:
+            stored = self.rows.get(person.id_lookup)
+            if stored is not None:  # seen meanwhile, or refreshed: only the identity is taken over
+                stored = _detached(stored)
+                stored.name, stored.id_sealed, stored.id_masked = person.name, person.id_sealed, person.id_masked
+                stored.version += 1
+                self.rows[person.id_lookup] = stored
+            else:
+                person.version = 1
+                self.rows[person.id_lookup] = _detached(person)
+
 
 class FakeUsedPresentationRepository(_Table):
     TABLE = "used_presentation_tokens"
@@ -467,6 +506,7 @@ class FakeVoucherUnitOfWork(FakeUnitOfWork, VoucherUnitOfWork):
         self.certificates = FakeCertificateRepository(self)
         self.vouchers = FakeVoucherRepository(self)
         self.persons = FakePersonRepository(self)
+        self.batches = FakeBatchRepository(self)
         self.presentations = FakeUsedPresentationRepository(self)
         self.employment = FakeEmploymentRepository(self)
 

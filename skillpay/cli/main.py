@@ -14,12 +14,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from skillpay.cli.events import app as events_app
+from skillpay.cli.vouchers import app as vouchers_app
 from skillpay.cli.stack import ALL_SERVICES, GRPC_SERVICES, MODULES, BadEnvironment, Stack, Supervisor, grpc_serving
 
 app = typer.Typer(help="SkillPay: electronic vocational-training vouchers and the subsidies behind them.",
                   no_args_is_help=True)
 console = Console()
 app.add_typer(events_app, name="events")
+app.add_typer(vouchers_app, name="vouchers")
 
 
 def _stack(data_dir: Path) -> Stack:

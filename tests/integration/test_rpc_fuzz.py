@@ -250,6 +250,11 @@ async def _seed_voucher(stub, ctx: dict) -> None:
     ctx["certificate_id"] = cert.certificate_id
     ctx["voucher_ids"] = ctx["issued_voucher_ids"] + [held.voucher_id]
     ctx["page_token"] = (await stub.ListVouchers(vp.ListVouchersRequest(page_size=1))).next_page_token
+    for batch_id, mode in (("fuzz-listed", vp.BATCH_MODE_LISTED), ("fuzz-quota", vp.BATCH_MODE_QUOTA)):
+        await stub.CreateBatch(vp.CreateBatchRequest(
+            request_id=rid(), batch_id=batch_id, fund_source="ESF", valid_until=VALID_UNTIL,
+            kind=vp.VOUCHER_KIND_GENERAL, mode=mode, quota=5 if mode == vp.BATCH_MODE_QUOTA else 0))
+    ctx["claimant"] = sample_data.resident_id(random.Random(2))  # claims with a person token of their own
     ctx["occupation_token"] = (await stub.ListOccupations(vp.ListOccupationsRequest(page_size=1))).next_page_token
     for seed in (1, 2):
         await stub.RecordEmployment(vp.RecordEmploymentRequest(
@@ -553,6 +558,16 @@ def _plausible_voucher(method: str, ctx: dict, n: int):
                                                          reason=f"fraud {n}"),
         "RollBackRedemption": lambda: vp.RollBackRedemptionRequest(
             request_id=rid(), voucher_id=ctx["enrolled_voucher_id"], reason=f"annulled {n}"),
+        "CreateBatch": lambda: vp.CreateBatchRequest(
+            request_id=rid(), batch_id=f"fb-{rid()[:12]}", fund_source="ESF", valid_until=VALID_UNTIL,
+            kind=vp.VOUCHER_KIND_GENERAL, mode=1 + n % 2, quota=(1 + n) if n % 2 else 0),
+        "GetBatch": lambda: vp.GetBatchRequest(batch_id=("fuzz-listed", "fuzz-quota")[n % 2]),
+        # One chunk per call (so a refused call is refused whole); a fresh chunk number each time.
+        "IssueBatchVouchers": lambda: vp.IssueBatchChunk(
+            batch_id="fuzz-listed", chunk_no=uuid.uuid4().int % 10**7, first_row=n, persons=[
+                vp.BatchPerson(resident_id=sample_data.resident_id(), name="王五") for _ in range(1 + n % 3)]),
+        "ClaimVoucher": lambda: vp.ClaimVoucherRequest(request_id=rid(), batch_id="fuzz-quota",
+                                                       resident_id=ctx["claimant"], name="张三"),
     }[method]()
 
 
@@ -698,12 +713,22 @@ async def test_every_rpc_answers_arbitrary_input_with_a_client_error_and_changes
         metadata = Identity(server_pool.issuer, kind, subject).metadata()
     elif method_name in OPERATIONS.methods_by_name:  # the operations RPCs are for admins
         metadata = Identity(server_pool.issuer, ActorKind.ADMIN, "fuzz-admin").metadata()
+    elif method_name == "ClaimVoucher":  # for persons, each for themselves
+        subject = person_subject(server.context["claimant"], base64.b64decode(server_pool.lookup_key))
+        metadata = Identity(server_pool.issuer, ActorKind.PERSON, subject).metadata()
     note(f"{method.containing_service.name}.{method_name} ({how}), actor {kind.value if kind else 'privileged'}")
 
     before = await fingerprint(db, server.fingerprint_sql)
     call = getattr(_stub(spec, channel, method_name), method_name)
     try:
-        await call(request, metadata=metadata, timeout=CALL_TIMEOUT_S)
+        if method.client_streaming:  # IssueBatchVouchers: a stream of this one chunk
+            async def one():
+                yield request
+
+            async for _ in call(one(), metadata=metadata, timeout=CALL_TIMEOUT_S):
+                pass
+        else:
+            await call(request, metadata=metadata, timeout=CALL_TIMEOUT_S)
         code, details, trailers = grpc.StatusCode.OK, "", ()
     except grpc.aio.AioRpcError as exc:
         code, details, trailers = exc.code(), exc.details() or "", exc.trailing_metadata() or ()

@@ -64,7 +64,7 @@ def ledger_server(database_url_factory, tmp_path, signing_key):
 def voucher_server(database_url_factory, tmp_path, signing_key, ledger_server):
     log_path, ready_file = tmp_path / "voucher.log", tmp_path / "voucher.addr"
     url = database_url_factory("v")
-    lookup_key = os.urandom(32)
+    lookup_key = os.urandom(32)  # tests that mint person tokens need it (skillpay.pii.person_subject)
     env = dict(os.environ, VOUCHER_GRPC_LISTEN="127.0.0.1:0", VOUCHER_METRICS_LISTEN="127.0.0.1:0", SKILLPAY_READY_FILE=str(ready_file),
                VOUCHER_DATABASE_URL=url, SKILLPAY_DATA_DIR=str(tmp_path), KAFKA_BOOTSTRAP_SERVERS="",
                SKILLPAY_AUTH_PUBLIC_KEY=public_pem(signing_key), SKILLPAY_AUTH_PRIVATE_KEY=private_pem(signing_key),

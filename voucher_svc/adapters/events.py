@@ -10,6 +10,7 @@ from google.type import date_pb2
 from skillpay.events.v1 import events_pb2
 from skillpay.kafka import VOUCHER_EVENTS
 from skillpay.messaging import OutgoingEvent, to_timestamp
+from voucher_svc.domain.batch import BatchChunkIssued
 from voucher_svc.domain.employment import EmploymentRecorded
 from voucher_svc.domain.lifecycle import (
     VoucherCancelled,
@@ -47,6 +48,18 @@ def to_outgoing(event: object) -> Iterable[OutgoingEvent]:
                 redemption_id=event.redemption_id, redemption_no=event.redemption_no,
             ),
             occurred_at=event.redeemed_at,
+        )
+    elif isinstance(event, BatchChunkIssued):
+        # One message per chunk (up to 5,000 vouchers), keyed by the batch so its chunks stay in order.
+        yield OutgoingEvent(
+            topic=VOUCHER_EVENTS, event_type="voucher.batch_issued", aggregate_id=event.batch_id,
+            payload=events_pb2.VoucherBatchIssued(
+                batch_id=event.batch_id, chunk_no=event.chunk_no, issued_count=event.issued_count,
+                kind=event.kind.value, fund_source=event.fund_source, occupation_code=event.occupation_code,
+                level=event.level, institution_id=event.institution_id, valid_from=to_timestamp(event.valid_from),
+                valid_until=to_timestamp(event.valid_until), issued_at=to_timestamp(event.issued_at),
+            ),
+            occurred_at=event.issued_at,
         )
     elif isinstance(event, InstitutionStatusChanged):
         yield OutgoingEvent(

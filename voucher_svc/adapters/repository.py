@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import LargeBinary, String, any_, bindparam, func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from skillpay.clock import aware
-from skillpay.db import ConcurrentUpdate
+from skillpay.db import ConcurrentUpdate, bulk_insert
 from voucher_svc.adapters.tables import (
+    batches,
     certificates,
     employment_records,
     institutions,
@@ -20,6 +22,7 @@ from voucher_svc.adapters.tables import (
     used_presentation_tokens,
     vouchers,
 )
+from voucher_svc.domain.batch import Batch, BatchMode
 from voucher_svc.domain.catalogue_query import InstitutionFilter, OccupationFilter
 from voucher_svc.domain.eligibility import HistoryEntry
 from voucher_svc.domain.employment import EmploymentRecord, EmploymentSource
@@ -34,6 +37,7 @@ from voucher_svc.domain.model import (
     PersonIdentity,
     UNUSED_STATES,
     Voucher,
+    VoucherKind,
     VoucherState,
 )
 from voucher_svc.domain.person import HardshipGroup, Person
@@ -247,6 +251,19 @@ class VoucherRepository:
         self._track(v, new=True)
         await self._conn.execute(insert(vouchers).values(**self._values(v), version=0))
 
+    async def add_many(self, many: list[Voucher]) -> None:
+        """A batch chunk's vouchers in one statement (COPY on PostgreSQL); each audited as added."""
+        for v in many:
+            self._track(v, new=True)
+        await bulk_insert(self._conn, vouchers, [{**self._values(v), "version": 0} for v in many])
+
+    async def existing_ids(self, voucher_ids: set[str]) -> set[str]:
+        """Which of these ids are already issued (one query; a chunk asks for its few thousand)."""
+        if not voucher_ids:
+            return set()
+        wanted = _any_of(self._conn, vouchers.c.voucher_id, voucher_ids)
+        return {r.voucher_id for r in await self._conn.execute(select(vouchers.c.voucher_id).where(wanted))}
+
     async def get(self, voucher_id: str, for_update: bool = False) -> Voucher | None:
         query = select(vouchers).where(vouchers.c.voucher_id == voucher_id)
         row = (await self._conn.execute(query.with_for_update() if for_update else query)).first()
@@ -307,7 +324,8 @@ class VoucherRepository:
             employment_window_start=v.employment_window_start, employment_window_end=v.employment_window_end,
             topped_up_fen=v.topped_up_fen, topped_up_at=v.topped_up_at,
             redemption_no=v.redemption_no, state_reason=v.state_reason, ended_at=v.ended_at,
-            recovery_due_fen=v.recovery_due_fen, recovery_payment_ids=" ".join(v.recovery_payment_ids))
+            recovery_due_fen=v.recovery_due_fen, recovery_payment_ids=" ".join(v.recovery_payment_ids),
+            kind=v.kind.value, bound_institution_id=v.bound_institution_id, valid_from=v.valid_from)
 
     @staticmethod
     def _from_row(r) -> Voucher:
@@ -323,7 +341,46 @@ class VoucherRepository:
             topped_up_fen=r.topped_up_fen, topped_up_at=aware(r.topped_up_at),
             redemption_no=r.redemption_no, state_reason=r.state_reason, ended_at=aware(r.ended_at),
             recovery_due_fen=r.recovery_due_fen, recovery_payment_ids=tuple(r.recovery_payment_ids.split()),
+            kind=VoucherKind(r.kind), bound_institution_id=r.bound_institution_id, valid_from=aware(r.valid_from),
             version=r.version)
+
+
+class BatchRepository:
+    def __init__(self, conn: AsyncConnection, track):
+        self._conn = conn
+        self._track = track
+
+    async def add(self, b: Batch) -> None:
+        self._track(b, new=True)
+        await self._conn.execute(insert(batches).values(**self._values(b), version=0))
+
+    async def get(self, batch_id: str, for_update: bool = False) -> Batch | None:
+        """With ``for_update`` the batch's row stays locked until the transaction ends: chunks and
+        claims of one batch take their turns, so its counts and quota stay exact."""
+        query = select(batches).where(batches.c.batch_id == batch_id)
+        row = (await self._conn.execute(query.with_for_update() if for_update else query)).first()
+        return self._track(self._from_row(row)) if row else None
+
+    async def save(self, b: Batch) -> None:
+        result = await self._conn.execute(
+            update(batches).where(batches.c.batch_id == b.batch_id, batches.c.version == b.version)
+            .values(**self._values(b), version=b.version + 1))
+        if result.rowcount != 1:
+            raise ConcurrentUpdate(f"batch {b.batch_id} changed concurrently")
+        b.version += 1
+
+    @staticmethod
+    def _values(b: Batch) -> dict:
+        return dict(batch_id=b.batch_id, fund_source=b.fund_source, valid_from=b.valid_from,
+                    valid_until=b.valid_until, kind=b.kind.value, occupation_code=b.occupation_code, level=b.level,
+                    institution_id=b.institution_id, mode=b.mode.value, quota=b.quota,
+                    issued_count=b.issued_count, rejected_count=b.rejected_count, created_at=b.created_at)
+
+    @staticmethod
+    def _from_row(r) -> Batch:
+        return Batch(r.batch_id, r.fund_source, aware(r.valid_from), aware(r.valid_until), VoucherKind(r.kind),
+                     r.occupation_code, r.level, r.institution_id, BatchMode(r.mode), r.quota,
+                     aware(r.created_at), r.issued_count, r.rejected_count, version=r.version)
 
 
 class EmploymentRepository:
@@ -380,6 +437,14 @@ def due_for_expiry_query(now: datetime, limit: int):
             .with_for_update(skip_locked=True))
 
 
+def _any_of(conn: AsyncConnection, column, values: set[str]):
+    """``column`` is one of ``values`` (a batch chunk's few thousand strings)."""
+    if conn.dialect.name == "postgresql":
+        # One array parameter: thousands of IN parameters cost more to render than to look up.
+        return column == any_(bindparam(None, list(values), type_=ARRAY(String)))
+    return column.in_(values)
+
+
 class PersonRepository:
     """Persons (V1), and the per-person lock of L1-L4 (commands changing an entitlement are serialised per person)."""
 
@@ -404,10 +469,7 @@ class PersonRepository:
         row = (await self._conn.execute(query.with_for_update() if for_update else query)).first()
         if row is None or row.id_sealed is None:
             return None  # unknown, or only locked so far
-        return self._track(Person(
-            row.id_lookup, row.name, row.id_sealed, row.id_masked,
-            frozenset(HardshipGroup(g) for g in row.hardship_groups.split(",") if g),
-            row.hardship_effective_from, version=row.version))
+        return self._track(self._from_row(row))
 
     async def add(self, p: Person) -> None:
         self._track(p, new=True)
@@ -423,6 +485,52 @@ class PersonRepository:
         if result.rowcount != 1:
             raise ConcurrentUpdate(f"person {p.id_lookup[:8]} changed concurrently")
         p.version += 1
+
+    async def get_many(self, id_lookups: set[str]) -> dict[str, Person]:
+        """The known persons among these, in one query and without a lock (a batch chunk's thousands)."""
+        if not id_lookups:
+            return {}
+        rows = await self._conn.execute(select(persons).where(_any_of(self._conn, persons.c.id_lookup, id_lookups),
+                                                              persons.c.id_sealed.is_not(None)))
+        return {r.id_lookup: self._from_row(r) for r in rows}
+
+    async def upsert_many(self, first_seen: list[Person], refreshed: list[Person]) -> None:
+        """A batch chunk's persons in one executemany: the first seen are inserted (a row locked or
+        written meanwhile is taken over), the refreshed get their new identity. Only the identity
+        columns are written over, so hardship groups set meanwhile stay; ``version`` moves on, so
+        an optimistic save of a copy read before this fails (and is retried) rather than undoing it."""
+        for p in first_seen:
+            self._track(p, new=True)
+        for p in refreshed:
+            self._track(p)
+        many = [*first_seen, *refreshed]
+        if not many:
+            return
+        if self._conn.dialect.name == "postgresql":
+            # One statement over four array parameters: a chunk's thousands of rows as one
+            # executemany would cost as much as issuing the vouchers.
+            given = func.unnest(*(bindparam(None, values, type_=ARRAY(kind)) for values, kind in (
+                ([p.id_lookup for p in many], String), ([p.name for p in many], String),
+                ([p.id_sealed for p in many], LargeBinary), ([p.id_masked for p in many], String),
+            ))).table_valued("id_lookup", "name", "id_sealed", "id_masked").render_derived()
+            statement = postgresql.insert(persons).from_select(
+                ["id_lookup", "name", "id_sealed", "id_masked", "version"],
+                select(given.c.id_lookup, given.c.name, given.c.id_sealed, given.c.id_masked, literal(1)))
+            rows = None
+        else:
+            statement = sqlite.insert(persons)
+            rows = [{"id_lookup": p.id_lookup, "name": p.name, "id_sealed": p.id_sealed, "id_masked": p.id_masked,
+                     "version": 1} for p in many]
+        statement = statement.on_conflict_do_update(index_elements=[persons.c.id_lookup], set_={
+            "name": statement.excluded.name, "id_sealed": statement.excluded.id_sealed,
+            "id_masked": statement.excluded.id_masked, "version": persons.c.version + 1})
+        await self._conn.execute(statement, rows)
+
+    @staticmethod
+    def _from_row(row) -> Person:
+        return Person(row.id_lookup, row.name, row.id_sealed, row.id_masked,
+                      frozenset(HardshipGroup(g) for g in row.hardship_groups.split(",") if g),
+                      row.hardship_effective_from, version=row.version)
 
     @staticmethod
     def _values(p: Person) -> dict:

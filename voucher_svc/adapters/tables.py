@@ -86,8 +86,8 @@ vouchers = Table(
     Column("holder_id_lookup", String(64), nullable=False, index=True),
     Column("holder_id_sealed", LargeBinary, nullable=False),
     Column("holder_id_masked", String(18), nullable=False),
-    Column("occupation_code", String(32), nullable=False),
-    Column("level", Integer, nullable=False),
+    Column("occupation_code", String(32)),  # None: a general voucher before enrolment
+    Column("level", Integer),
     Column("fund_source", String(64), nullable=False),
     Column("batch_id", String(64), nullable=False),
     Column("state", String(16), nullable=False, index=True),
@@ -117,8 +117,30 @@ vouchers = Table(
     Column("ended_at", DateTime(timezone=True)),
     Column("recovery_due_fen", BigInteger, nullable=False, server_default="0"),
     Column("recovery_payment_ids", Text, nullable=False, server_default=""),  # space-separated
+    Column("kind", String(16), nullable=False, server_default="targeted"),
+    Column("bound_institution_id", String(40)),
+    Column("valid_from", DateTime(timezone=True)),
     # V5: the expiry sweep's query (state in issued/enrolled, valid_until <= now).
     Index("ix_vouchers_expiry", "state", "valid_until"),
+)
+
+# V4, V5: issuance batches; a voucher's batch_id names one (or, for IssueVoucher, is a plain label).
+batches = Table(
+    "batches", metadata,
+    Column("batch_id", String(64), primary_key=True),
+    Column("fund_source", String(64), nullable=False),
+    Column("valid_from", DateTime(timezone=True), nullable=False),
+    Column("valid_until", DateTime(timezone=True), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("occupation_code", String(32)),
+    Column("level", Integer),
+    Column("institution_id", String(40)),
+    Column("mode", String(16), nullable=False),
+    Column("quota", BigInteger, nullable=False),
+    Column("issued_count", BigInteger, nullable=False),
+    Column("rejected_count", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("version", Integer, nullable=False),
 )
 
 certificates = Table(

@@ -4,6 +4,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from skillpay.uow import SqlUnitOfWork
 from voucher_svc.adapters.repository import (
+    BatchRepository,
     CertificateRepository,
     EmploymentRepository,
     InstitutionRepository,
@@ -24,3 +25,4 @@ class SqlVoucherUnitOfWork(SqlUnitOfWork, VoucherUnitOfWork):
         self.persons = PersonRepository(conn, self.track)
         self.presentations = UsedPresentationRepository(conn)
         self.employment = EmploymentRepository(conn, self.track)
+        self.batches = BatchRepository(conn, self.track)

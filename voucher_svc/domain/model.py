@@ -15,7 +15,8 @@ from stdnum.exceptions import ValidationError
 from skillpay import fields
 from skillpay.aggregate import Aggregate, Entity
 from skillpay.clock import shanghai_date
-from skillpay.errors import FailedPrecondition, FieldViolation, PermissionDenied, PreconditionViolation, require
+from skillpay.errors import (FailedPrecondition, FieldViolation, InvalidArgument, PermissionDenied,
+                             PreconditionViolation, require)
 from voucher_svc.domain.certificate_numbers import number_violations
 from skillpay.ids import derived_id
 
@@ -441,6 +442,14 @@ class PayoutStatus(enum.Enum):
 MAX_FAILURE_REASON_CHARS = 200
 
 
+class VoucherKind(enum.Enum):
+    """GENERAL: the holder chooses occupation and institution at enrolment. TARGETED: bound to an
+    occupation and level (and, from a targeted batch, to one institution) when issued."""
+
+    GENERAL = "general"
+    TARGETED = "targeted"
+
+
 @dataclass(frozen=True)
 class VoucherRedeemed:
     voucher_id: str
@@ -501,8 +510,8 @@ class Voucher(Aggregate):
 
     voucher_id: str
     holder: PersonIdentity
-    occupation_code: str
-    level: int
+    occupation_code: str | None  # None: a general voucher before enrolment
+    level: int | None
     fund_source: str
     batch_id: str
     issued_at: datetime
@@ -517,6 +526,9 @@ class Voucher(Aggregate):
     paid_at: datetime | None = None
     payment_id: str | None = None
     payout_failure_reason: str = ""  # why the last payout failed; cleared once one settles
+    kind: VoucherKind = VoucherKind.TARGETED
+    bound_institution_id: str | None = None  # a targeted batch's institution: the only one that enrols it
+    valid_from: datetime | None = None  # V5: the batch's validity starts here (None: when issued)
     # A2-A4, fixed at redemption: the rate and rule applied to the standard, and A2's window.
     rate_percent: int = 0
     valuation_rule: str = ""  # "A2", "A3", "A4"; "" for a voucher redeemed before valuation existed
@@ -599,20 +611,40 @@ class Voucher(Aggregate):
         if self.state in (VoucherState.ISSUED, VoucherState.ENROLLED) and now >= self.valid_until:
             raise FailedPrecondition(f"voucher expired at {self.valid_until.isoformat()} (V5)")
 
-    def enrol(self, institution: Institution, real_person_verified: bool, now: datetime) -> None:
-        """V2 and X1: the holder enrols in person with a catalogue institution approved for the occupation."""
+    def enrol(self, institution: Institution, real_person_verified: bool, now: datetime,
+              chosen: Occupation | None = None) -> None:
+        """V2 and X1: the holder enrols in person with a catalogue institution approved for the occupation.
+
+        ``chosen`` is the occupation and level picked at enrolment: required for a general voucher
+        (it has none until now), and for a targeted one it must be the voucher's own.
+        """
         self._refuse_if_expired(now)
-        if self.state is VoucherState.ENROLLED and self.institution_id == institution.institution_id:
+        if self.valid_from is not None and now < self.valid_from:
+            raise FailedPrecondition(f"voucher is valid only from {self.valid_from.isoformat()} (V5)")
+        if self.state is VoucherState.ENROLLED and self.institution_id == institution.institution_id and (
+                chosen is None or (chosen.code, chosen.level) == (self.occupation_code, self.level)):
             return
         if self.state is not VoucherState.ISSUED:
             raise FailedPrecondition(f"voucher is {self.state.value}; only an issued voucher can be enrolled")
+        if self.bound_institution_id is not None and self.bound_institution_id != institution.institution_id:
+            raise FailedPrecondition("this targeted voucher is bound to another institution (V4)")
+        if self.kind is VoucherKind.GENERAL:
+            if chosen is None:
+                raise InvalidArgument([FieldViolation("occupation_code", "a general voucher is enrolled for an "
+                                                                         "occupation and level chosen now")])
+            occupation_code, level = chosen.code, chosen.level
+        else:
+            if chosen is not None and (chosen.code, chosen.level) != (self.occupation_code, self.level):
+                raise FailedPrecondition("this targeted voucher is bound to another occupation or level (V4)")
+            occupation_code, level = self.occupation_code, self.level
         institution.require_active(enrolling=True)  # X3
-        if not institution.can_train(self.occupation_code):
+        if not institution.can_train(occupation_code):
             raise FailedPrecondition(violations=[PreconditionViolation(
                 "P1", "institution", "培训机构未获准培训该职业 / the institution is not approved for this occupation")])
         if not real_person_verified:
             raise FailedPrecondition("the holder's real-person check has not passed (V2, X1)")
         self.state = VoucherState.ENROLLED
+        self.occupation_code, self.level = occupation_code, level
         self.institution_id = institution.institution_id
         self.real_person_verified = True
         self.enrolled_at = now

@@ -13,6 +13,7 @@ from skillpay.clock import Clock, SystemClock, shanghai_date
 from skillpay.errors import NotFound
 from skillpay.events.v1 import events_pb2
 from skillpay.grpc_server import caller, list_audit_records
+from skillpay.ids import derived_id
 from skillpay.kafka import LEDGER_EVENTS, VOUCHER_EVENTS, actor_for_event
 from skillpay.messagebus import MessageBus, Reply
 from skillpay.paging import bound_scope, decode_token, page_size, split_page
@@ -31,6 +32,8 @@ OCCUPATION = Reply.protobuf(pb.Occupation, mappers.occupation)
 INSTITUTION = Reply.protobuf(pb.Institution, mappers.institution)
 VOUCHER = Reply.protobuf(pb.Voucher, mappers.voucher)
 CERTIFICATE = Reply.protobuf(pb.Certificate, mappers.certificate)
+BATCH = Reply.protobuf(pb.Batch, mappers.batch)
+BATCH_PROGRESS = Reply.protobuf(pb.BatchProgress, mappers.batch_progress)
 PERSON = Reply.protobuf(pb.Person, mappers.person)  # masked only: the admin setting groups is not the person
 PRESENTATION = Reply.protobuf(pb.PresentationToken, mappers.presentation)
 EMPLOYMENT = Reply.protobuf(pb.EmploymentRecord, mappers.employment)
@@ -145,7 +148,43 @@ class VoucherServicer(voucher_pb2_grpc.VoucherServiceServicer):
     async def EnrolVoucher(self, request, context):
         return await self._bus.handle(commands.EnrolVoucher(
             actor=caller(request), voucher_id=request.voucher_id, institution_id=request.institution_id,
-            real_person_verified=request.real_person_verified, presentation_token=request.presentation_token),
+            real_person_verified=request.real_person_verified, presentation_token=request.presentation_token,
+            occupation_code=request.occupation_code, level=request.level), reply=VOUCHER)
+
+    async def CreateBatch(self, request, context):
+        return await self._bus.handle(commands.CreateBatch(
+            actor=caller(request), batch_id=request.batch_id, fund_source=request.fund_source,
+            valid_from=from_ts(request.valid_from, request.HasField("valid_from"), "valid_from"),
+            valid_until=from_ts(request.valid_until, request.HasField("valid_until"), "valid_until"),
+            kind=mappers.VOUCHER_KIND_FROM_PB.get(request.kind), occupation_code=request.occupation_code,
+            level=request.level, institution_id=request.institution_id,
+            mode=mappers.BATCH_MODE_FROM_PB.get(request.mode), quota=request.quota), reply=BATCH)
+
+    async def GetBatch(self, request, context):
+        self._reader("GetBatch")
+        async with self._uow(read_only=True) as uow:
+            b = await uow.batches.get(request.batch_id)
+        if b is None:
+            raise NotFound("batch not found")
+        return mappers.batch(b)
+
+    async def IssueBatchVouchers(self, request_iterator, context):
+        actor = None
+        async for chunk in request_iterator:
+            # Checked once the first chunk is in: a stream refused before it has written anything
+            # would see INTERNAL instead of PERMISSION_DENIED (see skillpay.grpc_server._first_message).
+            actor = actor or self._bus.authorize(caller(), "IssueBatchVouchers")
+            # The chunk's request id comes from its batch and number: a chunk sent again (after a
+            # broken stream) gets its first answer back and issues nothing twice.
+            request_id = chunk.request_id.strip() or derived_id("ibc", chunk.batch_id, chunk.chunk_no)
+            yield await self._bus.handle(commands.IssueBatchChunk(
+                actor=actor.for_request(request_id),
+                batch_id=chunk.batch_id, chunk_no=chunk.chunk_no, first_row=chunk.first_row,
+                persons=tuple((p.resident_id, p.name) for p in chunk.persons)), reply=BATCH_PROGRESS)
+
+    async def ClaimVoucher(self, request, context):
+        return await self._bus.handle(commands.ClaimVoucher(
+            actor=caller(request), batch_id=request.batch_id, resident_id=request.resident_id, name=request.name),
             reply=VOUCHER)
 
     async def RecordCertificate(self, request, context):

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from skillpay.messagebus import Command
+from voucher_svc.domain.batch import BatchMode
 from voucher_svc.domain.employment import EmploymentSource
-from voucher_svc.domain.model import CertificateType, InstitutionNature
+from voucher_svc.domain.model import CertificateType, InstitutionNature, VoucherKind
 from voucher_svc.domain.person import HardshipGroup
 
 
@@ -99,6 +100,56 @@ class EnrolVoucher(Command):
     institution_id: str
     real_person_verified: bool  # X1: the institution's real-person check of the holder
     presentation_token: str  # V2: the holder's single-use token for this voucher (CreatePresentationToken)
+    # The occupation and level chosen at enrolment: required for a general voucher; for a
+    # targeted one, when given, they must be its own. "" and 0: not given.
+    occupation_code: str = ""
+    level: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateBatch(Command):
+    """V4, V5: an issuance batch; its vouchers come from IssueBatchChunk (LISTED) or ClaimVoucher (QUOTA)."""
+
+    batch_id: str
+    fund_source: str
+    valid_from: datetime | None
+    valid_until: datetime | None
+    kind: VoucherKind | None
+    occupation_code: str = ""
+    level: int = 0
+    institution_id: str = ""
+    mode: BatchMode | None
+    quota: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class IssueBatchChunk(Command):
+    """One chunk of a listed batch's persons, issued in one transaction.
+
+    ``persons`` are (resident_id, name) pairs, plain tuples so the request fingerprint covers them;
+    ``first_row`` numbers them in the caller's list, so each rejection names the caller's row.
+    """
+
+    batch_id: str
+    chunk_no: int
+    first_row: int
+    persons: tuple[tuple[str, str], ...]
+
+    def __repr__(self) -> str:  # never the clear resident IDs, not even in a traceback
+        return (f"IssueBatchChunk(batch_id={self.batch_id[:64]!r}, chunk_no={self.chunk_no}, "
+                f"persons={len(self.persons)}, actor={self.actor})")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClaimVoucher(Command):
+    """V4: a person claims a voucher of a quota batch through their app (the actor is that person)."""
+
+    batch_id: str
+    resident_id: str
+    name: str
+
+    def __repr__(self) -> str:
+        return f"ClaimVoucher(batch_id={self.batch_id[:64]!r}, actor={self.actor})"
 
 
 @dataclass(frozen=True, kw_only=True)

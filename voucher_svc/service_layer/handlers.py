@@ -11,11 +11,13 @@ from skillpay.errors import (AlreadyExists, FailedPrecondition, FieldViolation, 
 from skillpay.actors import ActorKind
 from skillpay.ids import new_id
 from skillpay.pii import PiiVault, mask_resident_id, validate_resident_id
+from voucher_svc.domain import batch as batches
+from voucher_svc.domain.batch import Batch, ChunkProgress
 from voucher_svc.domain.eligibility import DEFAULT_POLICY, Candidate, EligibilityPolicy
 from voucher_svc.domain.employment import EmploymentRecord
 from voucher_svc.domain.lifecycle import REASON
 from voucher_svc.domain.model import (BUREAU_ISSUER, BankAccount, Certificate, Institution, Occupation,
-                                      PersonIdentity, Voucher, VoucherState, check_level)
+                                      PersonIdentity, Voucher, VoucherKind, VoucherState, check_level)
 from voucher_svc.domain.person import Person
 from voucher_svc.domain.presentation import IssuedPresentation, check_presentable, check_presentation, reused
 from voucher_svc.domain.valuation import DEFAULT_VALUATION, ValuationPolicy
@@ -80,6 +82,24 @@ async def _person_seen(uow: VoucherUnitOfWork, identity: PersonIdentity) -> Pers
     elif person.refresh(identity):
         await uow.persons.save(person)
     return person
+
+
+async def _persons_seen(uow: VoucherUnitOfWork, identities: list[PersonIdentity]) -> None:
+    """V1, in bulk: what ``_person_seen`` does for each, in two statements for a batch chunk's thousands.
+
+    No person's row is locked (a chunk issues no entitlement the person's lock guards, L1-L4); a
+    person written meanwhile by another command is taken over by the upsert, as ``add`` does.
+    """
+    unique = {i.id_lookup: i for i in identities}
+    known = await uow.persons.get_many(set(unique))
+    first_seen, refreshed = [], []
+    for id_lookup, identity in unique.items():
+        person = known.get(id_lookup)
+        if person is None:
+            first_seen.append(Person.register(identity))
+        elif person.refresh(identity):
+            refreshed.append(person)
+    await uow.persons.upsert_many(first_seen, refreshed)
 
 
 async def _occupation(uow: VoucherUnitOfWork, code: str, level: int) -> Occupation:
@@ -161,6 +181,12 @@ async def register_institution(cmd: commands.RegisterInstitution, uow: VoucherUn
     return institution
 
 
+async def _check_fund(funds: FundDirectory, fund_source: str) -> None:
+    """V4, F1: a voucher whose fund the ledger does not know could never be paid. Known funds are
+    cached by the directory, so this asks the ledger once per fund, not once per voucher."""
+    if not await funds.is_known(fund_source.strip()):
+        raise InvalidArgument([FieldViolation("fund_source", "is not a fund the ledger has opened; finance opens "
+                                                             "it first (V4, F1)")])
 async def _change_institution(uow: VoucherUnitOfWork, institution_id: str, change) -> Institution:
     async with uow:
         institution = await uow.institutions.get(checked_id(institution_id, "institution_id"), for_update=True)
@@ -214,11 +240,7 @@ async def issue_voucher(cmd: commands.IssueVoucher, uow: VoucherUnitOfWork, cloc
     check_level(cmd.level, violations)
     violations += Voucher.field_violations(cmd.fund_source, cmd.batch_id, cmd.valid_until, clock.now())
     require(violations)  # every bad field at once, before anything is looked up
-    # V4, F1: a voucher whose fund the ledger does not know could never be paid. Known funds are
-    # cached by the directory, so this asks the ledger once per fund, not once per voucher.
-    if not await funds.is_known(cmd.fund_source.strip()):
-        raise InvalidArgument([FieldViolation("fund_source", "is not a fund the ledger has opened; finance opens "
-                                                             "it first (V4, F1)")])
+    await _check_fund(funds, cmd.fund_source)
     async with uow:
         occupation = await _occupation_in_force(uow, cmd.occupation_code, cmd.level, shanghai_date(clock.now()))
         voucher = Voucher.issue(new_id("vch"), holder, occupation, cmd.fund_source, cmd.batch_id, cmd.valid_until,
@@ -253,8 +275,7 @@ async def create_presentation_token(cmd: commands.CreatePresentationToken, uow: 
     return presentations.issue(voucher.voucher_id, voucher.holder.id_lookup, clock.now())
 
 
-def _presentation_token(cmd: commands.EnrolVoucher) -> str:
-    violations: list[FieldViolation] = []
+def _presentation_token(cmd: commands.EnrolVoucher, violations: list[FieldViolation]) -> str:
     if not isinstance(cmd.presentation_token, str) or not cmd.presentation_token.strip():
         violations.append(FieldViolation("presentation_token", "is required: the holder presents the voucher with "
                                                                "a token from their app (V2)"))
@@ -270,7 +291,12 @@ def _presentation_token(cmd: commands.EnrolVoucher) -> str:
 async def enrol_voucher(cmd: commands.EnrolVoucher, uow: VoucherUnitOfWork, clock: Clock,
                         presentations: PresentationTokens, eligibility: EligibilityPolicy = DEFAULT_POLICY) -> Voucher:
     _acting_for(cmd, cmd.institution_id)
-    claims = presentations.verify(_presentation_token(cmd))  # V2: a forged token goes no further
+    violations: list[FieldViolation] = []
+    wants_occupation = bool(cmd.occupation_code) or bool(cmd.level)
+    if wants_occupation:
+        fields.OCCUPATION_CODE.check(cmd.occupation_code, "occupation_code", violations)
+        check_level(cmd.level, violations)
+    claims = presentations.verify(_presentation_token(cmd, violations))  # V2: a forged token goes no further
     async with uow:
         voucher = await _voucher(uow, cmd.voucher_id)
         # Held until this ends (X3): a suspension waits for this enrolment, or this sees it.
@@ -283,11 +309,15 @@ async def enrol_voucher(cmd: commands.EnrolVoucher, uow: VoucherUnitOfWork, cloc
         check_presentation(claims, voucher.voucher_id, voucher.holder.id_lookup, now)
         if not await uow.presentations.use(claims.jti, voucher.voucher_id, institution.institution_id, now):
             raise reused()
+        # A1: a general voucher's holder chooses a catalogue occupation and level in force today.
+        chosen = (await _occupation_in_force(uow, cmd.occupation_code.strip(), cmd.level, shanghai_date(now))
+                  if wants_occupation else None)
         already_enrolled = voucher.state is VoucherState.ENROLLED
-        voucher.enrol(institution, cmd.real_person_verified, now)
+        voucher.enrol(institution, cmd.real_person_verified, now, chosen)
         if not already_enrolled:
-            # L4, and L2/L3 ahead of time (the voucher's occupation and level are known); L1 waits
-            # for redemption, since its year is the certificate's.
+            # L4, and L2/L3 ahead of time for the occupation and level the voucher is enrolled
+            # for (a general voucher's chosen just now); L1 waits for redemption, since its year
+            # is the certificate's.
             await _check_eligible(uow, eligibility, voucher, Candidate(
                 voucher.voucher_id, voucher.occupation_code, voucher.level, enrolled_at=now))
         await uow.vouchers.save(voucher)
@@ -295,6 +325,91 @@ async def enrol_voucher(cmd: commands.EnrolVoucher, uow: VoucherUnitOfWork, cloc
     return voucher
 
 
+async def create_batch(cmd: commands.CreateBatch, uow: VoucherUnitOfWork, clock: Clock,
+                       funds: FundDirectory) -> Batch:
+    """V4, V5: a batch with its fund source (checked with the ledger), validity, kind and mode."""
+    now = clock.now()
+    require(Batch.field_violations(cmd.batch_id, cmd.fund_source, cmd.valid_from, cmd.valid_until, cmd.kind,
+                                   cmd.occupation_code, cmd.level, cmd.institution_id, cmd.mode, cmd.quota, now))
+    await _check_fund(funds, cmd.fund_source)
+    async with uow:
+        if await uow.batches.get(cmd.batch_id.strip()) is not None:
+            raise AlreadyExists("a batch with this batch_id already exists")
+        occupation = institution = None
+        if cmd.kind is VoucherKind.TARGETED:
+            occupation = await _occupation_in_force(uow, cmd.occupation_code.strip(), cmd.level, shanghai_date(now))
+            institution = await uow.institutions.get(cmd.institution_id.strip())
+            if institution is None:
+                raise InvalidArgument([FieldViolation("institution_id", "is not in the institution catalogue (P1)")])
+        batch = Batch.create(cmd.batch_id, cmd.fund_source, cmd.valid_from, cmd.valid_until, cmd.kind, occupation,
+                             institution, cmd.mode, cmd.quota, now)
+        await uow.batches.add(batch)
+        await uow.commit()
+    return batch
+
+
+def _chunk_violations(cmd: commands.IssueBatchChunk) -> list[FieldViolation]:
+    violations: list[FieldViolation] = []
+    fields.BATCH_ID.check(cmd.batch_id, "batch_id", violations)
+    if isinstance(cmd.chunk_no, bool) or not isinstance(cmd.chunk_no, int) or not 0 <= cmd.chunk_no <= batches.MAX_CHUNK_NO:
+        violations.append(FieldViolation("chunk_no", f"must be between 0 and {batches.MAX_CHUNK_NO}"))
+    if isinstance(cmd.first_row, bool) or not isinstance(cmd.first_row, int) or not 0 <= cmd.first_row <= batches.MAX_ROW:
+        violations.append(FieldViolation("first_row", f"must be between 0 and {batches.MAX_ROW}"))
+    if not 0 < len(cmd.persons) <= batches.MAX_CHUNK_PERSONS:
+        violations.append(FieldViolation("persons", f"send 1 to {batches.MAX_CHUNK_PERSONS} persons per chunk"))
+    return violations
+
+
+async def issue_batch_chunk(cmd: commands.IssueBatchChunk, uow: VoucherUnitOfWork, clock: Clock,
+                            vault: PiiVault) -> ChunkProgress:
+    """V1, V4, V5: one chunk of a listed batch in one transaction; bad rows are refused alone.
+
+    The persons are identified (validated, sealed, hashed) before the transaction starts, so the
+    batch's lock is held only for the look-up of who already has a voucher and the bulk writes.
+    """
+    require(_chunk_violations(cmd))
+    candidates = []
+    for i, (resident_id, name) in enumerate(cmd.persons):
+        found: list[FieldViolation] = []
+        holder = identify_person(vault, resident_id, name, found)
+        candidates.append(batches.Candidate(cmd.first_row + i, holder, tuple(found)))
+    async with uow:
+        batch = await uow.batches.get(cmd.batch_id.strip(), for_update=True)
+        if batch is None:
+            raise NotFound("batch not found")
+        issued_before = await uow.vouchers.existing_ids(
+            {batch.voucher_id_for(c.holder) for c in candidates if c.holder is not None})
+        outcome = batch.issue_chunk(cmd.chunk_no, candidates, issued_before, clock.now())
+        await uow.vouchers.add_many(outcome.vouchers)
+        await _persons_seen(uow, [v.holder for v in outcome.vouchers])
+        await uow.batches.save(batch)
+        await uow.commit()
+    return ChunkProgress(batch.batch_id, cmd.chunk_no, len(outcome.vouchers), outcome.rejected_rows,
+                         batch.issued_count, batch.rejected_count, outcome.rejections)
+
+
+async def claim_voucher(cmd: commands.ClaimVoucher, uow: VoucherUnitOfWork, clock: Clock, vault: PiiVault) -> Voucher:
+    """V1, V2, V4: a person claims their one voucher of a quota batch; again, the same voucher."""
+    violations: list[FieldViolation] = []
+    batch_id = fields.BATCH_ID.check(cmd.batch_id, "batch_id", violations)
+    holder = identify_person(vault, cmd.resident_id, cmd.name, violations)
+    require(violations)
+    if cmd.actor.subject != holder.id_lookup:
+        raise PermissionDenied("a person may claim a voucher only for themselves (V2)")
+    async with uow:
+        # The batch's lock first: the quota check, the count and the insert are one step, and a
+        # second claim of the same person sees the first one's voucher.
+        batch = await uow.batches.get(batch_id, for_update=True)
+        if batch is None:
+            raise NotFound("batch not found")
+        existing = await uow.vouchers.get(batch.voucher_id_for(holder))
+        voucher = batch.claim(holder, existing, clock.now())
+        if voucher is not existing:
+            await uow.vouchers.add(voucher)
+            await uow.batches.save(batch)
+            await _person_seen(uow, holder)
+        await uow.commit()
+    return voucher
 def _issuer(cmd: commands.Command) -> str:
     """V3: the bureau (an admin) or the evaluation body that is acting; nobody else records certificates."""
     if cmd.actor.kind is ActorKind.ADMIN:
@@ -519,6 +634,9 @@ HANDLERS = {
     commands.UpdateInstitutionBankAccount: update_institution_bank_account,
     commands.IssueVoucher: issue_voucher,
     commands.EnrolVoucher: enrol_voucher,
+    commands.CreateBatch: create_batch,
+    commands.IssueBatchChunk: issue_batch_chunk,
+    commands.ClaimVoucher: claim_voucher,
     commands.CreatePresentationToken: create_presentation_token,
     commands.SetHardshipGroups: set_hardship_groups,
     commands.RecordCertificate: record_certificate,

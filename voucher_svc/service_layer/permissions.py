@@ -22,6 +22,11 @@ PERMISSIONS: dict[str, frozenset[ActorKind]] = {
     "UpdateInstitutionBankAccount": frozenset({ADMIN}),
     "IssueVoucher": frozenset({ADMIN}),
     "EnrolVoucher": frozenset({INSTITUTION, ADMIN}),
+    "CreateBatch": frozenset({ADMIN}),
+    "IssueBatchChunk": frozenset({ADMIN}),
+    "IssueBatchVouchers": frozenset({ADMIN}),  # the stream; each chunk is an IssueBatchChunk
+    # V1, V2: a person claims only for themselves (the handler checks the subject is their look-up hash).
+    "ClaimVoucher": frozenset({PERSON}),
     # V2: only the holder presents a voucher, through their own app.
     "CreatePresentationToken": frozenset({PERSON}),
     # V3: an evaluation body or the bureau records certificates; never the holder, nor an institution for itself.
@@ -39,6 +44,7 @@ PERMISSIONS: dict[str, frozenset[ActorKind]] = {
     # queries
     "ListOccupations": STAFF | {INSTITUTION, SERVICE, PERSON, EVALUATION_BODY},
     "GetInstitution": STAFF | {INSTITUTION, SERVICE, PERSON},
+    "GetBatch": STAFF | {SERVICE},
     "ListInstitutions": STAFF | {INSTITUTION, SERVICE, PERSON},
     "GetCertificate": STAFF | {INSTITUTION, SERVICE, EVALUATION_BODY},
     # A person sees only their own vouchers and their own person record (service_layer/queries.py).

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Protocol
 
 from skillpay.uow import AbstractUnitOfWork, AuditLog, IdempotencyRepository
+from voucher_svc.domain.batch import Batch
 from voucher_svc.domain.catalogue_query import InstitutionFilter, OccupationFilter
 from voucher_svc.domain.eligibility import HistoryEntry
 from voucher_svc.domain.employment import EmploymentRecord
@@ -53,6 +54,8 @@ class CertificateRepository(Protocol):
 
 class VoucherRepository(Protocol):
     async def add(self, voucher: Voucher) -> None: ...
+    async def add_many(self, vouchers: list[Voucher]) -> None: ...
+    async def existing_ids(self, voucher_ids: set[str]) -> set[str]: ...
     async def get(self, voucher_id: str, for_update: bool = False) -> Voucher | None: ...
     async def save(self, voucher: Voucher) -> None: ...
     async def list(self, after: str | None, limit: int, state: VoucherState | None,
@@ -74,6 +77,12 @@ class EmploymentRepository(Protocol):
         """Latest start first (then by id); ``after`` is the "<start date>|<id>" key of the last one seen."""
 
 
+class BatchRepository(Protocol):
+    async def add(self, batch: Batch) -> None: ...
+    async def get(self, batch_id: str, for_update: bool = False) -> Batch | None: ...
+    async def save(self, batch: Batch) -> None: ...
+
+
 class PersonRepository(Protocol):
     async def lock(self, id_lookup: str) -> None:
         """L1-L4: hold the person's row until the unit of work ends (commands changing an entitlement)."""
@@ -84,6 +93,13 @@ class PersonRepository(Protocol):
 
     async def save(self, person: Person) -> None:
         """Optimistic on ``version``: raises ConcurrentUpdate when someone changed the person meanwhile."""
+
+    async def get_many(self, id_lookups: set[str]) -> dict[str, Person]:
+        """The known persons among these (a batch chunk's), without a lock."""
+
+    async def upsert_many(self, first_seen: list[Person], refreshed: list[Person]) -> None:
+        """A batch chunk's persons at once: ``first_seen`` added (taking over a row written meanwhile),
+        ``refreshed`` given their new identity; their hardship groups are left as they are."""
 
 
 class UsedPresentationRepository(Protocol):
@@ -97,6 +113,7 @@ class VoucherUnitOfWork(AbstractUnitOfWork):
     certificates: CertificateRepository
     vouchers: VoucherRepository
     persons: PersonRepository
+    batches: BatchRepository
     presentations: UsedPresentationRepository
     employment: EmploymentRepository
     idempotency: IdempotencyRepository

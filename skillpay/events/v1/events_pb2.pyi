@@ -187,6 +187,32 @@ class EmploymentRecorded(_message.Message):
     recorded_at: _timestamp_pb2.Timestamp
     def __init__(self, employment_id: _Optional[str] = ..., person: _Optional[_Union[PersonRef, _Mapping]] = ..., employer_credit_code: _Optional[str] = ..., employer_name: _Optional[str] = ..., start_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., source: _Optional[str] = ..., recorded_by: _Optional[str] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
+class VoucherBatchIssued(_message.Message):
+    __slots__ = ("batch_id", "chunk_no", "issued_count", "kind", "fund_source", "occupation_code", "level", "institution_id", "valid_from", "valid_until", "issued_at")
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_NO_FIELD_NUMBER: _ClassVar[int]
+    ISSUED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    FUND_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    OCCUPATION_CODE_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    INSTITUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    VALID_FROM_FIELD_NUMBER: _ClassVar[int]
+    VALID_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    ISSUED_AT_FIELD_NUMBER: _ClassVar[int]
+    batch_id: str
+    chunk_no: int
+    issued_count: int
+    kind: str
+    fund_source: str
+    occupation_code: str
+    level: int
+    institution_id: str
+    valid_from: _timestamp_pb2.Timestamp
+    valid_until: _timestamp_pb2.Timestamp
+    issued_at: _timestamp_pb2.Timestamp
+    def __init__(self, batch_id: _Optional[str] = ..., chunk_no: _Optional[int] = ..., issued_count: _Optional[int] = ..., kind: _Optional[str] = ..., fund_source: _Optional[str] = ..., occupation_code: _Optional[str] = ..., level: _Optional[int] = ..., institution_id: _Optional[str] = ..., valid_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
 class PayoutRequested(_message.Message):
     __slots__ = ("payout_request_id", "claim_id", "claim_line_id", "line_kind", "attempt", "payee", "channel", "amount_fen", "fund_source", "references", "requested_at")
     class ReferencesEntry(_message.Message):

@@ -38,6 +38,18 @@ class VoucherState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     VOUCHER_STATE_CANCELLED: _ClassVar[VoucherState]
     VOUCHER_STATE_REVOKED: _ClassVar[VoucherState]
 
+class VoucherKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    VOUCHER_KIND_UNSPECIFIED: _ClassVar[VoucherKind]
+    VOUCHER_KIND_GENERAL: _ClassVar[VoucherKind]
+    VOUCHER_KIND_TARGETED: _ClassVar[VoucherKind]
+
+class BatchMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    BATCH_MODE_UNSPECIFIED: _ClassVar[BatchMode]
+    BATCH_MODE_LISTED: _ClassVar[BatchMode]
+    BATCH_MODE_QUOTA: _ClassVar[BatchMode]
+
 class PayoutStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     PAYOUT_STATUS_UNSPECIFIED: _ClassVar[PayoutStatus]
@@ -86,6 +98,12 @@ VOUCHER_STATE_PAID: VoucherState
 VOUCHER_STATE_EXPIRED: VoucherState
 VOUCHER_STATE_CANCELLED: VoucherState
 VOUCHER_STATE_REVOKED: VoucherState
+VOUCHER_KIND_UNSPECIFIED: VoucherKind
+VOUCHER_KIND_GENERAL: VoucherKind
+VOUCHER_KIND_TARGETED: VoucherKind
+BATCH_MODE_UNSPECIFIED: BatchMode
+BATCH_MODE_LISTED: BatchMode
+BATCH_MODE_QUOTA: BatchMode
 PAYOUT_STATUS_UNSPECIFIED: PayoutStatus
 PAYOUT_STATUS_PENDING: PayoutStatus
 PAYOUT_STATUS_FAILED: PayoutStatus
@@ -334,7 +352,7 @@ class GetInstitutionRequest(_message.Message):
     def __init__(self, institution_id: _Optional[str] = ...) -> None: ...
 
 class Voucher(_message.Message):
-    __slots__ = ("voucher_id", "holder_name", "holder_id_masked", "occupation_code", "level", "fund_source", "batch_id", "state", "institution_id", "certificate_id", "value_fen", "issued_at", "valid_until", "enrolled_at", "redeemed_at", "paid_at", "payment_id", "real_person_verified", "payout_status", "payout_failure_reason", "rate_percent", "valuation_rule", "standard_fen", "employment_window_start", "employment_window_end", "topped_up_fen", "topped_up_at", "top_up_id", "redemption_no", "redemption_id", "state_reason", "ended_at", "recovery_due_fen")
+    __slots__ = ("voucher_id", "holder_name", "holder_id_masked", "occupation_code", "level", "fund_source", "batch_id", "state", "institution_id", "certificate_id", "value_fen", "issued_at", "valid_until", "enrolled_at", "redeemed_at", "paid_at", "payment_id", "real_person_verified", "payout_status", "payout_failure_reason", "rate_percent", "valuation_rule", "standard_fen", "employment_window_start", "employment_window_end", "topped_up_fen", "topped_up_at", "top_up_id", "redemption_no", "redemption_id", "state_reason", "ended_at", "recovery_due_fen", "kind", "bound_institution_id", "valid_from")
     VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
     HOLDER_NAME_FIELD_NUMBER: _ClassVar[int]
     HOLDER_ID_MASKED_FIELD_NUMBER: _ClassVar[int]
@@ -368,6 +386,9 @@ class Voucher(_message.Message):
     STATE_REASON_FIELD_NUMBER: _ClassVar[int]
     ENDED_AT_FIELD_NUMBER: _ClassVar[int]
     RECOVERY_DUE_FEN_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    BOUND_INSTITUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    VALID_FROM_FIELD_NUMBER: _ClassVar[int]
     voucher_id: str
     holder_name: str
     holder_id_masked: str
@@ -401,7 +422,134 @@ class Voucher(_message.Message):
     state_reason: str
     ended_at: _timestamp_pb2.Timestamp
     recovery_due_fen: int
-    def __init__(self, voucher_id: _Optional[str] = ..., holder_name: _Optional[str] = ..., holder_id_masked: _Optional[str] = ..., occupation_code: _Optional[str] = ..., level: _Optional[int] = ..., fund_source: _Optional[str] = ..., batch_id: _Optional[str] = ..., state: _Optional[_Union[VoucherState, str]] = ..., institution_id: _Optional[str] = ..., certificate_id: _Optional[str] = ..., value_fen: _Optional[int] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., enrolled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., redeemed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., paid_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., payment_id: _Optional[str] = ..., real_person_verified: _Optional[bool] = ..., payout_status: _Optional[_Union[PayoutStatus, str]] = ..., payout_failure_reason: _Optional[str] = ..., rate_percent: _Optional[int] = ..., valuation_rule: _Optional[str] = ..., standard_fen: _Optional[int] = ..., employment_window_start: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., employment_window_end: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., topped_up_fen: _Optional[int] = ..., topped_up_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., top_up_id: _Optional[str] = ..., redemption_no: _Optional[int] = ..., redemption_id: _Optional[str] = ..., state_reason: _Optional[str] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recovery_due_fen: _Optional[int] = ...) -> None: ...
+    kind: VoucherKind
+    bound_institution_id: str
+    valid_from: _timestamp_pb2.Timestamp
+    def __init__(self, voucher_id: _Optional[str] = ..., holder_name: _Optional[str] = ..., holder_id_masked: _Optional[str] = ..., occupation_code: _Optional[str] = ..., level: _Optional[int] = ..., fund_source: _Optional[str] = ..., batch_id: _Optional[str] = ..., state: _Optional[_Union[VoucherState, str]] = ..., institution_id: _Optional[str] = ..., certificate_id: _Optional[str] = ..., value_fen: _Optional[int] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., enrolled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., redeemed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., paid_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., payment_id: _Optional[str] = ..., real_person_verified: _Optional[bool] = ..., payout_status: _Optional[_Union[PayoutStatus, str]] = ..., payout_failure_reason: _Optional[str] = ..., rate_percent: _Optional[int] = ..., valuation_rule: _Optional[str] = ..., standard_fen: _Optional[int] = ..., employment_window_start: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., employment_window_end: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., topped_up_fen: _Optional[int] = ..., topped_up_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., top_up_id: _Optional[str] = ..., redemption_no: _Optional[int] = ..., redemption_id: _Optional[str] = ..., state_reason: _Optional[str] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recovery_due_fen: _Optional[int] = ..., kind: _Optional[_Union[VoucherKind, str]] = ..., bound_institution_id: _Optional[str] = ..., valid_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class Batch(_message.Message):
+    __slots__ = ("batch_id", "fund_source", "valid_from", "valid_until", "kind", "occupation_code", "level", "institution_id", "mode", "quota", "issued_count", "rejected_count", "created_at")
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    FUND_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    VALID_FROM_FIELD_NUMBER: _ClassVar[int]
+    VALID_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    OCCUPATION_CODE_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    INSTITUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    QUOTA_FIELD_NUMBER: _ClassVar[int]
+    ISSUED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    batch_id: str
+    fund_source: str
+    valid_from: _timestamp_pb2.Timestamp
+    valid_until: _timestamp_pb2.Timestamp
+    kind: VoucherKind
+    occupation_code: str
+    level: int
+    institution_id: str
+    mode: BatchMode
+    quota: int
+    issued_count: int
+    rejected_count: int
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, batch_id: _Optional[str] = ..., fund_source: _Optional[str] = ..., valid_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., kind: _Optional[_Union[VoucherKind, str]] = ..., occupation_code: _Optional[str] = ..., level: _Optional[int] = ..., institution_id: _Optional[str] = ..., mode: _Optional[_Union[BatchMode, str]] = ..., quota: _Optional[int] = ..., issued_count: _Optional[int] = ..., rejected_count: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CreateBatchRequest(_message.Message):
+    __slots__ = ("request_id", "batch_id", "fund_source", "valid_from", "valid_until", "kind", "occupation_code", "level", "institution_id", "mode", "quota")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    FUND_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    VALID_FROM_FIELD_NUMBER: _ClassVar[int]
+    VALID_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    OCCUPATION_CODE_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    INSTITUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    QUOTA_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    batch_id: str
+    fund_source: str
+    valid_from: _timestamp_pb2.Timestamp
+    valid_until: _timestamp_pb2.Timestamp
+    kind: VoucherKind
+    occupation_code: str
+    level: int
+    institution_id: str
+    mode: BatchMode
+    quota: int
+    def __init__(self, request_id: _Optional[str] = ..., batch_id: _Optional[str] = ..., fund_source: _Optional[str] = ..., valid_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., kind: _Optional[_Union[VoucherKind, str]] = ..., occupation_code: _Optional[str] = ..., level: _Optional[int] = ..., institution_id: _Optional[str] = ..., mode: _Optional[_Union[BatchMode, str]] = ..., quota: _Optional[int] = ...) -> None: ...
+
+class GetBatchRequest(_message.Message):
+    __slots__ = ("batch_id",)
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    batch_id: str
+    def __init__(self, batch_id: _Optional[str] = ...) -> None: ...
+
+class BatchPerson(_message.Message):
+    __slots__ = ("resident_id", "name")
+    RESIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    resident_id: str
+    name: str
+    def __init__(self, resident_id: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+
+class IssueBatchChunk(_message.Message):
+    __slots__ = ("request_id", "batch_id", "chunk_no", "first_row", "persons")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_NO_FIELD_NUMBER: _ClassVar[int]
+    FIRST_ROW_FIELD_NUMBER: _ClassVar[int]
+    PERSONS_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    batch_id: str
+    chunk_no: int
+    first_row: int
+    persons: _containers.RepeatedCompositeFieldContainer[BatchPerson]
+    def __init__(self, request_id: _Optional[str] = ..., batch_id: _Optional[str] = ..., chunk_no: _Optional[int] = ..., first_row: _Optional[int] = ..., persons: _Optional[_Iterable[_Union[BatchPerson, _Mapping]]] = ...) -> None: ...
+
+class RowRejection(_message.Message):
+    __slots__ = ("row", "field", "description")
+    ROW_FIELD_NUMBER: _ClassVar[int]
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    row: int
+    field: str
+    description: str
+    def __init__(self, row: _Optional[int] = ..., field: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+
+class BatchProgress(_message.Message):
+    __slots__ = ("batch_id", "chunk_no", "issued_in_chunk", "rejected_in_chunk", "issued_total", "rejected_total", "rejections")
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_NO_FIELD_NUMBER: _ClassVar[int]
+    ISSUED_IN_CHUNK_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_IN_CHUNK_FIELD_NUMBER: _ClassVar[int]
+    ISSUED_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    REJECTIONS_FIELD_NUMBER: _ClassVar[int]
+    batch_id: str
+    chunk_no: int
+    issued_in_chunk: int
+    rejected_in_chunk: int
+    issued_total: int
+    rejected_total: int
+    rejections: _containers.RepeatedCompositeFieldContainer[RowRejection]
+    def __init__(self, batch_id: _Optional[str] = ..., chunk_no: _Optional[int] = ..., issued_in_chunk: _Optional[int] = ..., rejected_in_chunk: _Optional[int] = ..., issued_total: _Optional[int] = ..., rejected_total: _Optional[int] = ..., rejections: _Optional[_Iterable[_Union[RowRejection, _Mapping]]] = ...) -> None: ...
+
+class ClaimVoucherRequest(_message.Message):
+    __slots__ = ("request_id", "batch_id", "resident_id", "name")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    RESIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    batch_id: str
+    resident_id: str
+    name: str
+    def __init__(self, request_id: _Optional[str] = ..., batch_id: _Optional[str] = ..., resident_id: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
 
 class IssueVoucherRequest(_message.Message):
     __slots__ = ("request_id", "resident_id", "name", "occupation_code", "level", "fund_source", "batch_id", "valid_until")
@@ -424,18 +572,22 @@ class IssueVoucherRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., resident_id: _Optional[str] = ..., name: _Optional[str] = ..., occupation_code: _Optional[str] = ..., level: _Optional[int] = ..., fund_source: _Optional[str] = ..., batch_id: _Optional[str] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class EnrolVoucherRequest(_message.Message):
-    __slots__ = ("request_id", "voucher_id", "institution_id", "real_person_verified", "presentation_token")
+    __slots__ = ("request_id", "voucher_id", "institution_id", "real_person_verified", "presentation_token", "occupation_code", "level")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
     INSTITUTION_ID_FIELD_NUMBER: _ClassVar[int]
     REAL_PERSON_VERIFIED_FIELD_NUMBER: _ClassVar[int]
     PRESENTATION_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    OCCUPATION_CODE_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     voucher_id: str
     institution_id: str
     real_person_verified: bool
     presentation_token: str
-    def __init__(self, request_id: _Optional[str] = ..., voucher_id: _Optional[str] = ..., institution_id: _Optional[str] = ..., real_person_verified: _Optional[bool] = ..., presentation_token: _Optional[str] = ...) -> None: ...
+    occupation_code: str
+    level: int
+    def __init__(self, request_id: _Optional[str] = ..., voucher_id: _Optional[str] = ..., institution_id: _Optional[str] = ..., real_person_verified: _Optional[bool] = ..., presentation_token: _Optional[str] = ..., occupation_code: _Optional[str] = ..., level: _Optional[int] = ...) -> None: ...
 
 class CreatePresentationTokenRequest(_message.Message):
     __slots__ = ("request_id", "voucher_id")

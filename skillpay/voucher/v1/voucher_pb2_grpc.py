@@ -90,6 +90,26 @@ class VoucherServiceStub:
                 request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.IssueVoucherRequest.SerializeToString,
                 response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Voucher.FromString,
                 _registered_method=True)
+        self.CreateBatch = channel.unary_unary(
+                '/skillpay.voucher.v1.VoucherService/CreateBatch',
+                request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.CreateBatchRequest.SerializeToString,
+                response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Batch.FromString,
+                _registered_method=True)
+        self.GetBatch = channel.unary_unary(
+                '/skillpay.voucher.v1.VoucherService/GetBatch',
+                request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.GetBatchRequest.SerializeToString,
+                response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Batch.FromString,
+                _registered_method=True)
+        self.IssueBatchVouchers = channel.stream_stream(
+                '/skillpay.voucher.v1.VoucherService/IssueBatchVouchers',
+                request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.IssueBatchChunk.SerializeToString,
+                response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.BatchProgress.FromString,
+                _registered_method=True)
+        self.ClaimVoucher = channel.unary_unary(
+                '/skillpay.voucher.v1.VoucherService/ClaimVoucher',
+                request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ClaimVoucherRequest.SerializeToString,
+                response_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Voucher.FromString,
+                _registered_method=True)
         self.CreatePresentationToken = channel.unary_unary(
                 '/skillpay.voucher.v1.VoucherService/CreatePresentationToken',
                 request_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.CreatePresentationTokenRequest.SerializeToString,
@@ -243,6 +263,37 @@ class VoucherServiceServicer:
 
     def IssueVoucher(self, request, context):
         """A real-name voucher for one person (V1).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateBatch(self, request, context):
+        """Issuance batches (V4, V5): fund source, validity window, kind (general or targeted), and
+        either a list of persons (IssueBatchVouchers) or a quota persons claim (ClaimVoucher).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetBatch(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def IssueBatchVouchers(self, request_iterator, context):
+        """A listed batch's persons, streamed in chunks (up to 5,000 persons each). Each chunk is one
+        transaction, idempotent under the request id "derived from batch_id and chunk_no" (a re-sent
+        chunk returns its first answer and issues nothing twice); one BatchProgress answers each chunk.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ClaimVoucher(self, request, context):
+        """A person claims their voucher of a quota batch (token of kind person, subject = the look-up
+        hash of their resident ID); claiming again returns the same voucher.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -417,6 +468,26 @@ def add_VoucherServiceServicer_to_server(servicer, server):
             'IssueVoucher': grpc.unary_unary_rpc_method_handler(
                     servicer.IssueVoucher,
                     request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.IssueVoucherRequest.FromString,
+                    response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Voucher.SerializeToString,
+            ),
+            'CreateBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateBatch,
+                    request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.CreateBatchRequest.FromString,
+                    response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Batch.SerializeToString,
+            ),
+            'GetBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBatch,
+                    request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.GetBatchRequest.FromString,
+                    response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Batch.SerializeToString,
+            ),
+            'IssueBatchVouchers': grpc.stream_stream_rpc_method_handler(
+                    servicer.IssueBatchVouchers,
+                    request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.IssueBatchChunk.FromString,
+                    response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.BatchProgress.SerializeToString,
+            ),
+            'ClaimVoucher': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClaimVoucher,
+                    request_deserializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ClaimVoucherRequest.FromString,
                     response_serializer=skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Voucher.SerializeToString,
             ),
             'CreatePresentationToken': grpc.unary_unary_rpc_method_handler(
@@ -796,6 +867,114 @@ class VoucherService:
             target,
             '/skillpay.voucher.v1.VoucherService/IssueVoucher',
             skillpay_dot_voucher_dot_v1_dot_voucher__pb2.IssueVoucherRequest.SerializeToString,
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Voucher.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.voucher.v1.VoucherService/CreateBatch',
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.CreateBatchRequest.SerializeToString,
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Batch.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.voucher.v1.VoucherService/GetBatch',
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.GetBatchRequest.SerializeToString,
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Batch.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IssueBatchVouchers(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/skillpay.voucher.v1.VoucherService/IssueBatchVouchers',
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.IssueBatchChunk.SerializeToString,
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.BatchProgress.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClaimVoucher(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.voucher.v1.VoucherService/ClaimVoucher',
+            skillpay_dot_voucher_dot_v1_dot_voucher__pb2.ClaimVoucherRequest.SerializeToString,
             skillpay_dot_voucher_dot_v1_dot_voucher__pb2.Voucher.FromString,
             options,
             channel_credentials,
