@@ -12,6 +12,7 @@ from skillpay.cli import sample_data
 from skillpay.clock import shanghai_date
 from skillpay.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 from skillpay.pii import PiiVault, mask_resident_id
+from voucher_svc.domain.lifecycle import VoucherEnrolled, VoucherIssued
 from voucher_svc.domain.model import (
     Certificate,
     CertificateType,
@@ -76,6 +77,7 @@ def _voucher(holder: PersonIdentity, now: datetime, vid: str = "vch_1", days: in
 def _enrolled(holder: PersonIdentity, now: datetime, vid: str = "vch_1") -> Voucher:
     v = _voucher(holder, now, vid)
     v.enrol(_institution(now), True, now)
+    v.pull_events()  # issued, enrolled: what follows is about redemption
     return v
 
 
@@ -254,7 +256,11 @@ def test_V4_issued_voucher_is_real_name_records_fund_source_and_starts_issued():
     assert (v.occupation_code, v.level) == (OCC_CODE, 4)
     assert v.value_fen == 0  # V3: no value without a certificate
     assert v.issued_at == now and v.valid_until == now + timedelta(days=90)
-    assert v.pull_events() == []
+    # V4: every transition is an event; issue is the first
+    assert v.pull_events() == [VoucherIssued("vch_1", holder, "targeted", OCC_CODE, 4, "employment_subsidy",
+                                             "batch-2025-1", now + timedelta(days=90), now)]
+    v.enrol(_institution(now), True, now)
+    assert v.pull_events() == [VoucherEnrolled("vch_1", v.institution_id, OCC_CODE, 4, now)]
 
 
 @pytest.mark.policy("V4")

@@ -625,3 +625,23 @@ async def test_every_bad_field_of_a_request_is_named_at_once_and_nothing_is_stor
     assert [v.field for v in err.value.violations] == [
         "resident_id", "name", "occupation_code", "level", "fund_source", "batch_id", "valid_until"]
     assert len(str(err.value)) < 1_000  # nothing of the 100 KB value is repeated
+
+
+# -- every transition is an event (V4) ---------------------------------------------------------------
+@pytest.mark.policy("V4")
+async def test_V4_issue_enrol_redeem_and_payment_each_announce_themselves_once(bus, db):
+    voucher, ins, cert = await redeemed_voucher(bus)
+    paid = commands.MarkVoucherPaid(actor=LEDGER.for_request("settled-1"), voucher_id=voucher.voucher_id,
+                                    payment_id="po_1", paid_at=NOW)
+    await bus.handle(paid)
+    await bus.handle(commands.MarkVoucherPaid(actor=LEDGER.for_request("settled-2"), voucher_id=voucher.voucher_id,
+                                              payment_id="po_1", paid_at=NOW))  # the same payment read again
+    mine = [e for e in db.outbox if e.aggregate_id == voucher.voucher_id]
+    assert [e.event_type for e in mine] == ["voucher.issued", "voucher.enrolled", "voucher.redeemed", "voucher.paid"]
+    issued, enrolled, _, settled = (e.payload for e in mine)
+    assert (issued.kind, issued.occupation_code, issued.level, issued.fund_source) == (
+        "targeted", CODE, LEVEL, voucher.fund_source)
+    assert RID.encode() not in issued.SerializeToString()  # the holder only sealed, hashed and masked
+    assert (enrolled.institution_id, enrolled.occupation_code) == (ins.institution_id, CODE)
+    assert (settled.payment_id, settled.redemption_id, settled.value_fen) == (
+        "po_1", voucher.voucher_id, db.tables["vouchers"][voucher.voucher_id].value_fen)

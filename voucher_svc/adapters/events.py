@@ -14,7 +14,10 @@ from voucher_svc.domain.batch import BatchChunkIssued
 from voucher_svc.domain.employment import EmploymentRecorded
 from voucher_svc.domain.lifecycle import (
     VoucherCancelled,
+    VoucherEnrolled,
     VoucherExpired,
+    VoucherIssued,
+    VoucherPaid,
     VoucherRedemptionRolledBack,
     VoucherRevoked,
 )
@@ -94,6 +97,32 @@ def to_outgoing(event: object) -> Iterable[OutgoingEvent]:
                 recorded_at=to_timestamp(event.recorded_at),
             ),
             occurred_at=event.recorded_at,
+        )
+    elif isinstance(event, VoucherIssued):
+        yield OutgoingEvent(
+            topic=VOUCHER_EVENTS, event_type="voucher.issued", aggregate_id=event.voucher_id,
+            payload=events_pb2.VoucherIssued(
+                voucher_id=event.voucher_id, holder=person_ref(event.holder), kind=event.kind,
+                occupation_code=event.occupation_code, level=event.level, fund_source=event.fund_source,
+                batch_id=event.batch_id, valid_until=to_timestamp(event.valid_until),
+                issued_at=to_timestamp(event.issued_at)),
+            occurred_at=event.issued_at,
+        )
+    elif isinstance(event, VoucherEnrolled):
+        yield OutgoingEvent(
+            topic=VOUCHER_EVENTS, event_type="voucher.enrolled", aggregate_id=event.voucher_id,
+            payload=events_pb2.VoucherEnrolled(
+                voucher_id=event.voucher_id, institution_id=event.institution_id,
+                occupation_code=event.occupation_code, level=event.level, enrolled_at=to_timestamp(event.enrolled_at)),
+            occurred_at=event.enrolled_at,
+        )
+    elif isinstance(event, VoucherPaid):
+        yield OutgoingEvent(
+            topic=VOUCHER_EVENTS, event_type="voucher.paid", aggregate_id=event.voucher_id,
+            payload=events_pb2.VoucherPaid(
+                voucher_id=event.voucher_id, payment_id=event.payment_id, redemption_id=event.redemption_id,
+                value_fen=event.value_fen, paid_at=to_timestamp(event.paid_at)),
+            occurred_at=event.paid_at,
         )
     elif isinstance(event, VoucherExpired):
         yield OutgoingEvent(

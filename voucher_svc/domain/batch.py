@@ -241,4 +241,6 @@ class Batch(Aggregate):
         if self.issued_count >= self.quota:
             raise FailedPrecondition(f"the batch's quota of {self.quota} vouchers is used up (V4)")
         self.issued_count += 1
-        return self._voucher(holder, now)
+        voucher = self._voucher(holder, now)
+        voucher.announce_issue()
+        return voucher

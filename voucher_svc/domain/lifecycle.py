@@ -14,10 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from skillpay import fields
 from skillpay.errors import FieldViolation, require
 from skillpay.ids import derived_id
+
+if TYPE_CHECKING:  # model.py builds on this module
+    from voucher_svc.domain.model import PersonIdentity
 
 # The reason the bureau gives for a cancellation, revocation or rollback: one line, bounded.
 REASON = fields.Text(200)
@@ -36,6 +40,44 @@ def checked_reason(reason: object, field: str = "reason") -> str:
     reason = REASON.check(reason, field, violations)
     require(violations)
     return reason
+
+
+@dataclass(frozen=True)
+class VoucherIssued:
+    """V1, V4: a real-name voucher was issued (one by one, or claimed from a quota batch; a listed
+    batch's chunk announces its vouchers together as voucher.batch_issued)."""
+
+    voucher_id: str
+    holder: PersonIdentity
+    kind: str
+    occupation_code: str  # "" for a general voucher until enrolment chooses
+    level: int
+    fund_source: str
+    batch_id: str
+    valid_until: datetime
+    issued_at: datetime
+
+
+@dataclass(frozen=True)
+class VoucherEnrolled:
+    """V2, V4: the holder presented the voucher in person and the institution enrolled it."""
+
+    voucher_id: str
+    institution_id: str
+    occupation_code: str
+    level: int
+    enrolled_at: datetime
+
+
+@dataclass(frozen=True)
+class VoucherPaid:
+    """V4: the subsidy of the voucher's current redemption landed (the ledger's payment.settled)."""
+
+    voucher_id: str
+    payment_id: str
+    redemption_id: str
+    value_fen: int
+    paid_at: datetime
 
 
 @dataclass(frozen=True)

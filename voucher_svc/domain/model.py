@@ -24,7 +24,10 @@ if TYPE_CHECKING:  # valuation.py builds on this module's CertificateType
     from voucher_svc.domain.valuation import Valuation
 from voucher_svc.domain.lifecycle import (
     VoucherCancelled,
+    VoucherEnrolled,
     VoucherExpired,
+    VoucherIssued,
+    VoucherPaid,
     VoucherRedemptionRolledBack,
     VoucherRevoked,
     checked_reason,
@@ -555,8 +558,16 @@ class Voucher(Aggregate):
         """V1, V4, V5: a real-name voucher for one catalogue occupation, paid from a named fund."""
         violations = cls.field_violations(fund_source, batch_id, valid_until, now)
         require(violations)
-        return cls(voucher_id, holder, occupation.code, occupation.level, fund_source.strip(), batch_id.strip(),
-                   now, valid_until)
+        voucher = cls(voucher_id, holder, occupation.code, occupation.level, fund_source.strip(), batch_id.strip(),
+                      now, valid_until)
+        voucher.announce_issue()
+        return voucher
+
+    def announce_issue(self) -> None:
+        """V4: every transition is an event; issue is the first (a listed batch's chunk announces
+        its vouchers together instead, see Batch.issue_chunk)."""
+        self.record(VoucherIssued(self.voucher_id, self.holder, self.kind.value, self.occupation_code or "",
+                                  self.level or 0, self.fund_source, self.batch_id, self.valid_until, self.issued_at))
 
     @staticmethod
     def field_violations(fund_source: str, batch_id: str, valid_until: datetime | None,
@@ -648,6 +659,7 @@ class Voucher(Aggregate):
         self.institution_id = institution.institution_id
         self.real_person_verified = True
         self.enrolled_at = now
+        self.record(VoucherEnrolled(self.voucher_id, institution.institution_id, occupation_code, level, now))
 
     def redeem(self, certificate: Certificate, occupation: Occupation, now: datetime,
                valuation: Valuation | None = None) -> None:
@@ -739,6 +751,7 @@ class Voucher(Aggregate):
             self.payment_id = payment_id
             self.paid_at = paid_at
             self.payout_failure_reason = ""
+            self.record(VoucherPaid(self.voucher_id, payment_id, redemption_id, self.value_fen, paid_at))
             return True
         # X2: paid for a redemption that no longer stands; recovered by the ledger (a later issue).
         self.recovery_due_fen += max(amount_fen, 0)

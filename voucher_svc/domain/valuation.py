@@ -31,7 +31,8 @@ from voucher_svc.domain.model import CertificateType
 
 class ValuationRule(enum.Enum):
     A2 = "A2"  # employed within the window: 100%
-    A3 = "A3"  # qualification, skill-level, special-ability certificate, or training-qualified for a new occupation: 80%
+    # qualification, skill-level, special-ability certificate, or training-qualified for a new occupation: 80%
+    A3 = "A3"
     A4 = "A4"  # training-qualified certificate for another occupation: 50%
 
 
@@ -55,7 +56,8 @@ class ValuationPolicy:
         rates = (self.employed_percent, self.certified_percent, self.training_qualified_percent)
         if not all(0 < r <= 100 for r in rates):
             raise ValueError("valuation rates are percentages between 1 and 100")
-        if not self.certified_percent <= self.employed_percent or not self.training_qualified_percent <= self.employed_percent:
+        if (not self.certified_percent <= self.employed_percent
+                or not self.training_qualified_percent <= self.employed_percent):
             raise ValueError("A3/A4 rates may not exceed the A2 rate (A5 tops them up to it)")
         if self.employment_window_months < 0 or (self.employment_lookback_days or 0) < 0:
             raise ValueError("the employment window is counted forwards from the certificate date")

@@ -83,6 +83,56 @@ class VoucherRedeemed(_message.Message):
     redemption_no: int
     def __init__(self, voucher_id: _Optional[str] = ..., holder: _Optional[_Union[PersonRef, _Mapping]] = ..., institution_id: _Optional[str] = ..., occupation_code: _Optional[str] = ..., level: _Optional[int] = ..., certificate_id: _Optional[str] = ..., certificate_type: _Optional[str] = ..., value_fen: _Optional[int] = ..., fund_source: _Optional[str] = ..., redeemed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., rate_percent: _Optional[int] = ..., valuation_rule: _Optional[str] = ..., standard_fen: _Optional[int] = ..., employment_window_end: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., redemption_id: _Optional[str] = ..., redemption_no: _Optional[int] = ...) -> None: ...
 
+class VoucherIssued(_message.Message):
+    __slots__ = ("voucher_id", "holder", "kind", "occupation_code", "level", "fund_source", "batch_id", "valid_until", "issued_at")
+    VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
+    HOLDER_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    OCCUPATION_CODE_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    FUND_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    VALID_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    ISSUED_AT_FIELD_NUMBER: _ClassVar[int]
+    voucher_id: str
+    holder: PersonRef
+    kind: str
+    occupation_code: str
+    level: int
+    fund_source: str
+    batch_id: str
+    valid_until: _timestamp_pb2.Timestamp
+    issued_at: _timestamp_pb2.Timestamp
+    def __init__(self, voucher_id: _Optional[str] = ..., holder: _Optional[_Union[PersonRef, _Mapping]] = ..., kind: _Optional[str] = ..., occupation_code: _Optional[str] = ..., level: _Optional[int] = ..., fund_source: _Optional[str] = ..., batch_id: _Optional[str] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class VoucherEnrolled(_message.Message):
+    __slots__ = ("voucher_id", "institution_id", "occupation_code", "level", "enrolled_at")
+    VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
+    INSTITUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCUPATION_CODE_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    ENROLLED_AT_FIELD_NUMBER: _ClassVar[int]
+    voucher_id: str
+    institution_id: str
+    occupation_code: str
+    level: int
+    enrolled_at: _timestamp_pb2.Timestamp
+    def __init__(self, voucher_id: _Optional[str] = ..., institution_id: _Optional[str] = ..., occupation_code: _Optional[str] = ..., level: _Optional[int] = ..., enrolled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class VoucherPaid(_message.Message):
+    __slots__ = ("voucher_id", "payment_id", "redemption_id", "value_fen", "paid_at")
+    VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
+    PAYMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REDEMPTION_ID_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FEN_FIELD_NUMBER: _ClassVar[int]
+    PAID_AT_FIELD_NUMBER: _ClassVar[int]
+    voucher_id: str
+    payment_id: str
+    redemption_id: str
+    value_fen: int
+    paid_at: _timestamp_pb2.Timestamp
+    def __init__(self, voucher_id: _Optional[str] = ..., payment_id: _Optional[str] = ..., redemption_id: _Optional[str] = ..., value_fen: _Optional[int] = ..., paid_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
 class VoucherExpired(_message.Message):
     __slots__ = ("voucher_id", "valid_until", "expired_at")
     VOUCHER_ID_FIELD_NUMBER: _ClassVar[int]
