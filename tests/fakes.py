@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 
 from claim_svc.adapters.events import to_outgoing as claim_events
 from claim_svc.domain.model import Claim, ClaimState
-from claim_svc.service_layer.unit_of_work import ClaimUnitOfWork, PayoutOutcome, PendingTopUp
+from claim_svc.service_layer.unit_of_work import ClaimUnitOfWork, PayoutOutcome, PendingTopUp, PendingWithdrawal
 from ledger_svc.adapters.events import to_outgoing as ledger_events
 from ledger_svc.domain.model import (
     NON_NEGATIVE_ROLES,
@@ -528,7 +528,7 @@ class FakeFundDirectory:
 
 
 class FakeClaimDatabase(FakeDatabase):
-    TABLES = ("claims", "payout_outcomes", "pending_top_ups")
+    TABLES = ("claims", "payout_outcomes", "pending_top_ups", "pending_withdrawals")
 
 
 class FakeClaimRepository(_Table):
@@ -579,6 +579,20 @@ class FakePendingTopUpRepository(_Table):
         return sorted((t for t in self.rows.values() if t.claim_id == claim_id), key=lambda t: t.occurred_at)
 
 
+class FakePendingWithdrawalRepository(_Table):
+    TABLE = "pending_withdrawals"
+
+    async def add(self, withdrawal: PendingWithdrawal) -> bool:
+        key = (withdrawal.voucher_id, withdrawal.redemption_id)
+        if key in self.rows:
+            return False
+        self.rows[key] = withdrawal
+        return True
+
+    async def for_claim(self, claim_id: str) -> list[PendingWithdrawal]:
+        return sorted((w for w in self.rows.values() if w.claim_id == claim_id), key=lambda w: w.occurred_at)
+
+
 class FakeClaimUnitOfWork(FakeUnitOfWork, ClaimUnitOfWork):
     DATABASE = FakeClaimDatabase
     EVENT_MAPPER = staticmethod(claim_events)
@@ -587,6 +601,7 @@ class FakeClaimUnitOfWork(FakeUnitOfWork, ClaimUnitOfWork):
         self.claims = FakeClaimRepository(self)
         self.payout_outcomes = FakePayoutOutcomeRepository(self)
         self.pending_top_ups = FakePendingTopUpRepository(self)
+        self.pending_withdrawals = FakePendingWithdrawalRepository(self)
 
 
 # -- ledger_svc --------------------------------------------------------------------------------

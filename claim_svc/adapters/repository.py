@@ -3,9 +3,9 @@ from __future__ import annotations
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from claim_svc.adapters.tables import claim_lines, claims, payout_outcomes, pending_top_ups
+from claim_svc.adapters.tables import claim_lines, claims, payout_outcomes, pending_top_ups, pending_withdrawals
 from claim_svc.domain.model import Claim, ClaimKind, ClaimLine, ClaimState, LineKind, LineState, Payee, PayeeKind
-from claim_svc.service_layer.unit_of_work import PayoutOutcome, PendingTopUp
+from claim_svc.service_layer.unit_of_work import PayoutOutcome, PendingTopUp, PendingWithdrawal
 from skillpay.clock import aware
 from skillpay.db import ConcurrentUpdate
 
@@ -137,4 +137,27 @@ class SqlPendingTopUpRepository:
         rows = await self._conn.execute(select(pending_top_ups).where(pending_top_ups.c.claim_id == claim_id)
                                         .order_by(pending_top_ups.c.occurred_at))
         return [PendingTopUp(r.top_up_id, r.voucher_id, r.claim_id, r.value_fen, r.top_up_fen, aware(r.occurred_at))
+                for r in rows]
+
+
+class SqlPendingWithdrawalRepository:
+    def __init__(self, conn: AsyncConnection):
+        self._conn = conn
+
+    async def add(self, w: PendingWithdrawal) -> bool:
+        known = (await self._conn.execute(select(pending_withdrawals.c.claim_id).where(
+            pending_withdrawals.c.voucher_id == w.voucher_id,
+            pending_withdrawals.c.redemption_id == w.redemption_id))).first()
+        if known is not None:
+            return False
+        await self._conn.execute(insert(pending_withdrawals).values(
+            voucher_id=w.voucher_id, redemption_id=w.redemption_id, claim_id=w.claim_id, reason=w.reason,
+            occurred_at=w.occurred_at))
+        return True
+
+    async def for_claim(self, claim_id: str) -> list[PendingWithdrawal]:
+        rows = await self._conn.execute(select(pending_withdrawals)
+                                        .where(pending_withdrawals.c.claim_id == claim_id)
+                                        .order_by(pending_withdrawals.c.occurred_at))
+        return [PendingWithdrawal(r.voucher_id, r.redemption_id, r.claim_id, r.reason, aware(r.occurred_at))
                 for r in rows]

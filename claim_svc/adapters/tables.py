@@ -84,3 +84,14 @@ pending_top_ups = Table(
     Column("occurred_at", DateTime(timezone=True), nullable=False),
     Index("ix_pending_top_ups_claim", "claim_id"),
 )
+
+# X2: withdrawals (rolled-back redemptions) that arrived before their voucher's claim.
+pending_withdrawals = Table(
+    "pending_withdrawals", metadata,
+    Column("voucher_id", String(40), primary_key=True),
+    Column("redemption_id", String(40), primary_key=True),
+    Column("claim_id", String(40), nullable=False),
+    Column("reason", String(200), nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Index("ix_pending_withdrawals_claim", "claim_id"),
+)

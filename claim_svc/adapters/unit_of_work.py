@@ -2,7 +2,12 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from claim_svc.adapters.repository import SqlClaimRepository, SqlPayoutOutcomeRepository, SqlPendingTopUpRepository
+from claim_svc.adapters.repository import (
+    SqlClaimRepository,
+    SqlPayoutOutcomeRepository,
+    SqlPendingTopUpRepository,
+    SqlPendingWithdrawalRepository,
+)
 from claim_svc.service_layer.unit_of_work import ClaimUnitOfWork
 from skillpay.uow import SqlUnitOfWork
 
@@ -12,3 +17,4 @@ class SqlClaimUnitOfWork(SqlUnitOfWork, ClaimUnitOfWork):
         self.claims = SqlClaimRepository(conn, self.track)
         self.payout_outcomes = SqlPayoutOutcomeRepository(conn)
         self.pending_top_ups = SqlPendingTopUpRepository(conn)
+        self.pending_withdrawals = SqlPendingWithdrawalRepository(conn)

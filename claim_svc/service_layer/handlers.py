@@ -6,16 +6,17 @@ import logging
 
 from claim_svc.domain.model import (
     Claim,
+    ClaimState,
     claim_id_for_voucher,
     payout_outcome_violations,
     plain_reason,
     top_up_violations,
 )
 from claim_svc.service_layer import commands
-from claim_svc.service_layer.unit_of_work import ClaimUnitOfWork, PayoutOutcome, PendingTopUp
+from claim_svc.service_layer.unit_of_work import ClaimUnitOfWork, PayoutOutcome, PendingTopUp, PendingWithdrawal
 from skillpay import fields
 from skillpay.clock import Clock
-from skillpay.errors import FieldViolation, NotFound, require
+from skillpay.errors import FailedPrecondition, FieldViolation, NotFound, require
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +49,19 @@ async def create_voucher_claim(cmd: commands.CreateVoucherClaim, uow: ClaimUnitO
             claim = Claim.for_redeemed_voucher(cmd.voucher_id, cmd.payee, cmd.institution_id, cmd.occupation_code,
                                                cmd.level, cmd.amount_fen, cmd.fund_source, now, cmd.valuation_rule,
                                                cmd.rate_percent, cmd.standard_fen, cmd.redemption_id)
-        if auto_approve:
+        # X2: a rollback that arrived first withdraws its line before anything is requested.
+        for withdrawal in await uow.pending_withdrawals.for_claim(claim.claim_id):
+            claim.withdraw_line(withdrawal.redemption_id, withdrawal.reason)
+        if auto_approve and claim.state is ClaimState.SUBMITTED:
             claim.approve(now)
         # A5: a top-up that arrived first (a replay, a re-created claim) is part of the claim now.
         for top_up in await uow.pending_top_ups.for_claim(claim.claim_id):
-            claim.add_top_up(top_up.top_up_id, top_up.value_fen, top_up.top_up_fen, now)
+            try:
+                claim.add_top_up(top_up.top_up_id, top_up.value_fen, top_up.top_up_fen, now)
+            except FailedPrecondition:
+                # Another redemption's top-up (one rolled back since): not this claim's to pay.
+                log.info("kept top-up %s does not fit claim %s's live redemption; left unpaid",
+                         top_up.top_up_id, claim.claim_id)
         for outcome in await uow.payout_outcomes.for_claim(claim.claim_id):
             _apply(claim, outcome)
         if existing is not None:
@@ -90,7 +99,7 @@ async def add_top_up_line(cmd: commands.AddTopUpLine, uow: ClaimUnitOfWork, cloc
     return claim
 
 
-async def withdraw_claim_line(cmd: commands.WithdrawClaimLine, uow: ClaimUnitOfWork) -> Claim | None:
+async def withdraw_claim_line(cmd: commands.WithdrawClaimLine, uow: ClaimUnitOfWork, clock: Clock) -> Claim | None:
     """A rolled-back redemption's line is withdrawn: never requested again; a payout of it that
     settles later is recorded as paid after withdrawal (X2: recovery due). A replay changes nothing."""
     violations: list[FieldViolation] = []
@@ -99,10 +108,16 @@ async def withdraw_claim_line(cmd: commands.WithdrawClaimLine, uow: ClaimUnitOfW
     require(violations)
     reason = plain_reason(cmd.reason, default="withdrawn")
     async with uow:
-        claim = await uow.claims.get(claim_id_for_voucher(voucher_id), for_update=True)
+        claim_id = claim_id_for_voucher(voucher_id)
+        claim = await uow.claims.get(claim_id, for_update=True)
         if claim is None:
-            # The rollback of a redemption whose claim never came (its event was parked): nothing to pay.
-            log.warning("withdrawal for voucher %s, which has no claim here; nothing to withdraw", voucher_id)
+            # The redemption's claim is not here yet (its voucher.redeemed was parked, or is late):
+            # kept, so the claim withdraws the line as it is created and a replay never pays it.
+            if await uow.pending_withdrawals.add(PendingWithdrawal(voucher_id, cmd.redemption_id.strip(), claim_id,
+                                                                   reason, clock.now())):
+                log.info("withdrawal for voucher %s arrived before its claim; kept until the claim is created",
+                         voucher_id)
+                await uow.commit()
             return None
         if claim.withdraw_line(cmd.redemption_id, reason):
             await uow.claims.save(claim)

@@ -33,6 +33,18 @@ class PendingTopUp:
     occurred_at: datetime
 
 
+@dataclass(frozen=True)
+class PendingWithdrawal:
+    """X2: a rolled-back redemption whose claim is not here yet (its voucher.redeemed was parked or
+    is late); the claim withdraws that line as it is created, so a replay never pays it."""
+
+    voucher_id: str
+    redemption_id: str  # "" (an older event): the first redemption, the voucher id
+    claim_id: str
+    reason: str
+    occurred_at: datetime
+
+
 class ClaimRepository(Protocol):
     async def add(self, claim: Claim) -> None: ...
     async def get(self, claim_id: str, for_update: bool = False) -> Claim | None: ...
@@ -53,7 +65,14 @@ class PendingTopUpRepository(Protocol):
     async def for_claim(self, claim_id: str) -> list[PendingTopUp]: ...
 
 
+class PendingWithdrawalRepository(Protocol):
+    async def add(self, withdrawal: PendingWithdrawal) -> bool:
+        """False when this redemption's withdrawal is already kept."""
+    async def for_claim(self, claim_id: str) -> list[PendingWithdrawal]: ...
+
+
 class ClaimUnitOfWork(AbstractUnitOfWork):
     claims: ClaimRepository
     payout_outcomes: PayoutOutcomeRepository
     pending_top_ups: PendingTopUpRepository
+    pending_withdrawals: PendingWithdrawalRepository

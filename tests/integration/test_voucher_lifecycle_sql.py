@@ -219,6 +219,35 @@ async def test_X2_claim_lines_of_two_redemptions_are_stored_apart_and_the_withdr
         await db.dispose()
 
 
+@pytest.mark.policy("X2")
+async def test_X2_a_rollback_applied_before_its_redemption_is_kept_and_the_replayed_redemption_pays_nothing(
+        database_url_factory, clock):
+    url = database_url_factory("c")
+    await asyncio.to_thread(run_migrations, url, ROOT / "claim_svc" / "migrations")
+    db = Database(url)
+    try:
+        uows = functools.partial(SqlClaimUnitOfWork, db, "claim", claim_events, None, clock=clock)
+        bus = claim_bootstrap(uows, clock=clock)
+        actor = service_actor("voucher")
+        payee = Payee(PayeeKind.PERSON, "张三", "110105********1234", b"sealed", "0f" * 32)
+        withdraw = claim_commands.WithdrawClaimLine(actor=actor, voucher_id="vch_1", redemption_id="vch_1",
+                                                    reason="annulled")
+        assert await bus.handle(withdraw) is None
+        assert await bus.handle(withdraw) is None  # kept once
+        kept = await _rows(db, text("SELECT voucher_id, redemption_id, reason FROM pending_withdrawals"))
+        assert [tuple(r) for r in kept] == [("vch_1", "vch_1", "annulled")]
+        claim = await bus.handle(claim_commands.CreateVoucherClaim(
+            actor=actor, voucher_id="vch_1", payee=payee, institution_id="ins_1", occupation_code=CODE, level=4,
+            amount_fen=150_000, fund_source="esf", redeemed_at=NOW, redemption_id="vch_1"))
+        async with uows(read_only=True) as uow:
+            c = await uow.claims.get(claim.claim_id)
+        assert (c.state, [line.state for line in c.lines]) == (ClaimState.WITHDRAWN, [LineState.WITHDRAWN])
+        requests = await _rows(db, text("SELECT count(*) FROM outbox WHERE event_type = 'payout.requested'"))
+        assert requests[0][0] == 0
+    finally:
+        await db.dispose()
+
+
 # -- data from before the migrations keeps its ids -------------------------------------------------
 def _alembic(url: str, service: str) -> Config:
     cfg = Config()

@@ -218,9 +218,24 @@ async def test_a_withdrawn_failed_line_is_not_requested_again(bus, db):
     assert PAYOUT_2 not in [e.payload.payout_request_id for e in db.events_of_type("payout.requested")]
 
 
-async def test_a_withdrawal_for_a_claim_never_created_or_with_bad_ids_changes_nothing(bus, db):
+@pytest.mark.policy("X2")
+async def test_X2_a_withdrawal_before_its_claim_is_kept_and_the_claim_never_requests_that_line(bus, db):
+    """The rollback reached claim_svc first (voucher.redeemed parked, replayed later): nothing is paid."""
+    assert await bus.handle(withdraw()) is None
+    assert list(db.tables["pending_withdrawals"]) == [(VOUCHER, VOUCHER)]
     with nothing_stored(db):
-        assert await bus.handle(withdraw(voucher_id="vch_never")) is None
+        await bus.handle(withdraw())  # the same rollback again: kept once
+    await bus.handle(voucher_redeemed())  # the replayed redemption
+    c = stored(db)
+    assert (c.state, c.lines[0].state, c.lines[0].withdrawal_reason) == (
+        ClaimState.WITHDRAWN, LineState.WITHDRAWN, "assessment annulled")
+    assert db.events_of_type("payout.requested") == []
+    # redeemed again afterwards: the new redemption's line is paid as usual
+    await bus.handle(redeemed_again())
+    assert [r.payload.claim_line_id for r in db.events_of_type("payout.requested")] == [SECOND_LINE]
+
+
+async def test_a_withdrawal_with_bad_ids_changes_nothing(bus, db):
     with nothing_stored(db), pytest.raises(InvalidArgument) as err:
         await bus.handle(withdraw(voucher_id="", redemption_id="x" * 41))
     assert violated_fields(err) == ["voucher_id", "redemption_id"]
