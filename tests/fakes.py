@@ -405,6 +405,9 @@ class FakeVoucherRepository(_Table):
                 for v in self.rows.values() if v.holder.id_lookup == id_lookup]
 
 
+    async def trained_at(self, id_lookup: str, institution_id: str) -> bool:
+        return any(v.holder.id_lookup == id_lookup and v.institution_id == institution_id for v in self.rows.values())
+
     async def subsidised_of(self, id_lookup: str) -> list[Voucher]:
         # Tracked like the SQL one: a top-up is audited.
         return [self._read(v.voucher_id) for v in sorted(self.rows.values(), key=lambda v: v.voucher_id)

@@ -105,18 +105,18 @@ async def redeemed(bus, certificate_type=CertificateType.SKILL_LEVEL, new_occupa
 
 # -- RecordEmployment ----------------------------------------------------------------------------------
 async def test_record_employment_stores_the_evidence_sealed_and_announces_it(bus, db):
-    record = await employment(bus, actor=_as("ins_1"))
+    record = await employment(bus, actor=Actor(ActorKind.ADMIN, "bureau-1"))
     stored = db.tables["employment"][record.employment_id]
     assert record.employment_id == employment_id_for(VAULT.lookup_hash(RID), EMPLOYER, date(2025, 3, 2),
                                                      EmploymentSource.LABOUR_CONTRACT)
     assert (stored.employer_credit_code, stored.start_date, stored.source, stored.recorded_by, stored.recorded_at) == (
-        EMPLOYER, date(2025, 3, 2), EmploymentSource.LABOUR_CONTRACT, "institution:ins_1", NOW)
+        EMPLOYER, date(2025, 3, 2), EmploymentSource.LABOUR_CONTRACT, "admin:bureau-1", NOW)
     assert stored.person.id_masked == RID[:6] + "*" * 8 + RID[-4:] and VAULT.unseal(stored.person.id_sealed) == RID
     [event] = db.events_of_type("employment.recorded")
     payload: events_pb2.EmploymentRecorded = event.payload
     assert event.aggregate_id == VAULT.lookup_hash(RID)
     assert (payload.employment_id, payload.employer_credit_code, payload.source, payload.recorded_by) == (
-        record.employment_id, EMPLOYER, "labour_contract", "institution:ins_1")
+        record.employment_id, EMPLOYER, "labour_contract", "admin:bureau-1")
     assert (payload.start_date.year, payload.start_date.month, payload.start_date.day) == (2025, 3, 2)
     assert RID.encode() not in payload.SerializeToString()  # only sealed, hashed and masked
     assert db.person_locks == [VAULT.lookup_hash(RID)]
@@ -124,10 +124,22 @@ async def test_record_employment_stores_the_evidence_sealed_and_announces_it(bus
         ("", "recorded", "RecordEmployment")]
 
 
+@pytest.mark.policy("A2", "X1")
+async def test_an_institution_records_employment_only_for_its_own_trainees(bus, db):
+    voucher = await redeemed(bus)
+    trainer = db.tables["vouchers"][voucher.voucher_id].institution_id
+    with nothing_stored(db), pytest.raises(PermissionDenied):
+        await employment(bus, actor=_as("ins_elsewhere"))
+    with nothing_stored(db), pytest.raises(PermissionDenied):
+        await employment(bus, rid=OTHER_RID, actor=_as(trainer))  # not its trainee
+    record = await employment(bus, actor=_as(trainer))
+    assert record.recorded_by == f"institution:{trainer}"
+
+
 async def test_the_same_evidence_again_returns_the_first_record_and_changes_nothing(bus, db):
     first = await employment(bus)
     before = db.snapshot()
-    again = await employment(bus, actor=_as("ins_2"))  # recorded by someone else: the same fact
+    again = await employment(bus, actor=Actor(ActorKind.ADMIN, "admin-2"))  # someone else: the same fact
     assert again.employment_id == first.employment_id and again.recorded_by == "admin:admin-1"
     assert (db.tables, db.outbox, db.audit_records) == before[:3]
     # Another source or start date is other evidence.
@@ -226,7 +238,7 @@ async def test_A5_employment_recorded_after_redemption_tops_up_once(bus, db, clo
     # The same evidence again, other evidence in the window, a retry with the same request id: nothing more.
     await employment(bus, start=date(2025, 3, 10))
     await employment(bus, start=date(2025, 4, 1), employer=credit_code(random.Random(10)))
-    retry = _as("ins_x", request_id="emp-1")
+    retry = Actor(ActorKind.ADMIN, "admin-2", "emp-1")
     await employment(bus, start=date(2025, 5, 1), actor=retry)
     await employment(bus, start=date(2025, 5, 1), actor=retry)
     assert len(db.events_of_type("voucher.topped_up")) == 1

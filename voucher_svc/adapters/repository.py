@@ -304,6 +304,12 @@ class VoucherRepository:
                              aware(r.valid_until))
                 for r in (await self._conn.execute(query)).all()]
 
+    async def trained_at(self, id_lookup: str, institution_id: str) -> bool:
+        query = (select(vouchers.c.voucher_id)
+                 .where(vouchers.c.holder_id_lookup == id_lookup, vouchers.c.institution_id == institution_id)
+                 .limit(1))
+        return (await self._conn.execute(query)).first() is not None
+
     async def subsidised_of(self, id_lookup: str) -> list[Voucher]:
         query = (select(vouchers).where(vouchers.c.holder_id_lookup == id_lookup,
                                         vouchers.c.state.in_([VoucherState.REDEEMED.value, VoucherState.PAID.value]))

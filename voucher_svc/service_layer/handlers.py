@@ -512,6 +512,10 @@ async def record_employment(cmd: commands.RecordEmployment, uow: VoucherUnitOfWo
     async with uow:
         # Serialised with the person's redemptions (see redeem_voucher) and other records of theirs.
         await uow.persons.lock(person.id_lookup)
+        if cmd.actor.kind is ActorKind.INSTITUTION and not await uow.vouchers.trained_at(person.id_lookup,
+                                                                                       cmd.actor.subject):
+            # An institution vouches only for its own trainees' jobs; the bureau records any (A2, X1).
+            raise PermissionDenied("an institution records employment only for a person it trained with a voucher")
         existing = await uow.employment.get(record.employment_id)
         if existing is not None:
             return existing

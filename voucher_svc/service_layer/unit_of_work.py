@@ -65,6 +65,9 @@ class VoucherRepository(Protocol):
         """V5: up to ``limit`` issued or enrolled vouchers with valid_until <= now, locked for this
         transaction; rows another transaction holds are skipped (two sweeps share the work)."""
 
+    async def trained_at(self, id_lookup: str, institution_id: str) -> bool:
+        """Whether the person enrolled (or was trained) with a voucher at this institution."""
+
     async def subsidised_of(self, id_lookup: str) -> list[Voucher]:
         """A5: the person's redeemed or paid vouchers (read without a row lock; ``save`` checks the version)."""
 
