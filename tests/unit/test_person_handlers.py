@@ -328,6 +328,11 @@ async def test_A6_an_admin_sets_hardship_groups_from_a_date_audited(bus, db):
     assert [(r.command, r.request_id, r.state_before, r.state_after) for r in db.audit_for(HOLDER.subject)][1:] == [
         ("SetHardshipGroups", "hs-1", "recorded", "hardship:DZ@2025-03-01"),
         ("SetHardshipGroups", "", "hardship:DZ@2025-03-01", "hardship:-@2025-06-01")]
+    # announced for claim_svc's living allowance (A6), the person named only sealed, hashed and masked
+    events = db.events_of_type("person.hardship_groups_set")
+    assert [(e.aggregate_id, list(e.payload.groups), e.payload.effective_from.month) for e in events] == [
+        (HOLDER.subject, ["employment_difficulty", "zero_employment_family"], 3), (HOLDER.subject, [], 6)]
+    assert RID.encode() not in events[0].payload.SerializeToString()
 
 
 @pytest.mark.policy("A6")

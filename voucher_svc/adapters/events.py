@@ -12,6 +12,7 @@ from skillpay.kafka import VOUCHER_EVENTS
 from skillpay.messaging import OutgoingEvent, to_timestamp
 from voucher_svc.domain.batch import BatchChunkIssued
 from voucher_svc.domain.employment import EmploymentRecorded
+from voucher_svc.domain.person import HardshipGroupsSet
 from voucher_svc.domain.lifecycle import (
     VoucherCancelled,
     VoucherEnrolled,
@@ -123,6 +124,15 @@ def to_outgoing(event: object) -> Iterable[OutgoingEvent]:
                 voucher_id=event.voucher_id, payment_id=event.payment_id, redemption_id=event.redemption_id,
                 value_fen=event.value_fen, paid_at=to_timestamp(event.paid_at)),
             occurred_at=event.paid_at,
+        )
+    elif isinstance(event, HardshipGroupsSet):
+        # Keyed by the person, like employment.recorded: one person's changes in order.
+        yield OutgoingEvent(
+            topic=VOUCHER_EVENTS, event_type="person.hardship_groups_set", aggregate_id=event.person.id_lookup,
+            payload=events_pb2.PersonHardshipGroupsSet(
+                person=person_ref(event.person), groups=list(event.groups),
+                effective_from=to_date(event.effective_from), set_at=to_timestamp(event.set_at)),
+            occurred_at=event.set_at,
         )
     elif isinstance(event, VoucherExpired):
         yield OutgoingEvent(

@@ -12,7 +12,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from skillpay.aggregate import Entity
+from skillpay.aggregate import Aggregate
 from skillpay.clock import shanghai_date
 from skillpay.errors import FieldViolation, require
 from voucher_svc.domain.model import PersonIdentity
@@ -44,8 +44,18 @@ _AUDIT_LETTER = {
 }
 
 
+@dataclass(frozen=True)
+class HardshipGroupsSet:
+    """A6: the listed hardship groups a person belongs to from a date on (claim_svc's living allowance)."""
+
+    person: PersonIdentity
+    groups: tuple[str, ...]  # HardshipGroup values, sorted; empty: none
+    effective_from: date
+    set_at: datetime
+
+
 @dataclass
-class Person(Entity):
+class Person(Aggregate):
     audit_type = "person"
 
     id_lookup: str
@@ -84,6 +94,8 @@ class Person(Entity):
         require(self.hardship_violations(groups, effective_from, now))
         self.hardship_groups = frozenset(groups)
         self.hardship_effective_from = effective_from
+        self.record(HardshipGroupsSet(self.identity, tuple(sorted(g.value for g in self.hardship_groups)),
+                                      effective_from, now))
 
     @staticmethod
     def hardship_violations(groups: list[HardshipGroup | None], effective_from: date | None,

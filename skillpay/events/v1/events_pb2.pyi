@@ -5,7 +5,7 @@ from google.type import date_pb2 as _date_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -132,6 +132,18 @@ class VoucherPaid(_message.Message):
     value_fen: int
     paid_at: _timestamp_pb2.Timestamp
     def __init__(self, voucher_id: _Optional[str] = ..., payment_id: _Optional[str] = ..., redemption_id: _Optional[str] = ..., value_fen: _Optional[int] = ..., paid_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class PersonHardshipGroupsSet(_message.Message):
+    __slots__ = ("person", "groups", "effective_from", "set_at")
+    PERSON_FIELD_NUMBER: _ClassVar[int]
+    GROUPS_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_FROM_FIELD_NUMBER: _ClassVar[int]
+    SET_AT_FIELD_NUMBER: _ClassVar[int]
+    person: PersonRef
+    groups: _containers.RepeatedScalarFieldContainer[str]
+    effective_from: _date_pb2.Date
+    set_at: _timestamp_pb2.Timestamp
+    def __init__(self, person: _Optional[_Union[PersonRef, _Mapping]] = ..., groups: _Optional[_Iterable[str]] = ..., effective_from: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., set_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class VoucherExpired(_message.Message):
     __slots__ = ("voucher_id", "valid_until", "expired_at")
