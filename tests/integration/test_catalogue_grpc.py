@@ -428,3 +428,27 @@ async def test_A1_the_migration_turns_each_old_occupation_into_a_version_in_forc
     [old] = await rows(url, "SELECT nature, region, status, status_reason, version, bank_account_number "
                             "FROM institutions")
     assert tuple(old) == ("other", "", "removed", "", 0, None)
+
+
+@pytest.mark.policy("P1")
+async def test_an_institutions_payout_account_is_shown_in_full_only_to_staff_and_itself(stub, voucher_server, issuer):
+    from skillpay.actors import ActorKind
+    from skillpay.voucher.v1 import voucher_pb2_grpc
+
+    await register(stub)
+    ins = await institution(stub, bank_account=ACCOUNT)
+    masked = "*" * (len(ACCOUNT.account_number) - 4) + ACCOUNT.account_number[-4:]
+    readers = {(ActorKind.ADMIN, "admin-2"): ACCOUNT.account_number,
+               (ActorKind.INSTITUTION, ins): ACCOUNT.account_number,
+               (ActorKind.INSTITUTION, "ins_other"): masked, (ActorKind.PERSON, "0f" * 32): masked}
+    for (kind, subject), shown in readers.items():
+        channel = admin_channel(voucher_server.addr, issuer, kind, subject)
+        try:
+            reader = voucher_pb2_grpc.VoucherServiceStub(channel)
+            got = await reader.GetInstitution(pb.GetInstitutionRequest(institution_id=ins))
+            listed = await reader.ListInstitutions(pb.ListInstitutionsRequest())
+        finally:
+            await channel.close()
+        assert got.bank_account.account_number == shown, kind
+        assert [i.bank_account.account_number for i in listed.institutions if i.institution_id == ins] == [shown]
+        assert got.bank_account.account_name == ACCOUNT.account_name  # the payee's name is not the secret

@@ -26,7 +26,7 @@ from voucher_svc.domain.catalogue_query import InstitutionFilter, OccupationFilt
 from voucher_svc.entrypoints import mappers
 from voucher_svc.entrypoints.expiry import ExpirySweeper
 from voucher_svc.service_layer import commands
-from voucher_svc.service_layer.queries import VoucherQueries
+from voucher_svc.service_layer.queries import VoucherQueries, shows_bank_account
 
 OCCUPATION = Reply.protobuf(pb.Occupation, mappers.occupation)
 INSTITUTION = Reply.protobuf(pb.Institution, mappers.institution)
@@ -97,7 +97,7 @@ class VoucherServicer(voucher_pb2_grpc.VoucherServiceServicer):
             reply=INSTITUTION)
 
     async def ListInstitutions(self, request, context):
-        self._reader("ListInstitutions")
+        reader = self._reader("ListInstitutions")
         limit = page_size(request.page_size)
         filters = InstitutionFilter.checked(mappers.INSTITUTION_STATUS_FROM_PB.get(request.status), request.region,
                                             request.occupation_code, request.name_contains)
@@ -105,8 +105,9 @@ class VoucherServicer(voucher_pb2_grpc.VoucherServiceServicer):
         async with self._uow(read_only=True) as uow:
             items = await uow.institutions.list(decode_token(request.page_token, scope), limit + 1, filters)
         page, token = split_page(items, limit, lambda last: last.institution_id, scope)
-        return pb.ListInstitutionsResponse(institutions=[mappers.institution(i) for i in page],
-                                           next_page_token=token)
+        return pb.ListInstitutionsResponse(
+            institutions=[mappers.institution(i, shows_bank_account(reader, i.institution_id)) for i in page],
+            next_page_token=token)
 
     async def SuspendInstitution(self, request, context):
         return await self._bus.handle(commands.SuspendInstitution(
@@ -127,12 +128,12 @@ class VoucherServicer(voucher_pb2_grpc.VoucherServiceServicer):
             bank_code=code), reply=INSTITUTION)
 
     async def GetInstitution(self, request, context):
-        self._reader("GetInstitution")
+        reader = self._reader("GetInstitution")
         async with self._uow(read_only=True) as uow:
             i = await uow.institutions.get(request.institution_id)
         if i is None:
             raise NotFound("institution not found")
-        return mappers.institution(i)
+        return mappers.institution(i, shows_bank_account(reader, i.institution_id))
 
     async def IssueVoucher(self, request, context):
         return await self._bus.handle(commands.IssueVoucher(

@@ -49,13 +49,16 @@ def occupation(o: Occupation) -> pb.Occupation:
                          version=o.version)
 
 
-def institution(i: Institution) -> pb.Institution:
+def institution(i: Institution, account_visible: bool = True) -> pb.Institution:
+    """``account_visible`` False: the account number masked to its last 4 digits (queries.shows_bank_account)."""
     account = i.bank_account
+    number = account.account_number if account and account_visible else (
+        "*" * max(len(account.account_number) - 4, 0) + account.account_number[-4:] if account else "")
     return pb.Institution(institution_id=i.institution_id, name=i.name, credit_code=i.credit_code,
                           address=i.address, occupation_codes=i.occupation_codes,
                           status=INSTITUTION_STATUS[i.status], created_at=ts(i.created_at),
                           nature=INSTITUTION_NATURE[i.nature], region=i.region,
-                          bank_account=pb.BankAccount(account_number=account.account_number,
+                          bank_account=pb.BankAccount(account_number=number,
                                                       account_name=account.account_name,
                                                       bank_code=account.bank_code) if account else None,
                           status_reason=i.status_reason, status_changed_at=ts(i.status_changed_at))

@@ -21,6 +21,14 @@ from voucher_svc.service_layer.handlers import person_lookup
 from voucher_svc.service_layer.unit_of_work import VoucherUnitOfWork
 
 
+def shows_bank_account(actor: Actor, institution_id: str) -> bool:
+    """An institution's payout account is for staff, services and the institution itself; workers
+    and other institutions see it masked (the account is where subsidies go: not a public fact)."""
+    if actor.kind is ActorKind.PERSON:
+        return False
+    return actor.kind is not ActorKind.INSTITUTION or actor.subject == institution_id
+
+
 def employment_key(e: EmploymentRecord) -> str:
     return f"{e.start_date.isoformat()}|{e.employment_id}"
 
