@@ -124,8 +124,11 @@ class AbstractUnitOfWork(abc.ABC):
         level.committed = True
 
     def track(self, entity: Entity, new: bool = False) -> Entity:
-        if not any(id(entity) in lvl.ids for lvl in self._levels):
-            self._levels[-1].add(_Tracked(entity, "" if new else entity.audit_state()))
+        key = id(entity)
+        for lvl in self._levels:  # a plain loop: a batch chunk tracks thousands
+            if key in lvl.ids:
+                return entity
+        self._levels[-1].add(_Tracked(entity, "" if new else entity.audit_state()))
         return entity
 
     @contextmanager

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from skillpay.clock import aware
-from skillpay.db import ConcurrentUpdate, bulk_insert
+from skillpay.db import ConcurrentUpdate, bulk_insert_records
 from voucher_svc.adapters.tables import (
     batches,
     certificates,
@@ -253,9 +253,12 @@ class VoucherRepository:
 
     async def add_many(self, many: list[Voucher]) -> None:
         """A batch chunk's vouchers in one statement (COPY on PostgreSQL); each audited as added."""
+        if not many:
+            return
         for v in many:
             self._track(v, new=True)
-        await bulk_insert(self._conn, vouchers, [{**self._values(v), "version": 0} for v in many])
+        rows = [self._values(v) for v in many]
+        await bulk_insert_records(self._conn, vouchers, [*rows[0], "version"], [(*r.values(), 0) for r in rows])
 
     async def existing_ids(self, voucher_ids: set[str]) -> set[str]:
         """Which of these ids are already issued (one query; a chunk asks for its few thousand)."""
