@@ -151,15 +151,16 @@ class AbstractUnitOfWork(abc.ABC):
         now = self._clock.now()
         outgoing: list[OutgoingEvent] = []
         audit: list[AuditRecord] = []
+        tracing_on = tracing.enabled()  # asked once: a batch chunk flushes thousands of entities
         for tracked in level.tracked:
             entity = tracked.entity
-            if isinstance(entity, Aggregate):
+            if isinstance(entity, Aggregate) and entity.pending_events:
                 for event in entity.pull_events():
                     self._new_events.append(event)
                     outgoing.extend(self._map_events(event))
             after = entity.audit_state()
-            if not tracked.state_before:
-                # Work a background worker does on it later continues this trace (when tracing is on).
+            if tracing_on and not tracked.state_before:
+                # Work a background worker does on it later continues this trace.
                 tracing.remember(f"{entity.audit_type}:{entity.audit_id()}")
             if after != tracked.state_before:
                 if context is None:

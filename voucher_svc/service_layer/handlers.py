@@ -368,9 +368,9 @@ async def issue_batch_chunk(cmd: commands.IssueBatchChunk, uow: VoucherUnitOfWor
         batch = await uow.batches.get(cmd.batch_id.strip(), for_update=True)
         if batch is None:
             raise NotFound("batch not found")
-        issued_before = await uow.vouchers.existing_ids(
-            {batch.voucher_id_for(c.holder) for c in candidates if c.holder is not None})
-        outcome = batch.issue_chunk(cmd.chunk_no, candidates, issued_before, clock.now())
+        voucher_ids = batch.voucher_ids_for(candidates)
+        issued_before = await uow.vouchers.existing_ids(set(voucher_ids.values()))
+        outcome = batch.issue_chunk(cmd.chunk_no, candidates, issued_before, clock.now(), voucher_ids)
         await uow.vouchers.add_many(outcome.vouchers)
         await _persons_seen(uow, [v.holder for v in outcome.vouchers])
         await uow.batches.save(batch)
