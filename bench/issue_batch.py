@@ -232,6 +232,9 @@ async def counts(prefix: str, db_name: str) -> dict[str, int]:
             "vouchers": await conn.fetchval("SELECT count(*) FROM vouchers WHERE batch_id = $1", BATCH),
             "audit records": await conn.fetchval("SELECT count(*) FROM audit_records WHERE aggregate_type = 'voucher'"),
             "events": await conn.fetchval("SELECT count(*) FROM outbox WHERE event_type = 'voucher.batch_issued'"),
+            "persons": await conn.fetchval("SELECT count(*) FROM persons WHERE id_sealed IS NOT NULL"),
+            "person audit records": await conn.fetchval(
+                "SELECT count(*) FROM audit_records WHERE aggregate_type = 'person'"),
         }
     finally:
         await conn.close()

@@ -5,6 +5,7 @@ One row per state change, written by the unit of work in the same transaction as
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,7 +13,7 @@ from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, MetaData, S
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from skillpay.clock import aware
-from skillpay.db import bulk_insert
+from skillpay.db import bulk_insert_records
 
 _BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -51,14 +52,19 @@ class AuditRecord:
     record_id: int = 0
 
 
+_AUDIT_COLUMNS = ("occurred_at", "actor_kind", "actor_subject", "request_id", "command", "aggregate_type",
+                  "aggregate_id", "state_before", "state_after")
+_audit_values = operator.attrgetter(*_AUDIT_COLUMNS)
+
+
 class SqlAuditLog:
     def __init__(self, conn: AsyncConnection):
         self._conn = conn
 
     async def add(self, records: list[AuditRecord]) -> None:
         # One statement however many records: a batch chunk writes thousands (COPY on PostgreSQL).
-        await bulk_insert(self._conn, audit_records, [
-            {k: v for k, v in r.__dict__.items() if k != "record_id"} for r in records])
+        await bulk_insert_records(self._conn, audit_records, list(_AUDIT_COLUMNS),
+                                  [_audit_values(r) for r in records])
 
     async def list(self, aggregate_id: str, after: int, limit: int) -> list[AuditRecord]:
         rows = await self._conn.execute(

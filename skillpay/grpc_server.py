@@ -123,6 +123,9 @@ def request_violations(message, prefix: str = "", descend: bool = True) -> list[
     """
     violations: list[FieldViolation] = []
     for descriptor, value in message.ListFields():
+        nested = (descriptor.type == descriptor.TYPE_MESSAGE and not descriptor.message_type.GetOptions().map_entry)
+        if descriptor.type != descriptor.TYPE_STRING and not (descend and nested):
+            continue  # nothing to check in it (a streamed chunk's thousands of rows are not walked here)
         name = f"{prefix}{descriptor.name}"
         values = list(value) if descriptor.is_repeated else [value]
         for i, item in enumerate(values):
@@ -133,8 +136,7 @@ def request_violations(message, prefix: str = "", descend: bool = True) -> list[
                 elif hidden_characters(item):
                     violations.append(FieldViolation(
                         where, "must not contain control, invisible or reordering characters"))
-            elif (descend and descriptor.type == descriptor.TYPE_MESSAGE
-                  and not descriptor.message_type.GetOptions().map_entry):
+            else:
                 violations += request_violations(item, f"{where}.")
     return violations[:MAX_VIOLATIONS]
 

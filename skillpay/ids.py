@@ -18,5 +18,5 @@ def derived_id(prefix: str, *facts: str | int) -> str:
     replayed event or a database restored from an old backup re-creates the same ids and the
     ledger and the bank recognise them instead of paying again.
     """
-    text = "\x1f".join(str(f) for f in facts)
+    text = "\x1f".join(map(str, facts))
     return f"{prefix}_{hashlib.sha256(text.encode()).hexdigest()[:32]}"

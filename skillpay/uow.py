@@ -124,8 +124,11 @@ class AbstractUnitOfWork(abc.ABC):
         level.committed = True
 
     def track(self, entity: Entity, new: bool = False) -> Entity:
-        if not any(id(entity) in lvl.ids for lvl in self._levels):
-            self._levels[-1].add(_Tracked(entity, "" if new else entity.audit_state()))
+        key = id(entity)
+        for lvl in self._levels:  # a plain loop: a batch chunk tracks thousands
+            if key in lvl.ids:
+                return entity
+        self._levels[-1].add(_Tracked(entity, "" if new else entity.audit_state()))
         return entity
 
     @contextmanager
@@ -148,15 +151,16 @@ class AbstractUnitOfWork(abc.ABC):
         now = self._clock.now()
         outgoing: list[OutgoingEvent] = []
         audit: list[AuditRecord] = []
+        tracing_on = tracing.enabled()  # asked once: a batch chunk flushes thousands of entities
         for tracked in level.tracked:
             entity = tracked.entity
-            if isinstance(entity, Aggregate):
+            if isinstance(entity, Aggregate) and entity.pending_events:
                 for event in entity.pull_events():
                     self._new_events.append(event)
                     outgoing.extend(self._map_events(event))
             after = entity.audit_state()
-            if not tracked.state_before:
-                # Work a background worker does on it later continues this trace (when tracing is on).
+            if tracing_on and not tracked.state_before:
+                # Work a background worker does on it later continues this trace.
                 tracing.remember(f"{entity.audit_type}:{entity.audit_id()}")
             if after != tracked.state_before:
                 if context is None:

@@ -55,8 +55,8 @@ from voucher_svc.domain.batch import Batch
 from voucher_svc.domain.eligibility import HistoryEntry
 from voucher_svc.domain.employment import EmploymentRecord
 from voucher_svc.domain.catalogue_query import InstitutionFilter, OccupationFilter
-from voucher_svc.domain.model import (UNUSED_STATES, Certificate, CertificateType, Institution, Occupation, Voucher,
-                                      VoucherState, version_in_force)
+from voucher_svc.domain.model import (UNUSED_STATES, Certificate, CertificateType, Institution, Occupation,
+                                      PersonIdentity, Voucher, VoucherState, version_in_force)
 from voucher_svc.domain.person import Person
 from voucher_svc.service_layer.unit_of_work import VoucherUnitOfWork
 
@@ -471,22 +471,19 @@ class FakePersonRepository(_Table):
     async def save(self, person: Person) -> None:
         self._update_versioned(person.id_lookup, person)
 
-    async def get_many(self, id_lookups: set[str]) -> dict[str, Person]:
-        return {k: self._read(k, track=False) for k in id_lookups if k in self.rows}
-
-    async def upsert_many(self, first_seen: list[Person], refreshed: list[Person]) -> None:
-        for person in first_seen:
-            self._uow.track(person, new=True)
-        for person in [*first_seen, *refreshed]:
-            stored = self.rows.get(person.id_lookup)
-            if stored is not None:  # seen meanwhile, or refreshed: only the identity is taken over
-                stored = _detached(stored)
-                stored.name, stored.id_sealed, stored.id_masked = person.name, person.id_sealed, person.id_masked
-                stored.version += 1
-                self.rows[person.id_lookup] = stored
-            else:
+    async def record_many(self, identities: list[PersonIdentity]) -> None:
+        for identity in identities:
+            stored = self.rows.get(identity.id_lookup)
+            if stored is None:
+                person = Person.register(identity)
+                self._uow.track(person, new=True)
                 person.version = 1
                 self.rows[person.id_lookup] = _detached(person)
+            else:
+                stored = _detached(stored)
+                if stored.refresh(identity):  # only the identity is taken over
+                    stored.version += 1
+                    self.rows[identity.id_lookup] = stored
 
 
 class FakeUsedPresentationRepository(_Table):

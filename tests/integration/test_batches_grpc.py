@@ -157,6 +157,43 @@ async def test_a_chunk_records_new_persons_and_refreshes_known_ones(stub, vouche
     assert [tuple(r) for r in audited] == [("IssueBatchChunk", 2), ("IssueVoucher", 1)]  # each when first seen
 
 
+async def sql(url: str, statement: str, **params) -> list:
+    db = Database(url)
+    try:
+        async with db.writer.begin() as conn:
+            result = await conn.execute(text(statement), params)
+            return result.all() if result.returns_rows else []
+    finally:
+        await db.dispose()
+
+
+@pytest.mark.policy("V1")
+async def test_a_chunk_takes_over_lock_only_rows_and_leaves_hardship_groups(stub, voucher_server):
+    await _catalogue(stub)
+    locked, known, new = people(3, seed=21)
+    await stub.IssueVoucher(issue_request(known, name="张三"))
+    url = voucher_server.url
+    # A row only a lock made (L1-L4) names nobody yet; a known person has hardship groups (A6).
+    await sql(url, "INSERT INTO persons (id_lookup, version, hardship_groups) VALUES (:k, 1, '')",
+              k=lookup_hash(voucher_server.lookup_key, locked))
+    await sql(url, "UPDATE persons SET hardship_groups = 'employment_difficulty' WHERE id_lookup = :k",
+              k=lookup_hash(voucher_server.lookup_key, known))
+    await create_batch(stub, "lock-rows")
+    progress = await stream(stub, chunks("lock-rows", [(locked, "赵六"), (known, "张小三"), (new, "王五")], 10))
+    assert progress[0].issued_in_chunk == 3
+    for resident_id, name in ((locked, "赵六"), (known, "张小三"), (new, "王五")):
+        person = await stub.GetPerson(pb.GetPersonRequest(resident_id=resident_id))
+        assert person.name == name
+    rows = await sql(url, "SELECT id_lookup, hardship_groups, id_sealed IS NOT NULL FROM persons")
+    assert len(rows) == 3 and all(r[2] for r in rows)
+    assert {r[0]: r[1] for r in rows}[lookup_hash(voucher_server.lookup_key, known)] == "employment_difficulty"
+    audited = await sql(url, "SELECT aggregate_id, state_before, state_after FROM audit_records"
+                             " WHERE aggregate_type = 'person' AND command = 'IssueBatchChunk' ORDER BY aggregate_id")
+    # First seen: the new person and the one only locked so far, each once; the renamed one not.
+    assert sorted(tuple(r) for r in audited) == sorted(
+        (lookup_hash(voucher_server.lookup_key, r), "", "recorded") for r in (locked, new))
+
+
 @pytest.mark.policy("V4")
 async def test_a_chunk_sent_again_issues_nothing_twice(stub, voucher_server):
     await create_batch(stub, "resend")
@@ -167,6 +204,11 @@ async def test_a_chunk_sent_again_issues_nothing_twice(stub, voucher_server):
     assert again == first[1:]  # each chunk's first answer, totals as they were then
     assert await count_vouchers(voucher_server.url, "resend") == 1200
     assert (await stub.GetBatch(pb.GetBatchRequest(batch_id="resend"))).issued_count == 1200
+    # Every voucher and every (new) person audited exactly once, whatever was sent twice.
+    audited = await sql(voucher_server.url, "SELECT aggregate_type, count(*), count(DISTINCT aggregate_id)"
+                                            " FROM audit_records WHERE command = 'IssueBatchChunk'"
+                                            " GROUP BY aggregate_type ORDER BY aggregate_type")
+    assert [tuple(r) for r in audited] == [("person", 1200, 1200), ("voucher", 1200, 1200)]
     # The same chunk number with other persons is another request under the same id: refused.
     other = [(r, "李四") for r in people(10, seed=13)]
     with pytest.raises(grpc.aio.AioRpcError) as err:

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from skillpay.clock import aware
-from skillpay.db import ConcurrentUpdate, bulk_insert
+from skillpay.db import ConcurrentUpdate, bulk_insert_records
 from voucher_svc.adapters.tables import (
     batches,
     certificates,
@@ -253,9 +253,12 @@ class VoucherRepository:
 
     async def add_many(self, many: list[Voucher]) -> None:
         """A batch chunk's vouchers in one statement (COPY on PostgreSQL); each audited as added."""
+        if not many:
+            return
         for v in many:
             self._track(v, new=True)
-        await bulk_insert(self._conn, vouchers, [{**self._values(v), "version": 0} for v in many])
+        rows = [self._values(v) for v in many]
+        await bulk_insert_records(self._conn, vouchers, [*rows[0], "version"], [(*r.values(), 0) for r in rows])
 
     async def existing_ids(self, voucher_ids: set[str]) -> set[str]:
         """Which of these ids are already issued (one query; a chunk asks for its few thousand)."""
@@ -492,45 +495,67 @@ class PersonRepository:
             raise ConcurrentUpdate(f"person {p.id_lookup[:8]} changed concurrently")
         p.version += 1
 
-    async def get_many(self, id_lookups: set[str]) -> dict[str, Person]:
-        """The known persons among these, in one query and without a lock (a batch chunk's thousands)."""
-        if not id_lookups:
-            return {}
-        rows = await self._conn.execute(select(persons).where(_any_of(self._conn, persons.c.id_lookup, id_lookups),
-                                                              persons.c.id_sealed.is_not(None)))
-        return {r.id_lookup: self._from_row(r) for r in rows}
-
-    async def upsert_many(self, first_seen: list[Person], refreshed: list[Person]) -> None:
-        """A batch chunk's persons in one executemany: the first seen are inserted (a row locked or
-        written meanwhile is taken over), the refreshed get their new identity. Only the identity
-        columns are written over, so hardship groups set meanwhile stay; ``version`` moves on, so
-        an optimistic save of a copy read before this fails (and is retried) rather than undoing it."""
-        for p in first_seen:
-            self._track(p, new=True)
-        for p in refreshed:
-            self._track(p)
-        many = [*first_seen, *refreshed]
-        if not many:
+    async def record_many(self, identities: list[PersonIdentity]) -> None:
+        """V1, in bulk (a batch chunk's thousands of distinct persons): each one first seen is added
+        and audited (also over a row only ``lock`` made so far), each known one whose name changed
+        takes the new identity (as ``Person.refresh``). Only the identity columns are written, so
+        hardship groups set meanwhile stay; ``version`` moves on for an updated row, so an
+        optimistic save of a copy read before this fails (and is retried) rather than undoing it.
+        No row is locked beforehand: a row written meanwhile by another command is taken over."""
+        if not identities:
             return
         if self._conn.dialect.name == "postgresql":
-            # One statement over four array parameters: a chunk's thousands of rows as one
-            # executemany would cost as much as issuing the vouchers.
-            given = func.unnest(*(bindparam(None, values, type_=ARRAY(kind)) for values, kind in (
-                ([p.id_lookup for p in many], String), ([p.name for p in many], String),
-                ([p.id_sealed for p in many], LargeBinary), ([p.id_masked for p in many], String),
-            ))).table_valued("id_lookup", "name", "id_sealed", "id_masked").render_derived()
-            statement = postgresql.insert(persons).from_select(
+            first_seen = await self._record_many_postgresql(sorted(identities, key=lambda i: i.id_lookup))
+        else:
+            first_seen = await self._record_many_sqlite(identities)
+        for identity in first_seen:
+            self._track(Person.register(identity), new=True)
+
+    async def _record_many_postgresql(self, identities: list[PersonIdentity]) -> list[PersonIdentity]:
+        # No look-up first: the insert says which persons are new, and only the rest (none, for a
+        # batch of new persons) are matched by the updates. Sorted by key, so two chunks naming
+        # the same persons take their row locks in the same order.
+        given = _unnest_identities(identities)
+        inserted = set((await self._conn.execute(
+            postgresql.insert(persons).from_select(
                 ["id_lookup", "name", "id_sealed", "id_masked", "version"],
                 select(given.c.id_lookup, given.c.name, given.c.id_sealed, given.c.id_masked, literal(1)))
-            rows = None
-        else:
+            .on_conflict_do_nothing(index_elements=[persons.c.id_lookup])
+            .returning(persons.c.id_lookup))).scalars())
+        if len(inserted) == len(identities):
+            return identities
+        known = [i for i in identities if i.id_lookup not in inserted]
+        given = _unnest_identities(known)
+        identity_now = {"name": given.c.name, "id_sealed": given.c.id_sealed, "id_masked": given.c.id_masked,
+                        "version": persons.c.version + 1}
+        # Two updates, each rechecked on the row as it is once its lock is got (READ COMMITTED),
+        # so a row only locked so far is first seen (audited) and a refresh never is.
+        taken_over = set((await self._conn.execute(
+            update(persons).where(persons.c.id_lookup == given.c.id_lookup, persons.c.id_sealed.is_(None))
+            .values(identity_now).returning(persons.c.id_lookup))).scalars())
+        await self._conn.execute(
+            update(persons).where(persons.c.id_lookup == given.c.id_lookup, persons.c.id_sealed.is_not(None),
+                                  or_(persons.c.name.is_distinct_from(given.c.name),
+                                      persons.c.id_masked.is_distinct_from(given.c.id_masked)))
+            .values(identity_now))
+        return [i for i in identities if i.id_lookup in inserted or i.id_lookup in taken_over]
+
+    async def _record_many_sqlite(self, identities: list[PersonIdentity]) -> list[PersonIdentity]:
+        # The writer holds the database lock for the whole transaction: look up, then write.
+        by_key = {i.id_lookup: i for i in identities}
+        rows = await self._conn.execute(select(persons).where(persons.c.id_lookup.in_(by_key),
+                                                              persons.c.id_sealed.is_not(None)))
+        known = {r.id_lookup: self._from_row(r) for r in rows}
+        first_seen = [i for k, i in by_key.items() if k not in known]
+        refreshed = [p.identity for p in known.values() if p.refresh(by_key[p.id_lookup])]
+        rows = [{"id_lookup": i.id_lookup, "name": i.name, "id_sealed": i.id_sealed, "id_masked": i.id_masked,
+                 "version": 1} for i in [*first_seen, *refreshed]]
+        if rows:
             statement = sqlite.insert(persons)
-            rows = [{"id_lookup": p.id_lookup, "name": p.name, "id_sealed": p.id_sealed, "id_masked": p.id_masked,
-                     "version": 1} for p in many]
-        statement = statement.on_conflict_do_update(index_elements=[persons.c.id_lookup], set_={
-            "name": statement.excluded.name, "id_sealed": statement.excluded.id_sealed,
-            "id_masked": statement.excluded.id_masked, "version": persons.c.version + 1})
-        await self._conn.execute(statement, rows)
+            await self._conn.execute(statement.on_conflict_do_update(index_elements=[persons.c.id_lookup], set_={
+                "name": statement.excluded.name, "id_sealed": statement.excluded.id_sealed,
+                "id_masked": statement.excluded.id_masked, "version": persons.c.version + 1}), rows)
+        return first_seen
 
     @staticmethod
     def _from_row(row) -> Person:
@@ -543,6 +568,15 @@ class PersonRepository:
         return {"name": p.name, "id_sealed": p.id_sealed, "id_masked": p.id_masked,
                 "hardship_groups": ",".join(sorted(g.value for g in p.hardship_groups)),
                 "hardship_effective_from": p.hardship_effective_from}
+
+
+def _unnest_identities(identities: list[PersonIdentity]):
+    """The identities as rows of one table-valued ``unnest`` over four array parameters: thousands
+    of rows cost one statement, not an executemany."""
+    return func.unnest(*(bindparam(None, values, type_=ARRAY(kind)) for values, kind in (
+        ([i.id_lookup for i in identities], String), ([i.name for i in identities], String),
+        ([i.id_sealed for i in identities], LargeBinary), ([i.id_masked for i in identities], String),
+    ))).table_valued("id_lookup", "name", "id_sealed", "id_masked").render_derived()
 
 
 class UsedPresentationRepository:

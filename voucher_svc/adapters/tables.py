@@ -90,7 +90,7 @@ vouchers = Table(
     Column("level", Integer),
     Column("fund_source", String(64), nullable=False),
     Column("batch_id", String(64), nullable=False),
-    Column("state", String(16), nullable=False, index=True),
+    Column("state", String(16), nullable=False),  # queried through ix_vouchers_expiry (state first)
     Column("institution_id", String(40), ForeignKey("institutions.institution_id")),
     Column("real_person_verified", Boolean, nullable=False),
     Column("certificate_id", String(40), unique=True),
@@ -120,7 +120,7 @@ vouchers = Table(
     Column("kind", String(16), nullable=False, server_default="targeted"),
     Column("bound_institution_id", String(40)),
     Column("valid_from", DateTime(timezone=True)),
-    # V5: the expiry sweep's query (state in issued/enrolled, valid_until <= now).
+    # V5: the expiry sweep's query (state in issued/enrolled, valid_until <= now); also every query by state.
     Index("ix_vouchers_expiry", "state", "valid_until"),
 )
 

@@ -189,16 +189,21 @@ class Batch(Aggregate):
             raise FailedPrecondition(f"batch expired at {self.valid_until.isoformat()}; it issues no more "
                                      "vouchers (V5)")
 
-    def _voucher(self, holder: PersonIdentity, now: datetime) -> Voucher:
-        return Voucher(self.voucher_id_for(holder), holder, self.occupation_code, self.level, self.fund_source,
+    def voucher_ids_for(self, candidates: Iterable[Candidate]) -> dict[str, str]:
+        """The voucher id of each valid candidate, by look-up hash (asked once per chunk, used twice)."""
+        return {c.holder.id_lookup: self.voucher_id_for(c.holder) for c in candidates if c.holder is not None}
+
+    def _voucher(self, holder: PersonIdentity, now: datetime, voucher_id: str | None = None) -> Voucher:
+        return Voucher(voucher_id or self.voucher_id_for(holder), holder, self.occupation_code, self.level, self.fund_source,
                        self.batch_id, now, self.valid_until, kind=self.kind,
                        bound_institution_id=self.institution_id, valid_from=self.valid_from)
 
     def issue_chunk(self, chunk_no: int, candidates: Iterable[Candidate], already_issued: set[str],
-                    now: datetime) -> ChunkOutcome:
+                    now: datetime, voucher_ids: dict[str, str] | None = None) -> ChunkOutcome:
         """V1, V4, V5: a voucher for every valid person of the chunk not yet in the batch.
 
-        ``already_issued`` holds the ids (of this chunk's persons) the batch issued before. A row
+        ``already_issued`` holds the ids (of this chunk's persons) the batch issued before;
+        ``voucher_ids``, if given, is ``voucher_ids_for(candidates)``. A row
         that is invalid, or repeats a person, is refused alone; the rest of the chunk is issued.
         """
         if self.mode is not BatchMode.LISTED:
@@ -213,7 +218,8 @@ class Batch(Aggregate):
                 rejected_rows += 1
                 rejections += [RowRejection(candidate.row, v.field, v.description) for v in candidate.violations]
                 continue
-            voucher = self._voucher(candidate.holder, now)
+            voucher = self._voucher(candidate.holder, now,
+                                    voucher_ids.get(candidate.holder.id_lookup) if voucher_ids else None)
             if voucher.voucher_id in seen:
                 rejected_rows += 1
                 rejections.append(RowRejection(candidate.row, "resident_id", ALREADY_IN_BATCH))

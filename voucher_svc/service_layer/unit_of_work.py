@@ -10,7 +10,8 @@ from voucher_svc.domain.batch import Batch
 from voucher_svc.domain.catalogue_query import InstitutionFilter, OccupationFilter
 from voucher_svc.domain.eligibility import HistoryEntry
 from voucher_svc.domain.employment import EmploymentRecord
-from voucher_svc.domain.model import Certificate, CertificateType, Institution, Occupation, Voucher, VoucherState
+from voucher_svc.domain.model import (Certificate, CertificateType, Institution, Occupation, PersonIdentity, Voucher,
+                                      VoucherState)
 from voucher_svc.domain.person import Person
 
 
@@ -97,12 +98,10 @@ class PersonRepository(Protocol):
     async def save(self, person: Person) -> None:
         """Optimistic on ``version``: raises ConcurrentUpdate when someone changed the person meanwhile."""
 
-    async def get_many(self, id_lookups: set[str]) -> dict[str, Person]:
-        """The known persons among these (a batch chunk's), without a lock."""
-
-    async def upsert_many(self, first_seen: list[Person], refreshed: list[Person]) -> None:
-        """A batch chunk's persons at once: ``first_seen`` added (taking over a row written meanwhile),
-        ``refreshed`` given their new identity; their hardship groups are left as they are."""
+    async def record_many(self, identities: list[PersonIdentity]) -> None:
+        """A batch chunk's distinct persons at once: the first seen added (audited; a row only locked
+        so far, or written meanwhile, is taken over), the known refreshed (``Person.refresh``);
+        their hardship groups are left as they are."""
 
 
 class UsedPresentationRepository(Protocol):
