@@ -22,11 +22,11 @@ succeed.
 A fund's accounts (``AccountRole``) and the flow of a payout through them:
 
     allocation     appropriation -> available           posted
-    commitment     available     -> payables            PENDING (approval reserves, F2)
-    submission     payables      -> clearing            posted with the commitment's post (linked)
-    settlement     clearing      -> disbursed           posted when the bank's statement shows it
-    release        void of the commitment, or payables/clearing -> available (a reversing transfer)
-    return         disbursed -> returned, returned -> available (linked; money came back)
+    commitment     available     -> payables            PENDING: approval reserves the amount (F2)
+    submission     post of the commitment, linked with payables -> clearing (in transit at the bank)
+    settlement     clearing      -> disbursed           when the bank says settled (status or statement)
+    release        void of the commitment before submission; clearing -> available after it (failed)
+    return         disbursed -> returned, returned -> available (linked; the bank sent it back)
     recovery       disbursed -> recovered, recovered -> available (linked; X2 recovery)
 
 ``available`` and ``payables`` may never be overdrawn (debits including pending must not exceed
