@@ -34,7 +34,7 @@ stamped at 23:59:59+08:00 belongs to its day and one at 00:00:00+08:00 to the ne
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -527,6 +527,13 @@ def fund_statement(fund: str, period_start: date, period_end: date, opening_acco
     by_code = tuple(CodeTotal(code, *v) for code, v in sorted(codes.items()))
     return FundStatement(fund, period_start, period_end, starts_at, ends_at, opening, movements, closing, by_code,
                          len(kept), excluded, tuple(differences))
+
+
+def transfers_of(statement: FundStatement, transfers: Iterable[Transfer]) -> Iterator[Transfer]:
+    """The transfers a statement covers (its fund, its period), lazily, in the order given."""
+    for t in transfers:
+        if t.ledger == statement.fund and statement.starts_at <= _stamp(t) < statement.ends_at:
+            yield t
 
 
 def _balance(a: Account | None) -> int:
