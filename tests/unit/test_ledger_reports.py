@@ -6,13 +6,22 @@ make it: the reports are checked against what the engine says the balances are.
 
 from __future__ import annotations
 
+import csv
+import io
+import itertools
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from ledger_svc.adapters import report_files
 from ledger_svc.domain import reports
 from ledger_svc.domain.transfers import (
     Account,
@@ -459,3 +468,162 @@ def _batches(b: Book, op: str, fund: str, name: str, amount: int, share: int, pi
         return [[tr(name, fund, R.DISBURSED, R.CLEARING, part(R.DISBURSED), TransferCode.CORRECTION)]]
     assert op == "overdraw"  # F2: refused by the engine
     return [[tr(name, fund, R.AVAILABLE, R.CLEARING, 10**13, TransferCode.CORRECTION)]]
+
+
+# ------------------------------------------------------------------------------------ the files
+
+
+def june_statement() -> tuple[Book, reports.FundStatement]:
+    b, opening = june_book()
+    return b, reports.fund_statement(FUND, date(2025, 6, 1), date(2025, 6, 30), opening.values(), b.history)
+
+
+@given(st.integers(-(10**16), 10**16))
+def test_yuan_is_formatted_exactly_from_integer_fen(fen):
+    text = report_files.yuan(fen)
+    assert Decimal(text) * 100 == fen and text.count(".") == 1 and len(text.split(".")[1]) == 2
+    assert report_files.yuan_decimal(fen) == Decimal(fen) / 100
+
+
+def test_yuan_examples_and_no_floats():
+    assert [report_files.yuan(v) for v in (0, 5, -5, 100, 123456, -100001, 10**14)] == [
+        "0.00", "0.05", "-0.05", "1.00", "1234.56", "-1000.01", "1000000000000.00"]
+    with pytest.raises(TypeError):
+        report_files.yuan(12.5)
+    with pytest.raises(TypeError):
+        report_files.yuan(True)
+
+
+def _read_csv(path):
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads the Chinese headers as UTF-8
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.policy("F3", "C8")
+def test_F3_C8_statement_csv_read_back_with_csv(tmp_path):
+    b, s = june_statement()
+    report_files.write_statement_csv(s, iter(b.history), tmp_path / "summary.csv", tmp_path / "transfers.csv")
+
+    summary = {row["键 Key"]: row for row in _read_csv(tmp_path / "summary.csv")}
+    fen, yuan_col = "金额(分) Amount (fen)", "金额(元) Amount (yuan)"
+    assert FUND in summary["statement"]["项目 Item"] and "2025-06-30" in summary["statement"]["项目 Item"]
+    assert int(summary["opening.funds_held"][fen]) == s.opening.funds_held
+    assert int(summary["closing.in_transit"][fen]) == s.closing.in_transit == 5_000_00
+    assert summary["closing.in_transit"][yuan_col] == "5000.00"
+    assert int(summary["movements.disbursed"][fen]) == s.movements.disbursed
+    assert int(summary["movements.returned"][fen]) == 1_000_00 and summary["movements.recovered"][yuan_col] == "300.00"
+    assert int(summary["by_code.settlement.count"][fen]) == 4 and summary["by_code.settlement.count"][yuan_col] == ""
+    assert summary["check.differences"][fen] == "0"
+    for row in summary.values():
+        if row[yuan_col]:
+            assert Decimal(row[yuan_col]) * 100 == int(row[fen])
+
+    rows = _read_csv(tmp_path / "transfers.csv")
+    in_june = list(reports.transfers_of(s, b.history))
+    assert len(rows) == s.transfer_count == len(in_june)  # C8: every transfer of the period, none left out
+    assert [r["转账号 Transfer id"] for r in rows] == [t.id for t in in_june]
+    for row in rows:  # F3: each payment names its fund source, date and amount
+        assert row["资金来源 Fund"] == FUND and row["日期 Date"].startswith("2025-06-")
+        assert Decimal(row[yuan_col]) * 100 == int(row[fen]) > 0
+    settled = [r for r in rows if r["类别 Code"] == "settlement"]
+    assert sum(int(r[fen]) for r in settled) == s.movements.disbursed
+    d6 = next(r for r in rows if r["转账号 Transfer id"] == transfer_id("d6", FUND))
+    assert (d6["日期 Date"], d6["时间 Time (Asia/Shanghai)"]) == ("2025-06-30", "2025-06-30T23:59:59+08:00")
+    assert transfer_id("d5", FUND) not in {r["转账号 Transfer id"] for r in rows}
+    kinds = {r["类型 Kind"] for r in rows}
+    assert kinds == {"posted", "pending", "post_pending", "void_pending"}
+
+
+def test_transfers_csv_is_streamed_from_a_generator():
+    def endless():
+        n = 0
+        while True:
+            n += 1
+            yield Transfer(f"t{n}", "a:available", "a:payables", n, "a", TransferCode.COMMITMENT,
+                           timestamp=sh(2025, 6, 1, 12))
+    chunks = list(itertools.islice(report_files.iter_transfers_csv(endless()), 4))  # would hang if it collected
+    assert chunks[0].startswith("\ufeff时间") and len(chunks) == 4
+    assert chunks[3].split(",")[8:10] == ["3", "0.03"]
+
+
+def test_text_cells_cannot_become_spreadsheet_formulas(tmp_path):
+    t = Transfer("t1", "a:available", "a:payables", 1, "a", TransferCode.COMMITMENT, user_data="=HYPERLINK(1)",
+                 timestamp=sh(2025, 6, 1, 12))
+    text = "".join(report_files.iter_transfers_csv([t]))
+    row = next(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    assert row["业务参考 Reference"] == "'=HYPERLINK(1)"
+
+
+@pytest.mark.policy("F3", "C8")
+def test_F3_C8_statement_xlsx_read_back_with_openpyxl(tmp_path):
+    from openpyxl import load_workbook
+
+    b, s = june_statement()
+    path = tmp_path / "statement.xlsx"
+    report_files.write_statement_xlsx(s, (t for t in b.history), path)
+    wb = load_workbook(path)
+    assert wb.sheetnames == [report_files.SUMMARY_SHEET, report_files.TRANSFERS_SHEET]
+
+    summary = wb[report_files.SUMMARY_SHEET]
+    assert summary.freeze_panes == "A2"
+    assert [c.value for c in summary[1]] == list(report_files.SUMMARY_HEADER)
+    assert summary.column_dimensions["B"].width == 60
+    by_key = {row[0].value: row for row in summary.iter_rows(min_row=2)}
+    for key, value in (("opening.funds_held", s.opening.funds_held), ("closing.funds_held", s.closing.funds_held),
+                       ("movements.disbursed", s.movements.disbursed), ("movements.released", s.movements.released),
+                       ("movements.recovered", s.movements.recovered), ("closing.commitments", 800_00)):
+        row = by_key[key]
+        assert row[2].value == value and row[2].number_format == report_files.FEN_FORMAT
+        assert round(row[3].value * 100) == value and row[3].number_format == report_files.YUAN_FORMAT
+    assert by_key["by_code.settlement.count"][2].value == 4 and by_key["by_code.settlement.count"][3].value is None
+
+    detail = wb[report_files.TRANSFERS_SHEET]
+    assert detail.freeze_panes == "A2"
+    header = [c.value for c in detail[1]]
+    assert header == list(report_files.TRANSFER_HEADER)
+    col = {name: i for i, name in enumerate(header)}
+    rows = list(detail.iter_rows(min_row=2))
+    assert len(rows) == s.transfer_count  # C8
+    fen = col["金额(分) Amount (fen)"]
+    yuan_i = col["金额(元) Amount (yuan)"]
+    assert all(round(r[yuan_i].value * 100) == r[fen].value for r in rows)
+    by_code: dict[str, int] = {}
+    for r in rows:
+        if r[col["类型 Kind"]].value in ("posted", "post_pending"):
+            by_code[r[col["类别 Code"]].value] = by_code.get(r[col["类别 Code"]].value, 0) + r[fen].value
+    assert by_code == {ct.code.name.lower(): ct.posted for ct in s.by_code if ct.posted}
+    first = rows[0]
+    assert first[col["时间 Time (Asia/Shanghai)"]].value == datetime(2025, 6, 1, 0, 0, 0)  # Shanghai wall time
+    assert first[col["时间 Time (Asia/Shanghai)"]].number_format == report_files.TIME_FORMAT
+    assert all(r[col["资金来源 Fund"]].value == FUND for r in rows)  # F3
+
+
+def test_chart_png_and_svg(tmp_path):
+    b, _ = june_book()
+    days = reports.daily_series(b.history, date(2025, 6, 1), date(2025, 6, 30), fund=FUND)
+    png = report_files.render_daily_chart(days, FUND, "png")
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as img:
+        img.verify()
+    with Image.open(io.BytesIO(png)) as img:
+        assert img.size[0] >= 600 and img.size[1] >= 400
+        assert len(img.convert("RGB").getcolors(maxcolors=100_000) or ()) > 10  # something was drawn
+    svg = report_files.render_daily_chart(days, FUND, "svg")
+    root = ElementTree.fromstring(svg)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    assert b"Disbursed" in svg and b"In transit" in svg and b"Failed / released" in svg
+    assert report_files.render_daily_chart(days, FUND, "svg") == svg  # the same figures, the same file
+    with pytest.raises(ValueError):
+        report_files.render_daily_chart(days, FUND, "gif")
+
+
+def test_the_exporters_import_matplotlib_and_openpyxl_only_when_used():
+    code = ("import sys, ledger_svc.adapters.report_files; "
+            "print(sorted(m for m in ('matplotlib', 'openpyxl') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.stdout.strip() == "[]"
