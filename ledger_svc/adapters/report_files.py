@@ -261,7 +261,7 @@ def render_daily_chart(days: Sequence[DayFigures], fund: str, fmt: str = "png") 
         raise ValueError(f"chart format must be one of {CHART_FORMATS}")
     import matplotlib
 
-    matplotlib.use("Agg", force=False)  # no display, ever; pyplot is never imported
+    # The Agg canvas, explicitly: no display, and pyplot (global state, GUI backends) never imported.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter, MaxNLocator
