@@ -166,8 +166,9 @@ def test_F1_trial_balance_of_an_engine_history_balances_per_fund_and_overall():
     assert tb.overall.debits_pending == 800_00  # c7 is still reserved
     lines = {line.account_id: line for line in tb.accounts}
     assert lines[account_id(FUND, R.APPROPRIATION)].balance == 1_200_000_00  # debit-normal
-    assert lines[account_id(FUND, R.AVAILABLE)].balance == (1_200_000_00 - 500_00 - 5_000_00 - 700_00 - 2_000_00
-                                                           + 300_00 + 0)
+    posted_commitments = 500_00 + 1_000_00 + 2_000_00 + 2_500_00 + 5_000_00 + 700_00
+    came_back = 2_500_00 + 1_000_00 + 300_00  # failed s3, returned, recovered
+    assert lines[account_id(FUND, R.AVAILABLE)].balance == 1_200_000_00 - posted_commitments + came_back
     assert lines[account_id(FUND, R.AVAILABLE)].pending == -800_00
     assert lines[account_id(FUND, R.PAYABLES)].pending == 800_00
     assert lines[account_id(OTHER, R.APPROPRIATION)].balance == 10_000_00
