@@ -48,7 +48,7 @@ from ledger_svc.domain.transfers import (
 )
 from skillpay import fields
 from skillpay.clock import SHANGHAI
-from skillpay.errors import FieldViolation, InvalidArgument, require
+from skillpay.errors import FieldViolation, require
 
 # A statement or chart longer than this is refused (client error): ten years of days.
 MAX_PERIOD_DAYS = 3660
@@ -65,19 +65,27 @@ def day_start(day: date) -> datetime:
     return datetime.combine(day, time(0), SHANGHAI)
 
 
-def period_bounds(period_start: date, period_end: date) -> tuple[datetime, datetime]:
-    """Shanghai days ``period_start``..``period_end`` (both included) as the half-open interval
-    [start, end) of aware instants. Bad periods are client errors naming both fields."""
-    violations: list[FieldViolation] = []
+def _check_period(period_start: object, period_end: object, violations: list[FieldViolation]) -> None:
+    bad = False
     for name, value in (("period_start", period_start), ("period_end", period_end)):
         if not isinstance(value, date) or isinstance(value, datetime):
             violations.append(FieldViolation(name, "must be a calendar date"))
-    require(violations)
+            bad = True
+    if bad:
+        return
     if period_end < period_start:
-        raise InvalidArgument([FieldViolation("period_start", "must not be after period_end"),
-                               FieldViolation("period_end", "must not be before period_start")])
-    if (period_end - period_start).days + 1 > MAX_PERIOD_DAYS:
-        raise InvalidArgument([FieldViolation("period_end", f"must be at most {MAX_PERIOD_DAYS} days after period_start")])
+        violations.extend([FieldViolation("period_start", "must not be after period_end"),
+                           FieldViolation("period_end", "must not be before period_start")])
+    elif (period_end - period_start).days + 1 > MAX_PERIOD_DAYS:
+        violations.append(FieldViolation("period_end", f"must be at most {MAX_PERIOD_DAYS} days after period_start"))
+
+
+def period_bounds(period_start: date, period_end: date) -> tuple[datetime, datetime]:
+    """Shanghai days ``period_start``..``period_end`` (both included) as the half-open interval
+    [start, end) of aware instants. Bad periods are client errors naming the fields."""
+    violations: list[FieldViolation] = []
+    _check_period(period_start, period_end, violations)
+    require(violations)
     return day_start(period_start), day_start(period_end + timedelta(days=1))
 
 
@@ -88,11 +96,14 @@ def _stamp(t: Transfer) -> datetime:
     return t.timestamp
 
 
-def _check_fund(fund: str) -> str:
+def _check_request(fund: str | None, period_start: date, period_end: date) -> tuple[str | None, datetime, datetime]:
+    """The fund code and the period's bounds; every offending field named in one client error."""
     violations: list[FieldViolation] = []
-    fund = fields.FUND_CODE.check(fund, "fund", violations)
+    if fund is not None:
+        fund = fields.FUND_CODE.check(fund, "fund", violations)
+    _check_period(period_start, period_end, violations)
     require(violations)
-    return fund
+    return (fund, *period_bounds(period_start, period_end))
 
 
 # ------------------------------------------------------------------------ effects of a transfer
@@ -459,8 +470,7 @@ def fund_statement(fund: str, period_start: date, period_end: date, opening_acco
     transfers. The closing figures are checked against opening + movements (F2: each fund on its
     own); any difference is listed in ``differences``.
     """
-    fund = _check_fund(fund)
-    starts_at, ends_at = period_bounds(period_start, period_end)
+    fund, starts_at, ends_at = _check_request(fund, period_start, period_end)
     opening_list = [a for a in opening_accounts if a.ledger == fund]
     roles = {a.id: a.role for a in opening_list}
     pendings = _as_map(pending_transfers)
@@ -566,9 +576,7 @@ def daily_series(transfers: Iterable[Transfer], start: date, end: date, *, fund:
     came back. ``transfers`` may be the whole history: those before ``start`` only move the
     in-transit balance (which starts at ``opening_in_transit``), those after ``end`` are ignored.
     With ``fund`` only that fund's transfers count."""
-    if fund is not None:
-        fund = _check_fund(fund)
-    starts_at, ends_at = period_bounds(start, end)
+    fund, starts_at, ends_at = _check_request(fund, start, end)
     days = (end - start).days + 1
     rows = [[0, 0, 0, 0] for _ in range(days)]  # disbursed, in-transit change, released, returned
     carried = opening_in_transit

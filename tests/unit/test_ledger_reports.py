@@ -329,6 +329,9 @@ def test_bad_periods_and_fund_codes_are_client_errors_naming_the_fields():
     with pytest.raises(InvalidArgument) as bad:
         reports.fund_statement("x" * 5000, date(2025, 6, 1), date(2025, 6, 30), [], [])
     assert [v.field for v in bad.value.violations] == ["fund"] and "xxxx" not in str(bad.value)
+    with pytest.raises(InvalidArgument) as bad:  # every offending field at once
+        reports.fund_statement(" ", date(2025, 7, 1), "2025-07-02", [], [])
+    assert [v.field for v in bad.value.violations] == ["fund", "period_end"]
     with pytest.raises(InvalidArgument) as bad:
         reports.daily_series([], date(2000, 1, 1), date(2025, 1, 1))
     assert [v.field for v in bad.value.violations] == ["period_end"]
