@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from ledger_svc.adapters import report_files
-from ledger_svc.domain import reports
+from ledger_svc.domain import payout_transfers, reports
 from ledger_svc.domain.transfers import (
     Account,
     AccountRole,
@@ -338,6 +338,35 @@ def test_bad_periods_and_fund_codes_are_client_errors_naming_the_fields():
     with pytest.raises(InvalidArgument) as bad:
         reports.period_bounds(datetime(2025, 6, 1, tzinfo=UTC), "2025-06-30")
     assert {v.field for v in bad.value.violations} == {"period_start", "period_end"}
+
+
+@pytest.mark.policy("F3", "X2")
+def test_F3_X2_statement_of_payouts_built_by_the_service_s_own_transfer_builders():
+    """The flows as ``payout_transfers`` builds them (what the service will post) are classified as
+    the statement expects: one payout settled, one released before and one after submission, one
+    returned, one recovered."""
+    b = Book(FUND)
+    day = sh(2025, 6, 10, 9)
+    b.must(payout_transfers.allocation(FUND, "req-1", 100_000), day)
+    for p, amount in (("p1", 1_000), ("p2", 2_000), ("p3", 3_000), ("p4", 4_000)):
+        b.must(payout_transfers.commitment(FUND, p, amount), day)
+    b.must(payout_transfers.release_before_submission(FUND, "p2"), day)
+    for p, amount in (("p1", 1_000), ("p3", 3_000), ("p4", 4_000)):
+        b.must(payout_transfers.submission(FUND, p, amount), day)
+    b.must(payout_transfers.release_after_submission(FUND, "p3", 3_000), day)
+    b.must(payout_transfers.settlement(FUND, "p1", 1_000) + payout_transfers.settlement(FUND, "p4", 4_000), day)
+    b.must(payout_transfers.returned(FUND, "p4", 4_000), day + timedelta(days=1))
+    b.must(payout_transfers.recovery(FUND, "case-9", 600), day + timedelta(days=2))
+    s = reports.fund_statement(FUND, date(2025, 6, 1), date(2025, 6, 30), fund_accounts(FUND), b.history,
+                               closing_accounts=b.accounts.values())
+    assert s.balanced
+    m = s.movements
+    assert (m.appropriations, m.commitments_created, m.commitments_posted, m.commitments_released) == (
+        100_000, 10_000, 8_000, 2_000)
+    assert (m.submitted, m.disbursed, m.failed, m.released, m.returned, m.recovered, m.other_count) == (
+        8_000, 5_000, 3_000, 5_000, 4_000, 600, 0)
+    assert s.closing.disbursed == 5_000 - 4_000 - 600 and s.closing.in_transit == 0
+    assert s.closing.funds_held == 100_000 - 400 == s.closing.available
 
 
 # -------------------------------------------------------------------------------- daily series
