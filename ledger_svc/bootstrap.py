@@ -18,7 +18,6 @@ from ledger_svc.config import DEFAULT_UNKNOWN_FUND_HOLD, LedgerSettings
 from ledger_svc.service_layer.handlers import HANDLERS
 from ledger_svc.service_layer.payouts import PayoutWorker
 from ledger_svc.service_layer.permissions import PERMISSIONS
-from ledger_svc.service_layer.reconciliation import HANDLERS as RECONCILIATION_HANDLERS
 from skillpay import paging
 from skillpay.clock import Clock, SystemClock
 from skillpay.messagebus import MessageBus, build_bus
@@ -35,8 +34,7 @@ def bootstrap(uow_factory: Callable, clock: Clock | None = None, fingerprint_key
     """The bus with every handler's dependencies injected; tests pass fakes here."""
     dependencies = {"clock": clock or SystemClock(), "unknown_fund_hold": unknown_fund_hold,
                     "statement_readers": STATEMENT_READERS}
-    return build_bus(uow_factory, {**HANDLERS, **RECONCILIATION_HANDLERS}, PERMISSIONS, "ledger", dependencies,
-                     fingerprint_key)
+    return build_bus(uow_factory, HANDLERS, PERMISSIONS, "ledger", dependencies, fingerprint_key)
 
 
 @dataclass

@@ -28,7 +28,6 @@ from ledger_svc.domain.reconciliation import (
     reconcile,
 )
 from ledger_svc.service_layer import commands
-from ledger_svc.service_layer.handlers import apply_bank_status
 from ledger_svc.service_layer.unit_of_work import LedgerUnitOfWork
 from skillpay import fields
 from skillpay.clock import SHANGHAI, Clock
@@ -68,8 +67,12 @@ def _read(reader: StatementReader, content: bytes) -> list[StatementLine]:
 
 
 async def reconcile_statement(cmd: commands.ReconcileStatement, uow: LedgerUnitOfWork, clock: Clock,
-                              statement_readers: Mapping[str, StatementReader]) -> ReconcileResult:
-    """F3: fund, day and amount of every payout against what the bank booked; C7, X2 differences listed."""
+                              statement_readers: Mapping[str, StatementReader],
+                              apply_bank_status: Callable) -> ReconcileResult:
+    """F3: fund, day and amount of every payout against what the bank booked; C7, X2 differences listed.
+
+    ``apply_bank_status`` is the ApplyBankStatus handler (handlers.py), through which settlements go.
+    """
     violations: list[FieldViolation] = []
     fund_code = fields.FUND_CODE.check(cmd.fund_code, "fund_code", violations)
     if not isinstance(cmd.day, date) or isinstance(cmd.day, datetime):
@@ -123,6 +126,3 @@ async def reconcile_statement(cmd: commands.ReconcileStatement, uow: LedgerUnitO
         log.warning("statement of %s for %s: %d payout(s) booked by the bank had moved on in the ledger; "
                     "left as they are", fund_code, cmd.day.isoformat(), len(skipped))
     return ReconcileResult(rec, settled, returned, skipped)
-
-
-HANDLERS = {commands.ReconcileStatement: reconcile_statement}
