@@ -89,7 +89,8 @@ def scenario(payouts: int, lines: int, seed: int, day: date, fund: str = "ESF"
             if kind == 1:
                 yield line(n + 2, day, p.payout_id, p.amount_fen + 1, fund)  # 1 fen off
             elif kind == 2:
-                yield line(n + 2, day, ledger[max(i - 1, 0)].payout_id, p.amount_fen, fund)  # a duplicate
+                twice = ledger[max(i - 1, 0)]
+                yield line(n + 2, day, twice.payout_id, twice.amount_fen, fund)  # a duplicate
             elif kind == 3:
                 yield line(n + 2, day, p.payout_id, p.amount_fen, fund, CRDT, "AC04")  # a return
             else:

@@ -281,9 +281,8 @@ def read_camt053(source: str | os.PathLike | BinaryIO | bytes) -> Iterator[State
     except ParseError as exc:
         problems.add(None, "document", f"is not well-formed XML (line {exc.position[0]})")
     else:
-        if last is None:
-            problems.add(None, "document", "is empty")
-        elif last.tag != tags.document:
+        # The last element to end is the root (an empty file is not well-formed: expat says so).
+        if last is not None and last.tag != tags.document:
             problems.add(None, "document", f"must be an ISO 20022 Document in {CAMT053_NS}")
     finally:
         if owned:
