@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from ledger_svc.domain.reconciliation import WHAT_TO_DO, Category, Finding, Reconciliation, RETURN_REASONS
+from ledger_svc.domain.reconciliation import RETURN_REASONS, WHAT_TO_DO, Category, Finding, Reconciliation
 
 COLUMNS = ("row", "fund_code", "day", "category", "explained", "count", "ledger_amount_fen", "statement_amount_fen",
            "difference_fen", "payment_id", "bank_ref", "statement_line", "ledger_state", "return_reason",

@@ -28,7 +28,6 @@ import re
 from collections.abc import Iterator
 from datetime import date, datetime
 from typing import BinaryIO, TextIO
-
 from xml.etree.ElementTree import ParseError, XMLPullParser
 
 from defusedxml import DefusedXmlException
