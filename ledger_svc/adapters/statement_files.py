@@ -11,7 +11,8 @@ decimals, split at the point as text, never through a float. The XML is parsed w
 a document type declaration or an entity is refused before anything is read (the file is
 untrusted). The layouts are documented in docs/bank_statement_formats.md.
 
-The camt.053 reader is an incremental (pull) parser fed in chunks, clearing every entry once read.
+The camt.053 reader feeds the standard library's C parser in chunks and hands out each complete
+entry of a statement, dropping it from the tree once read.
 A document type declaration can only stand before the root element, so defusedxml's parser reads
 the document up to its root element's start and refuses any DTD, entity declaration or external
 reference there; once the root element has started none can follow, and the rest is parsed by
@@ -28,7 +29,7 @@ import re
 from collections.abc import Iterator
 from datetime import date, datetime
 from typing import BinaryIO, TextIO
-from xml.etree.ElementTree import ParseError, XMLPullParser
+from xml.etree.ElementTree import Element, ParseError, TreeBuilder, XMLParser
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
@@ -212,11 +213,49 @@ class _RootSeen:
 CHUNK = 1 << 16
 
 
-def _xml_events(stream: BinaryIO) -> Iterator[tuple[str, object]]:
-    """("end", element) pairs of a document, each once its element is complete; refuses DTDs and entities (defusedxml)."""
+class _WrongDocument(Exception):
+    pass
+
+
+def _statement_children(stream: BinaryIO, tags: "_CamtTags") -> Iterator[tuple[int, Element]]:
+    """(statement number, element) for each complete child of a Stmt (its Acct, each Ntry, ...), in
+    document order, each dropped from the tree once handed out: memory stays flat.
+
+    The C parser builds the tree with no Python call per element but the factory's; after each
+    chunk, all children of a statement but its last (which may still be open) are complete. DTDs,
+    entities and external references are refused by the defusedxml gate before the root element.
+    """
     gate_target = _RootSeen()
     gate = DefusedXMLParser(target=gate_target, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    parser = XMLPullParser(events=("end",))
+    open_statements: list[tuple[int, Element]] = []
+    first_tag: list[str] = []
+
+    def element(tag, attrib):
+        made = Element(tag, attrib)
+        if tag == tags.stmt:
+            open_statements.append((len(open_statements) + done_statements[0] + 1, made))
+        elif not first_tag:
+            first_tag.append(tag)
+        return made
+
+    done_statements = [0]
+    parser = XMLParser(target=TreeBuilder(element_factory=element))
+
+    def harvest(final: bool) -> Iterator[tuple[int, Element]]:
+        while open_statements:
+            number, stmt = open_statements[0]
+            last = len(open_statements) == 1 and not final  # only the newest statement may be open
+            ready = len(stmt) - 1 if last else len(stmt)
+            if ready > 0:
+                children = stmt[:ready]
+                del stmt[:ready]
+                for child in children:
+                    yield number, child
+            if last:
+                return
+            open_statements.pop(0)
+            done_statements[0] += 1
+
     while True:
         chunk = stream.read(CHUNK)
         if not chunk:
@@ -224,24 +263,28 @@ def _xml_events(stream: BinaryIO) -> Iterator[tuple[str, object]]:
         if not gate_target.started:
             gate.feed(chunk)  # raises on a DTD, an entity or an external reference before the root
         parser.feed(chunk)
-        yield from parser.read_events()
+        if first_tag and first_tag[0] != tags.document:
+            raise _WrongDocument
+        yield from harvest(final=False)
     if not gate_target.started:
         gate.close()
-    parser.close()
-    yield from parser.read_events()
+    root = parser.close()
+    if root.tag != tags.document:
+        raise _WrongDocument
+    yield from harvest(final=True)
 
 
 def read_camt053(source: str | os.PathLike | BinaryIO | bytes) -> Iterator[StatementLine]:
     """The statement lines of an ISO 20022 camt.053.001.08 document, one per Ntry.
 
-    The fund source is the statement's account (Stmt/Acct/Id/Othr/Id); a line's number is its
-    entry's ordinal in the file. Yields each well-formed entry; at the end raises
-    StatementFormatError if any was not. A DTD or an entity declaration is refused (defusedxml).
-    Each entry is cleared once read (what stays is an empty element per entry, ~70 bytes).
+    The fund source is the statement's account (Stmt/Acct/Id/Othr/Id, before its entries as the
+    schema orders them); a line's number is its entry's ordinal in the file. Yields each
+    well-formed entry; at the end raises StatementFormatError if any was not. A DTD or an entity
+    declaration is refused (defusedxml).
     """
     owned = isinstance(source, (str, os.PathLike))
     if owned:
-        stream = open(source, "rb")
+        stream = open(source, "rb")  # noqa: SIM115 - closed below, the generator may stop anywhere
     elif isinstance(source, (bytes, bytearray, memoryview)):
         stream = io.BytesIO(source)
     else:
@@ -250,39 +293,31 @@ def read_camt053(source: str | os.PathLike | BinaryIO | bytes) -> Iterator[State
     problems = _Problems("entry")
     dates = _Dates()
     fund: str | None = None
-    entries = accounts = 0
-    last = None
+    statement = entries = 0
     try:
-        for _, elem in _xml_events(stream):
-            last = elem
+        for number, elem in _statement_children(stream, tags):
+            if number != statement:
+                statement, fund = number, None
             tag = elem.tag
             if tag == tags.ntry:
                 entries += 1
                 line = _camt_entry(elem, entries, fund, tags, dates, problems)
-                elem.clear()
                 if line is not None:
                     yield line
             elif tag == tags.acct:
-                # Stmt/Acct comes before the statement's entries (ISO 20022 element order).
-                accounts += 1
                 othr = elem.find(tags.id)
                 othr = othr.find(tags.othr) if othr is not None else None
                 text = othr.findtext(tags.id) if othr is not None else None
                 fund = text if text is not None and _FUND.fullmatch(text) else None
                 if fund is None:
-                    problems.add(None, f"statement {accounts}: Acct/Id/Othr/Id",
+                    problems.add(None, f"statement {number}: Acct/Id/Othr/Id",
                                  "must be the fund source (1-64 letters, digits, '_', '.' or '-')")
-            elif tag == tags.stmt:
-                fund = None
-                elem.clear()
     except DefusedXmlException:
         problems.add(None, "document", "must not declare a DTD, entities or external references")
     except ParseError as exc:
         problems.add(None, "document", f"is not well-formed XML (line {exc.position[0]})")
-    else:
-        # The last element to end is the root (an empty file is not well-formed: expat says so).
-        if last is not None and last.tag != tags.document:
-            problems.add(None, "document", f"must be an ISO 20022 Document in {CAMT053_NS}")
+    except _WrongDocument:
+        problems.add(None, "document", f"must be an ISO 20022 Document in {CAMT053_NS}")
     finally:
         if owned:
             stream.close()
