@@ -178,3 +178,24 @@ async def test_F3_a_malformed_statement_is_refused_with_its_lines_named_and_chan
         await bus.handle(commands.ReconcileStatement(actor=FINANCE, fund_code="NOPE", day=DAY, format="csv",
                                                      content=good))
     assert await _state(uow_factory, "po_doubt") is PaymentState.IN_DOUBT
+
+
+async def test_a_payout_that_moved_on_since_it_was_read_is_left_as_it_is(bus, uow_factory, monkeypatch):
+    """The payout worker may return a payout to pending between the read and the settlement: the
+    statement's word is then not applied to it (settle would fail); it is listed as skipped."""
+    from ledger_svc.adapters.repository import SqlPaymentRepository
+    from ledger_svc.domain.reconciliation import LedgerPayout
+
+    await _fund(bus, "ESF", 100_000)
+    await _payout(bus, "po_wait", 2_000, "pending")
+
+    async def stale(self, fund_code, day, payment_ids=()):
+        return [LedgerPayout("po_wait", "ESF", 2_000, "in_doubt", "", "ssc_card")]
+
+    monkeypatch.setattr(SqlPaymentRepository, "for_reconciliation", stale)
+    before = await _ledger_snapshot(uow_factory)
+    result = await bus.handle(commands.ReconcileStatement(
+        actor=FINANCE, fund_code="ESF", day=DAY, format="csv", content=_statement("csv", [line(2, DAY, "po_wait", 2_000)])))
+    assert (result.settled_ids, result.skipped_ids) == ([], ["po_wait"])
+    assert await _ledger_snapshot(uow_factory) == before
+    assert await _state(uow_factory, "po_wait") is PaymentState.PENDING
