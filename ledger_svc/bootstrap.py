@@ -11,6 +11,7 @@ from pathlib import Path
 from ledger_svc.adapters import metrics
 from ledger_svc.adapters.events import to_outgoing
 from ledger_svc.adapters.payments import build_payment_adapters
+from ledger_svc.adapters.statement_files import read_camt053, read_csv
 from ledger_svc.service_layer.bank import PaymentAdapter
 from ledger_svc.adapters.unit_of_work import SqlLedgerUnitOfWork
 from ledger_svc.config import DEFAULT_UNKNOWN_FUND_HOLD, LedgerSettings
@@ -24,12 +25,15 @@ from skillpay.pii import PiiVault
 from skillpay.service_runtime import ServiceRuntime, prepare_database
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# The bank statement layouts ReconcileStatement reads (docs/bank_statement_formats.md).
+STATEMENT_READERS = {"csv": read_csv, "camt053": read_camt053}
 
 
 def bootstrap(uow_factory: Callable, clock: Clock | None = None, fingerprint_key: bytes = b"",
               unknown_fund_hold: timedelta = DEFAULT_UNKNOWN_FUND_HOLD) -> MessageBus:
     """The bus with every handler's dependencies injected; tests pass fakes here."""
-    dependencies = {"clock": clock or SystemClock(), "unknown_fund_hold": unknown_fund_hold}
+    dependencies = {"clock": clock or SystemClock(), "unknown_fund_hold": unknown_fund_hold,
+                    "statement_readers": STATEMENT_READERS}
     return build_bus(uow_factory, HANDLERS, PERMISSIONS, "ledger", dependencies, fingerprint_key)
 
 

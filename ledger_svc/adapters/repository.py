@@ -191,3 +191,40 @@ class SqlPaymentRepository:
             state=PaymentState(r.state), bank_ref=r.bank_ref, failure_reason=r.failure_reason,
             submitted_at=aware(r.submitted_at), settled_at=aware(r.settled_at), attempts=r.attempts,
             duplicate_requests=r.duplicate_requests, version=r.version)
+
+    async def for_reconciliation(self, fund_code: str, day, payment_ids=()) -> list:
+        """The fund's payouts (reconciliation.LedgerPayout) a bank statement of ``day`` (a date,
+        Asia/Shanghai) is compared with: those settled that day, those still open at the bank
+        (submitted or in doubt) once submitted by the day's end, and any other of the fund's payouts
+        among ``payment_ids`` (the ids the statement names: a return of an earlier day's payout, a
+        debit of a failed one). Imports are local: this method is added to a class being rebuilt.
+        """
+        from datetime import datetime, time, timedelta, timezone
+
+        from sqlalchemy import and_, or_
+
+        from ledger_svc.domain.reconciliation import LedgerPayout
+        from skillpay.clock import SHANGHAI
+
+        # In UTC, as stored (SQLite compares the text of naive UTC times).
+        start = datetime.combine(day, time(), SHANGHAI).astimezone(timezone.utc)
+        end = datetime.combine(day + timedelta(days=1), time(), SHANGHAI).astimezone(timezone.utc)
+        columns = (payments.c.payment_id, payments.c.fund_code, payments.c.amount_fen, payments.c.state,
+                   payments.c.bank_ref, payments.c.channel)
+        found: dict = {}
+
+        def keep(rows) -> None:
+            for r in rows:
+                found[r.payment_id] = LedgerPayout(r.payment_id, r.fund_code, r.amount_fen, r.state, r.bank_ref,
+                                                   r.channel)
+
+        keep(await self._conn.execute(select(*columns).where(
+            payments.c.fund_code == fund_code,
+            or_(and_(payments.c.settled_at >= start, payments.c.settled_at < end),
+                and_(payments.c.state.in_([PaymentState.SUBMITTED.value, PaymentState.IN_DOUBT.value]),
+                     payments.c.submitted_at < end)))))
+        wanted = sorted({i for i in payment_ids if i not in found})
+        for offset in range(0, len(wanted), 500):
+            keep(await self._conn.execute(select(*columns).where(
+                payments.c.fund_code == fund_code, payments.c.payment_id.in_(wanted[offset:offset + 500]))))
+        return list(found.values())

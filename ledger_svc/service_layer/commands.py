@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from ledger_svc.domain.model import FundType, Payee
 from skillpay.messagebus import Command
@@ -65,3 +65,16 @@ class ApplyBankStatus(Command):
     bank_ref: str = ""
     settled_at: datetime | None = None
     failure_reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReconcileStatement(Command):
+    """The bank's statement of one fund source and day, matched against the ledger's payouts (issue 8).
+
+    ``format`` is "csv" or "camt053" (docs/bank_statement_formats.md); ``content`` the file's bytes.
+    """
+
+    fund_code: str
+    day: date
+    format: str
+    content: bytes = field(repr=False)

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from ledger_svc.domain import model
 from ledger_svc.domain.model import Fund, InsufficientFunds, Payment, PaymentState
-from ledger_svc.service_layer import commands
+from ledger_svc.service_layer import commands, reconciliation
 from ledger_svc.service_layer.unit_of_work import LedgerUnitOfWork
 from skillpay.clock import Clock
 from skillpay import fields
@@ -185,6 +185,12 @@ async def apply_bank_status(cmd: commands.ApplyBankStatus, uow: LedgerUnitOfWork
     return changed
 
 
+async def reconcile_statement(cmd: commands.ReconcileStatement, uow: LedgerUnitOfWork, clock: Clock,
+                              statement_readers: dict) -> reconciliation.ReconcileResult:
+    """The bank's statement of a fund and day against its payouts (F3, C7, X2); see service_layer/reconciliation.py."""
+    return await reconciliation.reconcile_statement(cmd, uow, clock, statement_readers, apply_bank_status)
+
+
 HANDLERS = {
     commands.OpenFund: open_fund,
     commands.AllocateBudget: allocate_budget,
@@ -194,4 +200,5 @@ HANDLERS = {
     commands.ReturnToPending: return_to_pending,
     commands.MarkInDoubt: mark_in_doubt,
     commands.ApplyBankStatus: apply_bank_status,
+    commands.ReconcileStatement: reconcile_statement,
 }

@@ -16,6 +16,7 @@ PERMISSIONS: dict[str, frozenset[ActorKind]] = {
     "ReturnToPending": SERVICE_ONLY,
     "MarkInDoubt": SERVICE_ONLY,
     "ApplyBankStatus": SERVICE_ONLY,
+    "ReconcileStatement": frozenset({FINANCE, SERVICE}),
     # queries
     "GetFund": frozenset({FINANCE, ADMIN, REVIEWER, SERVICE}),
     "ListFunds": frozenset({FINANCE, ADMIN, REVIEWER, SERVICE}),

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import date
 from typing import Protocol
 
 from ledger_svc.domain.model import Fund, FundBalances, JournalEntry, Payment, PaymentState
+from ledger_svc.domain.reconciliation import LedgerPayout
 from skillpay.uow import AbstractUnitOfWork
 
 
@@ -29,6 +32,8 @@ class PaymentRepository(Protocol):
     async def ids_in_state(self, states: list[PaymentState], limit: int) -> list[str]: ...
     async def list(self, after: str | None, limit: int, state: PaymentState | None = None,
                    reference: tuple[str, str] | None = None) -> list[Payment]: ...
+    async def for_reconciliation(self, fund_code: str, day: date, payment_ids: Iterable[str] = ()
+                                 ) -> list[LedgerPayout]: ...
 
 
 class LedgerUnitOfWork(AbstractUnitOfWork):

@@ -1,0 +1,128 @@
+"""Reconciling the bank's daily statement with the ledger (issue 8): the ReconcileStatement use case.
+
+The statement is read first, outside any transaction: a malformed one is refused with every bad
+line named and changes nothing. Then the fund's payouts of that day are loaded, the two sides are
+matched (ledger_svc.domain.reconciliation, pure) and the resolutions applied: a payout the bank
+booked while the ledger held it submitted or in doubt is settled through the existing
+ApplyBankStatus handler, all in one transaction. In doubt is resolved by the statement, never by
+sending again. Reconciling the same statement again changes nothing.
+
+Returns are listed (``returned_ids``), not yet booked: the ledger's reversal of a returned payout
+(X2) is built separately. The statement readers are injected by bootstrap (adapters).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
+
+from ledger_svc.domain.model import PaymentState
+from ledger_svc.domain.reconciliation import (
+    Reconciliation,
+    ResolutionKind,
+    StatementLine,
+    collector_paused,
+    reconcile,
+)
+from ledger_svc.service_layer import commands
+from ledger_svc.service_layer.unit_of_work import LedgerUnitOfWork
+from skillpay import fields
+from skillpay.clock import SHANGHAI, Clock
+from skillpay.errors import FieldViolation, NotFound, require
+
+log = logging.getLogger(__name__)
+
+# A statement file's bytes (or a stream of them) -> its lines; raises an InvalidArgument naming
+# every malformed line (ledger_svc.adapters.statement_files).
+StatementReader = Callable[[bytes], Iterator[StatementLine]]
+# A million CSV lines are about 80 MB, a million camt.053 entries about 300 MB.
+MAX_STATEMENT_BYTES = 512 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    reconciliation: Reconciliation  # every finding, the summary; the report is made from it
+    settled_ids: list[str]  # payouts this run settled (they were submitted or in doubt)
+    returned_ids: list[str]  # payouts the bank returned; their reversal is not booked here
+    skipped_ids: list[str]  # settled at the bank, but meanwhile moved on in the ledger: left as they are
+
+    @property
+    def unexplained(self) -> int:
+        return len(self.reconciliation.unexplained())
+
+
+def _settled_at(booking_date: date, clock: Clock) -> datetime:
+    """When a payout booked on ``booking_date`` settled, as far as the ledger can tell: the end of
+    that day (Asia/Shanghai), or now if that is earlier."""
+    end_of_day = datetime.combine(booking_date, time(23, 59, 59), SHANGHAI).astimezone(timezone.utc)
+    return min(end_of_day, clock.now())
+
+
+def _read(reader: StatementReader, content: bytes) -> list[StatementLine]:
+    with collector_paused():
+        return list(reader(content))
+
+
+async def reconcile_statement(cmd: commands.ReconcileStatement, uow: LedgerUnitOfWork, clock: Clock,
+                              statement_readers: Mapping[str, StatementReader],
+                              apply_bank_status: Callable) -> ReconcileResult:
+    """F3: fund, day and amount of every payout against what the bank booked; C7, X2 differences listed.
+
+    ``apply_bank_status`` is the ApplyBankStatus handler (handlers.py), through which settlements go.
+    """
+    violations: list[FieldViolation] = []
+    fund_code = fields.FUND_CODE.check(cmd.fund_code, "fund_code", violations)
+    if not isinstance(cmd.day, date) or isinstance(cmd.day, datetime):
+        violations.append(FieldViolation("day", "must be a calendar date"))
+    reader = statement_readers.get(cmd.format) if isinstance(cmd.format, str) else None
+    if reader is None:
+        violations.append(FieldViolation("format", f"must be one of {', '.join(sorted(statement_readers))}"))
+    if not isinstance(cmd.content, (bytes, bytearray)):
+        violations.append(FieldViolation("content", "must be the statement file's bytes"))
+    elif not cmd.content:
+        violations.append(FieldViolation("content", "is required"))
+    elif len(cmd.content) > MAX_STATEMENT_BYTES:
+        violations.append(FieldViolation("content", f"must be at most {MAX_STATEMENT_BYTES} bytes"))
+    require(violations)
+
+    # Read in a worker thread: a large file must not stall the service's event loop.
+    lines = await asyncio.to_thread(_read, reader, bytes(cmd.content))
+    named = {line.payment_id for line in lines if line.fund_source == fund_code and line.booking_date == cmd.day}
+
+    async with uow:
+        if await uow.funds.get(fund_code) is None:
+            raise NotFound("fund not found")
+        payouts = await uow.payments.for_reconciliation(fund_code, cmd.day, named)
+    rec = await asyncio.to_thread(reconcile, fund_code, cmd.day, payouts, lines)
+
+    settled: list[str] = []
+    skipped: list[str] = []
+    to_settle = [r for r in rec.resolutions if r.kind is ResolutionKind.SETTLED_AT_BANK]
+    if to_settle:
+        async with uow:
+            for r in to_settle:
+                payment = await uow.payments.get(r.payout_id, for_update=True)
+                if payment is None or payment.state not in (PaymentState.SUBMITTED, PaymentState.IN_DOUBT):
+                    if payment is None or payment.state is not PaymentState.SETTLED:
+                        skipped.append(r.payout_id)
+                    continue
+                # The bank's word, through the same path as its status answers (the payout's audit
+                # trail names this command and its actor).
+                changed = await apply_bank_status(
+                    commands.ApplyBankStatus(actor=cmd.actor, payment_id=r.payout_id, state="settled",
+                                             bank_ref=r.bank_ref, settled_at=_settled_at(r.booking_date, clock)),
+                    uow, clock)
+                if changed:
+                    settled.append(r.payout_id)
+            await uow.commit()
+    returned = rec.returned_ids()
+    if returned:
+        log.info("statement of %s for %s: %d payout(s) returned by the bank", fund_code, cmd.day.isoformat(),
+                 len(returned))
+    if skipped:
+        log.warning("statement of %s for %s: %d payout(s) booked by the bank had moved on in the ledger; "
+                    "left as they are", fund_code, cmd.day.isoformat(), len(skipped))
+    return ReconcileResult(rec, settled, returned, skipped)

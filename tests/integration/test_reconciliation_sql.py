@@ -1,0 +1,201 @@
+"""ReconcileStatement on the ledger's SQL unit of work, SQLite and PostgreSQL: the bank's statement
+resolves in-doubt payouts, lists every difference, and a second run changes nothing (issue 8)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import io
+import uuid
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from bench.statements import line, write_camt053, write_csv
+from ledger_svc.adapters.events import to_outgoing
+from ledger_svc.adapters.unit_of_work import SqlLedgerUnitOfWork
+from ledger_svc.bootstrap import bootstrap
+from ledger_svc.domain.model import FundType, Payee, PaymentState
+from ledger_svc.domain.reconciliation import CRDT, Category
+from ledger_svc.service_layer import commands
+from skillpay.actors import Actor, ActorKind, service_actor
+from skillpay.clock import FixedClock
+from skillpay.db import Database, run_migrations
+from skillpay.errors import InvalidArgument, NotFound
+
+pytestmark = pytest.mark.integration
+MIGRATIONS = Path(__file__).resolve().parents[2] / "ledger_svc" / "migrations"
+NOW = datetime(2026, 5, 6, 7, 8, tzinfo=timezone.utc)  # 15:08 in Shanghai
+DAY = date(2026, 5, 6)
+FINANCE = Actor(ActorKind.FINANCE, "finance-1")
+LEDGER = service_actor("ledger")
+
+
+@pytest.fixture
+async def uow_factory(database_url_factory):
+    url = database_url_factory("ledger")
+    await asyncio.to_thread(run_migrations, url, MIGRATIONS)
+    db = Database(url)
+    yield functools.partial(SqlLedgerUnitOfWork, db, "ledger", to_outgoing, clock=FixedClock(NOW))
+    await db.dispose()
+
+
+@pytest.fixture
+def bus(uow_factory):
+    return bootstrap(uow_factory, FixedClock(NOW))
+
+
+async def _fund(bus, code: str, budget: int) -> None:
+    await bus.handle(commands.OpenFund(actor=FINANCE, fund_code=code, name="就业补助资金",
+                                       fund_type=FundType.EMPLOYMENT_SUBSIDY))
+    await bus.handle(commands.AllocateBudget(actor=FINANCE.for_request(uuid.uuid4().hex), fund_code=code,
+                                             amount_fen=budget))
+
+
+async def _payout(bus, pid: str, amount: int, state: str, fund: str = "ESF", settled_at: datetime = NOW) -> None:
+    await bus.handle(commands.RequestPayout(
+        actor=service_actor("claim"), payout_request_id=pid, channel="ssc_card", fund_code=fund, amount_fen=amount,
+        payee=Payee("张三", "110105********1234", b"sealed"), references={"claim_id": f"clm_{pid}"}))
+    if state == "pending":
+        return
+    assert await bus.handle(commands.StartSubmission(actor=LEDGER, payment_id=pid)) is not None
+    if state == "in_doubt":
+        await bus.handle(commands.MarkInDoubt(actor=LEDGER, payment_id=pid))
+    elif state in ("settled", "failed"):
+        assert await bus.handle(commands.ApplyBankStatus(actor=LEDGER, payment_id=pid, state=state, bank_ref=f"B{pid}",
+                                                         settled_at=settled_at, failure_reason="AC04"))
+
+
+def _statement(fmt: str, lines) -> bytes:
+    if fmt == "csv":
+        out = io.StringIO(newline="")
+        write_csv(lines, out)
+    else:
+        out = io.StringIO()
+        write_camt053("ESF", DAY, lines, out)
+    return out.getvalue().encode()
+
+
+async def _state(uow_factory, pid: str) -> PaymentState:
+    async with uow_factory(read_only=True) as uow:
+        return (await uow.payments.get(pid)).state
+
+
+async def _ledger_snapshot(uow_factory):
+    async with uow_factory(read_only=True) as uow:
+        entries = [(e.kind, e.reference) for e in await uow.journal.list(None, 1000)]
+        balances = await uow.funds.balances("ESF")
+        payments = [(p.payment_id, p.state, p.bank_ref, p.settled_at) for p in await uow.payments.list(None, 1000)]
+    return entries, balances, payments
+
+
+@pytest.mark.policy("F3", "X2")
+@pytest.mark.parametrize("fmt", ["csv", "camt053"])
+async def test_F3_the_statement_settles_in_doubt_payouts_lists_differences_and_a_second_run_changes_nothing(
+        bus, uow_factory, fmt):
+    await _fund(bus, "ESF", 1_000_000)
+    await _fund(bus, "UIF", 1_000_000)
+    await _payout(bus, "po_doubt", 2_000, "in_doubt")
+    await _payout(bus, "po_sub", 3_000, "submitted")
+    await _payout(bus, "po_settled", 4_000, "settled")
+    await _payout(bus, "po_failed", 1_500, "failed")
+    await _payout(bus, "po_missing", 2_500, "in_doubt")
+    await _payout(bus, "po_off", 2_000, "in_doubt")
+    await _payout(bus, "po_old", 5_000, "settled", settled_at=NOW - timedelta(days=1))
+    await _payout(bus, "po_waiting", 700, "pending")
+    # Settled on the Shanghai day DAY (though on the day before in UTC), missing from the statement.
+    await _payout(bus, "po_early", 800, "settled", settled_at=datetime(2026, 5, 5, 16, 30, tzinfo=timezone.utc))
+    # Settled late on the day before (Shanghai): another statement's.
+    await _payout(bus, "po_prev", 600, "settled", settled_at=datetime(2026, 5, 5, 15, 30, tzinfo=timezone.utc))
+    await _payout(bus, "po_uif", 900, "in_doubt", fund="UIF")  # another fund's (F2)
+    content = _statement(fmt, [
+        line(2, DAY, "po_doubt", 2_000, bank_ref="BK1"),
+        line(3, DAY, "po_sub", 3_000, bank_ref="BK2"),
+        line(4, DAY, "po_settled", 4_000, bank_ref="BK3"),
+        line(5, DAY, "po_off", 2_001, bank_ref="BK4"),  # one fen more than the ledger paid
+        line(6, DAY, "po_old", 5_000, cd=CRDT, reason="AC04", bank_ref="BK5"),  # yesterday's payout came back
+        line(7, DAY, "po_uif", 900, bank_ref="BK6"),
+        line(8, DAY, "po_doubt", 2_000, bank_ref="BK7"),  # booked twice
+    ])
+    cmd = commands.ReconcileStatement(actor=FINANCE, fund_code="ESF", day=DAY, format=fmt, content=content)
+    first = await bus.handle(cmd)
+
+    assert sorted(first.settled_ids) == ["po_doubt", "po_sub"]
+    assert first.returned_ids == ["po_old"] and first.skipped_ids == []
+    by_category: dict[Category, list[str]] = {}
+    for f in first.reconciliation.findings:
+        by_category.setdefault(f.category, []).append(f.payout_id)
+    assert {c: sorted(ids) for c, ids in by_category.items()} == {
+        Category.MATCHED: ["po_doubt", "po_settled", "po_sub"],
+        Category.AMOUNT_MISMATCH: ["po_off"],
+        Category.RETURNED: ["po_old"],
+        Category.IN_LEDGER_NOT_STATEMENT: ["po_early", "po_missing"],
+        Category.IN_STATEMENT_NOT_LEDGER: ["po_uif"],
+        Category.DUPLICATE: ["po_doubt"],
+    }
+    assert first.unexplained == 5
+    for pid, state in [("po_doubt", PaymentState.SETTLED), ("po_sub", PaymentState.SETTLED),
+                       ("po_off", PaymentState.IN_DOUBT), ("po_missing", PaymentState.IN_DOUBT),
+                       ("po_uif", PaymentState.IN_DOUBT), ("po_failed", PaymentState.FAILED),
+                       ("po_waiting", PaymentState.PENDING)]:
+        assert await _state(uow_factory, pid) is state, pid
+    entries, balances, payments = await _ledger_snapshot(uow_factory)
+    disbursed = sorted(ref for kind, ref in entries if kind == "disbursement")
+    assert disbursed == ["po_doubt", "po_early", "po_old", "po_prev", "po_settled", "po_sub"]
+    assert balances.disbursed_fen == 2_000 + 800 + 5_000 + 600 + 4_000 + 3_000
+    settled = {p[0]: p for p in payments}
+    assert settled["po_doubt"][2] == "BK1" and settled["po_doubt"][3] == NOW
+    async with uow_factory(read_only=True) as uow:
+        trail = await uow.audit.list("po_doubt", 0, 10)
+    assert (trail[-1].command, trail[-1].state_before, trail[-1].state_after, trail[-1].actor_subject) == (
+        "ReconcileStatement", "in_doubt", "settled", "finance-1")
+
+    # The same statement again: the same findings, nothing settled, nothing posted.
+    second = await bus.handle(cmd)
+    assert second.settled_ids == [] and second.returned_ids == ["po_old"]
+    assert second.reconciliation.summary() == first.reconciliation.summary()
+    assert await _ledger_snapshot(uow_factory) == (entries, balances, payments)
+
+
+@pytest.mark.policy("F3")
+async def test_F3_a_malformed_statement_is_refused_with_its_lines_named_and_changes_nothing(bus, uow_factory):
+    await _fund(bus, "ESF", 100_000)
+    await _payout(bus, "po_doubt", 2_000, "in_doubt")
+    good = _statement("csv", [line(2, DAY, "po_doubt", 2_000)])
+    bad = good + b"2026-05-06,2026-05-06,BK9,po_x,ESF,ssc_card,DBIT,12.5,BOOK,\r\n"
+    before = await _ledger_snapshot(uow_factory)
+    with pytest.raises(InvalidArgument) as refused:
+        await bus.handle(commands.ReconcileStatement(actor=FINANCE, fund_code="ESF", day=DAY, format="csv",
+                                                     content=bad))
+    assert [v.field for v in refused.value.violations] == ["line 3: amount_fen"]
+    assert await _ledger_snapshot(uow_factory) == before
+    with pytest.raises(InvalidArgument) as refused:
+        await bus.handle(commands.ReconcileStatement(actor=FINANCE, fund_code="bad code!", day="yesterday",
+                                                     format="mt940", content=b""))
+    assert sorted(v.field for v in refused.value.violations) == ["content", "day", "format", "fund_code"]
+    with pytest.raises(NotFound):
+        await bus.handle(commands.ReconcileStatement(actor=FINANCE, fund_code="NOPE", day=DAY, format="csv",
+                                                     content=good))
+    assert await _state(uow_factory, "po_doubt") is PaymentState.IN_DOUBT
+
+
+async def test_a_payout_that_moved_on_since_it_was_read_is_left_as_it_is(bus, uow_factory, monkeypatch):
+    """The payout worker may return a payout to pending between the read and the settlement: the
+    statement's word is then not applied to it (settle would fail); it is listed as skipped."""
+    from ledger_svc.adapters.repository import SqlPaymentRepository
+    from ledger_svc.domain.reconciliation import LedgerPayout
+
+    await _fund(bus, "ESF", 100_000)
+    await _payout(bus, "po_wait", 2_000, "pending")
+
+    async def stale(self, fund_code, day, payment_ids=()):
+        return [LedgerPayout("po_wait", "ESF", 2_000, "in_doubt", "", "ssc_card")]
+
+    monkeypatch.setattr(SqlPaymentRepository, "for_reconciliation", stale)
+    before = await _ledger_snapshot(uow_factory)
+    result = await bus.handle(commands.ReconcileStatement(
+        actor=FINANCE, fund_code="ESF", day=DAY, format="csv", content=_statement("csv", [line(2, DAY, "po_wait", 2_000)])))
+    assert (result.settled_ids, result.skipped_ids) == ([], ["po_wait"])
+    assert await _ledger_snapshot(uow_factory) == before
+    assert await _state(uow_factory, "po_wait") is PaymentState.PENDING
