@@ -56,13 +56,11 @@ def csv_chunks(entries: Iterable[StatementEntry], chunk_lines: int = CHUNK_LINES
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
-    n = 0
-    for e in entries:
+    for n, e in enumerate(entries, 1):
         writer.writerow((
             e.booking_date.isoformat(), e.value_date.isoformat(), e.bank_ref, e.payment_id, e.fund_source,
             e.channel, e.credit_debit, e.amount_fen, "BOOK", e.return_reason or "",
         ))
-        n += 1
         if n % chunk_lines == 0:
             yield buffer.getvalue().encode()
             buffer.seek(0)
