@@ -175,8 +175,8 @@ import contextlib
 import json
 import logging
 import re
-from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from collections.abc import AsyncIterator, Callable
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from starlette.applications import Starlette
@@ -205,6 +205,7 @@ from bank_sim.store import (
     PaymentStore,
     SubmitOutcome,
     mask_id_number,
+    utc_now,
 )
 
 log = logging.getLogger("bank_sim")
@@ -410,10 +411,11 @@ def _result(index: int, payment_id: str | None, outcome: str, *, reason: str | N
             "violations": violations or [], "payment": None if record is None else record.to_json()}
 
 
-def build_app(settings: BankSimSettings) -> Starlette:
+def build_app(settings: BankSimSettings, clock: Callable[[], datetime] = utc_now) -> Starlette:
     """Build the ASGI app.  The store is opened here (so the app also works
-    in-process without a lifespan) and closed on lifespan shutdown."""
-    store = PaymentStore(settings.database_path, timedelta(milliseconds=settings.settle_delay_ms))
+    in-process without a lifespan) and closed on lifespan shutdown.  ``clock`` (UTC, aware)
+    lets tests move the bank's time (delays, returns days later)."""
+    store = PaymentStore(settings.database_path, timedelta(milliseconds=settings.settle_delay_ms), clock)
     faults = {"hold_responses_ms": 0, "close_accounts": False}
     plan: dict[str, FaultPlan] = {"plan": FaultPlan()}
 
