@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import dataclasses
+import io
 import os
 import signal
 import socket
@@ -10,8 +13,9 @@ import subprocess
 import sys
 import time
 import uuid
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -24,10 +28,16 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:  # until pytest's pythonpath is configured in pyproject
     sys.path.insert(0, str(REPO_ROOT))
 
+from bank_sim.app import build_app
+from bank_sim.faults import draw
+from bank_sim.settings import BankSimSettings
 from ledger_svc.adapters.payments import (  # noqa: E402
     BankTransferAdapter,
     BankUnavailable,
+    BatchRefused,
+    InstructionOutcome,
     PaymentAdapter,
+    PaymentBatch,
     PaymentInDoubt,
     PaymentInstruction,
     PaymentRejected,
@@ -547,21 +557,6 @@ async def test_duplicates_survive_a_restart_and_older_database_files_keep_workin
 # test moves) where no process is needed; the faults that act on the connection (timeout, drop)
 # against the real process above.
 
-import csv  # noqa: E402
-import dataclasses  # noqa: E402
-import io  # noqa: E402
-import xml.etree.ElementTree as ET  # noqa: E402
-from datetime import UTC, datetime, timedelta  # noqa: E402
-
-from bank_sim.app import build_app  # noqa: E402
-from bank_sim.faults import draw  # noqa: E402
-from bank_sim.settings import BankSimSettings  # noqa: E402
-from ledger_svc.adapters.payments import (  # noqa: E402
-    BatchRefused,
-    InstructionOutcome,
-    PaymentBatch,
-)
-
 CAMT = {"c": "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"}
 CSV_HEADER = ("booking_date,value_date,bank_ref,payment_id,fund_source,channel,credit_debit,amount_fen,status,"
               "return_reason")
@@ -609,7 +604,7 @@ class InProcessBank:
         response = await self.control.get(f"/v1/statements/{day.isoformat()}.xml", params=params)
         assert response.status_code == 200
         root = ET.fromstring(response.content)
-        assert root.tag == "{%s}Document" % CAMT["c"]
+        assert root.tag == f"{{{CAMT['c']}}}Document"
         return root
 
     async def aclose(self) -> None:
@@ -712,7 +707,7 @@ async def test_a_batch_whose_control_totals_do_not_match_is_refused_whole(inproc
     ssc = inproc.adapters["ssc_card"]
     batch = PaymentBatch.of([_ssc(1_000, id_seq=1), _ssc(2_000, id_seq=2)])
     assert (batch.control_count, batch.control_sum_fen) == (2, 3_000)
-    for wrong, field in ((dict(control_sum_fen=2_999), "control_sum_fen"), (dict(control_count=3), "control_count")):
+    for wrong, field in (({"control_sum_fen": 2_999}, "control_sum_fen"), ({"control_count": 3}, "control_count")):
         with pytest.raises(BatchRefused) as excinfo:
             await ssc.submit_batch(dataclasses.replace(batch, **wrong))
         assert excinfo.value.reason == "control_totals_mismatch" and excinfo.value.status_code == 422
@@ -746,8 +741,8 @@ async def test_a_batch_is_answered_per_instruction(inproc) -> None:  # type: ign
     assert answer.results[2].status is not None and answer.results[2].status.bank_ref == first.bank_ref
     assert _invalid_resident_id() not in repr(answer)
     assert await ssc.query(invalid.payment_id) is None
-    assert [r["payment_id"] for r in await inproc.csv_rows(DAY0)] == sorted([known.payment_id, fresh.payment_id],
-                                                                             key=lambda p: (p != known.payment_id))
+    # Booked at the same instant (the test's clock stands still): ordered by payment id.
+    assert [r["payment_id"] for r in await inproc.csv_rows(DAY0)] == sorted([known.payment_id, fresh.payment_id])
     # The same batch id with other content is refused whole.
     other = PaymentBatch.of([fresh])
     assert [r.outcome for r in (await ssc.submit_batch(other)).results] == [InstructionOutcome.ALREADY_KNOWN]

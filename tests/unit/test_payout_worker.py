@@ -10,7 +10,7 @@ tests/integration/test_bank_simulator.py.
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -45,7 +45,7 @@ from tests.fakes import FakeLedgerUnitOfWork
 
 pytestmark = pytest.mark.unit
 
-NOW = datetime(2025, 3, 3, 1, 30, tzinfo=timezone.utc)
+NOW = datetime(2025, 3, 3, 1, 30, tzinfo=UTC)
 FINANCE = Actor(ActorKind.FINANCE, "finance-1")
 FUND = "esf-2025"
 VAULT = PiiVault(bytes(32), bytes(range(32)))
