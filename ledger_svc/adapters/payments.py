@@ -27,7 +27,7 @@ masked: first 6 + 8 asterisks + last 4).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote
@@ -138,11 +138,11 @@ def _parse_batch_result(data: Any, batch: PaymentBatch, ids: dict[str, str]) -> 
         raise ValueError("answer for another batch")
     raw = data["results"]
     if not isinstance(raw, list):
-        raise ValueError("results must be a list")
+        raise TypeError("results must be a list")
     results = []
     for item in raw:
         if not isinstance(item, dict):
-            raise ValueError("result must be an object")
+            raise TypeError("result must be an object")
         index = item["index"]
         if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(batch.instructions):
             raise ValueError("result index out of range")
@@ -328,6 +328,25 @@ class BankHttpAdapter(PaymentAdapter):
         except (KeyError, TypeError, ValueError) as exc:
             raise PaymentError(f"unreadable bank statement for {day}") from exc
         return [line for line in lines if line.channel == self.channel]
+
+
+    async def statement_file(self, day: date, fmt: str = "csv",
+                             fund_source: str | None = None) -> AsyncIterator[bytes]:
+        if fmt not in ("csv", "xml"):
+            raise ValueError("fmt must be csv or xml")
+        params = {} if fund_source is None else {"fund_source": fund_source}
+        try:
+            with tracing.http_client_span("GET", f"/v1/statements/{{day}}.{fmt}") as headers:
+                async with self._client.stream("GET", f"/v1/statements/{day.isoformat()}.{fmt}", params=params,
+                                               headers=headers) as response:
+                    if response.status_code >= 500:
+                        raise BankUnavailable(f"bank answered HTTP {response.status_code} for statement {day}")
+                    if response.status_code != 200:
+                        raise PaymentError(f"unexpected bank answer HTTP {response.status_code} for statement {day}")
+                    async for chunk in response.aiter_bytes():
+                        yield chunk
+        except httpx.TransportError as exc:
+            raise BankUnavailable(f"bank unreachable while reading statement {day} ({type(exc).__name__})") from exc
 
 
 class SscCardAdapter(BankHttpAdapter):

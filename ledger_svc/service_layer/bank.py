@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import abc
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import TracebackType
@@ -329,6 +329,12 @@ class PaymentAdapter(abc.ABC):
     @abc.abstractmethod
     async def statement(self, day: date) -> list[StatementLine]:
         """This channel's lines of the bank statement of ``day`` (Asia/Shanghai)."""
+
+    def statement_file(self, day: date, fmt: str = "csv", fund_source: str | None = None) -> AsyncIterator[bytes]:
+        """The bank's statement file of ``day`` (all channels; one fund account with
+        ``fund_source``) as it arrives: ``fmt`` "csv" (the documented layout) or "xml" (ISO 20022
+        camt.053); see docs/bank_statement_formats.md.  Raises BankUnavailable / PaymentError."""
+        raise NotImplementedError(f"{type(self).__name__} has no statement files")
 
     @abc.abstractmethod
     async def aclose(self) -> None:

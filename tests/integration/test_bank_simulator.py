@@ -898,6 +898,13 @@ async def test_statement_files_per_fund_account_in_csv_and_camt053(inproc) -> No
     assert next_day is not None and next_day.findall("c:Ntry", CAMT) == []
     assert next_day.findtext("c:Bal/c:Amt", namespaces=CAMT) == "123.50"
 
+    # The adapters fetch the same files, streamed.
+    fetched = b"".join([chunk async for chunk in ssc.statement_file(DAY0, "csv")])
+    assert fetched.decode() == text
+    fetched_xml = b"".join([chunk async for chunk in transfer.statement_file(DAY0, "xml", fund_source="uif")])
+    assert [s.findtext("c:Acct/c:Id/c:Othr/c:Id", namespaces=CAMT)
+            for s in ET.fromstring(fetched_xml).findall(".//c:Stmt", CAMT)] == ["uif"]
+
     only_uif = await inproc.camt(DAY0, fund_source="uif")
     assert [s.findtext("c:Acct/c:Id/c:Othr/c:Id", namespaces=CAMT)
             for s in only_uif.findall(".//c:Stmt", CAMT)] == ["uif"]
