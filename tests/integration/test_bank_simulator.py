@@ -944,3 +944,76 @@ async def test_drop_fault_stores_the_batch_and_never_answers(bank_sim: BankSimPr
         final = await _wait_final(ssc, instr.payment_id)
     assert final.state == "settled"
     assert instr.payee_id_number not in bank_sim.log_text()
+
+
+@pytest.mark.policy("C7")
+async def test_C7_payout_worker_through_the_real_simulator_with_faults(bank_sim: BankSimProcess) -> None:
+    """The worker's batches through the HTTP adapters and the simulator process, with seeded
+    rejections, timeouts after acceptance and duplicate answers: every payment ends settled or
+    failed with the bank's reason, none is sent twice, and the bank paid each settled one once."""
+    from ledger_svc.bootstrap import bootstrap
+    from ledger_svc.domain.model import FundType, Payee, PaymentState
+    from ledger_svc.service_layer import commands
+    from ledger_svc.service_layer.payouts import PayoutWorker
+    from skillpay.actors import Actor, ActorKind, service_actor
+    from skillpay.clock import SystemClock
+    from skillpay.pii import PiiVault
+    from tests.fakes import FakeLedgerUnitOfWork
+
+    vault = PiiVault(bytes(32), bytes(range(32)))
+    uows = FakeLedgerUnitOfWork.factory(SystemClock())
+    bus = bootstrap(uows, clock=SystemClock())
+    finance = Actor(ActorKind.FINANCE, "finance-1")
+    await bus.handle(commands.OpenFund(actor=finance, fund_code="esf", name="就业补助资金",
+                                       fund_type=FundType.EMPLOYMENT_SUBSIDY))
+    await bus.handle(commands.AllocateBudget(actor=finance.for_request("b"), fund_code="esf", amount_fen=10**9))
+    run = uuid.uuid4().hex[:8]
+    ids = []
+    for i in range(60):
+        person = i % 4 != 0
+        rid = _resident_id(100 + i)
+        payee = Payee("张三", f"{rid[:6]}********{rid[-4:]}", vault.seal(rid)) if person else Payee(
+            "某职业培训学校", "", vault.seal("91110101MA01ABCD2X"), account_number="6222020200112233445",
+            bank_code="102100099996")
+        pid = f"po-{run}-{i:03d}"
+        await bus.handle(commands.RequestPayout(
+            actor=service_actor("claim").for_request(f"event:{pid}"), payout_request_id=pid,
+            channel="ssc_card" if person else "bank_transfer", fund_code="esf", amount_fen=1_000 + i, payee=payee,
+            references={}))
+        ids.append(pid)
+
+    plan = {"seed": 5, "rules": [{"mode": "reject", "fraction": 0.1, "reason": "bank_declined"},
+                                 {"mode": "timeout", "fraction": 0.05, "hold_ms": 1500},
+                                 {"mode": "duplicate", "fraction": 0.05}]}
+    adapters = build_payment_adapters(bank_sim.url, timeout_s=0.5)
+    async with httpx.AsyncClient(base_url=bank_sim.url, timeout=5.0) as control:
+        before = (await control.get("/v1/duplicates")).json()["total_replayed"]
+        try:
+            assert (await control.post("/v1/_fault_plan", json=plan)).status_code == 200
+            worker = PayoutWorker(bus, uows, adapters, vault, batch_size=8)
+            for _ in range(100):
+                await worker.run_once()
+                payments = uows.db.tables["payments"]
+                if all(payments[pid].state in (PaymentState.SETTLED, PaymentState.FAILED) for pid in ids):
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            await control.post("/v1/_fault_plan", json={"rules": []})
+            for adapter in adapters.values():
+                await adapter.aclose()
+        after = (await control.get("/v1/duplicates")).json()["total_replayed"]
+
+    payments = uows.db.tables["payments"]
+    rejected = {pid for pid in ids if draw(5, "reject", pid) < 0.1}
+    assert rejected and any(draw(5, "timeout", pid) < 0.05 for pid in ids if pid not in rejected)
+    assert {pid for pid in ids if payments[pid].state is PaymentState.FAILED} == rejected
+    assert {payments[pid].failure_reason for pid in rejected} == {"rejected by bank: bank_declined"}
+    assert all(payments[pid].state is PaymentState.SETTLED for pid in ids if pid not in rejected)
+    assert after == before  # nothing was sent twice: the timed-out batches were resolved by query
+    disbursed = [e.reference for e in uows.db.tables["journal"].values() if e.kind == "disbursement"]
+    assert sorted(disbursed) == sorted(set(ids) - rejected)
+    day = datetime.now(SHANGHAI).date()
+    statement = [e["payment_id"] for e in _raw_statement(bank_sim.url, day)["entries"]]
+    paid = [pid for pid in statement if pid.startswith(f"po-{run}-")]
+    if {payments[pid].settled_at.astimezone(SHANGHAI).date() for pid in disbursed} == {day}:  # type: ignore[union-attr]
+        assert sorted(paid) == sorted(disbursed)  # the bank paid each once
