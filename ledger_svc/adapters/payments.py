@@ -27,14 +27,12 @@ masked: first 6 + 8 asterisks + last 4).
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote
 
 import httpx
-
-from skillpay import tracing
-from skillpay.pii import mask_resident_id
 
 # The port these adapters implement, re-exported for their callers.
 from ledger_svc.service_layer.bank import (  # noqa: F401
@@ -42,7 +40,13 @@ from ledger_svc.service_layer.bank import (  # noqa: F401
     CHANNEL_SSC_CARD,
     STATES,
     BankUnavailable,
+    BatchRefused,
+    BatchResult,
+    InstructionOutcome,
+    InstructionResult,
     PaymentAdapter,
+    PaymentAdapters,
+    PaymentBatch,
     PaymentError,
     PaymentInDoubt,
     PaymentInstruction,
@@ -51,6 +55,8 @@ from ledger_svc.service_layer.bank import (  # noqa: F401
     StatementLine,
     Violation,
 )
+from skillpay import tracing
+from skillpay.pii import mask_resident_id
 
 log = logging.getLogger(__name__)
 
@@ -80,13 +86,78 @@ def _parse_status(data: Any) -> PaymentStatus:
         raise ValueError(f"unknown payment status {state!r}")
     settled_at = data.get("settled_at")
     failure_reason = data.get("failure_reason")
+    returned_at = data.get("returned_at")
+    return_reason = data.get("return_reason")
     return PaymentStatus(
         payment_id=str(data["payment_id"]),
         state=state,
         bank_ref=str(data["bank_ref"]),
-        failure_reason=None if failure_reason is None else str(failure_reason),
+        failure_reason=None if failure_reason is None else str(failure_reason)[:200],
         settled_at=None if settled_at is None else _parse_instant(settled_at),
+        returned_at=None if returned_at is None else _parse_instant(returned_at),
+        return_reason=None if return_reason is None else str(return_reason)[:32],
     )
+
+
+def _instruction_body(instr: PaymentInstruction) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "payment_id": instr.payment_id,
+        "channel": instr.channel,
+        "payee_id_number": instr.payee_id_number,
+        "payee_name": instr.payee_name,
+        "payee_account": instr.payee_account,
+        "amount_fen": instr.amount_fen,
+        "fund_source": instr.fund_source,
+        "memo": instr.memo,
+    }
+    # Only when known: the bank digests the body, and older payments were sent without them.
+    if instr.payee_card_number:
+        body["payee_card_number"] = instr.payee_card_number
+    if instr.payee_bank_code:
+        body["payee_bank_code"] = instr.payee_bank_code
+    return body
+
+
+def _violations(raw: Any, id_numbers: Iterable[str]) -> tuple[Violation, ...]:
+    if not isinstance(raw, list):
+        return ()
+    ids = [i for i in id_numbers if i]
+
+    def clean(text: str) -> str:
+        for id_number in ids:
+            text = _scrub(text, id_number)
+        return text[:200]
+
+    return tuple(Violation(field=clean(str(v.get("field", ""))), description=clean(str(v.get("description", ""))))
+                 for v in raw[:64] if isinstance(v, dict))
+
+
+def _parse_batch_result(data: Any, batch: PaymentBatch, ids: dict[str, str]) -> BatchResult:
+    """The bank's per-instruction answer; every result must name a payment of this batch."""
+    if not isinstance(data, dict) or data.get("batch_id") != batch.batch_id:
+        raise ValueError("answer for another batch")
+    raw = data["results"]
+    if not isinstance(raw, list):
+        raise TypeError("results must be a list")
+    results = []
+    for item in raw:
+        if not isinstance(item, dict):
+            raise TypeError("result must be an object")
+        index = item["index"]
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(batch.instructions):
+            raise ValueError("result index out of range")
+        pid = batch.instructions[index].payment_id
+        outcome = InstructionOutcome(item["outcome"])
+        if outcome is InstructionOutcome.REJECTED:
+            reason = item.get("reason")
+            results.append(InstructionResult(pid, outcome, reason=str(reason)[:64] if reason else "rejected",
+                                             violations=_violations(item.get("violations"), ids.values())))
+            continue
+        status = _parse_status(item["payment"])
+        if status.payment_id != pid:
+            raise ValueError("bank answered for another payment")
+        results.append(InstructionResult(pid, outcome, status=status))
+    return BatchResult(batch.batch_id, tuple(results))
 
 
 def _parse_line(data: Any) -> StatementLine:
@@ -144,89 +215,76 @@ class BankHttpAdapter(PaymentAdapter):
 
     # -- submit ---------------------------------------------------------------
 
-    async def submit(self, instr: PaymentInstruction) -> PaymentStatus:
-        if instr.channel != self.channel:
-            raise ValueError(f"{type(self).__name__} pays channel {self.channel!r}, not {instr.channel!r}")
-        pid = instr.payment_id
+    async def submit_batch(self, batch: PaymentBatch) -> BatchResult:
+        if batch.channel != self.channel or any(i.channel != self.channel for i in batch.instructions):
+            raise ValueError(f"{type(self).__name__} pays channel {self.channel!r}, not {batch.channel!r}")
+        bid = batch.batch_id
+        single = batch.payment_ids[0] if len(batch.instructions) == 1 else None
         body = {
-            "payment_id": pid,
-            "channel": instr.channel,
-            "payee_id_number": instr.payee_id_number,
-            "payee_name": instr.payee_name,
-            "payee_account": instr.payee_account,
-            "amount_fen": instr.amount_fen,
-            "fund_source": instr.fund_source,
-            "memo": instr.memo,
+            "batch_id": bid,
+            "control_count": batch.control_count,
+            "control_sum_fen": batch.control_sum_fen,
+            "instructions": [_instruction_body(i) for i in batch.instructions],
         }
         try:
-            with tracing.http_client_span("POST", "/v1/payments") as headers:
-                response = await self._client.post("/v1/payments", json=body, headers=headers)
+            with tracing.http_client_span("POST", "/v1/batches") as headers:
+                response = await self._client.post("/v1/batches", json=body, headers=headers)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # No connection was established: the request never left us.
-            log.warning("bank unavailable, payment not sent payment_id=%s channel=%s: %s", pid, self.channel, type(exc).__name__)
-            raise BankUnavailable(f"bank unreachable; payment {pid} was not sent", payment_id=pid) from exc
+            log.warning("bank unavailable, batch not sent batch_id=%s channel=%s count=%d: %s",
+                        bid, self.channel, batch.control_count, type(exc).__name__)
+            raise BankUnavailable(f"bank unreachable; batch {bid} was not sent", payment_id=single,
+                                  batch_id=bid) from exc
         except httpx.TransportError as exc:
             # TimeoutException (read/write), RemoteProtocolError, ReadError, WriteError, ...:
-            # the bank may have taken the payment.
-            log.warning("payment in doubt payment_id=%s channel=%s: %s", pid, self.channel, type(exc).__name__)
+            # the bank may have taken the payments.
+            log.warning("batch in doubt batch_id=%s channel=%s count=%d: %s",
+                        bid, self.channel, batch.control_count, type(exc).__name__)
             raise PaymentInDoubt(
-                f"no answer from the bank for payment {pid} ({type(exc).__name__}); query it before any retry",
-                payment_id=pid,
+                f"no answer from the bank for batch {bid} ({type(exc).__name__}); query its payments "
+                "before any retry", payment_id=single, batch_id=bid,
             ) from exc
 
         code = response.status_code
         data = _json_or_none(response)
-        if code in (200, 201):
+        if code == 200:
             try:
-                status = _parse_status(data)
+                result = _parse_batch_result(data, batch, self._ids(batch))
             except (KeyError, TypeError, ValueError) as exc:
-                log.warning("payment in doubt payment_id=%s: unreadable bank answer", pid)
-                raise PaymentInDoubt(f"unreadable bank answer for payment {pid}", payment_id=pid) from exc
-            if status.payment_id != pid:
-                raise PaymentInDoubt(f"bank answered for another payment than {pid}", payment_id=pid)
-            log.info(
-                "payment %s payment_id=%s channel=%s amount_fen=%d payee=%s state=%s bank_ref=%s",
-                "submitted" if code == 201 else "already known",
-                pid,
-                self.channel,
-                instr.amount_fen,
-                mask_resident_id(instr.payee_id_number),
-                status.state,
-                status.bank_ref,
-            )
-            return status
+                log.warning("batch in doubt batch_id=%s: unreadable bank answer", bid)
+                raise PaymentInDoubt(f"unreadable bank answer for batch {bid}", payment_id=single,
+                                     batch_id=bid) from exc
+            for r in result.results:
+                if r.outcome is InstructionOutcome.REJECTED:
+                    log.warning("payment rejected payment_id=%s channel=%s reason=%s fields=%s", r.payment_id,
+                                self.channel, r.reason, ",".join(v.field for v in r.violations) or "-")
+            log.info("batch submitted batch_id=%s channel=%s count=%d sum_fen=%d answers=%d", bid, self.channel,
+                     batch.control_count, batch.control_sum_fen, len(result.results))
+            return result
         if 400 <= code < 500:
-            raise self._rejected(instr, code, data)
-        log.warning("payment in doubt payment_id=%s: bank answered HTTP %d", pid, code)
-        raise PaymentInDoubt(f"bank answered HTTP {code} for payment {pid}; query it before any retry", payment_id=pid)
+            raise self._refused(batch, code, data)
+        log.warning("batch in doubt batch_id=%s: bank answered HTTP %d", bid, code)
+        raise PaymentInDoubt(f"bank answered HTTP {code} for batch {bid}; query its payments before any retry",
+                             payment_id=single, batch_id=bid)
 
-    def _rejected(self, instr: PaymentInstruction, code: int, data: Any) -> PaymentRejected:
-        pid = instr.payment_id
+    @staticmethod
+    def _ids(batch: PaymentBatch) -> dict[str, str]:
+        """payment id -> payee ID number, to scrub anything the bank echoes."""
+        return {i.payment_id: i.payee_id_number for i in batch.instructions}
+
+    def _refused(self, batch: PaymentBatch, code: int, data: Any) -> BatchRefused:
+        bid = batch.batch_id
         reason = f"http_{code}"
         violations: tuple[Violation, ...] = ()
         if isinstance(data, dict):
             if isinstance(data.get("error"), str):
                 reason = data["error"]
-            raw = data.get("violations")
-            if isinstance(raw, list):
-                violations = tuple(
-                    Violation(
-                        field=_scrub(str(v.get("field", "")), instr.payee_id_number),
-                        description=_scrub(str(v.get("description", "")), instr.payee_id_number),
-                    )
-                    for v in raw
-                    if isinstance(v, dict)
-                )
+            violations = _violations(data.get("violations"), self._ids(batch).values())
         detail = "; ".join(f"{v.field}: {v.description}" for v in violations)
-        message = f"bank rejected payment {pid}: {reason}" + (f" ({detail})" if detail else "")
-        log.warning(
-            "payment rejected payment_id=%s channel=%s reason=%s fields=%s",
-            pid,
-            self.channel,
-            reason,
-            ",".join(v.field for v in violations) or "-",
-        )
-        return PaymentRejected(message, reason=reason, payment_id=pid, status_code=code, violations=violations)
+        log.warning("batch refused batch_id=%s channel=%s reason=%s fields=%s", bid, self.channel, reason,
+                    ",".join(v.field for v in violations) or "-")
+        return BatchRefused(f"bank refused batch {bid}: {reason}" + (f" ({detail})" if detail else ""),
+                            reason=reason, batch_id=bid, status_code=code, violations=violations)
 
     # -- reads ----------------------------------------------------------------
 
@@ -272,6 +330,25 @@ class BankHttpAdapter(PaymentAdapter):
         return [line for line in lines if line.channel == self.channel]
 
 
+    async def statement_file(self, day: date, fmt: str = "csv",
+                             fund_source: str | None = None) -> AsyncIterator[bytes]:
+        if fmt not in ("csv", "xml"):
+            raise ValueError("fmt must be csv or xml")
+        params = {} if fund_source is None else {"fund_source": fund_source}
+        try:
+            with tracing.http_client_span("GET", f"/v1/statements/{{day}}.{fmt}") as headers:
+                async with self._client.stream("GET", f"/v1/statements/{day.isoformat()}.{fmt}", params=params,
+                                               headers=headers) as response:
+                    if response.status_code >= 500:
+                        raise BankUnavailable(f"bank answered HTTP {response.status_code} for statement {day}")
+                    if response.status_code != 200:
+                        raise PaymentError(f"unexpected bank answer HTTP {response.status_code} for statement {day}")
+                    async for chunk in response.aiter_bytes():
+                        yield chunk
+        except httpx.TransportError as exc:
+            raise BankUnavailable(f"bank unreachable while reading statement {day} ({type(exc).__name__})") from exc
+
+
 class SscCardAdapter(BankHttpAdapter):
     """Pays to the financial account of the payee's social security card (社保卡).
 
@@ -289,10 +366,11 @@ class BankTransferAdapter(BankHttpAdapter):
     channel = CHANNEL_BANK_TRANSFER
 
 
-def build_payment_adapters(bank_url: str, timeout_s: float) -> dict[str, PaymentAdapter]:
-    """One adapter per channel, keyed by channel name."""
+def build_payment_adapters(bank_url: str, timeout_s: float,
+                           transport: httpx.AsyncBaseTransport | None = None) -> PaymentAdapters:
+    """One adapter per channel, keyed by channel name (``adapter_for(payee)`` picks one)."""
     adapters: list[PaymentAdapter] = [
-        SscCardAdapter(bank_url, timeout_s),
-        BankTransferAdapter(bank_url, timeout_s),
+        SscCardAdapter(bank_url, timeout_s, transport=transport),
+        BankTransferAdapter(bank_url, timeout_s, transport=transport),
     ]
-    return {adapter.channel: adapter for adapter in adapters}
+    return PaymentAdapters({adapter.channel: adapter for adapter in adapters})

@@ -189,15 +189,22 @@ class PaymentFailed:
 
 @dataclass(frozen=True)
 class Payee:
+    """Who is paid. A person (C7: to their social security card's financial account) may name
+    the card's number; an institution names the account it is paid to (number, bank code)."""
+
     name: str
     id_masked: str
     id_sealed: bytes
+    card_number: str = ""
+    account_number: str = ""
+    bank_code: str = ""
 
 
 # The channels a payout can take (C7); each has its payment adapter.
 PAYOUT_CHANNELS = ("ssc_card", "bank_transfer")
 REFERENCE_KEY = fields.Text(32, re.compile(r"[a-z][a-z0-9_]*"), "must be lower-case letters, digits or '_'")
 REFERENCE_VALUE = fields.Text(100)
+SSC_CARD_NUMBER = fields.Text(32, re.compile(r"[0-9A-Za-z]+"), "must be letters and digits")
 MAX_REFERENCES = 8
 
 
@@ -213,6 +220,9 @@ def payout_request_violations(payout_request_id: object, channel: object, fund_c
     fields.ALLOCATION_FEN.check(amount_fen, "amount_fen", violations)
     fields.PERSON_NAME.check(payee.name, "payee.name", violations)
     fields.MASKED_RESIDENT_ID.check(payee.id_masked, "payee.id_masked", violations, required=False)
+    SSC_CARD_NUMBER.check(payee.card_number, "payee.card_number", violations, required=False)
+    fields.BANK_ACCOUNT_NUMBER.check(payee.account_number, "payee.account_number", violations, required=False)
+    fields.BANK_CODE.check(payee.bank_code, "payee.bank_code", violations, required=False)
     if not isinstance(payee.id_sealed, bytes) or len(payee.id_sealed) > fields.MAX_SEALED_BYTES:
         violations.append(FieldViolation("payee.id_sealed", f"must be at most {fields.MAX_SEALED_BYTES} bytes"))
     if len(references) > MAX_REFERENCES:

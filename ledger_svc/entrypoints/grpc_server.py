@@ -98,7 +98,9 @@ def on_payout_requested(envelope: events_pb2.EventEnvelope):
     return commands.RequestPayout(
         actor=actor_for_event(envelope),
         payout_request_id=e.payout_request_id, channel=e.channel, fund_code=e.fund_source, amount_fen=e.amount_fen,
-        payee=Payee(e.payee.name, e.payee.id_masked, e.payee.id_sealed), references=dict(e.references))
+        payee=Payee(e.payee.name, e.payee.id_masked, e.payee.id_sealed, card_number=e.payee.card_number,
+                    account_number=e.payee.account_number, bank_code=e.payee.bank_code),
+        references=dict(e.references))
 
 
 TRANSLATORS = {"payout.requested": on_payout_requested}

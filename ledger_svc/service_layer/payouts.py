@@ -1,9 +1,13 @@
 """The payout worker: moves payments through the bank, never paying anything twice.
 
-A payment is marked ``submitted`` and committed *before* the bank is called. If the call times
-out, or the process dies mid-call, the payment is in doubt: it is resolved by asking the bank
-(``query``), and sent again only once the bank says it never received it. The bank also
-deduplicates by payment id, so even that resend cannot pay twice.
+A payment is marked ``submitted`` and committed *before* the bank is called. Pending payments
+are handed to the bank in batches per channel (at most ``batch_size`` each, with control totals;
+the adapter is chosen by payee kind, :func:`adapter_for`), and each instruction's answer is
+applied on its own: accepted or already known (its first result), or rejected with the bank's
+reason. If a batch call times out, its answer is lost or unreadable, or the bank refuses the
+batch as a whole, every payment in it is in doubt: it is resolved by asking the bank (``query``),
+and sent again -- under the same id -- only once the bank says it never received it. The bank
+also deduplicates by payment id, so even that resend cannot pay twice.
 """
 
 from __future__ import annotations
@@ -11,18 +15,24 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import Any
 
+from ledger_svc.domain.model import Payment, PaymentState
+from ledger_svc.service_layer import commands
 from ledger_svc.service_layer.bank import (
+    PAYEE_KIND_FOR_CHANNEL,
+    BankPayee,
     BankUnavailable,
+    BatchRefused,
+    InstructionOutcome,
     PaymentAdapter,
+    PaymentBatch,
     PaymentError,
     PaymentInDoubt,
     PaymentInstruction,
-    PaymentRejected,
     PaymentStatus,
+    adapter_for,
 )
-from ledger_svc.domain.model import PaymentState
-from ledger_svc.service_layer import commands
 from skillpay import tracing
 from skillpay.actors import service_actor
 from skillpay.messagebus import MessageBus
@@ -30,6 +40,16 @@ from skillpay.pii import PiiVault
 
 log = logging.getLogger(__name__)
 ACTOR = service_actor("ledger")
+DEFAULT_BATCH_SIZE = 100
+
+
+def bank_payee(payment: Payment, id_number: str) -> BankPayee:
+    """Who the bank pays for ``payment``: the payee kind is what the requester chose the channel
+    by (C7: persons to their social security card, institutions by bank transfer)."""
+    payee = payment.payee
+    return BankPayee(kind=PAYEE_KIND_FOR_CHANNEL[payment.channel], name=payee.name, id_number=id_number,
+                     card_number=payee.card_number or None, account_number=payee.account_number or None,
+                     bank_code=payee.bank_code or None)
 
 
 class PayoutWorker:
@@ -37,13 +57,16 @@ class PayoutWorker:
     only decides what to ask next and talks to the payment adapters."""
 
     def __init__(self, bus: MessageBus, uow_factory: Callable, adapters: dict[str, PaymentAdapter], vault: PiiVault,
-                 poll_interval_s: float = 0.1, concurrency: int = 16):
+                 poll_interval_s: float = 0.1, concurrency: int = 16, batch_size: int = DEFAULT_BATCH_SIZE):
+        if not 1 <= batch_size <= 500:
+            raise ValueError("batch_size must be 1..500 (the bank's limit)")
         self._bus = bus
         self._uow = uow_factory
         self._adapters = adapters
         self._vault = vault
         self._poll = poll_interval_s
         self._limit = asyncio.Semaphore(concurrency)
+        self._batch_size = batch_size
         self._stopping = asyncio.Event()
 
     async def stop(self) -> None:
@@ -69,51 +92,91 @@ class PayoutWorker:
             pending = await uow.payments.ids_in_state([PaymentState.PENDING], 200)
             open_ = await uow.payments.ids_in_state([PaymentState.SUBMITTED, PaymentState.IN_DOUBT], 500)
         moved = [await self._bus.handle(commands.CommitFunds(actor=ACTOR, payment_id=pid)) for pid in waiting]
-        results = await asyncio.gather(*[self._guarded(self._submit, pid) for pid in pending],
-                                       *[self._guarded(self._resolve, pid) for pid in open_])
-        return any(moved) or any(r is True for r in results[: len(pending)])
+        submitted, _resolved = await asyncio.gather(self._submit_pending(pending),
+                                                   asyncio.gather(*[self._guarded(self._resolve, pid)
+                                                                    for pid in open_]))
+        return any(moved) or submitted
 
-    async def _guarded(self, step, payment_id: str):
+    async def _guarded(self, step, *args: Any):
         async with self._limit:
             try:
-                return await step(payment_id)
+                return await step(*args)
             except BankUnavailable:
                 return False  # nothing reached the bank; next round tries again
             except Exception:  # noqa: BLE001
-                log.exception("payout step failed for %s", payment_id)
+                log.exception("payout step failed for %s", args[0] if args else "?")
                 return False
 
-    async def _submit(self, payment_id: str) -> bool:
-        # In the trace of the payout request that created the payment (when tracing is on).
-        with tracing.continued("payment submit", f"payment:{payment_id}"):
-            return await self._submit_traced(payment_id)
+    # -- submitting ---------------------------------------------------------------------------
 
-    async def _submit_traced(self, payment_id: str) -> bool:
+    async def _submit_pending(self, pending: list[str]) -> bool:
+        """Start every pending payment, then hand them to the bank in batches per channel."""
+        started = [s for s in await asyncio.gather(*[self._guarded(self._start, pid) for pid in pending]) if s]
+        groups: dict[str, tuple[PaymentAdapter, list[PaymentInstruction]]] = {}
+        for adapter, instruction in started:
+            groups.setdefault(adapter.channel, (adapter, []))[1].append(instruction)
+        batches = [(adapter, PaymentBatch.of(instructions[i:i + self._batch_size]))
+                   for adapter, instructions in groups.values()
+                   for i in range(0, len(instructions), self._batch_size)]
+        await asyncio.gather(*[self._guarded(self._submit_batch, adapter, batch) for adapter, batch in batches])
+        return bool(started)
+
+    async def _start(self, payment_id: str) -> tuple[PaymentAdapter, PaymentInstruction] | None:
+        """Mark the payment submitted (committed before the bank is called); its instruction."""
         payment = await self._bus.handle(commands.StartSubmission(actor=ACTOR, payment_id=payment_id))
         if payment is None:
-            return False
-        adapter = self._adapters[payment.channel]
+            return None
+        payee = bank_payee(payment, self._vault.unseal(payment.payee.id_sealed))
         # Everything here derives from the payout request, so a resubmission after a restore is
         # byte-for-byte the same instruction and the bank answers with its first result.
-        instruction = PaymentInstruction(
-            payment_id=payment.payment_id, channel=payment.channel,
-            payee_id_number=self._vault.unseal(payment.payee.id_sealed), payee_name=payment.payee.name,
-            payee_account=None, amount_fen=payment.amount_fen, fund_source=payment.fund_code,
-            memo=f"training subsidy {payment.payment_id}")
+        instruction = payee.instruction(payment.payment_id, payment.amount_fen, payment.fund_code,
+                                        f"training subsidy {payment.payment_id}")
+        return adapter_for(self._adapters, payee), instruction
+
+    async def _submit_batch(self, adapter: PaymentAdapter, batch: PaymentBatch) -> bool:
+        # In the trace of the payout request that created the batch's first payment (when tracing is on).
         try:
-            status = await adapter.submit(instruction)
+            with tracing.continued("payment submit", f"payment:{batch.payment_ids[0]}"):
+                answer = await adapter.submit_batch(batch)
         except BankUnavailable:
-            await self._bus.handle(commands.ReturnToPending(actor=ACTOR, payment_id=payment_id))
+            for pid in batch.payment_ids:
+                await self._step(commands.ReturnToPending(actor=ACTOR, payment_id=pid))
             raise
-        except PaymentInDoubt:
-            log.warning("payment %s is in doubt; it will be resolved by asking the bank", payment_id)
-            await self._bus.handle(commands.MarkInDoubt(actor=ACTOR, payment_id=payment_id))
+        except (PaymentInDoubt, BatchRefused) as exc:
+            # No usable answer, or nothing accepted by this call while the bank may know some of
+            # them from before: ask the bank about each, never send them under new ids.
+            log.warning("batch %s (%d payments) is in doubt (%s); each will be resolved by asking the bank",
+                        batch.batch_id, len(batch.instructions), type(exc).__name__)
+            for pid in batch.payment_ids:
+                await self._step(commands.MarkInDoubt(actor=ACTOR, payment_id=pid))
             return True
-        except PaymentRejected as exc:
-            await self._apply(payment_id, "failed", failure_reason=f"rejected by bank: {exc.reason}"[:200])
-            return True
-        await self._apply_status(payment_id, status)
+        answered = set()
+        for result in answer.results:
+            if result.payment_id in answered:
+                log.info("the bank answered payment %s twice; the same outcome is applied again (no effect)",
+                         result.payment_id)
+            answered.add(result.payment_id)
+            if result.outcome is InstructionOutcome.REJECTED:
+                await self._apply(result.payment_id, "failed",
+                                  failure_reason=f"rejected by bank: {result.reason}"[:200])
+            else:
+                assert result.status is not None
+                await self._apply_status(result.payment_id, result.status)
+        for pid in set(batch.payment_ids) - answered:
+            log.warning("the bank's answer to batch %s does not mention payment %s; it is in doubt",
+                        batch.batch_id, pid)
+            await self._step(commands.MarkInDoubt(actor=ACTOR, payment_id=pid))
         return True
+
+    async def _step(self, command) -> Any:
+        """One payment's command; a failure is logged and leaves the others going."""
+        try:
+            return await self._bus.handle(command)
+        except Exception:  # noqa: BLE001
+            log.exception("payout step %s failed for %s", type(command).__name__, command.payment_id)
+            return False
+
+    # -- resolving ----------------------------------------------------------------------------
 
     async def _resolve(self, payment_id: str) -> bool:
         async with self._uow(read_only=True) as uow:
@@ -138,5 +201,5 @@ class PayoutWorker:
                                  failure_reason=(status.failure_reason or "")[:200])
 
     async def _apply(self, payment_id: str, state: str, **fields) -> bool:
-        return await self._bus.handle(commands.ApplyBankStatus(actor=ACTOR, payment_id=payment_id, state=state,
-                                                               **fields))
+        return await self._step(commands.ApplyBankStatus(actor=ACTOR, payment_id=payment_id, state=state,
+                                                         **fields))

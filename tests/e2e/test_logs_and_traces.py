@@ -98,7 +98,7 @@ async def test_one_trace_runs_from_the_redeem_call_through_claim_ledger_and_back
     # (payment.settled) that claim_svc and voucher_svc apply.
     submit = next(s for s in spans if s["name"] == "payment submit")
     assert submit["trace_id"] == trace_id and submit["service"] == "skillpay-ledger"
-    bank_call = next(s for s in spans if s["name"] == "POST /v1/payments")
+    bank_call = next(s for s in spans if s["name"] == "POST /v1/batches")
     assert (bank_call["kind"], parent(bank_call)) == ("CLIENT", submit)
     settled_applied = {s["service"] for s in spans if s["name"] == "payment.settled process"
                        and s["trace_id"] == trace_id}

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import dataclasses
+import io
 import os
 import signal
 import socket
@@ -10,8 +13,9 @@ import subprocess
 import sys
 import time
 import uuid
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -24,10 +28,16 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:  # until pytest's pythonpath is configured in pyproject
     sys.path.insert(0, str(REPO_ROOT))
 
+from bank_sim.app import build_app
+from bank_sim.faults import draw
+from bank_sim.settings import BankSimSettings
 from ledger_svc.adapters.payments import (  # noqa: E402
     BankTransferAdapter,
     BankUnavailable,
+    BatchRefused,
+    InstructionOutcome,
     PaymentAdapter,
+    PaymentBatch,
     PaymentInDoubt,
     PaymentInstruction,
     PaymentRejected,
@@ -539,3 +549,471 @@ async def test_duplicates_survive_a_restart_and_older_database_files_keep_workin
         "total_replayed": 1,
         "total_conflicting": 0,
     }
+
+
+# -- batches, registries, fault plans and statement files (issue 8) ------------------------------
+#
+# In-process (the ASGI app through httpx.ASGITransport, on its own SQLite file and a clock the
+# test moves) where no process is needed; the faults that act on the connection (timeout, drop)
+# against the real process above.
+
+CAMT = {"c": "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"}
+CSV_HEADER = ("booking_date,value_date,bank_ref,payment_id,fund_source,channel,credit_debit,amount_fen,status,"
+              "return_reason")
+T0 = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+DAY0 = date(2025, 3, 3)
+CARD_ID_SEQ = 20
+ACCOUNT_NO, ACCOUNT_NAME, BANK_CODE = "6222000011112222", "某职业培训学校", "102100099996"
+
+
+class MovableClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+class InProcessBank:
+    def __init__(self, db_path: Path, settle_delay_ms: int = 0) -> None:
+        self.clock = MovableClock(T0)
+        self.db_path = db_path
+        self.app = build_app(BankSimSettings(database_path=db_path, settle_delay_ms=settle_delay_ms), self.clock)
+        transport = httpx.ASGITransport(app=self.app)
+        self.control = httpx.AsyncClient(transport=transport, base_url="http://bank.test")
+        self.adapters = build_payment_adapters("http://bank.test", 2.0, transport=transport)
+
+    async def post(self, path: str, body: dict) -> httpx.Response:
+        return await self.control.post(path, json=body)
+
+    async def plan(self, seed: int = 0, **rule: object) -> None:
+        response = await self.post("/v1/_fault_plan", {"seed": seed, "rules": [rule]})
+        assert response.status_code == 200, response.text
+
+    async def csv_rows(self, day: date, **params: str) -> list[dict[str, str]]:
+        response = await self.control.get(f"/v1/statements/{day.isoformat()}.csv", params=params)
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+        text = response.text
+        assert text.splitlines()[0] == CSV_HEADER
+        return list(csv.DictReader(io.StringIO(text)))
+
+    async def camt(self, day: date, **params: str) -> ET.Element:
+        response = await self.control.get(f"/v1/statements/{day.isoformat()}.xml", params=params)
+        assert response.status_code == 200
+        root = ET.fromstring(response.content)
+        assert root.tag == f"{{{CAMT['c']}}}Document"
+        return root
+
+    async def aclose(self) -> None:
+        await self.control.aclose()
+        for adapter in self.adapters.values():
+            await adapter.aclose()
+        self.app.state.store.close()
+
+
+@pytest_asyncio.fixture
+async def inproc(tmp_path: Path):
+    bank = InProcessBank(tmp_path / "inproc.sqlite3")
+    yield bank
+    await bank.aclose()
+
+
+async def _register_card(bank: InProcessBank, status: str = "active") -> None:
+    response = await bank.post("/v1/_registry", {"cards": [
+        {"id_number": _resident_id(CARD_ID_SEQ), "card_number": "C100", "name": "王五", "status": status}]})
+    assert response.status_code == 200 and response.json()["cards"] == 1
+
+
+async def _register_account(bank: InProcessBank, status: str = "open") -> None:
+    response = await bank.post("/v1/_registry", {"accounts": [
+        {"account_number": ACCOUNT_NO, "account_name": ACCOUNT_NAME, "bank_code": BANK_CODE, "status": status}]})
+    assert response.status_code == 200 and response.json()["accounts"] == 1
+
+
+@pytest.mark.policy("C7")
+@pytest.mark.parametrize(("status", "name", "card_number", "id_seq", "expected"), [
+    ("active", "王五", None, CARD_ID_SEQ, ("settled", None)),
+    ("active", "王五", "C100", CARD_ID_SEQ, ("settled", None)),
+    ("frozen", "王五", None, CARD_ID_SEQ, ("failed", "card_frozen")),
+    ("cancelled", "王五", "C100", CARD_ID_SEQ, ("failed", "card_cancelled")),
+    ("active", "王六", None, CARD_ID_SEQ, ("failed", "name_mismatch")),
+    ("active", "王五", "C999", CARD_ID_SEQ, ("failed", "card_number_mismatch")),
+    ("active", "任何人", None, CARD_ID_SEQ + 1, ("settled", None)),  # open registry: any valid ID
+])
+async def test_C7_ssc_card_payee_must_match_the_card_registry(  # type: ignore[no-untyped-def]
+    inproc, status, name, card_number, id_seq, expected
+) -> None:
+    await _register_card(inproc, status)
+    instr = _ssc(12_300, payee_name=name, id_seq=id_seq, payee_card_number=card_number)
+    status_now = await inproc.adapters["ssc_card"].submit(instr)
+    assert (status_now.state, status_now.failure_reason) == expected
+    booked = [row["payment_id"] for row in await inproc.csv_rows(DAY0)]
+    # A failed payment moved no money: it is not on the statement file.
+    assert booked == ([instr.payment_id] if expected[0] == "settled" else [])
+
+
+@pytest.mark.parametrize(("status", "name", "bank_code", "account", "expected"), [
+    ("open", ACCOUNT_NAME, BANK_CODE, ACCOUNT_NO, ("settled", None)),
+    ("closed", ACCOUNT_NAME, BANK_CODE, ACCOUNT_NO, ("failed", "account_closed")),
+    ("open", "别的学校", BANK_CODE, ACCOUNT_NO, ("failed", "account_name_mismatch")),
+    ("open", ACCOUNT_NAME, "103100000026", ACCOUNT_NO, ("failed", "bank_code_mismatch")),
+    ("open", ACCOUNT_NAME, None, ACCOUNT_NO, ("failed", "bank_code_mismatch")),
+    ("open", "任何名称", None, "6222999988887777", ("settled", None)),  # open registry: any account
+])
+async def test_bank_transfer_payee_must_match_the_account_registry(  # type: ignore[no-untyped-def]
+    inproc, status, name, bank_code, account, expected
+) -> None:
+    await _register_account(inproc, status)
+    instr = _transfer(45_600, payee_name=name, payee_account=account, payee_bank_code=bank_code)
+    final = await inproc.adapters["bank_transfer"].submit(instr)
+    assert (final.state, final.failure_reason) == expected
+
+
+@pytest.mark.policy("C7")
+async def test_strict_registry_fails_payees_it_does_not_hold(inproc) -> None:  # type: ignore[no-untyped-def]
+    response = await inproc.post("/v1/_registry", {"mode": "strict"})
+    assert response.json() == {"mode": "strict", "cards": 0, "accounts": 0}
+    card = await inproc.adapters["ssc_card"].submit(_ssc(100))
+    account = await inproc.adapters["bank_transfer"].submit(_transfer(100))
+    assert (card.failure_reason, account.failure_reason) == ("card_not_found", "account_not_found")
+
+
+@pytest.mark.policy("C4")
+async def test_registry_keeps_resident_ids_only_as_digest_and_mask_and_names_bad_fields(  # type: ignore[no-untyped-def]
+    inproc,
+) -> None:
+    await _register_card(inproc)
+    await inproc.adapters["ssc_card"].submit(_ssc(100, payee_name="王五", id_seq=CARD_ID_SEQ))
+    rid = _resident_id(CARD_ID_SEQ)
+    stored = b"".join(p.read_bytes() for p in inproc.db_path.parent.glob(inproc.db_path.name + "*"))
+    assert rid.encode() not in stored
+    assert f"{rid[:6]}********{rid[-4:]}".encode() in stored
+
+    bad = await inproc.post("/v1/_registry", {"mode": "sometimes", "cards": [
+        {"id_number": _invalid_resident_id(), "card_number": "C-1", "name": "", "status": "lost"}],
+        "accounts": [{"account_number": ACCOUNT_NO, "bank_code": BANK_CODE, "status": "open"}]})
+    assert bad.status_code == 422
+    assert {v["field"] for v in bad.json()["violations"]} == {
+        "mode", "cards[0].id_number", "cards[0].card_number", "cards[0].name", "cards[0].status",
+        "accounts[0].account_name"}
+    assert _invalid_resident_id() not in bad.text
+    assert (await inproc.control.get("/v1/_registry")).json()["cards"] == 1  # nothing changed
+
+
+async def test_a_batch_whose_control_totals_do_not_match_is_refused_whole(inproc) -> None:  # type: ignore[no-untyped-def]
+    ssc = inproc.adapters["ssc_card"]
+    batch = PaymentBatch.of([_ssc(1_000, id_seq=1), _ssc(2_000, id_seq=2)])
+    assert (batch.control_count, batch.control_sum_fen) == (2, 3_000)
+    for wrong, field in (({"control_sum_fen": 2_999}, "control_sum_fen"), ({"control_count": 3}, "control_count")):
+        with pytest.raises(BatchRefused) as excinfo:
+            await ssc.submit_batch(dataclasses.replace(batch, **wrong))
+        assert excinfo.value.reason == "control_totals_mismatch" and excinfo.value.status_code == 422
+        assert [v.field for v in excinfo.value.violations] == [field]
+        for pid in batch.payment_ids:
+            assert await ssc.query(pid) is None  # nothing accepted
+    answer = await ssc.submit_batch(batch)
+    assert [r.outcome for r in answer.results] == [InstructionOutcome.ACCEPTED] * 2
+
+    malformed = await inproc.post("/v1/batches", {"batch_id": "-x", "control_count": -1, "instructions": []})
+    assert malformed.status_code == 422
+    assert {v["field"] for v in malformed.json()["violations"]} == {
+        "batch_id", "control_count", "control_sum_fen", "instructions"}
+
+
+async def test_a_batch_is_answered_per_instruction(inproc) -> None:  # type: ignore[no-untyped-def]
+    ssc = inproc.adapters["ssc_card"]
+    known = _ssc(5_000, id_seq=3)
+    first = await ssc.submit(known)
+    fresh, invalid = _ssc(6_000, id_seq=4), _ssc(7_000, payee_id_number=_invalid_resident_id())
+    conflicting = _ssc(5_001, id_seq=3, payment_id=known.payment_id)
+    answer = await ssc.submit_batch(PaymentBatch.of([fresh, invalid, known, conflicting]))
+
+    assert [(r.payment_id, r.outcome, r.reason) for r in answer.results] == [
+        (fresh.payment_id, InstructionOutcome.ACCEPTED, None),
+        (invalid.payment_id, InstructionOutcome.REJECTED, "invalid_request"),
+        (known.payment_id, InstructionOutcome.ALREADY_KNOWN, None),
+        (known.payment_id, InstructionOutcome.REJECTED, "payment_id_conflict"),
+    ]
+    assert [v.field for v in answer.results[1].violations] == ["payee_id_number"]
+    assert answer.results[2].status is not None and answer.results[2].status.bank_ref == first.bank_ref
+    assert _invalid_resident_id() not in repr(answer)
+    assert await ssc.query(invalid.payment_id) is None
+    # Booked at the same instant (the test's clock stands still): ordered by payment id.
+    assert [r["payment_id"] for r in await inproc.csv_rows(DAY0)] == sorted([known.payment_id, fresh.payment_id])
+    # The same batch id with other content is refused whole.
+    other = PaymentBatch.of([fresh])
+    assert [r.outcome for r in (await ssc.submit_batch(other)).results] == [InstructionOutcome.ALREADY_KNOWN]
+    with pytest.raises(BatchRefused) as excinfo:
+        await ssc.submit_batch(dataclasses.replace(other, instructions=(dataclasses.replace(fresh, memo="x"),)))
+    assert excinfo.value.reason == "batch_id_conflict" and excinfo.value.status_code == 409
+
+
+async def test_reject_fault_by_fraction_is_reproducible_with_its_seed(tmp_path: Path) -> None:
+    instructions = [_ssc(1_000 + i, id_seq=i, payment_id=f"pay-frac-{i:03d}") for i in range(60)]
+    expected = {i.payment_id for i in instructions if draw(7, "reject", i.payment_id) < 0.25}
+    assert 5 < len(expected) < 30
+    rejected_per_run = []
+    for run in range(2):
+        bank = InProcessBank(tmp_path / f"frac{run}.sqlite3")
+        try:
+            await bank.plan(seed=7, mode="reject", fraction=0.25, reason="bank_declined")
+            answer = await bank.adapters["ssc_card"].submit_batch(PaymentBatch.of(instructions))
+            rejected = {r.payment_id for r in answer.results if r.outcome is InstructionOutcome.REJECTED}
+            assert {r.reason for r in answer.results if r.payment_id in rejected} == {"bank_declined"}
+            for pid in rejected:
+                assert await bank.adapters["ssc_card"].query(pid) is None  # nothing stored or paid
+            rejected_per_run.append(rejected)
+        finally:
+            await bank.aclose()
+    assert rejected_per_run == [expected, expected]
+
+
+async def test_reject_fault_by_payment_id(inproc) -> None:  # type: ignore[no-untyped-def]
+    target, other = _ssc(100, id_seq=5), _ssc(200, id_seq=6)
+    await inproc.plan(mode="reject", payment_ids=[target.payment_id], reason="suspected_fraud")
+    with pytest.raises(PaymentRejected) as excinfo:
+        await inproc.adapters["ssc_card"].submit(target)
+    assert excinfo.value.reason == "suspected_fraud"
+    assert (await inproc.adapters["ssc_card"].submit(other)).state == "settled"
+    bad = await inproc.post("/v1/_fault_plan", {"seed": -1, "rules": [{"mode": "explode"}, {"mode": "delay",
+                                                "fraction": 2, "delay_ms": "soon"}]})
+    assert {v["field"] for v in bad.json()["violations"]} == {
+        "seed", "rules[0].mode", "rules[1].fraction", "rules[1].delay_ms"}
+
+
+async def test_delay_fault_holds_the_outcome_back(inproc) -> None:  # type: ignore[no-untyped-def]
+    ssc = inproc.adapters["ssc_card"]
+    slow, quick = _ssc(300, id_seq=7), _ssc(400, id_seq=8)
+    await inproc.plan(mode="delay", payment_ids=[slow.payment_id], delay_ms=60_000)
+    assert (await ssc.submit(slow)).state == "accepted"
+    assert (await ssc.submit(quick)).state == "settled"
+    inproc.clock.advance(seconds=59)
+    assert (await ssc.query(slow.payment_id)).state == "accepted"  # type: ignore[union-attr]
+    inproc.clock.advance(seconds=2)
+    settled = await ssc.query(slow.payment_id)
+    assert settled is not None and settled.state == "settled" and settled.settled_at == T0 + timedelta(seconds=60)
+
+
+async def test_duplicate_fault_delivers_the_same_outcome_twice(inproc) -> None:  # type: ignore[no-untyped-def]
+    ssc = inproc.adapters["ssc_card"]
+    twice, once = _ssc(500, id_seq=9), _ssc(600, id_seq=10)
+    await inproc.plan(mode="duplicate", payment_ids=[twice.payment_id])
+    answer = await ssc.submit_batch(PaymentBatch.of([twice, once]))
+    assert [r.payment_id for r in answer.results] == [twice.payment_id, twice.payment_id, once.payment_id]
+    assert answer.results[0] == answer.results[1]
+    rows = await inproc.csv_rows(DAY0)
+    assert [r["payment_id"] for r in rows].count(twice.payment_id) == 2
+    assert len({r["bank_ref"] for r in rows if r["payment_id"] == twice.payment_id}) == 1
+    entries = (await inproc.camt(DAY0)).findall(".//c:Ntry", CAMT)
+    assert [e.findtext(".//c:EndToEndId", namespaces=CAMT) for e in entries].count(twice.payment_id) == 2
+    # The bank's own record (JSON statement) still holds it once: it was paid once.
+    raw = (await inproc.control.get(f"/v1/statements/{DAY0}")).json()
+    assert [e["payment_id"] for e in raw["entries"]].count(twice.payment_id) == 1
+
+
+async def test_returned_payment_comes_back_on_a_later_days_statement(inproc) -> None:  # type: ignore[no-untyped-def]
+    ssc = inproc.adapters["ssc_card"]
+    returned = _ssc(12_345, id_seq=11)
+    await inproc.plan(mode="return", payment_ids=[returned.payment_id], after_days=2, reason="MD07")
+    first = await ssc.submit(returned)
+    assert first.state == "settled" and first.returned_at is None
+
+    debit = await inproc.csv_rows(DAY0)
+    assert [(r["payment_id"], r["credit_debit"], r["amount_fen"], r["return_reason"]) for r in debit] == [
+        (returned.payment_id, "DBIT", "12345", "")]
+    inproc.clock.advance(days=1)
+    assert await inproc.csv_rows(DAY0 + timedelta(days=1)) == []
+    assert await inproc.csv_rows(DAY0 + timedelta(days=2)) == []  # not yet: it comes back at 10:00
+    inproc.clock.advance(days=1, seconds=1)
+    (credit,) = await inproc.csv_rows(DAY0 + timedelta(days=2))
+    assert credit == {
+        "booking_date": "2025-03-05", "value_date": "2025-03-05", "bank_ref": first.bank_ref + "R",
+        "payment_id": returned.payment_id, "fund_source": "unemployment_insurance", "channel": "ssc_card",
+        "credit_debit": "CRDT", "amount_fen": "12345", "status": "BOOK", "return_reason": "MD07"}
+    assert await inproc.csv_rows(DAY0) == debit  # the earlier day's statement does not change
+    status = await ssc.query(returned.payment_id)
+    assert status is not None and status.return_reason == "MD07" and status.returned_at == T0 + timedelta(days=2)
+
+    (entry,) = (await inproc.camt(DAY0 + timedelta(days=2))).findall(".//c:Ntry", CAMT)
+    assert entry.findtext("c:CdtDbtInd", namespaces=CAMT) == "CRDT"
+    assert entry.findtext("c:Amt", namespaces=CAMT) == "123.45"
+    assert entry.findtext("c:NtryDtls/c:TxDtls/c:RtrInf/c:Rsn/c:Cd", namespaces=CAMT) == "MD07"
+    assert entry.findtext("c:NtryDtls/c:TxDtls/c:Refs/c:EndToEndId", namespaces=CAMT) == returned.payment_id
+
+
+async def test_statement_files_per_fund_account_in_csv_and_camt053(inproc) -> None:  # type: ignore[no-untyped-def]
+    ssc, transfer = inproc.adapters["ssc_card"], inproc.adapters["bank_transfer"]
+    a = _ssc(12_345, id_seq=12, fund_source="esf")
+    b = _ssc(5, id_seq=13, fund_source="esf")
+    c = _transfer(100, fund_source="uif")
+    failed = _ssc(999, payee_name="FAIL 某", id_seq=14, fund_source="esf")
+    for adapter, instr in ((ssc, a), (ssc, b), (transfer, c), (ssc, failed)):
+        await adapter.submit(instr)
+        inproc.clock.advance(seconds=1)
+
+    rows = await inproc.csv_rows(DAY0)
+    assert [(r["fund_source"], r["payment_id"], r["amount_fen"], r["credit_debit"], r["status"], r["channel"])
+            for r in rows] == [("esf", a.payment_id, "12345", "DBIT", "BOOK", "ssc_card"),
+                               ("esf", b.payment_id, "5", "DBIT", "BOOK", "ssc_card"),
+                               ("uif", c.payment_id, "100", "DBIT", "BOOK", "bank_transfer")]
+    assert {r["booking_date"] for r in rows} == {r["value_date"] for r in rows} == {"2025-03-03"}
+    statuses = {i.payment_id: await ssc.query(i.payment_id) for i in (a, b, c)}
+    assert [r["bank_ref"] for r in rows] == [statuses[r["payment_id"]].bank_ref for r in rows]  # type: ignore[union-attr]
+    # CSV round trip: written back with the csv module, byte for byte the same file.
+    text = (await inproc.control.get(f"/v1/statements/{DAY0}.csv")).text
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_HEADER.split(","), lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    assert out.getvalue() == text
+    assert [r["payment_id"] for r in await inproc.csv_rows(DAY0, fund_source="uif")] == [c.payment_id]
+
+    root = await inproc.camt(DAY0)
+    stmts = root.findall("c:BkToCstmrStmt/c:Stmt", CAMT)
+    assert [s.findtext("c:Acct/c:Id/c:Othr/c:Id", namespaces=CAMT) for s in stmts] == ["esf", "uif"]
+    esf = stmts[0]
+    entries = esf.findall("c:Ntry", CAMT)
+    assert [e.findtext("c:Amt", namespaces=CAMT) for e in entries] == ["123.45", "0.05"]
+    assert {e.find("c:Amt", CAMT).get("Ccy") for e in entries} == {"CNY"}  # type: ignore[union-attr]
+    for e, instr in zip(entries, (a, b), strict=True):
+        assert e.findtext("c:CdtDbtInd", namespaces=CAMT) == "DBIT"
+        assert e.findtext("c:Sts/c:Cd", namespaces=CAMT) == "BOOK"
+        assert e.findtext("c:BookgDt/c:Dt", namespaces=CAMT) == e.findtext("c:ValDt/c:Dt", namespaces=CAMT) \
+            == "2025-03-03"
+        assert e.findtext("c:AcctSvcrRef", namespaces=CAMT) == statuses[instr.payment_id].bank_ref  # type: ignore[union-attr]
+        assert e.findtext("c:NtryDtls/c:TxDtls/c:Refs/c:EndToEndId", namespaces=CAMT) == instr.payment_id
+        assert e.find("c:NtryDtls/c:TxDtls/c:RtrInf", CAMT) is None
+    summary = esf.find("c:TxsSummry", CAMT)
+    assert summary is not None
+    assert summary.findtext("c:TtlDbtNtries/c:NbOfNtries", namespaces=CAMT) == "2"
+    assert summary.findtext("c:TtlDbtNtries/c:Sum", namespaces=CAMT) == "123.50"
+    balances = {b.findtext("c:Tp/c:CdOrPrtry/c:Cd", namespaces=CAMT): (b.findtext("c:Amt", namespaces=CAMT),
+                b.findtext("c:CdtDbtInd", namespaces=CAMT)) for b in esf.findall("c:Bal", CAMT)}
+    assert balances == {"OPBD": ("0.00", "CRDT"), "CLBD": ("123.50", "DBIT")}
+    # The next day's statement opens where this one closed.
+    next_day = (await inproc.camt(DAY0 + timedelta(days=1))).find("c:BkToCstmrStmt/c:Stmt", CAMT)
+    assert next_day is not None and next_day.findall("c:Ntry", CAMT) == []
+    assert next_day.findtext("c:Bal/c:Amt", namespaces=CAMT) == "123.50"
+
+    # The adapters fetch the same files, streamed.
+    fetched = b"".join([chunk async for chunk in ssc.statement_file(DAY0, "csv")])
+    assert fetched.decode() == text
+    fetched_xml = b"".join([chunk async for chunk in transfer.statement_file(DAY0, "xml", fund_source="uif")])
+    assert [s.findtext("c:Acct/c:Id/c:Othr/c:Id", namespaces=CAMT)
+            for s in ET.fromstring(fetched_xml).findall(".//c:Stmt", CAMT)] == ["uif"]
+
+    only_uif = await inproc.camt(DAY0, fund_source="uif")
+    assert [s.findtext("c:Acct/c:Id/c:Othr/c:Id", namespaces=CAMT)
+            for s in only_uif.findall(".//c:Stmt", CAMT)] == ["uif"]
+    assert (await inproc.control.get("/v1/statements/2025-02-30.xml")).status_code == 422
+
+
+async def test_timeout_fault_stores_the_batch_and_holds_the_answer(bank_sim: BankSimProcess) -> None:
+    instr = _ssc(77_700, id_seq=15)
+    async with httpx.AsyncClient(base_url=bank_sim.url, timeout=5.0) as control, \
+            SscCardAdapter(bank_sim.url, timeout_s=0.5) as impatient:
+        try:
+            plan = {"rules": [{"mode": "timeout", "payment_ids": [instr.payment_id], "hold_ms": 3000}]}
+            assert (await control.post("/v1/_fault_plan", json=plan)).status_code == 200
+            with pytest.raises(PaymentInDoubt) as excinfo:
+                await impatient.submit_batch(PaymentBatch.of([instr]))
+            assert excinfo.value.batch_id and instr.payee_id_number not in str(excinfo.value)
+        finally:
+            await control.post("/v1/_fault_plan", json={"rules": []})
+    async with SscCardAdapter(bank_sim.url, 2.0) as ssc:
+        final = await _wait_final(ssc, instr.payment_id)
+    assert final.state == "settled"  # the bank took it although nobody heard its answer
+
+
+async def test_drop_fault_stores_the_batch_and_never_answers(bank_sim: BankSimProcess) -> None:
+    instr = _ssc(88_800, id_seq=16)
+    async with httpx.AsyncClient(base_url=bank_sim.url, timeout=5.0) as control, \
+            SscCardAdapter(bank_sim.url, timeout_s=3.0) as ssc:
+        try:
+            plan = {"seed": 3, "rules": [{"mode": "drop", "payment_ids": [instr.payment_id]}]}
+            assert (await control.post("/v1/_fault_plan", json=plan)).json()["rules"][0]["mode"] == "drop"
+            started = time.monotonic()
+            with pytest.raises(PaymentInDoubt):
+                await ssc.submit(instr)
+            assert time.monotonic() - started < 2.5  # the connection was closed, not timed out
+        finally:
+            await control.post("/v1/_fault_plan", json={"rules": []})
+        final = await _wait_final(ssc, instr.payment_id)
+    assert final.state == "settled"
+    assert instr.payee_id_number not in bank_sim.log_text()
+
+
+@pytest.mark.policy("C7")
+async def test_C7_payout_worker_through_the_real_simulator_with_faults(bank_sim: BankSimProcess) -> None:
+    """The worker's batches through the HTTP adapters and the simulator process, with seeded
+    rejections, timeouts after acceptance and duplicate answers: every payment ends settled or
+    failed with the bank's reason, none is sent twice, and the bank paid each settled one once."""
+    from ledger_svc.bootstrap import bootstrap
+    from ledger_svc.domain.model import FundType, Payee, PaymentState
+    from ledger_svc.service_layer import commands
+    from ledger_svc.service_layer.payouts import PayoutWorker
+    from skillpay.actors import Actor, ActorKind, service_actor
+    from skillpay.clock import SystemClock
+    from skillpay.pii import PiiVault
+    from tests.fakes import FakeLedgerUnitOfWork
+
+    vault = PiiVault(bytes(32), bytes(range(32)))
+    uows = FakeLedgerUnitOfWork.factory(SystemClock())
+    bus = bootstrap(uows, clock=SystemClock())
+    finance = Actor(ActorKind.FINANCE, "finance-1")
+    await bus.handle(commands.OpenFund(actor=finance, fund_code="esf", name="就业补助资金",
+                                       fund_type=FundType.EMPLOYMENT_SUBSIDY))
+    await bus.handle(commands.AllocateBudget(actor=finance.for_request("b"), fund_code="esf", amount_fen=10**9))
+    run = uuid.uuid4().hex[:8]
+    ids = []
+    for i in range(60):
+        person = i % 4 != 0
+        rid = _resident_id(100 + i)
+        payee = Payee("张三", f"{rid[:6]}********{rid[-4:]}", vault.seal(rid)) if person else Payee(
+            "某职业培训学校", "", vault.seal("91110101MA01ABCD2X"), account_number="6222020200112233445",
+            bank_code="102100099996")
+        pid = f"po-{run}-{i:03d}"
+        await bus.handle(commands.RequestPayout(
+            actor=service_actor("claim").for_request(f"event:{pid}"), payout_request_id=pid,
+            channel="ssc_card" if person else "bank_transfer", fund_code="esf", amount_fen=1_000 + i, payee=payee,
+            references={}))
+        ids.append(pid)
+
+    plan = {"seed": 5, "rules": [{"mode": "reject", "fraction": 0.1, "reason": "bank_declined"},
+                                 {"mode": "timeout", "fraction": 0.05, "hold_ms": 1500},
+                                 {"mode": "duplicate", "fraction": 0.05}]}
+    adapters = build_payment_adapters(bank_sim.url, timeout_s=0.5)
+    async with httpx.AsyncClient(base_url=bank_sim.url, timeout=5.0) as control:
+        before = (await control.get("/v1/duplicates")).json()["total_replayed"]
+        try:
+            assert (await control.post("/v1/_fault_plan", json=plan)).status_code == 200
+            worker = PayoutWorker(bus, uows, adapters, vault, batch_size=8)
+            for _ in range(100):
+                await worker.run_once()
+                payments = uows.db.tables["payments"]
+                if all(payments[pid].state in (PaymentState.SETTLED, PaymentState.FAILED) for pid in ids):
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            await control.post("/v1/_fault_plan", json={"rules": []})
+            for adapter in adapters.values():
+                await adapter.aclose()
+        after = (await control.get("/v1/duplicates")).json()["total_replayed"]
+
+    payments = uows.db.tables["payments"]
+    rejected = {pid for pid in ids if draw(5, "reject", pid) < 0.1}
+    assert rejected and any(draw(5, "timeout", pid) < 0.05 for pid in ids if pid not in rejected)
+    assert {pid for pid in ids if payments[pid].state is PaymentState.FAILED} == rejected
+    assert {payments[pid].failure_reason for pid in rejected} == {"rejected by bank: bank_declined"}
+    assert all(payments[pid].state is PaymentState.SETTLED for pid in ids if pid not in rejected)
+    assert after == before  # nothing was sent twice: the timed-out batches were resolved by query
+    disbursed = [e.reference for e in uows.db.tables["journal"].values() if e.kind == "disbursement"]
+    assert sorted(disbursed) == sorted(set(ids) - rejected)
+    day = datetime.now(SHANGHAI).date()
+    statement = [e["payment_id"] for e in _raw_statement(bank_sim.url, day)["entries"]]
+    paid = [pid for pid in statement if pid.startswith(f"po-{run}-")]
+    if {payments[pid].settled_at.astimezone(SHANGHAI).date() for pid in disbursed} == {day}:  # type: ignore[union-attr]
+        assert sorted(paid) == sorted(disbursed)  # the bank paid each once

@@ -36,16 +36,22 @@ class EventEnvelope(_message.Message):
     def __init__(self, event_id: _Optional[str] = ..., event_type: _Optional[str] = ..., aggregate_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., producer: _Optional[str] = ..., payload: _Optional[bytes] = ..., trace_context: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class PersonRef(_message.Message):
-    __slots__ = ("name", "id_masked", "id_sealed", "id_lookup")
+    __slots__ = ("name", "id_masked", "id_sealed", "id_lookup", "card_number", "account_number", "bank_code")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ID_MASKED_FIELD_NUMBER: _ClassVar[int]
     ID_SEALED_FIELD_NUMBER: _ClassVar[int]
     ID_LOOKUP_FIELD_NUMBER: _ClassVar[int]
+    CARD_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    BANK_CODE_FIELD_NUMBER: _ClassVar[int]
     name: str
     id_masked: str
     id_sealed: bytes
     id_lookup: str
-    def __init__(self, name: _Optional[str] = ..., id_masked: _Optional[str] = ..., id_sealed: _Optional[bytes] = ..., id_lookup: _Optional[str] = ...) -> None: ...
+    card_number: str
+    account_number: str
+    bank_code: str
+    def __init__(self, name: _Optional[str] = ..., id_masked: _Optional[str] = ..., id_sealed: _Optional[bytes] = ..., id_lookup: _Optional[str] = ..., card_number: _Optional[str] = ..., account_number: _Optional[str] = ..., bank_code: _Optional[str] = ...) -> None: ...
 
 class VoucherRedeemed(_message.Message):
     __slots__ = ("voucher_id", "holder", "institution_id", "occupation_code", "level", "certificate_id", "certificate_type", "value_fen", "fund_source", "redeemed_at", "rate_percent", "valuation_rule", "standard_fen", "employment_window_end", "redemption_id", "redemption_no")
