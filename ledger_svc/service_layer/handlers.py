@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from ledger_svc.domain import model
 from ledger_svc.domain.model import Fund, InsufficientFunds, Payment, PaymentState
+from ledger_svc.domain.transfers import fund_accounts
 from ledger_svc.service_layer import commands
 from ledger_svc.service_layer.unit_of_work import LedgerUnitOfWork
 from skillpay.clock import Clock
@@ -22,6 +23,8 @@ async def open_fund(cmd: commands.OpenFund, uow: LedgerUnitOfWork, clock: Clock)
         if await uow.funds.get(fund.fund_code) is not None:
             raise AlreadyExists("this fund already exists")
         await uow.funds.add(fund)
+        # F1: the fund's accounts in the transfer engine, one per role.
+        await uow.transfers.add_accounts(fund_accounts(fund.fund_code), clock.now())
         await uow.commit()
     return fund
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Protocol
 
+from ledger_svc.domain import transfers as engine
 from ledger_svc.domain.model import Fund, FundBalances, JournalEntry, Payment, PaymentState
 from skillpay.uow import AbstractUnitOfWork
 
@@ -31,7 +34,22 @@ class PaymentRepository(Protocol):
                    reference: tuple[str, str] | None = None) -> list[Payment]: ...
 
 
+class TransferRepository(Protocol):
+    """The transfer engine's accounts and transfers (see adapters.repository.SqlTransferRepository)."""
+
+    async def add_accounts(self, new: Sequence[engine.Account], created_at: datetime) -> None: ...
+    async def load_for(self, batch: Sequence[engine.Transfer]) -> tuple[
+        dict[str, engine.Account], dict[str, engine.Transfer], dict[str, engine.PendingStatus]]:
+        """What apply_transfers needs for ``batch``, its accounts locked until the transaction ends."""
+    async def save(self, outcome: engine.BatchOutcome) -> None: ...
+    async def accounts(self, ids: Iterable[str]) -> list[engine.Account]: ...
+    async def history(self, account_id: str, after_seq: int, limit: int) -> list[tuple[int, engine.Transfer]]: ...
+    async def balances_as_of(self, account_ids: Iterable[str], instant: datetime) -> dict[str, tuple[int, int, int, int]]: ...
+    async def verify(self) -> tuple[list[engine.BalanceDifference], int, int]: ...
+
+
 class LedgerUnitOfWork(AbstractUnitOfWork):
     funds: FundRepository
     journal: JournalRepository
     payments: PaymentRepository
+    transfers: TransferRepository
