@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import (
     String,
@@ -315,9 +315,12 @@ class SqlTransferRepository:
     async def save(self, outcome: engine.BatchOutcome) -> None:
         """Insert the created transfers in bulk and write the changed totals. Pending statuses need
         no write: a post or void is itself the record that resolves its pending transfer."""
+        utc: dict[datetime, datetime] = {}  # a batch's transfers share one timestamp
         await bulk_insert_records(self._conn, transfers, _TRANSFER_COLUMNS, [
             (t.id, t.debit_account_id, t.credit_account_id, t.amount, t.ledger, int(t.code), int(t.flags),
-             t.pending_id or None, t.user_data, t.timestamp) for t in outcome.created])
+             t.pending_id or None, t.user_data,
+             utc.get(t.timestamp) or utc.setdefault(t.timestamp, t.timestamp.astimezone(timezone.utc)))
+            for t in outcome.created])
         if outcome.accounts:
             await self._conn.execute(_update_totals, [
                 dict(account_id=a.id, dp=a.debits_pending, dpo=a.debits_posted, cp=a.credits_pending,
@@ -376,7 +379,8 @@ class SqlTransferRepository:
         """(debits_pending, debits_posted, credits_pending, credits_posted) of each existing account
         as they stood at ``instant``, from the transfers alone."""
         known = [a.id for a in await self.accounts(account_ids)]
-        sums = await self._recompute(instant, known) if known else {}
+        # Stored in UTC (SQLite keeps no offset): compare in UTC.
+        sums = await self._recompute(instant.astimezone(timezone.utc), known) if known else {}
         return {i: sums.get(i, (0, 0, 0, 0)) for i in known}
 
     async def verify(self) -> tuple[list[engine.BalanceDifference], int, int]:

@@ -7,8 +7,9 @@ from datetime import timedelta
 
 from ledger_svc.domain import model
 from ledger_svc.domain.model import Fund, InsufficientFunds, Payment, PaymentState
-from ledger_svc.domain.transfers import fund_accounts
+from ledger_svc.domain.transfers import MAX_AMOUNT_FEN, TransferCode, TransferResult, fund_accounts
 from ledger_svc.service_layer import commands
+from ledger_svc.service_layer.transfer_batcher import MAX_BATCH, TransferBatcher
 from ledger_svc.service_layer.unit_of_work import LedgerUnitOfWork
 from skillpay.clock import Clock
 from skillpay import fields
@@ -188,6 +189,36 @@ async def apply_bank_status(cmd: commands.ApplyBankStatus, uow: LedgerUnitOfWork
     return changed
 
 
+def transfer_violations(transfers) -> list[FieldViolation]:
+    """Every field of every transfer that is malformed (too long, characters not allowed, an amount
+    out of range, an unknown code), named by its place, never its value. What is well formed but
+    not possible (an empty id, zero amount, unknown account, ...) is the engine's per-transfer result."""
+    violations: list[FieldViolation] = []
+    if not 0 < len(transfers) <= MAX_BATCH:
+        violations.append(FieldViolation("transfers", f"must hold 1 to {MAX_BATCH} transfers"))
+    for i, t in enumerate(transfers[:MAX_BATCH]):
+        where = f"transfers[{i}]"
+        fields.TRANSFER_ID.check(t.id, f"{where}.id", violations, required=False)
+        fields.LEDGER_ACCOUNT_ID.check(t.debit_account_id, f"{where}.debit_account_id", violations, required=False)
+        fields.LEDGER_ACCOUNT_ID.check(t.credit_account_id, f"{where}.credit_account_id", violations, required=False)
+        fields.FUND_CODE.check(t.ledger, f"{where}.ledger", violations, required=False)
+        fields.TRANSFER_ID.check(t.pending_id, f"{where}.pending_id", violations, required=False)
+        fields.TRANSFER_USER_DATA.check(t.user_data, f"{where}.user_data", violations, required=False)
+        if isinstance(t.amount, bool) or not isinstance(t.amount, int) or not 0 <= t.amount <= MAX_AMOUNT_FEN:
+            violations.append(FieldViolation(f"{where}.amount", f"must be 0 to {MAX_AMOUNT_FEN} fen"))
+        if not isinstance(t.code, TransferCode):
+            violations.append(FieldViolation(f"{where}.code", "must be one of the transfer codes"))
+    return violations
+
+
+async def create_transfers(cmd: commands.CreateTransfers, uow: LedgerUnitOfWork,
+                           batcher: TransferBatcher) -> list[TransferResult]:
+    """F1-F3, X2: the transfers go to the engine through the group-commit queue, which owns the
+    batch's unit of work (one transaction for every request in the batch)."""
+    require(transfer_violations(cmd.transfers))
+    return await batcher.submit(cmd.transfers)
+
+
 HANDLERS = {
     commands.OpenFund: open_fund,
     commands.AllocateBudget: allocate_budget,
@@ -197,4 +228,5 @@ HANDLERS = {
     commands.ReturnToPending: return_to_pending,
     commands.MarkInDoubt: mark_in_doubt,
     commands.ApplyBankStatus: apply_bank_status,
+    commands.CreateTransfers: create_transfers,
 }
