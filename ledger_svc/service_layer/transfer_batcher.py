@@ -28,12 +28,10 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy.exc import IntegrityError
-
 from ledger_svc.domain.transfers import Transfer, TransferFlags, TransferResult, apply_transfers, chains
 from ledger_svc.service_layer.unit_of_work import LedgerUnitOfWork
 from skillpay.clock import Clock
-from skillpay.db import with_retries
+from skillpay.db import is_duplicate, with_retries
 
 log = logging.getLogger(__name__)
 
@@ -168,9 +166,9 @@ class TransferBatcher:
         for race in range(3):
             try:
                 return await with_retries(attempt, self._attempts)
-            except IntegrityError:
+            except Exception as exc:
                 # Another process inserted one of these ids (or resolved one of these pending
                 # transfers) meanwhile; the next attempt reads it and answers accordingly.
-                if race == 2:
+                if race == 2 or not is_duplicate(exc):
                     raise
         raise AssertionError("unreachable")
