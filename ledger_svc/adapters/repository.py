@@ -16,6 +16,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -274,6 +275,23 @@ class SqlTransferRepository:
             rows.extend((await self._conn.execute(query_for(column.in_(values[i:i + _SQLITE_IN_CHUNK])))).all())
         return rows
 
+    async def _transfer_rows(self, columns, key, values: Iterable[str]):
+        """Rows of ``transfers`` whose unique ``key`` (id, pending_id) is one of ``values``.
+
+        On PostgreSQL one probe of the key's index per value (a LATERAL join on the unnested
+        values): ``key = ANY(...)`` of a batch's thousands of ids is planned as a sequential scan
+        of the whole, growing table (and JIT-compiled once its cost passes the threshold),
+        tens of milliseconds per batch where the probes take one or two.
+        """
+        if not self._pg:
+            return await self._rows_in(lambda c: select(*columns).where(c), key, values)
+        values = sorted(set(values))
+        if not values:
+            return []
+        k = func.unnest(bindparam("vals", type_=ARRAY(String))).table_valued("key").render_derived(name="k")
+        hit = select(*columns).where(key == k.c.key).limit(1).lateral("hit")
+        return (await self._conn.execute(select(hit).select_from(k.join(hit, true())), {"vals": values})).all()
+
     async def add_accounts(self, new: Sequence[engine.Account], created_at: datetime) -> None:
         await self._conn.execute(insert(ledger_accounts), [
             dict(id=a.id, ledger=a.ledger, role=a.role.value, flags=int(a.flags), debits_pending=a.debits_pending,
@@ -287,8 +305,7 @@ class SqlTransferRepository:
         return {r.id: _account(r) for r in await self._rows_in(query, ledger_accounts.c.id, ids)}
 
     async def _transfers(self, ids: Iterable[str]) -> dict[str, engine.Transfer]:
-        return {r.id: _transfer(r) for r in await self._rows_in(lambda c: select(transfers).where(c),
-                                                                transfers.c.id, ids)}
+        return {r.id: _transfer(r) for r in await self._transfer_rows([transfers], transfers.c.id, ids)}
 
     async def load_for(self, batch: Sequence[engine.Transfer]):
         """(accounts, existing transfers, pending statuses) for ``apply_transfers(batch, ...)``."""
@@ -306,8 +323,8 @@ class SqlTransferRepository:
             locked |= await self._lock(late)
         pending = [t.id for t in existing.values() if t.flags & engine.TransferFlags.PENDING]
         status = {i: engine.PendingStatus.PENDING for i in pending}
-        resolvers = await self._rows_in(lambda c: select(transfers.c.pending_id, transfers.c.flags).where(c),
-                                        transfers.c.pending_id, pending)
+        resolvers = await self._transfer_rows([transfers.c.pending_id, transfers.c.flags], transfers.c.pending_id,
+                                              pending)
         for r in resolvers:
             status[r.pending_id] = engine.PendingStatus.POSTED if r.flags & _POST else engine.PendingStatus.VOIDED
         return locked, existing, status
