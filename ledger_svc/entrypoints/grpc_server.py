@@ -181,6 +181,7 @@ async def start(settings: LedgerSettings) -> None:
                           extra_background=[process.payouts.run])
     finally:
         await process.payouts.stop()
+        await process.batcher.close()
         for adapter in process.adapters.values():
             await adapter.aclose()
 

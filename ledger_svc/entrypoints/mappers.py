@@ -1,7 +1,14 @@
 from __future__ import annotations
 
 from ledger_svc.domain import transfers as engine
-from ledger_svc.domain.model import Fund, FundBalances, FundType, JournalEntry, Payment, PaymentState
+from ledger_svc.domain.model import (
+    Fund,
+    FundBalances,
+    FundType,
+    JournalEntry,
+    Payment,
+    PaymentState,
+)
 from skillpay.ledger.v1 import ledger_pb2 as pb
 from skillpay.service_runtime import ts
 

@@ -28,7 +28,13 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from ledger_svc.domain.transfers import Transfer, TransferFlags, TransferResult, apply_transfers, chains
+from ledger_svc.domain.transfers import (
+    Transfer,
+    TransferFlags,
+    TransferResult,
+    apply_transfers,
+    chains,
+)
 from ledger_svc.service_layer.unit_of_work import LedgerUnitOfWork
 from skillpay.clock import Clock
 from skillpay.db import is_duplicate, with_retries

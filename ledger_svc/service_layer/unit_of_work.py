@@ -7,7 +7,13 @@ from datetime import datetime
 from typing import Protocol
 
 from ledger_svc.domain import transfers as engine
-from ledger_svc.domain.model import Fund, FundBalances, JournalEntry, Payment, PaymentState
+from ledger_svc.domain.model import (
+    Fund,
+    FundBalances,
+    JournalEntry,
+    Payment,
+    PaymentState,
+)
 from skillpay.uow import AbstractUnitOfWork
 
 

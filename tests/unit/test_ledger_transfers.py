@@ -4,6 +4,7 @@ two-phase posts and voids, retries, F2; and what CreateTransfers refuses before 
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from datetime import datetime, timezone
 
 import pytest
@@ -272,7 +273,7 @@ def test_long_batches_are_linear():
 
 
 def test_every_result_has_a_case_here():
-    source = open(__file__, encoding="utf-8").read()
+    source = Path(__file__).read_text(encoding="utf-8")
     missing = [r.name for r in TransferResult if f"R.{r.name}" not in source]
     assert not missing
 
