@@ -99,7 +99,7 @@ class TransferBatcher:
             return prepared.results
         loop = asyncio.get_running_loop()
         prepared.future = loop.create_future()
-        if self._worker is None or self._worker.done():
+        if self._worker is None or self._worker.done() or self._worker.get_loop() is not loop:
             self._wake = asyncio.Event()
             self._worker = loop.create_task(self._run(), name="transfer-batcher")
         self._queue.append(prepared)
@@ -137,6 +137,10 @@ class TransferBatcher:
                     for request in group:
                         request.fail(RuntimeError("the ledger is stopping"))
                     raise
+                except Exception as exc:  # noqa: BLE001 - the worker must outlive any one group
+                    log.exception("a transfer batch failed unexpectedly")
+                    for request in group:
+                        request.fail(exc)
 
     async def _apply_group(self, group: list[_Request]) -> None:
         batch = [t for request in group for t in request.transfers]

@@ -354,3 +354,34 @@ async def test_history_pages_an_accounts_transfers_in_order(ledger):
             seen.extend(t.id for _, t in page)
             after = page[-1][0]
     assert seen == ["h-0", "h-1", "h-2", "h-3", "h-4", "h-x"]
+
+
+async def test_a_request_that_fails_the_batch_fails_alone(ledger):
+    """Should a batch fail as a whole (an error, not a result), its requests are applied again one
+    by one: the error reaches only the request that causes it."""
+    uow_factory, _, clock = ledger
+    await _open(uow_factory, "ISO")
+
+    class Failing(SqlLedgerUnitOfWork):
+        def _open_repositories(self, conn):
+            super()._open_repositories(conn)
+            save = self.transfers.save
+
+            async def refusing(outcome):
+                if any(t.id.startswith("boom") for t in outcome.created):
+                    raise RuntimeError("the database refused this batch")
+                await save(outcome)
+            self.transfers.save = refusing
+
+    failing = TransferBatcher(functools.partial(Failing, uow_factory.args[0], "ledger", to_outgoing, clock=clock), clock)
+    try:
+        good = [[_plain(f"iso-{i}", "ISO", AccountRole.APPROPRIATION, AccountRole.AVAILABLE, 10)] for i in range(3)]
+        bad = [_plain("boom-1", "ISO", AccountRole.APPROPRIATION, AccountRole.AVAILABLE, 10)]
+        outcomes = await asyncio.gather(failing.submit(good[0]), failing.submit(bad), failing.submit(good[1]),
+                                        failing.submit(good[2]), return_exceptions=True)
+    finally:
+        await failing.close()
+    assert outcomes[0] == outcomes[2] == outcomes[3] == [TransferResult.OK]
+    assert isinstance(outcomes[1], RuntimeError)
+    stored = await _accounts(uow_factory, [_acc("ISO", AccountRole.AVAILABLE)])
+    assert stored[_acc("ISO", AccountRole.AVAILABLE)].credits_posted == 30
