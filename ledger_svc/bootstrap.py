@@ -18,6 +18,7 @@ from ledger_svc.config import DEFAULT_UNKNOWN_FUND_HOLD, LedgerSettings
 from ledger_svc.service_layer.handlers import HANDLERS
 from ledger_svc.service_layer.payouts import PayoutWorker
 from ledger_svc.service_layer.permissions import PERMISSIONS
+from ledger_svc.service_layer.transfer_batcher import TransferBatcher
 from skillpay import paging
 from skillpay.clock import Clock, SystemClock
 from skillpay.messagebus import MessageBus, build_bus
@@ -30,9 +31,16 @@ STATEMENT_READERS = {"csv": read_csv, "camt053": read_camt053}
 
 
 def bootstrap(uow_factory: Callable, clock: Clock | None = None, fingerprint_key: bytes = b"",
-              unknown_fund_hold: timedelta = DEFAULT_UNKNOWN_FUND_HOLD) -> MessageBus:
-    """The bus with every handler's dependencies injected; tests pass fakes here."""
-    dependencies = {"clock": clock or SystemClock(), "unknown_fund_hold": unknown_fund_hold,
+              unknown_fund_hold: timedelta = DEFAULT_UNKNOWN_FUND_HOLD,
+              batcher: TransferBatcher | None = None) -> MessageBus:
+    """The bus with every handler's dependencies injected; tests pass fakes here.
+
+    ``batcher`` is the process's one group-commit queue for transfers (CreateTransfers and the
+    ledger's own callers share it); without one, a bus gets its own.
+    """
+    clock = clock or SystemClock()
+    dependencies = {"clock": clock, "unknown_fund_hold": unknown_fund_hold,
+                    "batcher": batcher or TransferBatcher(uow_factory, clock),
                     "statement_readers": STATEMENT_READERS}
     return build_bus(uow_factory, HANDLERS, PERMISSIONS, "ledger", dependencies, fingerprint_key)
 
@@ -44,6 +52,7 @@ class LedgerProcess:
     bus: MessageBus
     payouts: PayoutWorker
     adapters: dict[str, PaymentAdapter]
+    batcher: TransferBatcher
 
 
 async def for_process(settings: LedgerSettings, clock: Clock | None = None) -> LedgerProcess:
@@ -53,9 +62,10 @@ async def for_process(settings: LedgerSettings, clock: Clock | None = None) -> L
     runtime = ServiceRuntime(settings, db, gauges=metrics.gauges, clock=clock)
     uow_factory = functools.partial(SqlLedgerUnitOfWork, db, settings.service_name, to_outgoing, runtime.wake_relay,
                                     clock=clock)
+    batcher = TransferBatcher(uow_factory, clock)
     bus = bootstrap(uow_factory, clock, fingerprint_key=settings.key_bytes("lookup"),
-                    unknown_fund_hold=timedelta(seconds=settings.unknown_fund_hold_s))
+                    unknown_fund_hold=timedelta(seconds=settings.unknown_fund_hold_s), batcher=batcher)
     adapters = build_payment_adapters(settings.bank_url, settings.bank_timeout_s)
     payouts = PayoutWorker(bus, uow_factory, adapters, PiiVault.from_settings(settings),
                            settings.payout_poll_interval_s)
-    return LedgerProcess(runtime, uow_factory, bus, payouts, adapters)
+    return LedgerProcess(runtime, uow_factory, bus, payouts, adapters, batcher)

@@ -111,6 +111,11 @@ class ConcurrentUpdate(Exception):
     """An optimistic version check failed: another transaction changed the row first."""
 
 
+def is_duplicate(exc: BaseException) -> bool:
+    """A unique key was taken by a concurrent transaction (for callers that may not import SQLAlchemy)."""
+    return isinstance(exc, IntegrityError)
+
+
 def is_retryable(exc: BaseException) -> bool:
     """Lost optimistic races, serialization failures and deadlocks (PostgreSQL), lock timeouts (SQLite)."""
     if isinstance(exc, ConcurrentUpdate):

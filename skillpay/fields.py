@@ -108,6 +108,11 @@ ENTITY_ID = Text(64, _IDENTIFIER, "is not an id this service issues")
 # A signed presentation token (V2): a compact JWT, a few hundred base64url characters.
 PRESENTATION_TOKEN = Text(2048, re.compile(r"[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+"),
                           "is not a presentation token")
+# The ledger's transfer engine (ledger_svc.domain.transfers): a transfer's client-supplied id, an
+# account id (fund code + ":" + role), the client's reference kept with a transfer.
+TRANSFER_ID = Text(64, _IDENTIFIER, "must be letters, digits, '_', '.', ':' or '-'")
+LEDGER_ACCOUNT_ID = Text(80, _IDENTIFIER, "must be letters, digits, '_', '.', ':' or '-'")
+TRANSFER_USER_DATA = Text(100)
 # An id another service issued and this one stores (new_id / derived_id: at most 36 characters).
 REFERENCE_ID = Text(40, _IDENTIFIER, "is not an id SkillPay issues")
 # What travels between services about a person instead of the ID number (skillpay.pii).

@@ -607,7 +607,7 @@ class FakeClaimUnitOfWork(FakeUnitOfWork, ClaimUnitOfWork):
 # -- ledger_svc --------------------------------------------------------------------------------
 class FakeLedgerDatabase(FakeDatabase):
     # accounts: account_code -> [debits_posted, credits_posted, non_negative]
-    TABLES = ("funds", "accounts", "journal", "payments")
+    TABLES = ("funds", "accounts", "journal", "payments", "ledger_accounts")
 
 
 class FakeFundRepository(_Table):
@@ -696,6 +696,19 @@ class FakePaymentRepository(_Table):
         return self._page(items, lambda p: p.payment_id, after, limit)
 
 
+class FakeTransferRepository(_Table):
+    """Only what handler tests reach: a fund's engine accounts (the engine itself runs on SQL)."""
+
+    TABLE = "ledger_accounts"
+
+    async def add_accounts(self, new, created_at) -> None:
+        for account in new:
+            self._insert(account.id, account)
+
+    async def accounts(self, ids):
+        return sorted((self.rows[i] for i in set(ids) if i in self.rows), key=lambda a: a.id)
+
+
 class FakeLedgerUnitOfWork(FakeUnitOfWork, LedgerUnitOfWork):
     DATABASE = FakeLedgerDatabase
     EVENT_MAPPER = staticmethod(ledger_events)
@@ -704,3 +717,4 @@ class FakeLedgerUnitOfWork(FakeUnitOfWork, LedgerUnitOfWork):
         self.funds = FakeFundRepository(self)
         self.journal = FakeJournalRepository(self)
         self.payments = FakePaymentRepository(self)
+        self.transfers = FakeTransferRepository(self)

@@ -101,3 +101,50 @@ payment_references = Table(
     Column("ref_value", String(100), nullable=False),
     Index("ix_payment_references_value", "ref_key", "ref_value"),
 )
+
+# The transfer engine (ledger_svc.domain.transfers; migration 0005). Accounts carry four running
+# totals that always equal the sum of their transfers (VerifyLedger recomputes them).
+ledger_accounts = Table(
+    "ledger_accounts", metadata,
+    Column("id", String(80), primary_key=True),
+    Column("ledger", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("flags", Integer, nullable=False),
+    Column("debits_pending", BigInteger, nullable=False),
+    Column("debits_posted", BigInteger, nullable=False),
+    Column("credits_pending", BigInteger, nullable=False),
+    Column("credits_posted", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("debits_pending >= 0 AND debits_posted >= 0 AND credits_pending >= 0 AND credits_posted >= 0",
+                    name="ck_ledger_accounts_totals"),
+    # F2, once more in the database: a flagged account is never overdrawn.
+    CheckConstraint("(flags & 1) = 0 OR debits_pending + debits_posted <= credits_posted",
+                    name="ck_ledger_accounts_debits_within_credits"),
+    CheckConstraint("(flags & 2) = 0 OR credits_pending + credits_posted <= debits_posted",
+                    name="ck_ledger_accounts_credits_within_debits"),
+    Index("ix_ledger_accounts_ledger", "ledger", "role"),
+)
+
+# Append-only (X2): never updated, nothing deleted. ``seq`` is the order rows were written in
+# (history pages, "as of"); ``id`` the client's. A pending transfer is posted or voided when a
+# transfer names it as ``pending_id`` (unique: resolved at most once; NULL for the others).
+transfers = Table(
+    "transfers", metadata,
+    Column("seq", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("id", String(64), nullable=False),
+    Column("debit_account_id", String(80), nullable=False),
+    Column("credit_account_id", String(80), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("ledger", String(64), nullable=False),
+    Column("code", Integer, nullable=False),
+    Column("flags", Integer, nullable=False),
+    Column("pending_id", String(64)),
+    Column("user_data", String(100), nullable=False),
+    Column("timestamp", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("id", name="uq_transfers_id"),
+    UniqueConstraint("pending_id", name="uq_transfers_pending_id"),
+    CheckConstraint("amount >= 0", name="ck_transfers_amount"),
+    Index("ix_transfers_debit", "debit_account_id", "seq"),
+    Index("ix_transfers_credit", "credit_account_id", "seq"),
+    Index("ix_transfers_user_data", "user_data"),
+)

@@ -11,15 +11,26 @@ from ledger_svc.config import LedgerSettings
 from ledger_svc.domain.model import Payee
 from ledger_svc.entrypoints import mappers
 from ledger_svc.service_layer import commands
-from skillpay.errors import InvalidArgument, NotFound
+from skillpay import fields
+from skillpay.errors import FieldViolation, InvalidArgument, NotFound, require
 from skillpay.events.v1 import events_pb2
 from skillpay.grpc_server import caller, list_audit_records
 from skillpay.kafka import CLAIM_EVENTS, LEDGER_EVENTS, actor_for_event
 from skillpay.ledger.v1 import ledger_pb2 as pb
 from skillpay.ledger.v1 import ledger_pb2_grpc
 from skillpay.messagebus import MessageBus, Reply
-from skillpay.paging import decode_token, page_size, split_page
-from skillpay.service_runtime import main_for, run_service
+from skillpay.paging import bound_scope, decode_token, encode_token, page_size, split_page
+from skillpay.service_runtime import from_ts, main_for, run_service
+
+MAX_ACCOUNT_IDS = 500
+
+
+def _account_ids(values, violations: list[FieldViolation], field: str = "account_ids") -> list[str]:
+    """Bounded account ids; a violation naming each offending one by its place."""
+    if not 0 < len(values) <= MAX_ACCOUNT_IDS:
+        violations.append(FieldViolation(field, f"must hold 1 to {MAX_ACCOUNT_IDS} account ids"))
+    return [fields.LEDGER_ACCOUNT_ID.check(v, f"{field}[{i}]", violations)
+            for i, v in enumerate(values[:MAX_ACCOUNT_IDS])]
 
 
 class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
@@ -92,6 +103,59 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
     async def ListAuditRecords(self, request, context):
         return await list_audit_records(self._uow, self._bus, request)
 
+    # -- the transfer engine (issue 8) -------------------------------------------------------
+    async def CreateTransfers(self, request, context):
+        results = await self._bus.handle(commands.CreateTransfers(
+            actor=caller(), transfers=tuple(mappers.transfer_from_pb(t) for t in request.transfers)))
+        return mappers.results(results)
+
+    async def LookupAccounts(self, request, context):
+        self._bus.authorize(caller(), "LookupAccounts")
+        violations: list[FieldViolation] = []
+        ids = _account_ids(request.account_ids, violations)
+        require(violations)
+        async with self._uow(read_only=True) as uow:
+            found = await uow.transfers.accounts(ids)
+        return pb.LookupAccountsResponse(accounts=[mappers.account(a) for a in found])
+
+    async def GetAccountHistory(self, request, context):
+        self._bus.authorize(caller(), "GetAccountHistory")
+        violations: list[FieldViolation] = []
+        account_id = fields.LEDGER_ACCOUNT_ID.check(request.account_id, "account_id", violations)
+        require(violations)
+        limit = page_size(request.page_size)
+        scope = bound_scope("account_history", {"account_id": account_id})
+        after = decode_token(request.page_token, scope)
+        async with self._uow(read_only=True) as uow:
+            items = await uow.transfers.history(account_id, int(after or 0), limit + 1)
+        page = items[:limit]
+        token = encode_token(str(page[-1][0]), scope) if len(items) > limit else ""
+        return pb.GetAccountHistoryResponse(transfers=[mappers.transfer(t, seq) for seq, t in page],
+                                            next_page_token=token)
+
+    async def GetBalancesAsOf(self, request, context):
+        self._bus.authorize(caller(), "GetBalancesAsOf")
+        violations: list[FieldViolation] = []
+        ids = _account_ids(request.account_ids, violations)
+        try:
+            as_of = from_ts(request.as_of, request.HasField("as_of"), "as_of")
+        except InvalidArgument as bad:
+            as_of = bad
+            violations.extend(bad.violations)
+        if as_of is None:
+            violations.append(FieldViolation("as_of", "is required"))
+        require(violations)
+        async with self._uow(read_only=True) as uow:
+            totals = await uow.transfers.balances_as_of(ids, as_of)
+        return pb.GetBalancesAsOfResponse(balances=[mappers.balance(i, v) for i, v in sorted(totals.items())],
+                                          as_of=request.as_of)
+
+    async def VerifyLedger(self, request, context):
+        self._bus.authorize(caller(), "VerifyLedger")
+        async with self._uow(read_only=True) as uow:
+            differences, accounts_checked, transfers_checked = await uow.transfers.verify()
+        return mappers.verification(differences, accounts_checked, transfers_checked)
+
 
 def on_payout_requested(envelope: events_pb2.EventEnvelope):
     e = events_pb2.PayoutRequested.FromString(envelope.payload)
@@ -119,6 +183,7 @@ async def start(settings: LedgerSettings) -> None:
                           extra_background=[process.payouts.run])
     finally:
         await process.payouts.stop()
+        await process.batcher.close()
         for adapter in process.adapters.values():
             await adapter.aclose()
 

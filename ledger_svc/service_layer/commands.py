@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from ledger_svc.domain.model import FundType, Payee
+from ledger_svc.domain.transfers import Transfer
 from skillpay.messagebus import Command
 
 
@@ -78,3 +79,14 @@ class ReconcileStatement(Command):
     day: date
     format: str
     content: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateTransfers(Command):
+    """Transfers for the engine, applied in the next group-committed batch (one result each).
+
+    Idempotent by transfer id (the same id again answers EXISTS), so it needs no request id. A
+    ``code`` that is not a TransferCode is refused (the entrypoint passes what it cannot map as is).
+    """
+
+    transfers: tuple[Transfer, ...]

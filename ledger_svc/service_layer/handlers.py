@@ -7,7 +7,9 @@ from datetime import timedelta
 
 from ledger_svc.domain import model
 from ledger_svc.domain.model import Fund, InsufficientFunds, Payment, PaymentState
+from ledger_svc.domain.transfers import MAX_AMOUNT_FEN, TransferCode, TransferResult, fund_accounts
 from ledger_svc.service_layer import commands, reconciliation
+from ledger_svc.service_layer.transfer_batcher import MAX_BATCH, TransferBatcher
 from ledger_svc.service_layer.unit_of_work import LedgerUnitOfWork
 from skillpay.clock import Clock
 from skillpay import fields
@@ -22,6 +24,8 @@ async def open_fund(cmd: commands.OpenFund, uow: LedgerUnitOfWork, clock: Clock)
         if await uow.funds.get(fund.fund_code) is not None:
             raise AlreadyExists("this fund already exists")
         await uow.funds.add(fund)
+        # F1: the fund's accounts in the transfer engine, one per role.
+        await uow.transfers.add_accounts(fund_accounts(fund.fund_code), clock.now())
         await uow.commit()
     return fund
 
@@ -189,6 +193,34 @@ async def reconcile_statement(cmd: commands.ReconcileStatement, uow: LedgerUnitO
                               statement_readers: dict) -> reconciliation.ReconcileResult:
     """The bank's statement of a fund and day against its payouts (F3, C7, X2); see service_layer/reconciliation.py."""
     return await reconciliation.reconcile_statement(cmd, uow, clock, statement_readers, apply_bank_status)
+def transfer_violations(transfers) -> list[FieldViolation]:
+    """Every field of every transfer that is malformed (too long, characters not allowed, an amount
+    out of range, an unknown code), named by its place, never its value. What is well formed but
+    not possible (an empty id, zero amount, unknown account, ...) is the engine's per-transfer result."""
+    violations: list[FieldViolation] = []
+    if not 0 < len(transfers) <= MAX_BATCH:
+        violations.append(FieldViolation("transfers", f"must hold 1 to {MAX_BATCH} transfers"))
+    for i, t in enumerate(transfers[:MAX_BATCH]):
+        where = f"transfers[{i}]"
+        fields.TRANSFER_ID.check(t.id, f"{where}.id", violations, required=False)
+        fields.LEDGER_ACCOUNT_ID.check(t.debit_account_id, f"{where}.debit_account_id", violations, required=False)
+        fields.LEDGER_ACCOUNT_ID.check(t.credit_account_id, f"{where}.credit_account_id", violations, required=False)
+        fields.FUND_CODE.check(t.ledger, f"{where}.ledger", violations, required=False)
+        fields.TRANSFER_ID.check(t.pending_id, f"{where}.pending_id", violations, required=False)
+        fields.TRANSFER_USER_DATA.check(t.user_data, f"{where}.user_data", violations, required=False)
+        if isinstance(t.amount, bool) or not isinstance(t.amount, int) or not 0 <= t.amount <= MAX_AMOUNT_FEN:
+            violations.append(FieldViolation(f"{where}.amount", f"must be 0 to {MAX_AMOUNT_FEN} fen"))
+        if not isinstance(t.code, TransferCode):
+            violations.append(FieldViolation(f"{where}.code", "must be one of the transfer codes"))
+    return violations
+
+
+async def create_transfers(cmd: commands.CreateTransfers, uow: LedgerUnitOfWork,
+                           batcher: TransferBatcher) -> list[TransferResult]:
+    """F1-F3, X2: the transfers go to the engine through the group-commit queue, which owns the
+    batch's unit of work (one transaction for every request in the batch)."""
+    require(transfer_violations(cmd.transfers))
+    return await batcher.submit(cmd.transfers)
 
 
 HANDLERS = {
@@ -201,4 +233,5 @@ HANDLERS = {
     commands.MarkInDoubt: mark_in_doubt,
     commands.ApplyBankStatus: apply_bank_status,
     commands.ReconcileStatement: reconcile_statement,
+    commands.CreateTransfers: create_transfers,
 }

@@ -17,6 +17,8 @@ PERMISSIONS: dict[str, frozenset[ActorKind]] = {
     "MarkInDoubt": SERVICE_ONLY,
     "ApplyBankStatus": SERVICE_ONLY,
     "ReconcileStatement": frozenset({FINANCE, SERVICE}),
+    # the transfer engine (issue 8): money moves for finance and the ledger's own callers
+    "CreateTransfers": frozenset({FINANCE, SERVICE}),
     # queries
     "GetFund": frozenset({FINANCE, ADMIN, REVIEWER, SERVICE}),
     "ListFunds": frozenset({FINANCE, ADMIN, REVIEWER, SERVICE}),
@@ -24,6 +26,10 @@ PERMISSIONS: dict[str, frozenset[ActorKind]] = {
     "GetPayment": frozenset({FINANCE, ADMIN, REVIEWER, SERVICE}),
     "ListPayments": frozenset({FINANCE, ADMIN, REVIEWER, SERVICE}),
     "ListAuditRecords": frozenset({FINANCE, ADMIN, REVIEWER}),
+    "LookupAccounts": frozenset({FINANCE, ADMIN, REVIEWER, SERVICE}),
+    "GetAccountHistory": frozenset({FINANCE, ADMIN, REVIEWER, SERVICE}),
+    "GetBalancesAsOf": frozenset({FINANCE, ADMIN, REVIEWER, SERVICE}),
+    "VerifyLedger": frozenset({FINANCE, ADMIN}),
     # operations (skillpay.ops.v1.Operations): events the consumer parked
     "ListParkedEvents": frozenset({ADMIN}),
     "ReplayParkedEvent": frozenset({ADMIN}),

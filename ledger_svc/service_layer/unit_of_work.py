@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
 from typing import Protocol
 
-from ledger_svc.domain.model import Fund, FundBalances, JournalEntry, Payment, PaymentState
+from ledger_svc.domain import transfers as engine
+from ledger_svc.domain.model import (
+    Fund,
+    FundBalances,
+    JournalEntry,
+    Payment,
+    PaymentState,
+)
 from ledger_svc.domain.reconciliation import LedgerPayout
 from skillpay.uow import AbstractUnitOfWork
 
@@ -36,7 +43,22 @@ class PaymentRepository(Protocol):
                                  ) -> list[LedgerPayout]: ...
 
 
+class TransferRepository(Protocol):
+    """The transfer engine's accounts and transfers (see adapters.repository.SqlTransferRepository)."""
+
+    async def add_accounts(self, new: Sequence[engine.Account], created_at: datetime) -> None: ...
+    async def load_for(self, batch: Sequence[engine.Transfer]) -> tuple[
+        dict[str, engine.Account], dict[str, engine.Transfer], dict[str, engine.PendingStatus]]:
+        """What apply_transfers needs for ``batch``, its accounts locked until the transaction ends."""
+    async def save(self, outcome: engine.BatchOutcome) -> None: ...
+    async def accounts(self, ids: Iterable[str]) -> list[engine.Account]: ...
+    async def history(self, account_id: str, after_seq: int, limit: int) -> list[tuple[int, engine.Transfer]]: ...
+    async def balances_as_of(self, account_ids: Iterable[str], instant: datetime) -> dict[str, tuple[int, int, int, int]]: ...
+    async def verify(self) -> tuple[list[engine.BalanceDifference], int, int]: ...
+
+
 class LedgerUnitOfWork(AbstractUnitOfWork):
     funds: FundRepository
     journal: JournalRepository
     payments: PaymentRepository
+    transfers: TransferRepository

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from skillpay.cli.events import app as events_app
+from skillpay.cli.ledger import app as ledger_app
 from skillpay.cli.vouchers import app as vouchers_app
 from skillpay.cli.stack import ALL_SERVICES, GRPC_SERVICES, MODULES, BadEnvironment, Stack, Supervisor, grpc_serving
 
@@ -22,6 +23,7 @@ app = typer.Typer(help="SkillPay: electronic vocational-training vouchers and th
 console = Console()
 app.add_typer(events_app, name="events")
 app.add_typer(vouchers_app, name="vouchers")
+app.add_typer(ledger_app, name="ledger")
 
 
 def _stack(data_dir: Path) -> Stack:

@@ -275,6 +275,11 @@ async def _seed_ledger(stub, ctx: dict) -> None:
     ctx["fund_code"] = "ESF"
     ctx["page_token"] = (await stub.ListFunds(lp.ListFundsRequest(page_size=1))).next_page_token
     ctx["journal_token"] = (await stub.ListJournalEntries(lp.ListJournalEntriesRequest(page_size=1))).next_page_token
+    await stub.CreateTransfers(lp.CreateTransfersRequest(transfers=[
+        lp.Transfer(id=f"seed-{i}", debit_account_id="ESF:appropriation", credit_account_id="ESF:available",
+                    amount=100, ledger="ESF", code=lp.TRANSFER_CODE_ALLOCATION) for i in range(2)]))
+    ctx["history_token"] = (await stub.GetAccountHistory(lp.GetAccountHistoryRequest(
+        account_id="ESF:available", page_size=1))).next_page_token
 
 
 async def _seed_claim(stub, ctx: dict) -> None:
@@ -586,6 +591,15 @@ def _plausible_ledger(method: str, ctx: dict, n: int):
         "ListPayments": lambda: lp.ListPaymentsRequest(page_size=n % 4, state=n % 7, reference_key="voucher_id",
                                                        reference_value=f"vch_{n}"),
         "ListAuditRecords": lambda: audit_pb2.ListAuditRecordsRequest(aggregate_id=ctx["fund_code"], page_size=n % 3),
+        "CreateTransfers": lambda: lp.CreateTransfersRequest(transfers=[lp.Transfer(
+            id=f"fz-{rid()[:12]}", debit_account_id="ESF:available", credit_account_id="ESF:payables", amount=1 + n,
+            ledger="ESF", code=lp.TRANSFER_CODE_COMMITMENT, pending=bool(n % 2), user_data=f"fuzz {n}")]),
+        "LookupAccounts": lambda: lp.LookupAccountsRequest(account_ids=["ESF:available", "UIF:payables"][:1 + n % 2]),
+        "GetAccountHistory": lambda: lp.GetAccountHistoryRequest(
+            account_id="ESF:available", page_size=n % 3, page_token=ctx["history_token"] if n % 2 else ""),
+        "GetBalancesAsOf": lambda: lp.GetBalancesAsOfRequest(account_ids=["ESF:available"],
+                                                             as_of=Timestamp(seconds=1_700_000_000 + n)),
+        "VerifyLedger": lambda: lp.VerifyLedgerRequest(),
     }[method]()
 
 
@@ -648,6 +662,8 @@ def request_strategy(spec: Spec, method: _d.MethodDescriptor, server: Server):
     @st.composite
     def mutated(draw):
         request = plausible(draw(st.integers(0, 10_000)))
+        if not desc.fields:  # VerifyLedgerRequest: nothing to mutate
+            return ("valid", request)
         f = draw(st.sampled_from(list(desc.fields)))
         if draw(st.integers(0, 3)) == 0 and not _is_repeated(f) and f.type != f.TYPE_MESSAGE:
             request.ClearField(f.name)  # left at its default ("", 0, false)

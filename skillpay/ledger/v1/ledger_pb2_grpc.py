@@ -75,6 +75,31 @@ class LedgerServiceStub:
                 request_serializer=skillpay_dot_audit_dot_v1_dot_audit__pb2.ListAuditRecordsRequest.SerializeToString,
                 response_deserializer=skillpay_dot_audit_dot_v1_dot_audit__pb2.ListAuditRecordsResponse.FromString,
                 _registered_method=True)
+        self.CreateTransfers = channel.unary_unary(
+                '/skillpay.ledger.v1.LedgerService/CreateTransfers',
+                request_serializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.CreateTransfersRequest.SerializeToString,
+                response_deserializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.CreateTransfersResponse.FromString,
+                _registered_method=True)
+        self.LookupAccounts = channel.unary_unary(
+                '/skillpay.ledger.v1.LedgerService/LookupAccounts',
+                request_serializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.LookupAccountsRequest.SerializeToString,
+                response_deserializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.LookupAccountsResponse.FromString,
+                _registered_method=True)
+        self.GetAccountHistory = channel.unary_unary(
+                '/skillpay.ledger.v1.LedgerService/GetAccountHistory',
+                request_serializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.GetAccountHistoryRequest.SerializeToString,
+                response_deserializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.GetAccountHistoryResponse.FromString,
+                _registered_method=True)
+        self.GetBalancesAsOf = channel.unary_unary(
+                '/skillpay.ledger.v1.LedgerService/GetBalancesAsOf',
+                request_serializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.GetBalancesAsOfRequest.SerializeToString,
+                response_deserializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.GetBalancesAsOfResponse.FromString,
+                _registered_method=True)
+        self.VerifyLedger = channel.unary_unary(
+                '/skillpay.ledger.v1.LedgerService/VerifyLedger',
+                request_serializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.VerifyLedgerRequest.SerializeToString,
+                response_deserializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.VerifyLedgerResponse.FromString,
+                _registered_method=True)
 
 
 class LedgerServiceServicer:
@@ -130,6 +155,42 @@ class LedgerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateTransfers(self, request, context):
+        """The transfer engine (issue 8, F1-F3, X2), after TigerBeetle. Many transfers at once, one
+        result each; concurrent calls are applied together in one database transaction (group
+        commit). Idempotent by transfer id: the same transfer again answers EXISTS.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LookupAccounts(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAccountHistory(self, request, context):
+        """One account's transfers (either side), in the order they were written; paginated.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetBalancesAsOf(self, request, context):
+        """Accounts' totals as they stood at an instant, recomputed from the transfers.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VerifyLedger(self, request, context):
+        """Recompute every account's totals from its transfers; lists every difference.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LedgerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -172,6 +233,31 @@ def add_LedgerServiceServicer_to_server(servicer, server):
                     servicer.ListAuditRecords,
                     request_deserializer=skillpay_dot_audit_dot_v1_dot_audit__pb2.ListAuditRecordsRequest.FromString,
                     response_serializer=skillpay_dot_audit_dot_v1_dot_audit__pb2.ListAuditRecordsResponse.SerializeToString,
+            ),
+            'CreateTransfers': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateTransfers,
+                    request_deserializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.CreateTransfersRequest.FromString,
+                    response_serializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.CreateTransfersResponse.SerializeToString,
+            ),
+            'LookupAccounts': grpc.unary_unary_rpc_method_handler(
+                    servicer.LookupAccounts,
+                    request_deserializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.LookupAccountsRequest.FromString,
+                    response_serializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.LookupAccountsResponse.SerializeToString,
+            ),
+            'GetAccountHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAccountHistory,
+                    request_deserializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.GetAccountHistoryRequest.FromString,
+                    response_serializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.GetAccountHistoryResponse.SerializeToString,
+            ),
+            'GetBalancesAsOf': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBalancesAsOf,
+                    request_deserializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.GetBalancesAsOfRequest.FromString,
+                    response_serializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.GetBalancesAsOfResponse.SerializeToString,
+            ),
+            'VerifyLedger': grpc.unary_unary_rpc_method_handler(
+                    servicer.VerifyLedger,
+                    request_deserializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.VerifyLedgerRequest.FromString,
+                    response_serializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.VerifyLedgerResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -390,6 +476,141 @@ class LedgerService:
             '/skillpay.ledger.v1.LedgerService/ListAuditRecords',
             skillpay_dot_audit_dot_v1_dot_audit__pb2.ListAuditRecordsRequest.SerializeToString,
             skillpay_dot_audit_dot_v1_dot_audit__pb2.ListAuditRecordsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateTransfers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.ledger.v1.LedgerService/CreateTransfers',
+            skillpay_dot_ledger_dot_v1_dot_ledger__pb2.CreateTransfersRequest.SerializeToString,
+            skillpay_dot_ledger_dot_v1_dot_ledger__pb2.CreateTransfersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LookupAccounts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.ledger.v1.LedgerService/LookupAccounts',
+            skillpay_dot_ledger_dot_v1_dot_ledger__pb2.LookupAccountsRequest.SerializeToString,
+            skillpay_dot_ledger_dot_v1_dot_ledger__pb2.LookupAccountsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAccountHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.ledger.v1.LedgerService/GetAccountHistory',
+            skillpay_dot_ledger_dot_v1_dot_ledger__pb2.GetAccountHistoryRequest.SerializeToString,
+            skillpay_dot_ledger_dot_v1_dot_ledger__pb2.GetAccountHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBalancesAsOf(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.ledger.v1.LedgerService/GetBalancesAsOf',
+            skillpay_dot_ledger_dot_v1_dot_ledger__pb2.GetBalancesAsOfRequest.SerializeToString,
+            skillpay_dot_ledger_dot_v1_dot_ledger__pb2.GetBalancesAsOfResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VerifyLedger(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.ledger.v1.LedgerService/VerifyLedger',
+            skillpay_dot_ledger_dot_v1_dot_ledger__pb2.VerifyLedgerRequest.SerializeToString,
+            skillpay_dot_ledger_dot_v1_dot_ledger__pb2.VerifyLedgerResponse.FromString,
             options,
             channel_credentials,
             insecure,
