@@ -46,9 +46,18 @@ class _Tracked:
 
 
 @dataclass
+class _TrackedMany:
+    """Entities tracked together (``track_new``: a batch chunk's thousands), one entry for all."""
+
+    entities: list[Entity]
+    states_before: list[str] | None  # None: all created in this unit of work ("" each)
+
+
+@dataclass
 class _Level:
     tracked: list[_Tracked] = field(default_factory=list)
     ids: set[int] = field(default_factory=set)  # id() of each tracked entity: a batch chunk tracks thousands
+    groups: list[_TrackedMany] = field(default_factory=list)
     committed: bool = False
 
     def add(self, tracked: _Tracked) -> None:
@@ -58,7 +67,9 @@ class _Level:
     def unchanged(self) -> bool:
         """Nothing this level handed out was created or changed (a handler that looked and left)."""
         return all(t.state_before == t.entity.audit_state()
-                   and not (isinstance(t.entity, Aggregate) and t.entity.pending_events) for t in self.tracked)
+                   and not (isinstance(t.entity, Aggregate) and t.entity.pending_events) for t in self.tracked) and all(
+            g.states_before is not None and g.states_before == [e.audit_state() for e in g.entities]
+            and not any(getattr(e, "_pending_events", None) for e in g.entities) for g in self.groups)
 
 
 class IdempotencyRepository(Protocol):
@@ -121,6 +132,8 @@ class AbstractUnitOfWork(abc.ABC):
             # What is committed here may still change at the enclosing level: audit it from now on.
             for t in level.tracked:
                 self._levels[-2].add(_Tracked(t.entity, t.entity.audit_state()))
+            for g in level.groups:  # _flush left each group's states as they are now
+                self._levels[-2].groups.append(g)
         level.committed = True
 
     def track(self, entity: Entity, new: bool = False) -> Entity:
@@ -130,6 +143,14 @@ class AbstractUnitOfWork(abc.ABC):
                 return entity
         self._levels[-1].add(_Tracked(entity, "" if new else entity.audit_state()))
         return entity
+
+    def track_new(self, entities: list[Entity]) -> None:
+        """``track(e, new=True)`` for each of many entities created in this unit of work (a batch
+        chunk's thousands of vouchers and persons): the same audit records and events at commit,
+        with one bookkeeping entry for all of them instead of one per entity. The entities must be
+        fresh: never handed to ``track`` (this does not look for them among the tracked)."""
+        if entities:
+            self._levels[-1].groups.append(_TrackedMany(list(entities), None))
 
     @contextmanager
     def acting(self, actor: Actor, command: str):
@@ -169,7 +190,33 @@ class AbstractUnitOfWork(abc.ABC):
                                          context.actor.request_id, context.command, entity.audit_type,
                                          entity.audit_id(), tracked.state_before, after))
                 tracked.state_before = after
+        for group in level.groups:
+            self._flush_group(group, context, now, tracing_on, outgoing, audit)
         return outgoing, audit
+
+    def _flush_group(self, group: _TrackedMany, context: AuditContext | None, now, tracing_on: bool,
+                     outgoing: list[OutgoingEvent], audit: list[AuditRecord]) -> None:
+        """What ``_flush`` does for each tracked entity, for a group: its states are compared with
+        one list, the audit record's common fields are looked up once."""
+        entities = group.entities
+        after = [e.audit_state() for e in entities]
+        before = group.states_before or [""] * len(entities)
+        for entity in entities:
+            if getattr(entity, "_pending_events", None):  # Aggregate.pending_events, without creating the list
+                for event in entity.pull_events():
+                    self._new_events.append(event)
+                    outgoing.extend(self._map_events(event))
+        if tracing_on and group.states_before is None:
+            for entity in entities:
+                tracing.remember(f"{entity.audit_type}:{entity.audit_id()}")
+        changed = [i for i, (b, a) in enumerate(zip(before, after, strict=True)) if b != a]
+        if changed:
+            if context is None:
+                raise RuntimeError(f"{entities[0].audit_type} changed outside a command; nobody to audit")
+            common = (now, context.actor.kind.value, context.actor.subject, context.actor.request_id, context.command)
+            audit.extend(AuditRecord(*common, entities[i].audit_type, entities[i].audit_id(), before[i], after[i])
+                         for i in changed)
+        group.states_before = after
 
     def _after_commit(self, wrote_events: bool) -> None:
         """Hook: e.g. wake the outbox relay."""
