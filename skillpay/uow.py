@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from skillpay import tracing
 from skillpay.actors import Actor
 from skillpay.aggregate import Aggregate, Entity
-from skillpay.audit_trail import AuditRecord, SqlAuditLog
+from skillpay.audit_trail import AuditRecord, SqlAuditLog, audit_row
 from skillpay.clock import Clock, SystemClock
 from skillpay.db import Database
 from skillpay.messaging import IdempotencyStore, Inbox, OutboxWriter, OutgoingEvent, StoredResponse
@@ -214,9 +214,15 @@ class AbstractUnitOfWork(abc.ABC):
             if context is None:
                 raise RuntimeError(f"{entities[0].audit_type} changed outside a command; nobody to audit")
             common = (now, context.actor.kind.value, context.actor.subject, context.actor.request_id, context.command)
-            audit.extend(AuditRecord(*common, entities[i].audit_type, entities[i].audit_id(), before[i], after[i])
-                         for i in changed)
+            audit.extend(self._group_audit(common, [(entities[i].audit_type, entities[i].audit_id(), before[i],
+                                                     after[i]) for i in changed]))
         group.states_before = after
+
+    def _group_audit(self, common: tuple, changes: list[tuple[str, str, str, str]]) -> list[AuditRecord]:
+        """A group's audit records: ``common`` (occurred_at, actor kind and subject, request id,
+        command) with each (aggregate type, id, state before, after). A storage that writes them
+        itself (SqlUnitOfWork: as rows, no object per record) keeps them and returns none."""
+        return [AuditRecord(*common, *change) for change in changes]
 
     def _after_commit(self, wrote_events: bool) -> None:
         """Hook: e.g. wake the outbox relay."""
@@ -248,6 +254,7 @@ class SqlUnitOfWork(AbstractUnitOfWork):
         self._service = service_name
         self._on_commit = on_commit
         self.conn: AsyncConnection | None = None
+        self._audit_rows: list[tuple] = []  # a flushed group's audit records (_group_audit)
 
     def _open_repositories(self, conn: AsyncConnection) -> None:  # pragma: no cover - overridden
         pass
@@ -266,6 +273,7 @@ class SqlUnitOfWork(AbstractUnitOfWork):
         await self.outbox.add(event)
 
     async def _begin(self) -> None:
+        self._audit_rows = []
         self.conn = await (self._db.reader if self._read_only else self._db.writer).connect()
         await self.conn.begin()
         self.outbox = OutboxWriter(self.conn, self._service)
@@ -283,10 +291,19 @@ class SqlUnitOfWork(AbstractUnitOfWork):
     async def _close(self) -> None:
         await self.conn.close()
 
+    def _group_audit(self, common: tuple, changes: list[tuple[str, str, str, str]]) -> list[AuditRecord]:
+        # Kept as rows for the next _write (which follows the flush that made them).
+        self._audit_rows.extend((*common, *change) for change in changes)
+        return []
+
     async def _write(self, outgoing: list[OutgoingEvent], audit: list[AuditRecord]) -> None:
         for event in outgoing:
             await self.outbox.add(event)
-        await self.audit.add(audit)
+        rows, self._audit_rows = self._audit_rows, []
+        if rows:
+            await self.audit.add_rows([audit_row(r) for r in audit] + rows)
+        else:
+            await self.audit.add(audit)
 
     def _after_commit(self, wrote_events: bool) -> None:
         if wrote_events and self._on_commit:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import LargeBinary, String, any_, bindparam, func, insert, literal, or_, select, update
+from sqlalchemy import LargeBinary, String, any_, bindparam, case, func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -536,7 +536,7 @@ class PersonRepository:
         if not identities:
             return
         if self._conn.dialect.name == "postgresql":
-            first_seen = await self._record_many_postgresql(sorted(identities, key=lambda i: i.id_lookup))
+            first_seen = await self._record_many_postgresql(identities)
         else:
             first_seen = await self._record_many_sqlite(identities)
         self._track_new([Person.register(identity) for identity in first_seen])
@@ -544,17 +544,22 @@ class PersonRepository:
     async def _record_many_postgresql(self, identities: list[PersonIdentity]) -> list[PersonIdentity]:
         # No look-up first: the insert says which persons are new, and only the rest (none, for a
         # batch of new persons) are matched by the updates. Sorted by key, so two chunks naming
-        # the same persons take their row locks in the same order.
-        given = _unnest_identities(identities)
-        inserted = set((await self._conn.execute(
+        # the same persons take their row locks in the same order; the first seen are given back
+        # in the caller's order (their audit records follow it, as on SQLite).
+        given = _unnest_identities(sorted(identities, key=lambda i: i.id_lookup))
+        inserting = (
             postgresql.insert(persons).from_select(
                 ["id_lookup", "name", "id_sealed", "id_masked", "version"],
                 select(given.c.id_lookup, given.c.name, given.c.id_sealed, given.c.id_masked, literal(1)))
             .on_conflict_do_nothing(index_elements=[persons.c.id_lookup])
-            .returning(persons.c.id_lookup))).scalars())
-        if len(inserted) == len(identities):
+            .returning(persons.c.id_lookup).cte("inserted"))
+        # One row back, not one per person: the keys inserted only when some were not (known persons).
+        count, keys = (await self._conn.execute(select(func.count(), case(
+            (func.count() < len(identities), func.array_agg(inserting.c.id_lookup)))))).one()
+        if count == len(identities):
             return identities
-        known = [i for i in identities if i.id_lookup not in inserted]
+        inserted = set(keys or ())  # array_agg of no rows is NULL
+        known = sorted((i for i in identities if i.id_lookup not in inserted), key=lambda i: i.id_lookup)
         given = _unnest_identities(known)
         identity_now = {"name": given.c.name, "id_sealed": given.c.id_sealed, "id_masked": given.c.id_masked,
                         "version": persons.c.version + 1}

@@ -27,7 +27,8 @@ MAX_PREPARED = 8  # chunks prepared and not yet taken (streams that broke off le
 
 def identify_rows(vault: PiiVault, cmd: commands.IssueBatchChunk, start: int, stop: int) -> list[batches.Candidate]:
     """V1: rows ``start``..``stop`` of the chunk, each identified or with its violations."""
-    from voucher_svc.service_layer.handlers import identify_person  # the one place persons are identified
+    # The one place persons are identified (imported here: the handlers import this module).
+    from voucher_svc.service_layer.handlers import identify_person
 
     candidates = []
     first_row = cmd.first_row
