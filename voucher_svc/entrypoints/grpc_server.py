@@ -19,7 +19,7 @@ from skillpay.ids import derived_id
 from skillpay.kafka import LEDGER_EVENTS, VOUCHER_EVENTS, actor_for_event
 from skillpay.messagebus import MessageBus, Reply
 from skillpay.paging import bound_scope, decode_token, page_size, split_page
-from skillpay.service_runtime import from_date, from_ts, main_for, run_service
+from skillpay.service_runtime import from_date, from_ts, main_for, run_service, settle_gc
 from skillpay.voucher.v1 import voucher_pb2 as pb
 from skillpay.voucher.v1 import voucher_pb2_grpc
 from voucher_svc import bootstrap
@@ -332,6 +332,7 @@ TRANSLATORS = {"payment.settled": on_payment_settled, "payment.failed": on_payme
 
 async def start(settings: VoucherSettings) -> None:
     process = await bootstrap.for_process(settings)
+    settle_gc()  # issue 7: a batch chunk's garbage is collected without rescanning the service itself
 
     def add_servicers(server):
         servicer = VoucherServicer(process.bus, process.uow_factory, process.queries, process.runtime.clock,
