@@ -59,8 +59,8 @@ class Service:
     def __init__(self, url: str):
         self.db = Database(url)
         clock = FixedClock(NOW)
-        uows = functools.partial(SqlVoucherUnitOfWork, self.db, "voucher", voucher_events, None, clock=clock)
-        self.bus = bootstrap(uows, VAULT, FakeFundDirectory({"esf"}), clock=clock)
+        self.uows = functools.partial(SqlVoucherUnitOfWork, self.db, "voucher", voucher_events, None, clock=clock)
+        self.bus = bootstrap(self.uows, VAULT, FakeFundDirectory({"esf"}), clock=clock)
 
     async def chunk(self, batch_id: str, chunk_no: int, rows, request_id: str | None = None):
         return await self.bus.handle(commands.IssueBatchChunk(
@@ -120,7 +120,15 @@ async def issue_the_chunks(service: Service) -> list:
     # and new ones: the known are taken over or refreshed, never audited as first seen again.
     known = [(rid, "赵六" if i % 2 else name) for i, (rid, name) in enumerate(first[10:10 + CHUNK // 4])]
     mixed = known + second[len(known):]
-    return [await service.chunk("b-1", 0, first), await service.chunk("b-2", 0, mixed)]
+    answers = [await service.chunk("b-1", 0, first), await service.chunk("b-2", 0, mixed)]
+    # New persons but one whose row a command only locked so far (L1-L4): taken over, first seen.
+    third = chunk_persons(4)
+    uow = service.uows()
+    async with uow:
+        await uow.persons.lock(VAULT.lookup_hash(third[100][0]))
+        await uow.commit()
+    answers.append(await service.chunk("b-2", 1, third))
+    return answers
 
 
 def progress(p) -> tuple:
@@ -141,14 +149,17 @@ async def test_postgresql_fast_path_stores_the_same_rows_as_the_sqlite_path(serv
     for table in on_sqlite:
         assert on_pg[table] == on_sqlite[table], table
     # What is compared is the real thing: every voucher and first-seen person audited once.
-    assert len(on_pg["vouchers"]) == (CHUNK - 2) + CHUNK  # the second chunk has no bad rows
+    assert len(on_pg["vouchers"]) == sum(p.issued_in_chunk for p in answers[1]) > 2 * CHUNK
     audited = [(a["aggregate_type"], a["command"], a["state_before"], a["state_after"]) for a in on_pg["audit"]]
     assert audited.count(("voucher", "IssueBatchChunk", "", "issued")) == len(on_pg["vouchers"])
     assert audited.count(("person", "IssueBatchChunk", "", "recorded")) == len(on_pg["persons"])
-    assert {a["request_id"] for a in on_pg["audit"] if a["command"] == "IssueBatchChunk"} == {"ibc-b-1-0", "ibc-b-2-0"}
+    assert {a["request_id"] for a in on_pg["audit"] if a["command"] == "IssueBatchChunk"} == {
+        "ibc-b-1-0", "ibc-b-2-0", "ibc-b-2-1"}
     renamed = {p["id_lookup"]: p["name"] for p in on_pg["persons"] if p["name"] == "赵六"}
     assert len(renamed) == CHUNK // 8  # known persons with a new name were refreshed
-    assert [e[1] for e in on_pg["events"]] == ["voucher.batch_issued", "voucher.batch_issued"]
+    assert [e[1] for e in on_pg["events"]] == ["voucher.batch_issued"] * 3
+    # Every holder is a person (the locked one taken over), each audited once as first seen (above).
+    assert len(on_pg["persons"]) == len({v["holder_id_lookup"] for v in on_pg["vouchers"]})
 
 
 @pytest.mark.policy("V1", "V4")
