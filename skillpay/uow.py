@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from skillpay import tracing
 from skillpay.actors import Actor
 from skillpay.aggregate import Aggregate, Entity
-from skillpay.audit_trail import AuditRecord, SqlAuditLog
+from skillpay.audit_trail import AuditRecord, SqlAuditLog, audit_row
 from skillpay.clock import Clock, SystemClock
 from skillpay.db import Database
 from skillpay.messaging import IdempotencyStore, Inbox, OutboxWriter, OutgoingEvent, StoredResponse
@@ -46,9 +46,18 @@ class _Tracked:
 
 
 @dataclass
+class _TrackedMany:
+    """Entities tracked together (``track_new``: a batch chunk's thousands), one entry for all."""
+
+    entities: list[Entity]
+    states_before: list[str] | None  # None: all created in this unit of work ("" each)
+
+
+@dataclass
 class _Level:
     tracked: list[_Tracked] = field(default_factory=list)
     ids: set[int] = field(default_factory=set)  # id() of each tracked entity: a batch chunk tracks thousands
+    groups: list[_TrackedMany] = field(default_factory=list)
     committed: bool = False
 
     def add(self, tracked: _Tracked) -> None:
@@ -58,7 +67,9 @@ class _Level:
     def unchanged(self) -> bool:
         """Nothing this level handed out was created or changed (a handler that looked and left)."""
         return all(t.state_before == t.entity.audit_state()
-                   and not (isinstance(t.entity, Aggregate) and t.entity.pending_events) for t in self.tracked)
+                   and not (isinstance(t.entity, Aggregate) and t.entity.pending_events) for t in self.tracked) and all(
+            g.states_before is not None and g.states_before == [e.audit_state() for e in g.entities]
+            and not any(getattr(e, "_pending_events", None) for e in g.entities) for g in self.groups)
 
 
 class IdempotencyRepository(Protocol):
@@ -121,6 +132,8 @@ class AbstractUnitOfWork(abc.ABC):
             # What is committed here may still change at the enclosing level: audit it from now on.
             for t in level.tracked:
                 self._levels[-2].add(_Tracked(t.entity, t.entity.audit_state()))
+            for g in level.groups:  # _flush left each group's states as they are now
+                self._levels[-2].groups.append(g)
         level.committed = True
 
     def track(self, entity: Entity, new: bool = False) -> Entity:
@@ -130,6 +143,14 @@ class AbstractUnitOfWork(abc.ABC):
                 return entity
         self._levels[-1].add(_Tracked(entity, "" if new else entity.audit_state()))
         return entity
+
+    def track_new(self, entities: list[Entity]) -> None:
+        """``track(e, new=True)`` for each of many entities created in this unit of work (a batch
+        chunk's thousands of vouchers and persons): the same audit records and events at commit,
+        with one bookkeeping entry for all of them instead of one per entity. The entities must be
+        fresh: never handed to ``track`` (this does not look for them among the tracked)."""
+        if entities:
+            self._levels[-1].groups.append(_TrackedMany(list(entities), None))
 
     @contextmanager
     def acting(self, actor: Actor, command: str):
@@ -169,7 +190,39 @@ class AbstractUnitOfWork(abc.ABC):
                                          context.actor.request_id, context.command, entity.audit_type,
                                          entity.audit_id(), tracked.state_before, after))
                 tracked.state_before = after
+        for group in level.groups:
+            self._flush_group(group, context, now, tracing_on, outgoing, audit)
         return outgoing, audit
+
+    def _flush_group(self, group: _TrackedMany, context: AuditContext | None, now, tracing_on: bool,
+                     outgoing: list[OutgoingEvent], audit: list[AuditRecord]) -> None:
+        """What ``_flush`` does for each tracked entity, for a group: its states are compared with
+        one list, the audit record's common fields are looked up once."""
+        entities = group.entities
+        after = [e.audit_state() for e in entities]
+        before = group.states_before or [""] * len(entities)
+        for entity in entities:
+            if getattr(entity, "_pending_events", None):  # Aggregate.pending_events, without creating the list
+                for event in entity.pull_events():
+                    self._new_events.append(event)
+                    outgoing.extend(self._map_events(event))
+        if tracing_on and group.states_before is None:
+            for entity in entities:
+                tracing.remember(f"{entity.audit_type}:{entity.audit_id()}")
+        changed = [i for i, (b, a) in enumerate(zip(before, after, strict=True)) if b != a]
+        if changed:
+            if context is None:
+                raise RuntimeError(f"{entities[0].audit_type} changed outside a command; nobody to audit")
+            common = (now, context.actor.kind.value, context.actor.subject, context.actor.request_id, context.command)
+            audit.extend(self._group_audit(common, [(entities[i].audit_type, entities[i].audit_id(), before[i],
+                                                     after[i]) for i in changed]))
+        group.states_before = after
+
+    def _group_audit(self, common: tuple, changes: list[tuple[str, str, str, str]]) -> list[AuditRecord]:
+        """A group's audit records: ``common`` (occurred_at, actor kind and subject, request id,
+        command) with each (aggregate type, id, state before, after). A storage that writes them
+        itself (SqlUnitOfWork: as rows, no object per record) keeps them and returns none."""
+        return [AuditRecord(*common, *change) for change in changes]
 
     def _after_commit(self, wrote_events: bool) -> None:
         """Hook: e.g. wake the outbox relay."""
@@ -201,6 +254,7 @@ class SqlUnitOfWork(AbstractUnitOfWork):
         self._service = service_name
         self._on_commit = on_commit
         self.conn: AsyncConnection | None = None
+        self._audit_rows: list[tuple] = []  # a flushed group's audit records (_group_audit)
 
     def _open_repositories(self, conn: AsyncConnection) -> None:  # pragma: no cover - overridden
         pass
@@ -219,6 +273,7 @@ class SqlUnitOfWork(AbstractUnitOfWork):
         await self.outbox.add(event)
 
     async def _begin(self) -> None:
+        self._audit_rows = []
         self.conn = await (self._db.reader if self._read_only else self._db.writer).connect()
         await self.conn.begin()
         self.outbox = OutboxWriter(self.conn, self._service)
@@ -236,10 +291,19 @@ class SqlUnitOfWork(AbstractUnitOfWork):
     async def _close(self) -> None:
         await self.conn.close()
 
+    def _group_audit(self, common: tuple, changes: list[tuple[str, str, str, str]]) -> list[AuditRecord]:
+        # Kept as rows for the next _write (which follows the flush that made them).
+        self._audit_rows.extend((*common, *change) for change in changes)
+        return []
+
     async def _write(self, outgoing: list[OutgoingEvent], audit: list[AuditRecord]) -> None:
         for event in outgoing:
             await self.outbox.add(event)
-        await self.audit.add(audit)
+        rows, self._audit_rows = self._audit_rows, []
+        if rows:
+            await self.audit.add_rows([audit_row(r) for r in audit] + rows)
+        else:
+            await self.audit.add(audit)
 
     def _after_commit(self, wrote_events: bool) -> None:
         if wrote_events and self._on_commit:

@@ -24,6 +24,7 @@ from voucher_svc.adapters.unit_of_work import SqlVoucherUnitOfWork
 from voucher_svc.config import VoucherSettings
 from voucher_svc.domain.eligibility import DEFAULT_POLICY, EligibilityPolicy
 from voucher_svc.domain.valuation import DEFAULT_VALUATION, ValuationPolicy
+from voucher_svc.service_layer.batch_identities import ChunkIdentities
 from voucher_svc.service_layer.funds import FundDirectory
 from voucher_svc.service_layer.handlers import HANDLERS
 from voucher_svc.service_layer.permissions import PERMISSIONS
@@ -36,7 +37,8 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 def bootstrap(uow_factory: Callable, vault: PiiVault, funds: FundDirectory, clock: Clock | None = None,
               fingerprint_key: bytes = b"", eligibility: EligibilityPolicy | None = None,
               presentations: PresentationTokens | None = None,
-              valuation: ValuationPolicy | None = None) -> MessageBus:
+              valuation: ValuationPolicy | None = None,
+              chunk_identities: ChunkIdentities | None = None) -> MessageBus:
     """The bus with every handler's dependencies injected; tests pass fakes here.
 
     Without ``presentations`` tokens are signed with a key made up for this bus alone (tests); a
@@ -46,7 +48,8 @@ def bootstrap(uow_factory: Callable, vault: PiiVault, funds: FundDirectory, cloc
         presentations = SignedPresentationTokens(Ed25519PrivateKey.generate())
     dependencies = {"clock": clock or SystemClock(), "vault": vault, "funds": funds,
                     "eligibility": eligibility or DEFAULT_POLICY, "presentations": presentations,
-                    "valuation": valuation or DEFAULT_VALUATION}
+                    "valuation": valuation or DEFAULT_VALUATION,
+                    "chunk_identities": chunk_identities or ChunkIdentities(vault)}
     return build_bus(uow_factory, HANDLERS, PERMISSIONS, "voucher", dependencies, fingerprint_key)
 
 
@@ -57,6 +60,7 @@ class VoucherProcess:
     bus: MessageBus
     funds: LedgerFundDirectory
     queries: VoucherQueries
+    chunk_identities: ChunkIdentities
 
 
 async def for_process(settings: VoucherSettings, clock: Clock | None = None) -> VoucherProcess:
@@ -72,6 +76,7 @@ async def for_process(settings: VoucherSettings, clock: Clock | None = None) -> 
                                 settings.ledger_timeout_s)
     # V2: presentation tokens are signed with the same key; audience and type keep them apart.
     presentations = SignedPresentationTokens(settings.signing_key(), settings.presentation_ttl_s)
+    chunk_identities = ChunkIdentities(vault)  # shared by the bus's handler and the batch stream
     bus = bootstrap(uow_factory, vault, funds, clock, fingerprint_key=settings.key_bytes("lookup"),
-                    presentations=presentations)
-    return VoucherProcess(runtime, uow_factory, bus, funds, VoucherQueries(uow_factory, vault))
+                    presentations=presentations, chunk_identities=chunk_identities)
+    return VoucherProcess(runtime, uow_factory, bus, funds, VoucherQueries(uow_factory, vault), chunk_identities)

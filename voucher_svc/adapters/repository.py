@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import LargeBinary, String, any_, bindparam, func, insert, literal, or_, select, update
+from sqlalchemy import LargeBinary, String, any_, bindparam, case, func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from skillpay.clock import aware
-from skillpay.db import ConcurrentUpdate, bulk_insert_records
+from skillpay.db import COPY_FROM_ROWS, ConcurrentUpdate, bulk_insert_records
 from voucher_svc.adapters.tables import (
     batches,
     certificates,
@@ -242,10 +243,19 @@ class CertificateRepository:
                            row.redeemed_voucher_id, issuer=row.issuer)
 
 
+def _one_by_one(track):
+    """``track_new`` for a caller that passed only ``track``."""
+    def track_new(entities) -> None:
+        for e in entities:
+            track(e, new=True)
+    return track_new
+
+
 class VoucherRepository:
-    def __init__(self, conn: AsyncConnection, track):
+    def __init__(self, conn: AsyncConnection, track, track_new=None):
         self._conn = conn
         self._track = track
+        self._track_new = track_new or _one_by_one(track)
 
     async def add(self, v: Voucher) -> None:
         self._track(v, new=True)
@@ -255,10 +265,9 @@ class VoucherRepository:
         """A batch chunk's vouchers in one statement (COPY on PostgreSQL); each audited as added."""
         if not many:
             return
-        for v in many:
-            self._track(v, new=True)
-        rows = [self._values(v) for v in many]
-        await bulk_insert_records(self._conn, vouchers, [*rows[0], "version"], [(*r.values(), 0) for r in rows])
+        self._track_new(many)
+        record = self._record
+        await bulk_insert_records(self._conn, vouchers, VOUCHER_COLUMNS, [record(v) for v in many])
 
     async def existing_ids(self, voucher_ids: set[str]) -> set[str]:
         """Which of these ids are already issued (one query; a chunk asks for its few thousand)."""
@@ -337,6 +346,18 @@ class VoucherRepository:
             kind=v.kind.value, bound_institution_id=v.bound_institution_id, valid_from=v.valid_from)
 
     @staticmethod
+    def _record(v: Voucher) -> tuple:
+        """``_values(v)`` and version 0 as a tuple in the order of VOUCHER_COLUMNS (no dict per row)."""
+        h = v.holder
+        return (v.voucher_id, h.name, h.id_lookup, h.id_sealed, h.id_masked, v.occupation_code, v.level,
+                v.fund_source, v.batch_id, v.state.value, v.institution_id, v.real_person_verified,
+                v.certificate_id, v.value_fen, v.issued_at, v.valid_until, v.enrolled_at, v.redeemed_at,
+                v.paid_at, v.payment_id, v.payout_failure_reason, v.rate_percent, v.valuation_rule,
+                v.standard_fen, v.employment_window_start, v.employment_window_end, v.topped_up_fen,
+                v.topped_up_at, v.redemption_no, v.state_reason, v.ended_at, v.recovery_due_fen,
+                " ".join(v.recovery_payment_ids), v.kind.value, v.bound_institution_id, v.valid_from, 0)
+
+    @staticmethod
     def _from_row(r) -> Voucher:
         return Voucher(
             voucher_id=r.voucher_id, holder=_holder(r), occupation_code=r.occupation_code, level=r.level,
@@ -352,6 +373,16 @@ class VoucherRepository:
             recovery_due_fen=r.recovery_due_fen, recovery_payment_ids=tuple(r.recovery_payment_ids.split()),
             kind=VoucherKind(r.kind), bound_institution_id=r.bound_institution_id, valid_from=aware(r.valid_from),
             version=r.version)
+
+
+# The columns of VoucherRepository._record, in its order: _values' keys, then version.
+VOUCHER_COLUMNS = [
+    "voucher_id", "holder_name", "holder_id_lookup", "holder_id_sealed", "holder_id_masked", "occupation_code",
+    "level", "fund_source", "batch_id", "state", "institution_id", "real_person_verified", "certificate_id",
+    "value_fen", "issued_at", "valid_until", "enrolled_at", "redeemed_at", "paid_at", "payment_id",
+    "payout_failure_reason", "rate_percent", "valuation_rule", "standard_fen", "employment_window_start",
+    "employment_window_end", "topped_up_fen", "topped_up_at", "redemption_no", "state_reason", "ended_at",
+    "recovery_due_fen", "recovery_payment_ids", "kind", "bound_institution_id", "valid_from", "version"]
 
 
 class BatchRepository:
@@ -457,9 +488,10 @@ def _any_of(conn: AsyncConnection, column, values: set[str]):
 class PersonRepository:
     """Persons (V1), and the per-person lock of L1-L4 (commands changing an entitlement are serialised per person)."""
 
-    def __init__(self, conn: AsyncConnection, track):
+    def __init__(self, conn: AsyncConnection, track, track_new=None):
         self._conn = conn
         self._track = track
+        self._track_new = track_new or _one_by_one(track)
 
     async def lock(self, id_lookup: str) -> None:
         """Hold the person's row until this transaction ends; a second caller waits here.
@@ -505,26 +537,49 @@ class PersonRepository:
         if not identities:
             return
         if self._conn.dialect.name == "postgresql":
-            first_seen = await self._record_many_postgresql(sorted(identities, key=lambda i: i.id_lookup))
+            first_seen = await self._record_many_postgresql(identities)
         else:
             first_seen = await self._record_many_sqlite(identities)
-        for identity in first_seen:
-            self._track(Person.register(identity), new=True)
+        self._track_new([Person.register(identity) for identity in first_seen])
 
     async def _record_many_postgresql(self, identities: list[PersonIdentity]) -> list[PersonIdentity]:
+        if len(identities) >= COPY_FROM_ROWS and await self._copy_if_all_new(identities):
+            return identities
+        return await self._upsert_many_postgresql(identities)
+
+    async def _copy_if_all_new(self, identities: list[PersonIdentity]) -> bool:
+        """A batch's persons are mostly all new: one COPY (several times cheaper for PostgreSQL than
+        the upsert) under a savepoint. The primary key decides: if any person has a row already
+        (known, or only locked so far, or inserted meanwhile), nothing of it stays and the caller
+        upserts instead; otherwise every one of them was first seen here."""
+        try:
+            async with self._conn.begin_nested():
+                await bulk_insert_records(self._conn, persons, ["id_lookup", "name", "id_sealed", "id_masked",
+                                                                "version"],
+                                          [(i.id_lookup, i.name, i.id_sealed, i.id_masked, 1) for i in identities])
+        except IntegrityError:
+            return False
+        return True
+
+    async def _upsert_many_postgresql(self, identities: list[PersonIdentity]) -> list[PersonIdentity]:
         # No look-up first: the insert says which persons are new, and only the rest (none, for a
         # batch of new persons) are matched by the updates. Sorted by key, so two chunks naming
-        # the same persons take their row locks in the same order.
-        given = _unnest_identities(identities)
-        inserted = set((await self._conn.execute(
+        # the same persons take their row locks in the same order; the first seen are given back
+        # in the caller's order (their audit records follow it, as on SQLite).
+        given = _unnest_identities(sorted(identities, key=lambda i: i.id_lookup))
+        inserting = (
             postgresql.insert(persons).from_select(
                 ["id_lookup", "name", "id_sealed", "id_masked", "version"],
                 select(given.c.id_lookup, given.c.name, given.c.id_sealed, given.c.id_masked, literal(1)))
             .on_conflict_do_nothing(index_elements=[persons.c.id_lookup])
-            .returning(persons.c.id_lookup))).scalars())
-        if len(inserted) == len(identities):
+            .returning(persons.c.id_lookup).cte("inserted"))
+        # One row back, not one per person: the keys inserted only when some were not (known persons).
+        count, keys = (await self._conn.execute(select(func.count(), case(
+            (func.count() < len(identities), func.array_agg(inserting.c.id_lookup)))))).one()
+        if count == len(identities):
             return identities
-        known = [i for i in identities if i.id_lookup not in inserted]
+        inserted = set(keys or ())  # array_agg of no rows is NULL
+        known = sorted((i for i in identities if i.id_lookup not in inserted), key=lambda i: i.id_lookup)
         given = _unnest_identities(known)
         identity_now = {"name": given.c.name, "id_sealed": given.c.id_sealed, "id_masked": given.c.id_masked,
                         "version": persons.c.version + 1}

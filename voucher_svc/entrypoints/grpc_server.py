@@ -6,6 +6,8 @@ reply; events from the ledger become commands too (``TRANSLATORS``).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import date
 
 from skillpay.actors import Actor
@@ -17,7 +19,7 @@ from skillpay.ids import derived_id
 from skillpay.kafka import LEDGER_EVENTS, VOUCHER_EVENTS, actor_for_event
 from skillpay.messagebus import MessageBus, Reply
 from skillpay.paging import bound_scope, decode_token, page_size, split_page
-from skillpay.service_runtime import from_date, from_ts, main_for, run_service
+from skillpay.service_runtime import from_date, from_ts, main_for, run_service, settle_gc
 from skillpay.voucher.v1 import voucher_pb2 as pb
 from skillpay.voucher.v1 import voucher_pb2_grpc
 from voucher_svc import bootstrap
@@ -26,6 +28,7 @@ from voucher_svc.domain.catalogue_query import InstitutionFilter, OccupationFilt
 from voucher_svc.entrypoints import mappers
 from voucher_svc.entrypoints.expiry import ExpirySweeper
 from voucher_svc.service_layer import commands
+from voucher_svc.service_layer.batch_identities import ChunkIdentities
 from voucher_svc.service_layer.queries import VoucherQueries, shows_bank_account
 
 OCCUPATION = Reply.protobuf(pb.Occupation, mappers.occupation)
@@ -41,8 +44,10 @@ EXPIRED_COUNT = Reply.protobuf(pb.ExpireDueVouchersResponse, lambda n: pb.Expire
 
 
 class VoucherServicer(voucher_pb2_grpc.VoucherServiceServicer):
-    def __init__(self, bus: MessageBus, uow_factory, queries: VoucherQueries, clock: Clock | None = None):
+    def __init__(self, bus: MessageBus, uow_factory, queries: VoucherQueries, clock: Clock | None = None,
+                 chunk_identities: ChunkIdentities | None = None):
         self._bus = bus
+        self._chunk_identities = chunk_identities
         self._uow = uow_factory
         self._queries = queries
         self._clock = clock or SystemClock()
@@ -170,18 +175,48 @@ class VoucherServicer(voucher_pb2_grpc.VoucherServiceServicer):
         return mappers.batch(b)
 
     async def IssueBatchVouchers(self, request_iterator, context):
-        actor = None
-        async for chunk in request_iterator:
-            # Checked once the first chunk is in: a stream refused before it has written anything
-            # would see INTERNAL instead of PERMISSION_DENIED (see skillpay.grpc_server._first_message).
-            actor = actor or self._bus.authorize(caller(), "IssueBatchVouchers")
-            # The chunk's request id comes from its batch and number: a chunk sent again (after a
-            # broken stream) gets its first answer back and issues nothing twice.
-            request_id = chunk.request_id.strip() or derived_id("ibc", chunk.batch_id, chunk.chunk_no)
-            yield await self._bus.handle(commands.IssueBatchChunk(
-                actor=actor.for_request(request_id),
-                batch_id=chunk.batch_id, chunk_no=chunk.chunk_no, first_row=chunk.first_row,
-                persons=tuple((p.resident_id, p.name) for p in chunk.persons)), reply=BATCH_PROGRESS)
+        async def chunk_commands():
+            actor = None
+            async for chunk in request_iterator:
+                # Checked once the first chunk is in: a stream refused before it has written anything
+                # would see INTERNAL instead of PERMISSION_DENIED (see skillpay.grpc_server._first_message).
+                actor = actor or self._bus.authorize(caller(), "IssueBatchVouchers")
+                # The chunk's request id comes from its batch and number: a chunk sent again (after a
+                # broken stream) gets its first answer back and issues nothing twice.
+                request_id = chunk.request_id.strip() or derived_id("ibc", chunk.batch_id, chunk.chunk_no)
+                yield commands.IssueBatchChunk(
+                    actor=actor.for_request(request_id),
+                    batch_id=chunk.batch_id, chunk_no=chunk.chunk_no, first_row=chunk.first_row,
+                    persons=tuple((p.resident_id, p.name) for p in chunk.persons))
+
+        async for progress in self._issue_in_turn(chunk_commands()):
+            yield progress
+
+    async def _issue_in_turn(self, chunks):
+        """Each chunk through the bus, one after the other in the order sent; while one is being
+        written, the next one is read and its persons identified (ChunkIdentities), so that CPU
+        work fills the first one's waits for the database."""
+        upcoming = await anext(chunks, None)
+        while upcoming is not None:
+            current, upcoming = upcoming, None
+            handling = asyncio.ensure_future(self._bus.handle(current, reply=BATCH_PROGRESS))
+            try:
+                upcoming = await anext(chunks, None)
+                if upcoming is not None and self._chunk_identities is not None:
+                    await self._chunk_identities.prepare(upcoming)
+            except BaseException:
+                # The stream broke (or was refused) while a chunk was in flight: that chunk
+                # commits or not as a whole; a chunk sent again later gets its first answer.
+                handling.cancel()
+                with contextlib.suppress(BaseException):
+                    await handling
+                raise
+            try:
+                yield await handling
+            except BaseException:
+                if upcoming is not None and self._chunk_identities is not None:
+                    self._chunk_identities.discard(upcoming)
+                raise
 
     async def ClaimVoucher(self, request, context):
         return await self._bus.handle(commands.ClaimVoucher(
@@ -297,9 +332,11 @@ TRANSLATORS = {"payment.settled": on_payment_settled, "payment.failed": on_payme
 
 async def start(settings: VoucherSettings) -> None:
     process = await bootstrap.for_process(settings)
+    settle_gc()  # issue 7: a batch chunk's garbage is collected without rescanning the service itself
 
     def add_servicers(server):
-        servicer = VoucherServicer(process.bus, process.uow_factory, process.queries, process.runtime.clock)
+        servicer = VoucherServicer(process.bus, process.uow_factory, process.queries, process.runtime.clock,
+                                   process.chunk_identities)
         voucher_pb2_grpc.add_VoucherServiceServicer_to_server(servicer, server)
         return [pb.DESCRIPTOR.services_by_name["VoucherService"].full_name]
 

@@ -22,6 +22,7 @@ from voucher_svc.domain.person import Person
 from voucher_svc.domain.presentation import IssuedPresentation, check_presentable, check_presentation, reused
 from voucher_svc.domain.valuation import DEFAULT_VALUATION, ValuationPolicy
 from voucher_svc.service_layer import commands
+from voucher_svc.service_layer.batch_identities import ChunkIdentities
 from voucher_svc.service_layer.funds import FundDirectory
 from voucher_svc.service_layer.presentation import PresentationTokens
 from voucher_svc.service_layer.unit_of_work import VoucherUnitOfWork
@@ -352,18 +353,15 @@ def _chunk_violations(cmd: commands.IssueBatchChunk) -> list[FieldViolation]:
 
 
 async def issue_batch_chunk(cmd: commands.IssueBatchChunk, uow: VoucherUnitOfWork, clock: Clock,
-                            vault: PiiVault) -> ChunkProgress:
+                            chunk_identities: ChunkIdentities) -> ChunkProgress:
     """V1, V4, V5: one chunk of a listed batch in one transaction; bad rows are refused alone.
 
     The persons are identified (validated, sealed, hashed) before the transaction starts, so the
-    batch's lock is held only for the look-up of who already has a voucher and the bulk writes.
+    batch's lock is held only for the look-up of who already has a voucher and the bulk writes; a
+    streamed chunk's were identified while the chunk before it was written (ChunkIdentities).
     """
     require(_chunk_violations(cmd))
-    candidates = []
-    for i, (resident_id, name) in enumerate(cmd.persons):
-        found: list[FieldViolation] = []
-        holder = identify_person(vault, resident_id, name, found)
-        candidates.append(batches.Candidate(cmd.first_row + i, holder, tuple(found)))
+    candidates = chunk_identities.take(cmd)
     async with uow:
         batch = await uow.batches.get(cmd.batch_id.strip(), for_update=True)
         if batch is None:
