@@ -11,13 +11,13 @@ from pathlib import Path
 from ledger_svc.adapters import metrics
 from ledger_svc.adapters.events import to_outgoing
 from ledger_svc.adapters.payments import build_payment_adapters
-from ledger_svc.adapters.statement_spool import bank_statement
+from ledger_svc.adapters import report_exports
+from ledger_svc.adapters.statement_spool import bank_statement, spooled
 from ledger_svc.adapters.statement_files import read_camt053, read_csv
 from ledger_svc.service_layer.bank import PaymentAdapter
 from ledger_svc.adapters.unit_of_work import SqlLedgerUnitOfWork
 from ledger_svc.config import DEFAULT_UNKNOWN_FUND_HOLD, LedgerSettings
-from ledger_svc.service_layer import commands
-from ledger_svc.service_layer.bank_statements import no_bank, reconcile_from_bank
+from ledger_svc.service_layer.bank_statements import no_bank
 from ledger_svc.service_layer.handlers import HANDLERS
 from ledger_svc.service_layer.payouts import PayoutWorker
 from ledger_svc.service_layer.permissions import PERMISSIONS
@@ -33,8 +33,14 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 STATEMENT_READERS = {"csv": read_csv, "camt053": read_camt053}
 
 
-# Commands whose handlers live outside handlers.py (issue 8: reconciliation from the bank's own file).
-MORE_HANDLERS = {commands.ReconcileFromBank: reconcile_from_bank}
+@dataclass(frozen=True)
+class ReportFiles:
+    """How the entrypoint turns reports into files and uploads into spooled files (adapters)."""
+
+    statement_pieces: Callable = report_exports.statement_pieces  # (StatementData, "csv"|"xlsx") -> pieces
+    chart: Callable = report_exports.chart  # (days, fund, "png"|"svg") -> (name, media type, bytes)
+    reconciliation_files: Callable = report_exports.reconciliation_files  # Reconciliation -> (csv, png)
+    spooled: Callable = spooled  # (async chunks, max bytes) -> async context manager of a StatementFile
 
 
 def bootstrap(uow_factory: Callable, clock: Clock | None = None, fingerprint_key: bytes = b"",
@@ -51,7 +57,7 @@ def bootstrap(uow_factory: Callable, clock: Clock | None = None, fingerprint_key
     dependencies = {"clock": clock, "unknown_fund_hold": unknown_fund_hold,
                     "batcher": batcher or TransferBatcher(uow_factory, clock),
                     "statement_readers": STATEMENT_READERS, "fetch_statement": fetch_statement or no_bank}
-    return build_bus(uow_factory, {**HANDLERS, **MORE_HANDLERS}, PERMISSIONS, "ledger", dependencies,
+    return build_bus(uow_factory, HANDLERS, PERMISSIONS, "ledger", dependencies,
                      fingerprint_key)
 
 

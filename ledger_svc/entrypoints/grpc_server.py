@@ -7,10 +7,9 @@ bus; funds, entries and payments become replies.
 from __future__ import annotations
 
 import asyncio
+import functools
 
 from ledger_svc import bootstrap
-from ledger_svc.adapters import report_exports
-from ledger_svc.adapters.statement_spool import spooled
 from ledger_svc.config import LedgerSettings
 from ledger_svc.domain.model import Payee
 from ledger_svc.entrypoints import mappers
@@ -63,14 +62,15 @@ async def _drain(request_iterator) -> None:
         pass
 
 
-RECONCILE_REPLY = Reply.protobuf(pb.ReconcileResponse, mappers.reconcile_response)
-
-
 class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
-    def __init__(self, bus: MessageBus, uow_factory, statement_max_bytes: int = MAX_STATEMENT_BYTES):
+    def __init__(self, bus: MessageBus, uow_factory, statement_max_bytes: int = MAX_STATEMENT_BYTES,
+                 files: bootstrap.ReportFiles | None = None):
         self._bus = bus
         self._uow = uow_factory
         self._statement_max_bytes = statement_max_bytes
+        self._files = files or bootstrap.ReportFiles()
+        self._reconcile_reply = Reply.protobuf(pb.ReconcileResponse, functools.partial(
+            mappers.reconcile_response, report_files=self._files.reconciliation_files))
 
     async def _fund_message(self, fund_code: str) -> pb.Fund:
         async with self._uow(read_only=True) as uow:
@@ -207,7 +207,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         yield pb.FundStatementPart(statement=mappers.fund_statement(data.statement))
         if fmt is None:
             return
-        pieces = report_exports.statement_pieces(data, fmt)
+        pieces = self._files.statement_pieces(data, fmt)
         # Made in a worker thread, one chunk at a time: a year of transfers must not stall the loop.
         while (piece := await asyncio.to_thread(next, pieces, None)) is not None:
             yield pb.FundStatementPart(chunk=mappers.file_chunk(piece))
@@ -220,7 +220,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         report_queries.check_period(request.fund_code, from_day, to_day, violations)
         require(violations)
         days = await report_queries.fund_chart(self._uow(read_only=True), request.fund_code, from_day, to_day)
-        name, media_type, data = await asyncio.to_thread(report_exports.chart, days, request.fund_code, fmt)
+        name, media_type, data = await asyncio.to_thread(self._files.chart, days, request.fund_code, fmt)
         return pb.GetFundChartResponse(file_name=name, media_type=media_type, data=data,
                                        days=[mappers.day_figures(d) for d in days])
 
@@ -253,10 +253,10 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
                                           "bytes", field="chunk")
                 yield message.chunk
 
-        async with spooled(chunks(), self._statement_max_bytes) as statement:
+        async with self._files.spooled(chunks(), self._statement_max_bytes) as statement:
             return await self._bus.handle(commands.ReconcileStatement(
                 actor=actor.for_request(first.request_id.strip()), fund_code=first.fund_code, day=day,
-                format=fmt, content=statement), reply=RECONCILE_REPLY)
+                format=fmt, content=statement), reply=self._reconcile_reply)
 
     async def ReconcileFromBank(self, request, context):
         violations: list[FieldViolation] = []
@@ -265,7 +265,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         # Not kept per request id: it fetches the bank's file again and changes nothing done already.
         result = await self._bus.handle(commands.ReconcileFromBank(actor=caller(request), fund_code=request.fund_code,
                                                                    day=day))
-        return await asyncio.to_thread(mappers.reconcile_response, result)
+        return await asyncio.to_thread(mappers.reconcile_response, result, self._files.reconciliation_files)
 
 
 def on_payout_requested(envelope: events_pb2.EventEnvelope):

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from ledger_svc.adapters import report_exports
 from ledger_svc.domain import reports
 from ledger_svc.domain import transfers as engine
 from ledger_svc.domain.model import (
@@ -156,9 +155,9 @@ def day_figures(d: reports.DayFigures) -> pb.DayFigures:
                          returned=d.returned)
 
 
-def reconcile_response(result: ReconcileResult) -> pb.ReconcileResponse:
+def reconcile_response(result: ReconcileResult, report_files) -> pb.ReconcileResponse:
     """The summary per category, the payouts resolved, the unexplained items with what to do, and
-    the report files (CSV and PNG chart) as bytes."""
+    the report files (CSV and PNG chart, made by ``report_files(reconciliation)``) as bytes."""
     rec = result.reconciliation
     items = []
     for f in rec.unexplained()[:MAX_LISTED_ITEMS]:
@@ -172,7 +171,7 @@ def reconcile_response(result: ReconcileResult) -> pb.ReconcileResponse:
             statement_amount_fen=line.amount_fen if line is not None else 0,
             has_ledger=payout is not None, has_statement=line is not None,
             ledger_state=payout.state if payout is not None else "", what_to_do_zh=todo.zh, what_to_do_en=todo.en))
-    report_csv, report_chart = report_exports.reconciliation_files(rec)
+    report_csv, report_chart = report_files(rec)
     return pb.ReconcileResponse(
         fund_code=rec.fund_code, day=to_date(rec.day),
         summary=[pb.ReconcileCategory(category=c.value, explained=c.explained, count=s.count,

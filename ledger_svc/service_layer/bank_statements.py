@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 
 from ledger_svc.service_layer import commands
-from ledger_svc.service_layer.handlers import reconcile_statement
 from ledger_svc.service_layer.reconciliation import ReconcileResult, StatementReader
 from ledger_svc.service_layer.unit_of_work import LedgerUnitOfWork
 from skillpay import fields
@@ -31,8 +30,10 @@ def no_bank(fund_code: str, day: date):
 
 async def reconcile_from_bank(cmd: commands.ReconcileFromBank, uow: LedgerUnitOfWork, clock: Clock,
                               statement_readers: Mapping[str, StatementReader],
-                              fetch_statement: StatementFetcher) -> ReconcileResult:
-    """F3, C7, X2: the bank's own statement file against the fund's payouts of the day."""
+                              fetch_statement: StatementFetcher, reconcile_statement: Callable) -> ReconcileResult:
+    """F3, C7, X2: the bank's own statement file against the fund's payouts of the day.
+
+    ``reconcile_statement`` is the ReconcileStatement handler (handlers.py), which does the rest."""
     violations: list[FieldViolation] = []
     fund_code = fields.FUND_CODE.check(cmd.fund_code, "fund_code", violations)
     if cmd.day is None:
