@@ -254,8 +254,7 @@ def reconcile(
     rid = request_id or uuid.uuid4().hex
 
     def upload():
-        yield pb.ReconcileStatementRequest(header=pb.StatementUploadHeader(
-            request_id=rid, fund_code=fund, day=booking_day, format=formats[fmt]))
+        yield pb.ReconcileStatementRequest(request_id=rid, fund_code=fund, day=booking_day, format=formats[fmt])
         with open(file, "rb") as f:
             while block := f.read(UPLOAD_CHUNK):
                 yield pb.ReconcileStatementRequest(chunk=block)
