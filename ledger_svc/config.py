@@ -22,3 +22,6 @@ class LedgerSettings(ServiceSettings):
     # How long a payout from a fund this ledger does not know waits for finance to open it before it
     # fails with that reason (see handlers._try_commit_funds for why it does not fail at once).
     unknown_fund_hold_s: float = Field(default=DEFAULT_UNKNOWN_FUND_HOLD.total_seconds(), ge=0, le=30 * 24 * 3600)
+    # The largest bank statement file ReconcileStatement / ReconcileFromBank accept (512 MiB: a
+    # million camt.053 entries are about 300 MB); larger ones are refused with INVALID_ARGUMENT.
+    statement_max_bytes: int = Field(default=512 * 1024 * 1024, ge=1, le=512 * 1024 * 1024)

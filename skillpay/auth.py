@@ -199,9 +199,38 @@ class _AttachIdentityToStreams(grpc.aio.StreamStreamClientInterceptor):
         return await continuation(details, request_iterator)
 
 
+class _AttachIdentityToServerStreams(grpc.aio.UnaryStreamClientInterceptor):
+    """The same for server streams (a report's file in chunks)."""
+
+    def __init__(self, identity: Identity):
+        self._identity = identity
+
+    async def intercept_unary_stream(self, continuation, client_call_details, request):
+        metadata = list(client_call_details.metadata or ())
+        if not any(k == METADATA_KEY for k, _ in metadata):
+            metadata.extend(self._identity.metadata())
+        details = client_call_details._replace(metadata=grpc.aio.Metadata(*metadata))
+        return await continuation(details, request)
+
+
+class _AttachIdentityToClientStreams(grpc.aio.StreamUnaryClientInterceptor):
+    """The same for client streams (an uploaded file)."""
+
+    def __init__(self, identity: Identity):
+        self._identity = identity
+
+    async def intercept_stream_unary(self, continuation, client_call_details, request_iterator):
+        metadata = list(client_call_details.metadata or ())
+        if not any(k == METADATA_KEY for k, _ in metadata):
+            metadata.extend(self._identity.metadata())
+        details = client_call_details._replace(metadata=grpc.aio.Metadata(*metadata))
+        return await continuation(details, request_iterator)
+
+
 def authenticated_channel(target: str, identity: Identity, options=None) -> grpc.aio.Channel:
     from skillpay import tracing
 
     # Tracing adds its interceptor only when it is on (configure it before making channels).
     return grpc.aio.insecure_channel(target, options=options, interceptors=[
-        *tracing.client_interceptors(), _AttachIdentity(identity), _AttachIdentityToStreams(identity)])
+        *tracing.client_interceptors(), _AttachIdentity(identity), _AttachIdentityToStreams(identity),
+        _AttachIdentityToServerStreams(identity), _AttachIdentityToClientStreams(identity)])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import (
     String,
@@ -449,3 +449,36 @@ class SqlTransferRepository:
             if stored.get(account_id) != expected:
                 differences.append(engine.BalanceDifference(account_id, stored.get(account_id), expected))
         return differences, len(stored), count
+
+    # -- reports (issue 8): a fund's accounts and transfers over a period, read in one snapshot ------
+    async def read_snapshot(self) -> None:
+        """Let the rest of this read-only transaction see one snapshot, so a statement's opening,
+        transfers and closing agree even while batches commit: REPEATABLE READ on PostgreSQL (the
+        transaction's first statement); a SQLite read transaction already is one snapshot."""
+        if self._pg:
+            await self._conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+
+    async def all_accounts(self) -> list[engine.Account]:
+        """Every account of every fund, by id (the trial balance)."""
+        return [_account(r) for r in await self._conn.execute(select(ledger_accounts).order_by(ledger_accounts.c.id))]
+
+    async def accounts_before(self, ledger: str, instant: datetime) -> list[engine.Account]:
+        """The fund's accounts as they stood just before ``instant``: from its transfers stamped
+        before it (one stamped exactly at ``instant`` is not in, as a Shanghai day opens at midnight)."""
+        now = await self.ledger_accounts(ledger)
+        # Stored with microseconds: "at or before one microsecond earlier" is "before".
+        totals = await self.balances_as_of([a.id for a in now], instant - timedelta(microseconds=1))
+        return [engine.Account(a.id, a.ledger, a.role, a.flags, *totals.get(a.id, (0, 0, 0, 0))) for a in now]
+
+    async def ledger_transfers(self, ledger: str, start: datetime, end: datetime) -> list[engine.Transfer]:
+        """The fund's transfers stamped in [start, end), in the order they were written."""
+        rows = await self._conn.execute(
+            select(transfers).where(transfers.c.ledger == ledger,
+                                    transfers.c.timestamp >= start.astimezone(timezone.utc),
+                                    transfers.c.timestamp < end.astimezone(timezone.utc))
+            .order_by(transfers.c.seq))
+        return [_transfer(r) for r in rows]
+
+    async def transfers_by_id(self, ids: Iterable[str]) -> dict[str, engine.Transfer]:
+        """Stored transfers by id (those that do not exist are left out)."""
+        return await self._transfers(ids)

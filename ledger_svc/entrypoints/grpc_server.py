@@ -6,13 +6,18 @@ bus; funds, entries and payments become replies.
 
 from __future__ import annotations
 
+import asyncio
+import functools
+
 from ledger_svc import bootstrap
 from ledger_svc.config import LedgerSettings
 from ledger_svc.domain.model import Payee
 from ledger_svc.entrypoints import mappers
 from ledger_svc.service_layer import commands
+from ledger_svc.service_layer import reports as report_queries
+from ledger_svc.service_layer.reconciliation import MAX_STATEMENT_BYTES
 from skillpay import fields
-from skillpay.errors import FieldViolation, InvalidArgument, NotFound, require
+from skillpay.errors import DomainError, FieldViolation, InvalidArgument, NotFound, require
 from skillpay.events.v1 import events_pb2
 from skillpay.grpc_server import caller, list_audit_records
 from skillpay.kafka import CLAIM_EVENTS, LEDGER_EVENTS, actor_for_event
@@ -20,7 +25,7 @@ from skillpay.ledger.v1 import ledger_pb2 as pb
 from skillpay.ledger.v1 import ledger_pb2_grpc
 from skillpay.messagebus import MessageBus, Reply
 from skillpay.paging import bound_scope, decode_token, encode_token, page_size, split_page
-from skillpay.service_runtime import from_ts, main_for, run_service
+from skillpay.service_runtime import from_date, from_ts, main_for, run_service
 
 MAX_ACCOUNT_IDS = 500
 
@@ -33,10 +38,39 @@ def _account_ids(values, violations: list[FieldViolation], field: str = "account
             for i, v in enumerate(values[:MAX_ACCOUNT_IDS])]
 
 
+def _day(message, name: str, violations: list[FieldViolation]):
+    """A google.type.Date field as a date (None when unset); a bad one is a violation naming it."""
+    try:
+        return from_date(getattr(message, name), message.HasField(name), name)
+    except InvalidArgument as bad:
+        violations.extend(bad.violations)
+        return None
+
+
+def _known(value: int, table: dict, name: str, violations: list[FieldViolation], allow_unset: bool = False):
+    if value in table:
+        return table[value]
+    if not (allow_unset and value == 0):
+        violations.append(FieldViolation(name, "is not one of the formats this RPC offers"))
+    return None
+
+
+async def _drain(request_iterator) -> None:
+    """Read what a refused upload still sends, so its client gets the reason rather than a broken
+    stream (grpc/grpc#36066, see skillpay.grpc_server._first_message)."""
+    async for _ in request_iterator:
+        pass
+
+
 class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
-    def __init__(self, bus: MessageBus, uow_factory):
+    def __init__(self, bus: MessageBus, uow_factory, statement_max_bytes: int = MAX_STATEMENT_BYTES,
+                 files: bootstrap.ReportFiles | None = None):
         self._bus = bus
         self._uow = uow_factory
+        self._statement_max_bytes = statement_max_bytes
+        self._files = files or bootstrap.ReportFiles()
+        self._reconcile_reply = Reply.protobuf(pb.ReconcileResponse, functools.partial(
+            mappers.reconcile_response, report_files=self._files.reconciliation_files))
 
     async def _fund_message(self, fund_code: str) -> pb.Fund:
         async with self._uow(read_only=True) as uow:
@@ -157,6 +191,83 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         return mappers.verification(differences, accounts_checked, transfers_checked)
 
 
+    # -- reports (issue 8) ------------------------------------------------------------------------
+    async def GetTrialBalance(self, request, context):
+        self._bus.authorize(caller(), "GetTrialBalance")
+        return mappers.trial_balance(await report_queries.trial_balance(self._uow(read_only=True)))
+
+    async def GetFundStatement(self, request, context):
+        self._bus.authorize(caller(), "GetFundStatement")
+        violations: list[FieldViolation] = []
+        from_day, to_day = _day(request, "from_day", violations), _day(request, "to_day", violations)
+        fmt = _known(request.format, mappers.REPORT_FORMAT_FROM_PB, "format", violations, allow_unset=True)
+        report_queries.check_period(request.fund_code, from_day, to_day, violations)
+        require(violations)
+        data = await report_queries.fund_statement(self._uow(read_only=True), request.fund_code, from_day, to_day)
+        yield pb.FundStatementPart(statement=mappers.fund_statement(data.statement))
+        if fmt is None:
+            return
+        pieces = self._files.statement_pieces(data, fmt)
+        # Made in a worker thread, one chunk at a time: a year of transfers must not stall the loop.
+        while (piece := await asyncio.to_thread(next, pieces, None)) is not None:
+            yield pb.FundStatementPart(chunk=mappers.file_chunk(piece))
+
+    async def GetFundChart(self, request, context):
+        self._bus.authorize(caller(), "GetFundChart")
+        violations: list[FieldViolation] = []
+        from_day, to_day = _day(request, "from_day", violations), _day(request, "to_day", violations)
+        fmt = _known(request.format, mappers.CHART_FORMAT_FROM_PB, "format", violations)
+        report_queries.check_period(request.fund_code, from_day, to_day, violations)
+        require(violations)
+        days = await report_queries.fund_chart(self._uow(read_only=True), request.fund_code, from_day, to_day)
+        name, media_type, data = await asyncio.to_thread(self._files.chart, days, request.fund_code, fmt)
+        return pb.GetFundChartResponse(file_name=name, media_type=media_type, data=data,
+                                       days=[mappers.day_figures(d) for d in days])
+
+    # -- reconciliation (issue 8) -------------------------------------------------------------------
+    async def ReconcileStatement(self, request_iterator, context):
+        first = await anext(aiter(request_iterator), None)
+        try:
+            # Checked once the first message is in (a stream refused before it has written
+            # anything would see INTERNAL instead of the reason).
+            actor = self._bus.authorize(caller(), "ReconcileStatement")
+            if first is None:
+                raise InvalidArgument("the upload is empty: the first message names fund, day and format",
+                                      field="fund_code")
+            violations: list[FieldViolation] = []
+            fields.FUND_CODE.check(first.fund_code, "fund_code", violations)
+            day = _day(first, "day", violations)
+            if not first.HasField("day"):
+                violations.append(FieldViolation("day", "is required (an Asia/Shanghai calendar day)"))
+            fmt = _known(first.format, mappers.STATEMENT_FORMAT_FROM_PB, "format", violations)
+            require(violations)
+        except DomainError:
+            await _drain(request_iterator)
+            raise
+
+        async def chunks():
+            yield first.chunk
+            async for message in request_iterator:
+                if message.request_id or message.fund_code or message.HasField("day") or message.format:
+                    raise InvalidArgument("only the first message names the statement; the others carry its "
+                                          "bytes", field="chunk")
+                yield message.chunk
+
+        async with self._files.spooled(chunks(), self._statement_max_bytes) as statement:
+            return await self._bus.handle(commands.ReconcileStatement(
+                actor=actor.for_request(first.request_id.strip()), fund_code=first.fund_code, day=day,
+                format=fmt, content=statement), reply=self._reconcile_reply)
+
+    async def ReconcileFromBank(self, request, context):
+        violations: list[FieldViolation] = []
+        day = _day(request, "day", violations)
+        require(violations)
+        # Not kept per request id: it fetches the bank's file again and changes nothing done already.
+        result = await self._bus.handle(commands.ReconcileFromBank(actor=caller(request), fund_code=request.fund_code,
+                                                                   day=day))
+        return await asyncio.to_thread(mappers.reconcile_response, result, self._files.reconciliation_files)
+
+
 def on_payout_requested(envelope: events_pb2.EventEnvelope):
     e = events_pb2.PayoutRequested.FromString(envelope.payload)
     return commands.RequestPayout(
@@ -174,7 +285,8 @@ async def start(settings: LedgerSettings) -> None:
     process = await bootstrap.for_process(settings)
 
     def add_servicers(server):
-        ledger_pb2_grpc.add_LedgerServiceServicer_to_server(LedgerServicer(process.bus, process.uow_factory), server)
+        servicer = LedgerServicer(process.bus, process.uow_factory, process.runtime.settings.statement_max_bytes)
+        ledger_pb2_grpc.add_LedgerServiceServicer_to_server(servicer, server)
         return [pb.DESCRIPTOR.services_by_name["LedgerService"].full_name]
 
     try:

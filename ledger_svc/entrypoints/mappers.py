@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from ledger_svc.domain import reports
 from ledger_svc.domain import transfers as engine
 from ledger_svc.domain.model import (
     Fund,
@@ -9,8 +10,10 @@ from ledger_svc.domain.model import (
     Payment,
     PaymentState,
 )
+from ledger_svc.domain.reconciliation import WHAT_TO_DO
+from ledger_svc.service_layer.reconciliation import ReconcileResult
 from skillpay.ledger.v1 import ledger_pb2 as pb
-from skillpay.service_runtime import ts
+from skillpay.service_runtime import to_date, ts
 
 FUND_TYPE = {t: getattr(pb, f"FUND_TYPE_{t.name}") for t in FundType}
 FUND_TYPE_FROM_PB = {v: k for k, v in FUND_TYPE.items()}
@@ -91,3 +94,90 @@ def verification(differences, accounts_checked: int, transfers_checked: int) -> 
         differences=[pb.BalanceDifference(account_id=d.account_id, stored=balance(d.account_id, d.stored),
                                           recomputed=balance(d.account_id, d.recomputed)) for d in differences],
         accounts_checked=accounts_checked, transfers_checked=transfers_checked)
+
+
+# -- reports and reconciliation (issue 8) ------------------------------------------------------
+REPORT_FORMAT_FROM_PB = {pb.REPORT_FORMAT_CSV: "csv", pb.REPORT_FORMAT_XLSX: "xlsx"}
+CHART_FORMAT_FROM_PB = {pb.CHART_FORMAT_UNSPECIFIED: "png", pb.CHART_FORMAT_PNG: "png", pb.CHART_FORMAT_SVG: "svg"}
+STATEMENT_FORMAT_FROM_PB = {pb.STATEMENT_FORMAT_CSV: "csv", pb.STATEMENT_FORMAT_CAMT053: "camt053"}
+# The unexplained items listed in a ReconcileResponse; the CSV report lists every one.
+MAX_LISTED_ITEMS = 1000
+
+
+def difference(d: reports.Difference) -> pb.ReportDifference:
+    return pb.ReportDifference(rule=d.rule, kind=d.kind, ledger=d.ledger, account_id=d.account_id, amount=d.amount,
+                               description=d.description)
+
+
+def _ledger_totals(t: reports.LedgerTotals) -> pb.LedgerTotals:
+    return pb.LedgerTotals(ledger=t.ledger, debits_posted=t.debits_posted, credits_posted=t.credits_posted,
+                           debits_pending=t.debits_pending, credits_pending=t.credits_pending, balanced=t.balanced)
+
+
+def trial_balance(tb: reports.TrialBalance) -> pb.GetTrialBalanceResponse:
+    return pb.GetTrialBalanceResponse(
+        accounts=[pb.TrialBalanceLine(account_id=b.account_id, ledger=b.ledger, role=b.role.value,
+                                      debits_pending=b.debits_pending, debits_posted=b.debits_posted,
+                                      credits_pending=b.credits_pending, credits_posted=b.credits_posted,
+                                      balance=b.balance, pending=b.pending) for b in tb.accounts],
+        funds=[_ledger_totals(t) for t in tb.ledgers], overall=_ledger_totals(tb.overall), balanced=tb.balanced,
+        differences=[difference(d) for d in tb.differences])
+
+
+def _position(p: reports.FundPosition) -> pb.FundPosition:
+    return pb.FundPosition(funds_held=p.funds_held, appropriated=p.appropriated, available=p.available,
+                           commitments=p.commitments, free_to_commit=p.free_to_commit, payables=p.payables,
+                           in_transit=p.in_transit, disbursed=p.disbursed, returned=p.returned, recovered=p.recovered)
+
+
+def fund_statement(s: reports.FundStatement) -> pb.FundStatement:
+    m = s.movements
+    return pb.FundStatement(
+        fund_code=s.fund, from_day=to_date(s.period_start), to_day=to_date(s.period_end), starts_at=ts(s.starts_at),
+        ends_at=ts(s.ends_at), opening=_position(s.opening), closing=_position(s.closing),
+        movements=pb.FundMovements(
+            appropriations=m.appropriations, commitments_created=m.commitments_created,
+            commitments_posted=m.commitments_posted, commitments_released=m.commitments_released,
+            submitted=m.submitted, disbursed=m.disbursed, failed=m.failed, released=m.released, returned=m.returned,
+            recovered=m.recovered, other_held=m.other_held, other_in_transit=m.other_in_transit,
+            other_count=m.other_count),
+        by_code=[pb.CodeTotal(code=int(c.code), count=c.count, posted=c.posted, pending=c.pending, voided=c.voided)
+                 for c in s.by_code],
+        transfer_count=s.transfer_count, balanced=s.balanced, differences=[difference(d) for d in s.differences])
+
+
+def file_chunk(piece) -> pb.FileChunk:
+    return pb.FileChunk(file_name=piece.file_name, media_type=piece.media_type, data=piece.data, last=piece.last)
+
+
+def day_figures(d: reports.DayFigures) -> pb.DayFigures:
+    return pb.DayFigures(day=to_date(d.day), disbursed=d.disbursed, in_transit=d.in_transit, released=d.released,
+                         returned=d.returned)
+
+
+def reconcile_response(result: ReconcileResult, report_files) -> pb.ReconcileResponse:
+    """The summary per category, the payouts resolved, the unexplained items with what to do, and
+    the report files (CSV and PNG chart, made by ``report_files(reconciliation)``) as bytes."""
+    rec = result.reconciliation
+    items = []
+    for f in rec.unexplained()[:MAX_LISTED_ITEMS]:
+        payout, line = f.payout, f.line
+        todo = WHAT_TO_DO[f.category]
+        items.append(pb.UnexplainedItem(
+            category=f.category.value, payment_id=f.payout_id,
+            bank_ref=line.bank_ref if line is not None else (payout.bank_ref if payout is not None else ""),
+            statement_line=line.line if line is not None else 0,
+            ledger_amount_fen=payout.amount_fen if payout is not None else 0,
+            statement_amount_fen=line.amount_fen if line is not None else 0,
+            has_ledger=payout is not None, has_statement=line is not None,
+            ledger_state=payout.state if payout is not None else "", what_to_do_zh=todo.zh, what_to_do_en=todo.en))
+    report_csv, report_chart = report_files(rec)
+    return pb.ReconcileResponse(
+        fund_code=rec.fund_code, day=to_date(rec.day),
+        summary=[pb.ReconcileCategory(category=c.value, explained=c.explained, count=s.count,
+                                      ledger_amount_fen=s.ledger_fen, statement_amount_fen=s.statement_fen)
+                 for c, s in rec.summary().items()],
+        settled_payment_ids=result.settled_ids, returned_payment_ids=result.returned_ids,
+        skipped_payment_ids=result.skipped_ids, unexplained_count=result.unexplained, unexplained=items,
+        other_fund_lines=rec.other_fund_lines, other_day_lines=rec.other_day_lines,
+        report_csv=file_chunk(report_csv), report_chart=file_chunk(report_chart))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 
 from ledger_svc.domain.model import FundType, Payee
 from ledger_svc.domain.transfers import Transfer
@@ -68,17 +69,42 @@ class ApplyBankStatus(Command):
     failure_reason: str = ""
 
 
+@dataclass(frozen=True)
+class StatementFile:
+    """A statement file on disk (an upload spooled by the entrypoint, or the bank's file fetched by
+    the ledger), read from its path as a stream. Its text, which the bus's request fingerprint
+    uses, is its SHA-256 and size: the same file gives the same fingerprint, and a 500 MB file is
+    never hex-encoded into one."""
+
+    path: Path
+    size: int
+    sha256: str
+
+    def __str__(self) -> str:
+        return f"sha256:{self.sha256}:{self.size}"
+
+
 @dataclass(frozen=True, kw_only=True)
 class ReconcileStatement(Command):
     """The bank's statement of one fund source and day, matched against the ledger's payouts (issue 8).
 
-    ``format`` is "csv" or "camt053" (docs/bank_statement_formats.md); ``content`` the file's bytes.
+    ``format`` is "csv" or "camt053" (docs/bank_statement_formats.md); ``content`` the file's bytes,
+    or the file itself (:class:`StatementFile`).
     """
 
     fund_code: str
     day: date
     format: str
-    content: bytes = field(repr=False)
+    content: bytes | StatementFile = field(repr=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReconcileFromBank(Command):
+    """ReconcileStatement with the statement file the ledger fetches from the bank itself (its CSV
+    layout, the fund's lines of ``day``)."""
+
+    fund_code: str
+    day: date | None
 
 
 @dataclass(frozen=True, kw_only=True)

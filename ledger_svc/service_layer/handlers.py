@@ -8,7 +8,7 @@ from datetime import timedelta
 from ledger_svc.domain import model
 from ledger_svc.domain.model import Fund, InsufficientFunds, Payment, PaymentState
 from ledger_svc.domain.transfers import MAX_AMOUNT_FEN, TransferCode, TransferResult, fund_accounts
-from ledger_svc.service_layer import commands, reconciliation
+from ledger_svc.service_layer import bank_statements, commands, reconciliation
 from ledger_svc.service_layer.transfer_batcher import MAX_BATCH, TransferBatcher
 from ledger_svc.service_layer.unit_of_work import LedgerUnitOfWork
 from skillpay.clock import Clock
@@ -193,6 +193,13 @@ async def reconcile_statement(cmd: commands.ReconcileStatement, uow: LedgerUnitO
                               statement_readers: dict) -> reconciliation.ReconcileResult:
     """The bank's statement of a fund and day against its payouts (F3, C7, X2); see service_layer/reconciliation.py."""
     return await reconciliation.reconcile_statement(cmd, uow, clock, statement_readers, apply_bank_status)
+
+
+async def reconcile_from_bank(cmd: commands.ReconcileFromBank, uow: LedgerUnitOfWork, clock: Clock,
+                              statement_readers: dict, fetch_statement) -> reconciliation.ReconcileResult:
+    """The same with the bank's own statement file, fetched by the ledger; see service_layer/bank_statements.py."""
+    return await bank_statements.reconcile_from_bank(cmd, uow, clock, statement_readers, fetch_statement,
+                                                     reconcile_statement)
 def transfer_violations(transfers) -> list[FieldViolation]:
     """Every field of every transfer that is malformed (too long, characters not allowed, an amount
     out of range, an unknown code), named by its place, never its value. What is well formed but
@@ -233,5 +240,6 @@ HANDLERS = {
     commands.MarkInDoubt: mark_in_doubt,
     commands.ApplyBankStatus: apply_bank_status,
     commands.ReconcileStatement: reconcile_statement,
+    commands.ReconcileFromBank: reconcile_from_bank,
     commands.CreateTransfers: create_transfers,
 }

@@ -17,6 +17,7 @@ PERMISSIONS: dict[str, frozenset[ActorKind]] = {
     "MarkInDoubt": SERVICE_ONLY,
     "ApplyBankStatus": SERVICE_ONLY,
     "ReconcileStatement": frozenset({FINANCE, SERVICE}),
+    "ReconcileFromBank": frozenset({FINANCE, SERVICE}),
     # the transfer engine (issue 8): money moves for finance and the ledger's own callers
     "CreateTransfers": frozenset({FINANCE, SERVICE}),
     # queries
@@ -30,6 +31,10 @@ PERMISSIONS: dict[str, frozenset[ActorKind]] = {
     "GetAccountHistory": frozenset({FINANCE, ADMIN, REVIEWER, SERVICE}),
     "GetBalancesAsOf": frozenset({FINANCE, ADMIN, REVIEWER, SERVICE}),
     "VerifyLedger": frozenset({FINANCE, ADMIN}),
+    # reports (issue 8): for the finance department and administrators
+    "GetTrialBalance": frozenset({FINANCE, ADMIN}),
+    "GetFundStatement": frozenset({FINANCE, ADMIN}),
+    "GetFundChart": frozenset({FINANCE, ADMIN}),
     # operations (skillpay.ops.v1.Operations): events the consumer parked
     "ListParkedEvents": frozenset({ADMIN}),
     "ReplayParkedEvent": frozenset({ADMIN}),

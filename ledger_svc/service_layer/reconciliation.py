@@ -61,7 +61,7 @@ def _settled_at(booking_date: date, clock: Clock) -> datetime:
     return min(end_of_day, clock.now())
 
 
-def _read(reader: StatementReader, content: bytes) -> list[StatementLine]:
+def _read(reader: StatementReader, content) -> list[StatementLine]:
     with collector_paused():
         return list(reader(content))
 
@@ -80,16 +80,18 @@ async def reconcile_statement(cmd: commands.ReconcileStatement, uow: LedgerUnitO
     reader = statement_readers.get(cmd.format) if isinstance(cmd.format, str) else None
     if reader is None:
         violations.append(FieldViolation("format", f"must be one of {', '.join(sorted(statement_readers))}"))
-    if not isinstance(cmd.content, (bytes, bytearray)):
+    # A StatementFile (spooled to disk) is read from its path, streaming; bytes are read as they are.
+    spooled = isinstance(cmd.content, commands.StatementFile)
+    if not spooled and not isinstance(cmd.content, (bytes, bytearray)):
         violations.append(FieldViolation("content", "must be the statement file's bytes"))
-    elif not cmd.content:
+    elif not (cmd.content.size if spooled else cmd.content):
         violations.append(FieldViolation("content", "is required"))
-    elif len(cmd.content) > MAX_STATEMENT_BYTES:
+    elif (cmd.content.size if spooled else len(cmd.content)) > MAX_STATEMENT_BYTES:
         violations.append(FieldViolation("content", f"must be at most {MAX_STATEMENT_BYTES} bytes"))
     require(violations)
 
     # Read in a worker thread: a large file must not stall the service's event loop.
-    lines = await asyncio.to_thread(_read, reader, bytes(cmd.content))
+    lines = await asyncio.to_thread(_read, reader, cmd.content.path if spooled else bytes(cmd.content))
     named = {line.payment_id for line in lines if line.fund_source == fund_code and line.booking_date == cmd.day}
 
     async with uow:

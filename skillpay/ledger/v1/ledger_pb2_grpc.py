@@ -100,6 +100,31 @@ class LedgerServiceStub:
                 request_serializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.VerifyLedgerRequest.SerializeToString,
                 response_deserializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.VerifyLedgerResponse.FromString,
                 _registered_method=True)
+        self.GetTrialBalance = channel.unary_unary(
+                '/skillpay.ledger.v1.LedgerService/GetTrialBalance',
+                request_serializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.GetTrialBalanceRequest.SerializeToString,
+                response_deserializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.GetTrialBalanceResponse.FromString,
+                _registered_method=True)
+        self.GetFundStatement = channel.unary_stream(
+                '/skillpay.ledger.v1.LedgerService/GetFundStatement',
+                request_serializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.GetFundStatementRequest.SerializeToString,
+                response_deserializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.FundStatementPart.FromString,
+                _registered_method=True)
+        self.GetFundChart = channel.unary_unary(
+                '/skillpay.ledger.v1.LedgerService/GetFundChart',
+                request_serializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.GetFundChartRequest.SerializeToString,
+                response_deserializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.GetFundChartResponse.FromString,
+                _registered_method=True)
+        self.ReconcileStatement = channel.stream_unary(
+                '/skillpay.ledger.v1.LedgerService/ReconcileStatement',
+                request_serializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.ReconcileStatementRequest.SerializeToString,
+                response_deserializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.ReconcileResponse.FromString,
+                _registered_method=True)
+        self.ReconcileFromBank = channel.unary_unary(
+                '/skillpay.ledger.v1.LedgerService/ReconcileFromBank',
+                request_serializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.ReconcileFromBankRequest.SerializeToString,
+                response_deserializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.ReconcileResponse.FromString,
+                _registered_method=True)
 
 
 class LedgerServiceServicer:
@@ -191,6 +216,46 @@ class LedgerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetTrialBalance(self, request, context):
+        """Reports (issue 8, F1-F3, C8). Every fund's books and all funds together: debits equal
+        credits (F1), no account flagged against overdraft overdrawn (F2).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetFundStatement(self, request, context):
+        """A fund's statement for Asia/Shanghai days from_day..to_day (both included, at most 400
+        days): the first message holds the figures; with format CSV or XLSX the next messages carry
+        the file(s), in chunks of at most 1 MiB, in order (a year of transfers does not fit one message).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetFundChart(self, request, context):
+        """The fund's payouts per Shanghai day (disbursed, in transit, failed/released, returned) as a chart.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReconcileStatement(self, request_iterator, context):
+        """Reconciliation (F3, C7, X2): the bank's statement of one fund and day against the ledger's
+        payouts. Upload: the first message names fund, day and format, then the file's bytes follow
+        in chunks (each at most 1 MiB, the whole at most 512 MiB).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReconcileFromBank(self, request, context):
+        """The same, with the statement file the ledger fetches from the bank itself.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LedgerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -258,6 +323,31 @@ def add_LedgerServiceServicer_to_server(servicer, server):
                     servicer.VerifyLedger,
                     request_deserializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.VerifyLedgerRequest.FromString,
                     response_serializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.VerifyLedgerResponse.SerializeToString,
+            ),
+            'GetTrialBalance': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTrialBalance,
+                    request_deserializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.GetTrialBalanceRequest.FromString,
+                    response_serializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.GetTrialBalanceResponse.SerializeToString,
+            ),
+            'GetFundStatement': grpc.unary_stream_rpc_method_handler(
+                    servicer.GetFundStatement,
+                    request_deserializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.GetFundStatementRequest.FromString,
+                    response_serializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.FundStatementPart.SerializeToString,
+            ),
+            'GetFundChart': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetFundChart,
+                    request_deserializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.GetFundChartRequest.FromString,
+                    response_serializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.GetFundChartResponse.SerializeToString,
+            ),
+            'ReconcileStatement': grpc.stream_unary_rpc_method_handler(
+                    servicer.ReconcileStatement,
+                    request_deserializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.ReconcileStatementRequest.FromString,
+                    response_serializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.ReconcileResponse.SerializeToString,
+            ),
+            'ReconcileFromBank': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReconcileFromBank,
+                    request_deserializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.ReconcileFromBankRequest.FromString,
+                    response_serializer=skillpay_dot_ledger_dot_v1_dot_ledger__pb2.ReconcileResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -611,6 +701,141 @@ class LedgerService:
             '/skillpay.ledger.v1.LedgerService/VerifyLedger',
             skillpay_dot_ledger_dot_v1_dot_ledger__pb2.VerifyLedgerRequest.SerializeToString,
             skillpay_dot_ledger_dot_v1_dot_ledger__pb2.VerifyLedgerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTrialBalance(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.ledger.v1.LedgerService/GetTrialBalance',
+            skillpay_dot_ledger_dot_v1_dot_ledger__pb2.GetTrialBalanceRequest.SerializeToString,
+            skillpay_dot_ledger_dot_v1_dot_ledger__pb2.GetTrialBalanceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetFundStatement(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/skillpay.ledger.v1.LedgerService/GetFundStatement',
+            skillpay_dot_ledger_dot_v1_dot_ledger__pb2.GetFundStatementRequest.SerializeToString,
+            skillpay_dot_ledger_dot_v1_dot_ledger__pb2.FundStatementPart.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetFundChart(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.ledger.v1.LedgerService/GetFundChart',
+            skillpay_dot_ledger_dot_v1_dot_ledger__pb2.GetFundChartRequest.SerializeToString,
+            skillpay_dot_ledger_dot_v1_dot_ledger__pb2.GetFundChartResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReconcileStatement(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/skillpay.ledger.v1.LedgerService/ReconcileStatement',
+            skillpay_dot_ledger_dot_v1_dot_ledger__pb2.ReconcileStatementRequest.SerializeToString,
+            skillpay_dot_ledger_dot_v1_dot_ledger__pb2.ReconcileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReconcileFromBank(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillpay.ledger.v1.LedgerService/ReconcileFromBank',
+            skillpay_dot_ledger_dot_v1_dot_ledger__pb2.ReconcileFromBankRequest.SerializeToString,
+            skillpay_dot_ledger_dot_v1_dot_ledger__pb2.ReconcileResponse.FromString,
             options,
             channel_credentials,
             insecure,
