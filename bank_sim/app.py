@@ -148,7 +148,7 @@ Protocol (JSON bodies, UTF-8; all instants are ISO 8601 with a UTC offset)
 
 ``POST /v1/_fault_plan`` -- fault injection by rule (test control plane)
     Body ``{"seed": int, "rules": [{"mode": "reject" | "delay" | "timeout" | "drop" |
-    "duplicate" | "return", "payment_ids": [str], "fraction": float, ...}]}`` replaces the
+    "duplicate" | "double_booking" | "return", "payment_ids": [str], "fraction": float, ...}]}`` replaces the
     plan (``{"rules": []}`` clears it); see :mod:`bank_sim.faults` for each mode, its
     parameters and the reproducible choice of a fraction.  ``200`` + the plan;
     ``GET /v1/_fault_plan`` shows it.  In memory only.
@@ -448,7 +448,7 @@ def build_app(settings: BankSimSettings, clock: Callable[[], datetime] = utc_now
         effects = effects or Effects()
         if faults["close_accounts"]:
             effects = Effects(effects.extra_delay, effects.duplicate, effects.return_after_days,
-                              effects.return_reason, FAILURE_ACCOUNT_CLOSED)
+                              effects.return_reason, FAILURE_ACCOUNT_CLOSED, effects.double_booking)
         return effects
 
     async def _hold(extra_ms: int = 0) -> None:

@@ -17,7 +17,9 @@ Modes (parameters, defaults):
 - ``drop``: the batch is stored and paid as usual but the connection is closed without an
   answer (no answer at all).
 - ``duplicate``: the same outcome is delivered twice: the batch answer lists the instruction's
-  result twice, and the CSV / camt.053 statement files list its line twice.
+  result twice (the answer is repeated; the payment is booked once).
+- ``double_booking``: the bank's own error: the payout is booked twice, so the CSV / camt.053
+  statement files list its line twice (what reconciliation must flag as a duplicate).
 - ``return`` (``after_days``, 1; ``reason``, ``"AC04"``): a payment that settles comes back
   ``after_days`` later as a CRDT ``returned`` line with the ISO reason code on that day's
   statement.
@@ -35,7 +37,7 @@ from typing import Any
 
 from bank_sim.store import Effects
 
-MODES = ("reject", "delay", "timeout", "drop", "duplicate", "return")
+MODES = ("reject", "delay", "timeout", "drop", "duplicate", "double_booking", "return")
 MAX_DELAY_MS = 7 * 24 * 3600 * 1000
 MAX_HOLD_MS = 10 * 60 * 1000
 MAX_RETURN_DAYS = 30
@@ -97,7 +99,7 @@ class FaultPlan:
     def decide(self, payment_id: str) -> Decision:
         reject = None
         extra_delay = timedelta(0)
-        duplicate = drop = False
+        duplicate = drop = double_booking = False
         hold = 0
         return_days = return_reason = None
         for rule in self.rules:
@@ -113,10 +115,13 @@ class FaultPlan:
                 drop = True
             elif rule.mode == "duplicate":
                 duplicate = True
+            elif rule.mode == "double_booking":
+                double_booking = True
             elif rule.mode == "return" and return_days is None:
                 return_days, return_reason = rule.after_days, rule.reason
         return Decision(reject, Effects(extra_delay=extra_delay, duplicate=duplicate,
-                                        return_after_days=return_days, return_reason=return_reason),
+                                        return_after_days=return_days, return_reason=return_reason,
+                                        double_booking=double_booking),
                         hold, drop)
 
     def to_json(self) -> dict[str, Any]:

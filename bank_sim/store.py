@@ -131,7 +131,8 @@ CREATE TABLE IF NOT EXISTS accounts (
 # Columns added to ``payments`` in schema 3 (ALTER TABLE on older files).
 _ADDED_COLUMNS = (
     ("batch_id", "TEXT"),
-    ("duplicate", "INTEGER NOT NULL DEFAULT 0"),  # fault: answered twice, listed twice
+    ("duplicate", "INTEGER NOT NULL DEFAULT 0"),  # fault: answered twice
+    ("double_booking", "INTEGER NOT NULL DEFAULT 0"),  # fault: booked (listed on the statement) twice
     ("return_due_at", "TEXT"),  # UTC instant a settled payment comes back
     ("return_day", "TEXT"),  # Asia/Shanghai day of return_due_at
     ("return_reason", "TEXT"),  # ISO 20022 return reason code
@@ -209,6 +210,7 @@ class Effects:
     return_after_days: int | None = None
     return_reason: str | None = None
     fail_reason: str | None = None  # e.g. close_accounts
+    double_booking: bool = False  # the bank's own error: the payout is booked twice
 
 
 @dataclass(frozen=True, slots=True)
@@ -596,9 +598,9 @@ class PaymentStore:
         self._conn.execute(
             "INSERT INTO payments (payment_id, request_digest, channel, amount_fen, "
             "fund_source, payee_name, payee_id_masked, bank_ref, status, outcome, "
-            "failure_reason, accepted_at, due_at, settle_day, batch_id, duplicate, "
+            "failure_reason, accepted_at, due_at, settle_day, batch_id, duplicate, double_booking, "
             "return_due_at, return_day, return_reason) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 request.payment_id,
                 digest,
@@ -616,6 +618,7 @@ class PaymentStore:
                 shanghai_day(due_at).isoformat(),
                 batch_id,
                 int(effects.duplicate),
+                int(effects.double_booking),
                 return_due_at,
                 return_day,
                 return_reason,
@@ -660,11 +663,11 @@ class PaymentStore:
     # came back on it (CRDT).  Failed payments moved no money and are not booked.
     _BOOKED = (
         "SELECT fund_source, due_at AS at, payment_id, 'DBIT' AS cd, bank_ref, channel, amount_fen, "
-        "NULL AS reason, duplicate FROM payments "
+        "NULL AS reason, double_booking AS twice FROM payments "
         "WHERE outcome = 'settled' AND settle_day {op} ? AND due_at <= ? {fund} "
         "UNION ALL "
         "SELECT fund_source, return_due_at AS at, payment_id, 'CRDT' AS cd, bank_ref || 'R' AS bank_ref, "
-        "channel, amount_fen, return_reason AS reason, duplicate FROM payments "
+        "channel, amount_fen, return_reason AS reason, double_booking AS twice FROM payments "
         "WHERE return_day {op} ? AND return_due_at <= ? {fund}"
     )
 
@@ -695,7 +698,7 @@ class PaymentStore:
                 r["fund_source"]: r["net"]
                 for r in conn.execute(
                     "SELECT fund_source, SUM(CASE cd WHEN 'CRDT' THEN amount_fen ELSE -amount_fen END "
-                    f"* (1 + duplicate)) AS net FROM ({before_sql}) GROUP BY fund_source",
+                    f"* (1 + twice)) AS net FROM ({before_sql}) GROUP BY fund_source",
                     before_args,
                 )
             }
@@ -703,10 +706,10 @@ class PaymentStore:
                 r["fund_source"]: r
                 for r in conn.execute(
                     "SELECT fund_source, "
-                    "SUM(CASE cd WHEN 'CRDT' THEN 1 + duplicate ELSE 0 END) AS cc, "
-                    "SUM(CASE cd WHEN 'CRDT' THEN amount_fen * (1 + duplicate) ELSE 0 END) AS cs, "
-                    "SUM(CASE cd WHEN 'DBIT' THEN 1 + duplicate ELSE 0 END) AS dc, "
-                    "SUM(CASE cd WHEN 'DBIT' THEN amount_fen * (1 + duplicate) ELSE 0 END) AS ds "
+                    "SUM(CASE cd WHEN 'CRDT' THEN 1 + twice ELSE 0 END) AS cc, "
+                    "SUM(CASE cd WHEN 'CRDT' THEN amount_fen * (1 + twice) ELSE 0 END) AS cs, "
+                    "SUM(CASE cd WHEN 'DBIT' THEN 1 + twice ELSE 0 END) AS dc, "
+                    "SUM(CASE cd WHEN 'DBIT' THEN amount_fen * (1 + twice) ELSE 0 END) AS ds "
                     f"FROM ({on_sql}) GROUP BY fund_source",
                     on_args,
                 )
@@ -725,8 +728,8 @@ class PaymentStore:
     def iter_booked(self, day: date, fund_source: str | None = None, as_of: datetime | None = None,
                     chunk: int = 5000) -> Iterator[StatementEntry]:
         """The day's booked lines (as known at ``as_of``, default now), by fund source, instant,
-        payment id; streamed from a connection of its own.  A payment answered twice (fault) is
-        listed twice."""
+        payment id; streamed from a connection of its own.  A payment booked twice (fault
+        ``double_booking``) is listed twice."""
         sql, args = self._booked_query("=", day, fund_source, as_of or self._clock())
         conn = self._reader()
         try:
@@ -737,7 +740,7 @@ class PaymentStore:
                     entry = StatementEntry(booked, booked, r["bank_ref"], r["payment_id"], r["fund_source"],
                                            r["channel"], r["cd"], r["amount_fen"], r["reason"])
                     yield entry
-                    if r["duplicate"]:
+                    if r["twice"]:
                         yield entry
         finally:
             conn.close()

@@ -22,6 +22,7 @@ from datetime import timedelta
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
+from google.type import date_pb2
 
 from skillpay.actors import ActorKind
 from skillpay.auth import Identity, authenticated_channel
@@ -188,5 +189,19 @@ async def test_a_thousand_payouts_through_a_faulty_bank_each_end_once(stack_fact
         assert fund.disbursed_fen == sum(line["amount_fen"] for line in lines)
         verify = await ledger.VerifyLedger(ledger_pb2.VerifyLedgerRequest())
         assert list(verify.differences) == []
+        trial = await ledger.GetTrialBalance(ledger_pb2.GetTrialBalanceRequest())
+        assert trial.balanced and not trial.differences
+
+        # The bank's statement reconciles with zero unexplained differences, day by day (a run
+        # may straddle a Shanghai midnight: both days are asked).
+        matched = 0
+        today = shanghai_date(utcnow())
+        for day in (today - timedelta(days=1), today):
+            report = await ledger.ReconcileFromBank(ledger_pb2.ReconcileFromBankRequest(
+                request_id=f"reconcile-{day}", fund_code=FUND,
+                day=date_pb2.Date(year=day.year, month=day.month, day=day.day)))
+            assert report.unexplained_count == 0, list(report.unexplained)[:5]
+            matched += next(c.count for c in report.summary if c.category == "matched")
+        assert matched == COUNT - len(rejected)
     finally:
         await channel.close()

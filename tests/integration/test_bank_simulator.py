@@ -797,19 +797,34 @@ async def test_delay_fault_holds_the_outcome_back(inproc) -> None:  # type: igno
     assert settled is not None and settled.state == "settled" and settled.settled_at == T0 + timedelta(seconds=60)
 
 
-async def test_duplicate_fault_delivers_the_same_outcome_twice(inproc) -> None:  # type: ignore[no-untyped-def]
+async def test_duplicate_fault_delivers_the_same_outcome_twice_and_books_it_once(inproc) -> None:  # type: ignore[no-untyped-def]
     ssc = inproc.adapters["ssc_card"]
     twice, once = _ssc(500, id_seq=9), _ssc(600, id_seq=10)
     await inproc.plan(mode="duplicate", payment_ids=[twice.payment_id])
     answer = await ssc.submit_batch(PaymentBatch.of([twice, once]))
     assert [r.payment_id for r in answer.results] == [twice.payment_id, twice.payment_id, once.payment_id]
     assert answer.results[0] == answer.results[1]
+    # An answer given twice is not a payment made twice: every statement books it once.
+    rows = await inproc.csv_rows(DAY0)
+    assert [r["payment_id"] for r in rows].count(twice.payment_id) == 1
+    entries = (await inproc.camt(DAY0)).findall(".//c:Ntry", CAMT)
+    assert [e.findtext(".//c:EndToEndId", namespaces=CAMT) for e in entries].count(twice.payment_id) == 1
+    raw = (await inproc.control.get(f"/v1/statements/{DAY0}")).json()
+    assert [e["payment_id"] for e in raw["entries"]].count(twice.payment_id) == 1
+
+
+async def test_double_booking_fault_lists_the_payout_twice_on_the_statement_files(inproc) -> None:  # type: ignore[no-untyped-def]
+    ssc = inproc.adapters["ssc_card"]
+    twice, once = _ssc(500, id_seq=9), _ssc(600, id_seq=10)
+    await inproc.plan(mode="double_booking", payment_ids=[twice.payment_id])
+    answer = await ssc.submit_batch(PaymentBatch.of([twice, once]))
+    assert [r.payment_id for r in answer.results] == [twice.payment_id, once.payment_id]
     rows = await inproc.csv_rows(DAY0)
     assert [r["payment_id"] for r in rows].count(twice.payment_id) == 2
     assert len({r["bank_ref"] for r in rows if r["payment_id"] == twice.payment_id}) == 1
     entries = (await inproc.camt(DAY0)).findall(".//c:Ntry", CAMT)
     assert [e.findtext(".//c:EndToEndId", namespaces=CAMT) for e in entries].count(twice.payment_id) == 2
-    # The bank's own record (JSON statement) still holds it once: it was paid once.
+    # The bank's own record (JSON statement) still holds it once: the extra booking is the error.
     raw = (await inproc.control.get(f"/v1/statements/{DAY0}")).json()
     assert [e["payment_id"] for e in raw["entries"]].count(twice.payment_id) == 1
 
