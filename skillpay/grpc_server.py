@@ -162,10 +162,8 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
 
     async def intercept_service(self, continuation, handler_call_details):
         handler = await continuation(handler_call_details)
-        if handler is not None and handler.stream_stream is not None:
-            return self._stream_stream(handler, handler_call_details)
-        if handler is not None and (handler.unary_stream is not None or handler.stream_unary is not None):
-            return self._one_side_streaming(handler, handler_call_details)
+        if handler is not None and (handler.request_streaming or handler.response_streaming):
+            return self._streaming(handler, handler_call_details)
         if handler is None or handler.unary_unary is None:
             return handler
         method = handler_call_details.method
@@ -218,73 +216,16 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         )
 
 
-    def _stream_stream(self, handler, handler_call_details):
-        """A bidirectional stream (a batch's chunks): the same identity check, error mapping,
-        metrics and one log line for the whole call; each message is checked as it arrives."""
-        method = handler_call_details.method
-        metadata = tuple(handler_call_details.invocation_metadata or ())
-        needs_identity = method.startswith("/skillpay.")
-        inner = handler.stream_stream
-
-        async def wrapped(request_iterator, context: grpc.aio.ServicerContext):
-            rid = uuid.uuid4().hex
-            request_id_var.set(rid)
-            started = time.perf_counter()
-            code = grpc.StatusCode.OK
-            received = 0
-
-            async def checked():
-                nonlocal received
-                async for message in request_iterator:
-                    received += 1
-                    violations = request_violations(message, descend=False)
-                    if violations:
-                        raise InvalidArgument(violations)
-                    yield message
-
-            try:
-                if needs_identity:
-                    try:
-                        if self._verifier is None:
-                            raise Unauthenticated("this server verifies no identities")
-                        current_actor.set(self._verifier.verify(bearer(metadata)))
-                    except Unauthenticated:
-                        await _first_message(request_iterator)
-                        raise
-                async for reply in inner(checked(), context):
-                    yield reply
-            except DomainError as exc:
-                code, trailer = status_for(exc)
-                context.set_trailing_metadata((("x-request-id", rid), *trailer))
-                await context.abort(code, status_message(exc))
-            except (asyncio.CancelledError, grpc.aio.AbortError):
-                code = context.code() or grpc.StatusCode.CANCELLED
-                raise
-            except Exception:
-                code = grpc.StatusCode.INTERNAL
-                log.exception("unhandled error in %s request_id=%s", method, rid)
-                await context.abort(grpc.StatusCode.INTERNAL, f"internal error (request id {rid})")
-            finally:
-                elapsed = time.perf_counter() - started
-                log.info("rpc %s code=%s ms=%.1f messages=%d request_id=%s", method, code.name, elapsed * 1000,
-                         received, rid,
-                         extra={"rpc_method": method, "code": code.name, "ms": round(elapsed * 1000, 1)})
-                if self._observe is not None:
-                    self._observe(method, code.name, elapsed)
-
-        return grpc.stream_stream_rpc_method_handler(
-            wrapped, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
-        )
-
-
-    def _one_side_streaming(self, handler, handler_call_details):
-        """A server stream (a report's file in chunks) or a client stream (an uploaded file): the
-        identity check, error mapping, metrics and one log line of the other kinds of call; a
+    def _streaming(self, handler, handler_call_details):
+        """A streaming call of any kind: a bidirectional stream (a batch's chunks), a server
+        stream (a report's file in chunks) or a client stream (an uploaded file). The identity
+        check, error mapping, metrics and one log line of unary calls, for the whole call; a
         streamed request's messages are checked as they arrive, a unary request whole."""
         method = handler_call_details.method
         metadata = tuple(handler_call_details.invocation_metadata or ())
         needs_identity = method.startswith("/skillpay.")
-        client_streams = handler.stream_unary is not None
+        client_streams = handler.request_streaming
+        server_streams = handler.response_streaming
 
         async def replies(request, context: grpc.aio.ServicerContext):
             rid = (None if client_streams else _loggable_request_id(getattr(request, "request_id", ""))) \
@@ -317,7 +258,10 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                         violations = request_violations(request)
                         if violations:
                             raise InvalidArgument(violations)
-                if client_streams:
+                if client_streams and server_streams:
+                    async for reply in handler.stream_stream(checked(), context):
+                        yield reply
+                elif client_streams:
                     yield await handler.stream_unary(checked(), context)
                 else:
                     async for reply in handler.unary_stream(request, context):
@@ -341,6 +285,10 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                 if self._observe is not None:
                     self._observe(method, code.name, elapsed)
 
+        if client_streams and server_streams:
+            return grpc.stream_stream_rpc_method_handler(
+                replies, request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer)
         if client_streams:
             async def unary_reply(request_iterator, context):
                 answer = None
