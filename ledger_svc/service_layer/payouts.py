@@ -99,6 +99,8 @@ class PayoutWorker:
             queued = await uow.payments.ids_in_state([PaymentState.QUEUED], 200)
             open_ = await uow.payments.ids_in_state([PaymentState.SUBMITTED, PaymentState.IN_DOUBT], 500)
         moved = await self._step(commands.CommitFunds(actor=ACTOR, payment_ids=tuple(waiting))) if waiting else []
+        # Those just committed go to the bank in this same round (StartSubmission skips any that failed).
+        queued = sorted(set(queued) | set(moved or []))
         submitted, resolved = await asyncio.gather(self._submit_queued(queued), self._resolve_all(open_))
         return bool(moved) or submitted or resolved
 
