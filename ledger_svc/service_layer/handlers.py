@@ -9,6 +9,7 @@ from ledger_svc.domain import model, payout_transfers
 from ledger_svc.domain.model import Fund, Payment, PaymentState
 from ledger_svc.domain.transfers import (
     MAX_AMOUNT_FEN,
+    MAX_USER_DATA_LENGTH,
     Transfer,
     TransferCode,
     TransferResult,
@@ -20,6 +21,7 @@ from ledger_svc.service_layer import commands, reconciliation
 from ledger_svc.service_layer.transfer_batcher import MAX_BATCH, TransferBatcher
 from ledger_svc.service_layer.unit_of_work import LedgerUnitOfWork
 from skillpay.clock import Clock
+from skillpay.ids import derived_id
 from skillpay import fields
 from skillpay.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument, NotFound, require
 
@@ -75,8 +77,12 @@ async def allocate_budget(cmd: commands.AllocateBudget, uow: LedgerUnitOfWork, c
             # Bounded sums never come near int64; a fund this large is a typo, not a budget.
             raise FailedPrecondition(f"the fund would hold more than {fields.MAX_BALANCE_FEN} fen (F2)")
         # The allocation's id derives from the request that made it: a retry cannot allocate twice.
-        results = await apply_in(uow, payout_transfers.allocation(fund_code, f"budget:{cmd.actor.request_id}",
-                                                                  cmd.amount_fen), clock)
+        # Its reference (the transfer's user data) names the request; a request id too long for
+        # it is named by its digest.
+        reference = f"budget:{cmd.actor.request_id}"
+        if len(reference) > MAX_USER_DATA_LENGTH:
+            reference = derived_id("budget", cmd.actor.request_id)
+        results = await apply_in(uow, payout_transfers.allocation(fund_code, reference, cmd.amount_fen), clock)
         if results[0] is TransferResult.EXISTS_WITH_DIFFERENT_FIELDS:
             raise FailedPrecondition("this request id already allocated a different amount (F1)")
         if not _done(results):
