@@ -178,9 +178,11 @@ class PayoutWorker:
         return True
 
     async def _step(self, command) -> Any:
-        """One payment's command; a failure is logged and leaves the others going."""
+        """One step's command; a failure is logged and leaves the round going. The payment events it
+        writes join the trace of the payout request that created each payment."""
         try:
-            return await self._bus.handle(command)
+            with tracing.events_in_their_origin_traces("payment"):
+                return await self._bus.handle(command)
         except Exception:  # noqa: BLE001
             log.exception("payout step %s failed", type(command).__name__)
             return False
