@@ -202,11 +202,15 @@ async def start_submission(cmd: commands.StartSubmission, uow: LedgerUnitOfWork,
     async with uow:
         queued = [p for p in await uow.payments.get_many(cmd.payment_ids, for_update=True)
                   if p.state is PaymentState.QUEUED]
-        batch = [t for p in queued for t in payout_transfers.submission(p.fund_code, p.payment_id, p.amount_fen)]
+        batch, spans = [], []
+        for p in queued:
+            transfers = payout_transfers.submission(p.fund_code, p.payment_id, p.amount_fen)
+            spans.append((len(batch), len(transfers)))
+            batch.extend(transfers)
         results = await apply_in(uow, batch, clock)
         started = []
-        for i, p in enumerate(queued):
-            mine = results[2 * i:2 * i + 2]
+        for p, (at, n) in zip(queued, spans, strict=True):
+            mine = results[at:at + n]
             if not _done(mine):
                 log.error("payment %s: its submission transfers were refused (%s); it stays queued",
                           p.payment_id, _failure(mine).value)
