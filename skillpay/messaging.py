@@ -159,7 +159,7 @@ def envelope_for(event: OutgoingEvent, producer: str) -> events_pb2.EventEnvelop
         occurred_at=to_timestamp(event.occurred_at),
         producer=producer,
         payload=event.payload.SerializeToString(),
-        trace_context=tracing.event_trace_context(event.event_type, event.topic, event.event_id),
+        trace_context=tracing.event_trace_context(event.event_type, event.topic, event.event_id, event.aggregate_id),
     )
 
 

@@ -22,6 +22,7 @@ one trace, across processes and the broker.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import os
 import threading
@@ -37,6 +38,10 @@ _provider = None
 _lock = threading.Lock()
 # The span that created each aggregate ("payment:<id>"), for work a background worker does on it later.
 _origins: OrderedDict[str, object] = OrderedDict()
+# While set (``events_in_their_origin_traces``): the aggregate type whose events are parented on
+# the span that created their aggregate, rather than on the current span.
+_events_follow_origin: contextvars.ContextVar[str | None] = contextvars.ContextVar("events_follow_origin",
+                                                                                  default=None)
 MAX_ORIGINS = 10_000
 
 MODES = ("off", "otlp", "file", "console", "memory")
@@ -210,18 +215,26 @@ def client_interceptors() -> list[grpc.aio.ClientInterceptor]:
 
 
 # -- Kafka events ------------------------------------------------------------------------------
-def event_trace_context(event_type: str, topic: str, event_id: str) -> dict[str, str]:
+def event_trace_context(event_type: str, topic: str, event_id: str, aggregate_id: str = "") -> dict[str, str]:
     """For the envelope of an event being written to the outbox: a PRODUCER span's ``traceparent``.
 
     The span is a child of whatever is current (the RPC, or the event being applied) and ends at
-    once: the outbox row is written in the same transaction, the relay publishes it later.
+    once: the outbox row is written in the same transaction, the relay publishes it later. Inside
+    ``events_in_their_origin_traces`` it is a child of the span that created its aggregate, when
+    this process remembers it (one transaction settling many payouts, each in its own trace).
     """
     if _tracer is None:
         return {}
     from opentelemetry import trace
     from opentelemetry.trace import SpanKind
 
-    span = _tracer.start_span(f"{event_type} create", kind=SpanKind.PRODUCER, attributes={
+    parent = None
+    kind = _events_follow_origin.get()
+    if kind and aggregate_id:
+        origin = _origins.get(f"{kind}:{aggregate_id}")
+        if origin is not None:
+            parent = trace.set_span_in_context(trace.NonRecordingSpan(origin))
+    span = _tracer.start_span(f"{event_type} create", kind=SpanKind.PRODUCER, context=parent, attributes={
         "messaging.system": "kafka", "messaging.operation.type": "create", "messaging.destination.name": topic,
         "messaging.message.id": event_id})
     carrier: dict[str, str] = {}
@@ -272,6 +285,16 @@ def continued(name: str, key: str):
     origin = _origins.get(key)
     parent = trace.set_span_in_context(trace.NonRecordingSpan(origin)) if origin is not None else None
     return _tracer.start_as_current_span(name, context=parent, attributes={"skillpay.key": key})
+
+
+@contextlib.contextmanager
+def events_in_their_origin_traces(aggregate_type: str):
+    """Events of ``aggregate_type`` written meanwhile join the trace that created their aggregate."""
+    token = _events_follow_origin.set(aggregate_type)
+    try:
+        yield
+    finally:
+        _events_follow_origin.reset(token)
 
 
 @contextlib.contextmanager

@@ -31,16 +31,14 @@ from claim_svc.adapters.events import to_outgoing as claim_events
 from claim_svc.domain.model import Claim, ClaimState
 from claim_svc.service_layer.unit_of_work import ClaimUnitOfWork, PayoutOutcome, PendingTopUp, PendingWithdrawal
 from ledger_svc.adapters.events import to_outgoing as ledger_events
+from ledger_svc.adapters.repository import fund_balances
+from ledger_svc.domain import transfers as engine
 from ledger_svc.domain.model import (
-    NON_NEGATIVE_ROLES,
-    AccountRole,
     Fund,
     FundBalances,
-    InsufficientFunds,
     JournalEntry,
     Payment,
     PaymentState,
-    account_code,
 )
 from ledger_svc.service_layer.unit_of_work import LedgerUnitOfWork
 from skillpay.aggregate import Aggregate, Entity
@@ -606,8 +604,8 @@ class FakeClaimUnitOfWork(FakeUnitOfWork, ClaimUnitOfWork):
 
 # -- ledger_svc --------------------------------------------------------------------------------
 class FakeLedgerDatabase(FakeDatabase):
-    # accounts: account_code -> [debits_posted, credits_posted, non_negative]
-    TABLES = ("funds", "accounts", "journal", "payments", "ledger_accounts")
+    # journal: the pre-engine journal (read only; tests may put entries in it)
+    TABLES = ("funds", "journal", "payments", "ledger_accounts", "transfers")
 
 
 class FakeFundRepository(_Table):
@@ -616,9 +614,6 @@ class FakeFundRepository(_Table):
     async def add(self, fund: Fund) -> None:
         self._uow.track(fund, new=True)
         self._insert(fund.fund_code, fund)
-        accounts = self._uow.db.tables["accounts"]
-        for role in AccountRole:
-            accounts[account_code(fund.fund_code, role)] = [0, 0, role in NON_NEGATIVE_ROLES]
 
     async def get(self, fund_code: str) -> Fund | None:
         return self._read(fund_code, track=False)  # the SQL repository does not track funds it reads
@@ -627,45 +622,13 @@ class FakeFundRepository(_Table):
         return self._page(self.rows.values(), lambda f: f.fund_code, after, limit)
 
     async def balances(self, fund_code: str) -> FundBalances:
-        accounts = self._uow.db.tables["accounts"]
-
-        def totals(role: AccountRole) -> tuple[int, int]:
-            debits, credits, _ = accounts.get(account_code(fund_code, role), (0, 0, False))
-            return debits, credits
-
-        def credit_balance(role: AccountRole) -> int:
-            debits, credits = totals(role)
-            return credits - debits
-
-        return FundBalances(totals(AccountRole.BUDGET)[0], credit_balance(AccountRole.AVAILABLE),
-                            credit_balance(AccountRole.PAYABLE), credit_balance(AccountRole.DISBURSED))
+        return fund_balances(a for a in self._uow.db.tables["ledger_accounts"].values() if a.ledger == fund_code)
 
 
 class FakeJournalRepository(_Table):
-    """F2 for handler tests only: a guarded account never goes below zero; nothing is half-posted."""
+    """The pre-engine journal: read only."""
 
     TABLE = "journal"
-
-    async def post(self, entry: JournalEntry) -> None:
-        if entry.entry_id in self.rows:
-            raise _duplicate(self.TABLE, entry.entry_id)
-        accounts = self._uow.db.tables["accounts"]
-        moved = {code: list(totals) for code, totals in accounts.items()}
-        for p in entry.postings:
-            totals = moved.get(p.account)
-            if totals is None:
-                raise InsufficientFunds(f"{p.account} does not exist")
-            debits, credits, non_negative = totals[0] + p.debit_fen, totals[1] + p.credit_fen, totals[2]
-            if non_negative and credits - debits < 0:
-                raise InsufficientFunds(f"{p.account} cannot cover {p.debit_fen} fen")
-            moved[p.account] = [debits, credits, non_negative]
-        # Tracked only once it is posted: an entry refused for F2 is no state change to audit.
-        self._uow.track(entry, new=True)
-        self._insert(entry.entry_id, entry)
-        self._uow.db.tables["accounts"] = moved
-
-    async def has(self, kind: str, reference: str) -> bool:
-        return any(e.kind == kind and e.reference == reference for e in self.rows.values())
 
     async def list(self, after: str | None, limit: int, fund_code: str = "") -> list[JournalEntry]:
         items = [e for e in self.rows.values() if not fund_code or e.fund_code == fund_code]
@@ -677,10 +640,20 @@ class FakePaymentRepository(_Table):
 
     async def add(self, payment: Payment) -> None:
         self._uow.track(payment, new=True)
+        live = payment.claim_line_id if payment.live else ""
+        if live and any(p.live and p.claim_line_id == live for p in self.rows.values()):
+            raise ConcurrentUpdate(f"claim line {live} has a live payout")  # the SQL unique index
         self._insert(payment.payment_id, payment)
 
     async def get(self, payment_id: str, for_update: bool = False) -> Payment | None:
         return self._read(payment_id)
+
+    async def get_many(self, payment_ids, for_update: bool = False) -> list[Payment]:
+        return [p for p in (self._read(i) for i in sorted(set(payment_ids))) if p is not None]
+
+    async def live_for_claim_line(self, claim_line_id: str) -> str | None:
+        return next((pid for pid, p in sorted(self.rows.items()) if p.live and p.claim_line_id == claim_line_id),
+                    None)
 
     async def save(self, payment: Payment) -> None:
         self._update_versioned(payment.payment_id, payment)
@@ -697,9 +670,14 @@ class FakePaymentRepository(_Table):
 
 
 class FakeTransferRepository(_Table):
-    """Only what handler tests reach: a fund's engine accounts (the engine itself runs on SQL)."""
+    """The engine's accounts and transfers in memory; ``apply_transfers`` (the real, pure engine)
+    decides, this only loads and stores like SqlTransferRepository. ``loads`` counts batches."""
 
     TABLE = "ledger_accounts"
+
+    @property
+    def _transfers(self) -> dict:
+        return self._uow.db.tables["transfers"]
 
     async def add_accounts(self, new, created_at) -> None:
         for account in new:
@@ -707,6 +685,40 @@ class FakeTransferRepository(_Table):
 
     async def accounts(self, ids):
         return sorted((self.rows[i] for i in set(ids) if i in self.rows), key=lambda a: a.id)
+
+    async def ledger_accounts(self, ledger: str):
+        return sorted((a for a in self.rows.values() if a.ledger == ledger), key=lambda a: a.id)
+
+    def _status(self) -> dict:
+        status = {t.id: engine.PendingStatus.PENDING for t in self._transfers.values()
+                  if t.flags & engine.TransferFlags.PENDING}
+        for t in self._transfers.values():
+            if t.flags & engine.TransferFlags.POST_PENDING_TRANSFER:
+                status[t.pending_id] = engine.PendingStatus.POSTED
+            elif t.flags & engine.TransferFlags.VOID_PENDING_TRANSFER:
+                status[t.pending_id] = engine.PendingStatus.VOIDED
+        return status
+
+    async def load_for(self, batch):
+        self._uow.db.transfer_batches = getattr(self._uow.db, "transfer_batches", 0) + 1
+        return dict(self.rows), dict(self._transfers), self._status()
+
+    async def save(self, outcome) -> None:
+        for t in outcome.created:
+            if t.id in self._transfers:
+                raise _duplicate("transfers", t.id)
+            self._transfers[t.id] = t
+        self.rows.update(outcome.accounts)
+
+    async def known_ids(self, ids) -> set[str]:
+        return {i for i in ids if i in self._transfers}
+
+    async def verify(self):
+        recomputed = engine.balances_from_transfers(self.rows.values(), self._transfers.values(), self._status())
+        differences = [engine.BalanceDifference(a.id, stored, recomputed[a.id]) for a in self.rows.values()
+                       if (stored := (a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted))
+                       != recomputed[a.id]]
+        return differences, len(self.rows), len(self._transfers)
 
 
 class FakeLedgerUnitOfWork(FakeUnitOfWork, LedgerUnitOfWork):

@@ -454,6 +454,21 @@ class Claim(Aggregate):
             self.failure_reason = None
         return True
 
+    def payout_returned(self, payout_request_id: str, reason: str) -> bool:
+        """A paid line's money came back from the bank (the ledger's payment.returned): the line is
+        failed again with that reason, so the payout can be requested again (a new attempt). False
+        when nothing changed (not this line's current payout, or not paid)."""
+        line = self.line_for_payout(payout_request_id)
+        if line is None or line.state is not LineState.PAID:
+            return False
+        line.state = LineState.PAYMENT_FAILED
+        line.failure_reason = reason
+        line.paid_at = None
+        self.state = ClaimState.PAYMENT_FAILED
+        self.failure_reason = reason
+        self.paid_at = None
+        return True
+
     def payout_failed(self, payout_request_id: str, reason: str) -> bool:
         line = self.line_for_payout(payout_request_id)
         if line is None or line.state is not LineState.PAYOUT_REQUESTED:

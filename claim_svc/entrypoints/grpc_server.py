@@ -110,10 +110,21 @@ def on_payment_failed(envelope: events_pb2.EventEnvelope):
         or envelope.occurred_at.ToDatetime(tzinfo=timezone.utc))
 
 
+def on_payment_returned(envelope: events_pb2.EventEnvelope):
+    e = events_pb2.PaymentReturned.FromString(envelope.payload)
+    if "claim_id" not in e.references:
+        return None
+    return commands.RecordPayoutReturned(
+        actor=actor_for_event(envelope), payout_request_id=e.payment_id, claim_id=e.references["claim_id"],
+        reason=e.reason, returned_at=from_ts(e.returned_at, e.HasField("returned_at"), "returned_at")
+        or envelope.occurred_at.ToDatetime(tzinfo=timezone.utc))
+
+
 TRANSLATORS = {"voucher.redeemed": on_voucher_redeemed, "voucher.topped_up": on_voucher_topped_up,
                "voucher.redemption_rolled_back": on_redemption_rolled_back, "voucher.revoked": on_voucher_revoked,
                "payment.settled": on_payment_settled,
-               "payment.failed": on_payment_failed}
+               "payment.failed": on_payment_failed,
+               "payment.returned": on_payment_returned}
 
 
 async def start(settings: ClaimSettings) -> None:

@@ -71,6 +71,16 @@ class RecordPayoutFailed(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RecordPayoutReturned(Command):
+    """From the ledger's payment.returned: a settled payout came back from the bank."""
+
+    payout_request_id: str
+    claim_id: str
+    reason: str
+    returned_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
 class RequestPayoutAgain(Command):
     """After a failed payout (e.g. a closed account, since corrected): a new attempt with a new id."""
 

@@ -151,6 +151,19 @@ async def record_payout_failed(cmd: commands.RecordPayoutFailed, uow: ClaimUnitO
                                              plain_reason(cmd.reason), cmd.failed_at))
 
 
+async def record_payout_returned(cmd: commands.RecordPayoutReturned, uow: ClaimUnitOfWork) -> None:
+    """The ledger's payment.returned: the paid line fails again with the bank's reason, so it can be
+    requested again. Not kept with the outcomes (they hold one per payout request, the first): a
+    claim re-created after a restore reads the return again from the ledger's topic, after its
+    settlement."""
+    require(payout_outcome_violations(cmd.payout_request_id, cmd.claim_id, cmd.returned_at, "returned_at"))
+    async with uow:
+        claim = await uow.claims.get(cmd.claim_id.strip(), for_update=True)
+        if claim is not None and claim.payout_returned(cmd.payout_request_id.strip(), plain_reason(cmd.reason)):
+            await uow.claims.save(claim)
+        await uow.commit()
+
+
 async def request_payout_again(cmd: commands.RequestPayoutAgain, uow: ClaimUnitOfWork, clock: Clock) -> Claim:
     async with uow:
         claim = await uow.claims.get(cmd.claim_id, for_update=True)
@@ -168,5 +181,6 @@ HANDLERS = {
     commands.WithdrawClaimLine: withdraw_claim_line,
     commands.RecordPayoutSettled: record_payout_settled,
     commands.RecordPayoutFailed: record_payout_failed,
+    commands.RecordPayoutReturned: record_payout_returned,
     commands.RequestPayoutAgain: request_payout_again,
 }

@@ -13,6 +13,7 @@ PERMISSIONS: dict[str, frozenset[ActorKind]] = {
     "WithdrawClaimLine": frozenset({SERVICE}),
     "RecordPayoutSettled": frozenset({SERVICE}),
     "RecordPayoutFailed": frozenset({SERVICE}),
+    "RecordPayoutReturned": frozenset({SERVICE}),
     "RequestPayoutAgain": frozenset({REVIEWER, FINANCE}),
     # queries
     "GetClaim": STAFF | {INSTITUTION, SERVICE},

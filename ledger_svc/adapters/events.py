@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ledger_svc.domain.model import PaymentFailed, PaymentSettled
+from ledger_svc.domain.model import PaymentFailed, PaymentReturned, PaymentSettled
 from skillpay.events.v1 import events_pb2
 from skillpay.kafka import LEDGER_EVENTS
 from skillpay.messaging import OutgoingEvent, to_timestamp
@@ -27,3 +27,11 @@ def to_outgoing(event: object) -> Iterable[OutgoingEvent]:
                 amount_fen=event.amount_fen, fund_source=event.fund_code, reason=event.reason,
                 failed_at=to_timestamp(event.failed_at)),
             occurred_at=event.failed_at)
+    elif isinstance(event, PaymentReturned):
+        yield OutgoingEvent(
+            topic=LEDGER_EVENTS, event_type="payment.returned", aggregate_id=event.payment_id,
+            payload=events_pb2.PaymentReturned(
+                payment_id=event.payment_id, references=event.references,
+                amount_fen=event.amount_fen, fund_source=event.fund_code, reason=event.reason,
+                return_code=event.return_code, returned_at=to_timestamp(event.returned_at)),
+            occurred_at=event.returned_at)

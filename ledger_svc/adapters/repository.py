@@ -1,4 +1,5 @@
-"""Repositories for the ledger: funds and their accounts, the journal, payments."""
+"""Repositories for the ledger: funds, payments, the transfer engine's accounts and transfers, and the
+pre-engine journal (read only)."""
 
 from __future__ import annotations
 
@@ -20,10 +21,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger_svc.adapters.tables import (
-    accounts,
     funds,
     journal_entries,
     ledger_accounts,
@@ -34,18 +35,14 @@ from ledger_svc.adapters.tables import (
 )
 from ledger_svc.domain import transfers as engine
 from ledger_svc.domain.model import (
-    NON_NEGATIVE_ROLES,
-    AccountRole,
     Fund,
     FundBalances,
     FundType,
-    InsufficientFunds,
     JournalEntry,
     Payee,
     Payment,
     PaymentState,
     Posting,
-    account_code,
 )
 from skillpay.clock import aware
 from skillpay.db import ConcurrentUpdate, bulk_insert_records
@@ -57,14 +54,10 @@ class SqlFundRepository:
         self._track = track
 
     async def add(self, fund: Fund) -> None:
+        """The fund itself; its accounts are the engine's (handlers add them with the fund)."""
         self._track(fund, new=True)
         await self._conn.execute(insert(funds).values(
             fund_code=fund.fund_code, name=fund.name, fund_type=fund.fund_type.value, created_at=fund.created_at))
-        await self._conn.execute(insert(accounts), [
-            dict(account_code=account_code(fund.fund_code, role), fund_code=fund.fund_code, role=role.value,
-                 debits_posted=0, credits_posted=0, non_negative=role in NON_NEGATIVE_ROLES)
-            for role in AccountRole
-        ])
 
     async def get(self, fund_code: str) -> Fund | None:
         row = (await self._conn.execute(select(funds).where(funds.c.fund_code == fund_code))).first()
@@ -78,56 +71,37 @@ class SqlFundRepository:
                 for r in (await self._conn.execute(query)).all()]
 
     async def balances(self, fund_code: str) -> FundBalances:
+        """The fund's figures from its accounts in the transfer engine (F1)."""
         rows = (await self._conn.execute(
-            select(accounts.c.role, accounts.c.debits_posted, accounts.c.credits_posted)
-            .where(accounts.c.fund_code == fund_code))).all()
-        by_role = {AccountRole(r.role): (r.debits_posted, r.credits_posted) for r in rows}
-        budget_debits = by_role.get(AccountRole.BUDGET, (0, 0))[0]
+            select(ledger_accounts).where(ledger_accounts.c.ledger == fund_code))).all()
+        return fund_balances(_account(r) for r in rows)
 
-        def credit_balance(role: AccountRole) -> int:
-            d, c = by_role.get(role, (0, 0))
-            return c - d
 
-        return FundBalances(budget_debits, credit_balance(AccountRole.AVAILABLE),
-                            credit_balance(AccountRole.PAYABLE), credit_balance(AccountRole.DISBURSED))
+def fund_balances(fund_accounts: Iterable[engine.Account]) -> FundBalances:
+    """FundBalances of one fund's engine accounts (a role without its account counts as empty)."""
+    by_role = {a.role: a for a in fund_accounts}
+    empty = engine.Account("", "", engine.AccountRole.AVAILABLE)
+
+    def acc(role: engine.AccountRole) -> engine.Account:
+        return by_role.get(role, empty)
+
+    available, payables = acc(engine.AccountRole.AVAILABLE), acc(engine.AccountRole.PAYABLES)
+    return FundBalances(
+        allocated_fen=acc(engine.AccountRole.APPROPRIATION).debit_balance,
+        available_fen=available.credits_posted - available.debits_posted - available.debits_pending,
+        committed_fen=payables.credits_pending + payables.credit_balance,
+        in_transit_fen=acc(engine.AccountRole.CLEARING).credit_balance,
+        disbursed_fen=acc(engine.AccountRole.DISBURSED).credit_balance,
+        returned_fen=acc(engine.AccountRole.RETURNED).debits_posted,
+        recovered_fen=acc(engine.AccountRole.RECOVERED).debits_posted)
 
 
 class SqlJournalRepository:
+    """The pre-engine journal, read only: history written before the transfer engine (C8: kept)."""
+
     def __init__(self, conn: AsyncConnection, track):
         self._conn = conn
         self._track = track
-
-    async def has(self, kind: str, reference: str) -> bool:
-        row = await self._conn.execute(select(journal_entries.c.entry_id).where(
-            journal_entries.c.kind == kind, journal_entries.c.reference == reference))
-        return row.first() is not None
-
-    async def post(self, entry: JournalEntry) -> None:
-        """Append a balanced entry and move the account totals, atomically.
-
-        Runs in a savepoint: when a guarded account would go negative, InsufficientFunds is
-        raised and nothing of this entry remains, while the surrounding transaction goes on.
-        """
-        async with self._conn.begin_nested():
-            await self._conn.execute(insert(journal_entries).values(
-                entry_id=entry.entry_id, fund_code=entry.fund_code, kind=entry.kind, reference=entry.reference,
-                posted_at=entry.posted_at))
-            await self._conn.execute(insert(postings), [
-                dict(entry_id=entry.entry_id, line=i, account_code=p.account, debit_fen=p.debit_fen,
-                     credit_fen=p.credit_fen) for i, p in enumerate(entry.postings)])
-            for p in entry.postings:
-                # The guard lives in the UPDATE itself, so racing writers cannot overdraw (F2).
-                result = await self._conn.execute(
-                    update(accounts)
-                    .where(accounts.c.account_code == p.account,
-                           ~accounts.c.non_negative
-                           | (accounts.c.credits_posted + p.credit_fen - accounts.c.debits_posted - p.debit_fen >= 0))
-                    .values(debits_posted=accounts.c.debits_posted + p.debit_fen,
-                            credits_posted=accounts.c.credits_posted + p.credit_fen))
-                if result.rowcount != 1:
-                    raise InsufficientFunds(f"{p.account} cannot cover {p.debit_fen} fen")
-        # Audited only once it stands: a refused posting leaves no trace, not even in the trail.
-        self._track(entry, new=True)
 
     async def list(self, after: str | None, limit: int, fund_code: str = "") -> list[JournalEntry]:
         query = select(journal_entries).order_by(journal_entries.c.entry_id).limit(limit)
@@ -155,7 +129,12 @@ class SqlPaymentRepository:
 
     async def add(self, p: Payment) -> None:
         self._track(p, new=True)
-        await self._conn.execute(insert(payments).values(**self._values(p), version=0))
+        try:
+            await self._conn.execute(insert(payments).values(**self._values(p), version=0))
+        except IntegrityError as exc:
+            # Another transaction took this payout id, or this claim line's live payout, meanwhile:
+            # the retry sees it and refuses this request.
+            raise ConcurrentUpdate(f"payment {p.payment_id} raced another request") from exc
         if p.references:
             await self._conn.execute(insert(payment_references), [
                 dict(payment_id=p.payment_id, ref_key=k, ref_value=v) for k, v in sorted(p.references.items())])
@@ -164,6 +143,22 @@ class SqlPaymentRepository:
         query = select(payments).where(payments.c.payment_id == payment_id)
         row = (await self._conn.execute(query.with_for_update() if for_update else query)).first()
         return self._track((await self._with_references([row]))[0]) if row else None
+
+    async def get_many(self, payment_ids: Iterable[str], for_update: bool = False) -> list[Payment]:
+        """The payments of ``payment_ids`` that exist, by id (locked in that order: one lock order)."""
+        ids = sorted(set(payment_ids))
+        rows = []
+        for i in range(0, len(ids), _SQLITE_IN_CHUNK):
+            query = select(payments).where(payments.c.payment_id.in_(ids[i:i + _SQLITE_IN_CHUNK])) \
+                .order_by(payments.c.payment_id)
+            rows.extend((await self._conn.execute(query.with_for_update() if for_update else query)).all())
+        return [self._track(p) for p in await self._with_references(rows)]
+
+    async def live_for_claim_line(self, claim_line_id: str) -> str | None:
+        """The payout id that pays ``claim_line_id`` and is live (not failed or returned), if any."""
+        row = (await self._conn.execute(select(payments.c.payment_id)
+                                        .where(payments.c.live_claim_line == claim_line_id))).first()
+        return row.payment_id if row else None
 
     async def save(self, p: Payment) -> None:
         result = await self._conn.execute(
@@ -207,14 +202,17 @@ class SqlPaymentRepository:
             fund_code=p.fund_code, amount_fen=p.amount_fen, payee_name=p.payee.name,
             payee_id_masked=p.payee.id_masked, payee_id_sealed=p.payee.id_sealed, state=p.state.value,
             bank_ref=p.bank_ref, failure_reason=p.failure_reason, created_at=p.created_at,
-            submitted_at=p.submitted_at, settled_at=p.settled_at, attempts=p.attempts)
+            submitted_at=p.submitted_at, settled_at=p.settled_at, attempts=p.attempts,
+            payee_card_number=p.payee.card_number, payee_account_number=p.payee.account_number,
+            payee_bank_code=p.payee.bank_code, live_claim_line=(p.claim_line_id or None) if p.live else None)
 
     @staticmethod
     def _from_row(r, references: dict[str, str]) -> Payment:
         return Payment(
             payment_id=r.payment_id, references=references, channel=r.channel,
             fund_code=r.fund_code, amount_fen=r.amount_fen,
-            payee=Payee(r.payee_name, r.payee_id_masked, r.payee_id_sealed), created_at=aware(r.created_at),
+            payee=Payee(r.payee_name, r.payee_id_masked, r.payee_id_sealed, r.payee_card_number,
+                        r.payee_account_number, r.payee_bank_code), created_at=aware(r.created_at),
             state=PaymentState(r.state), bank_ref=r.bank_ref, failure_reason=r.failure_reason,
             submitted_at=aware(r.submitted_at), settled_at=aware(r.settled_at), attempts=r.attempts,
             duplicate_requests=r.duplicate_requests, version=r.version)
@@ -378,6 +376,10 @@ class SqlTransferRepository:
             await self._conn.execute(_update_totals, [
                 dict(account_id=a.id, dp=a.debits_pending, dpo=a.debits_posted, cp=a.credits_pending,
                      cpo=a.credits_posted) for a in sorted(outcome.accounts.values(), key=lambda a: a.id)])
+
+    async def known_ids(self, ids: Iterable[str]) -> set[str]:
+        """Which of ``ids`` are stored transfers."""
+        return {r.id for r in await self._transfer_rows([transfers.c.id], transfers.c.id, ids)}
 
     async def accounts(self, ids: Iterable[str]) -> list[engine.Account]:
         rows = await self._rows_in(lambda c: select(ledger_accounts).where(c).order_by(ledger_accounts.c.id),

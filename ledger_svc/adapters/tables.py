@@ -46,6 +46,8 @@ accounts = Table(
     CheckConstraint("NOT non_negative OR credits_posted >= debits_posted", name="ck_accounts_non_negative"),
 )
 
+# The pre-engine journal (migration 0001): kept (C8) and read by ListJournalEntries, no longer
+# written; migration 0006 carried its balances into the engine.
 journal_entries = Table(
     "journal_entries", metadata,
     Column("entry_id", String(40), primary_key=True),
@@ -89,7 +91,15 @@ payments = Table(
     # How often the same payout request arrived again and was refused (restores, replays).
     Column("duplicate_requests", Integer, nullable=False),
     Column("version", Integer, nullable=False),
+    # Sent to the bank (C7): a person's social security card, an institution's account (migration 0006).
+    Column("payee_card_number", String(32), nullable=False),
+    Column("payee_account_number", String(32), nullable=False),
+    Column("payee_bank_code", String(12), nullable=False),
+    # The claim line this payout pays while it is live (not failed or returned), else NULL: one
+    # claim line never has two live payouts, whatever races (unique; NULLs are distinct).
+    Column("live_claim_line", String(100)),
     Index("ix_payments_state", "state", "payment_id"),
+    Index("uq_payments_live_claim_line", "live_claim_line", unique=True),
 )
 
 # The requester's references (claim_id, voucher_id, ...): opaque here, kept for filtering and

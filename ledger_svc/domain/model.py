@@ -1,12 +1,11 @@
-"""The double-entry ledger per fund source and the payouts it makes (rules F1-F3, C7, X2).
+"""Fund sources and the payouts the ledger makes (rules F1-F3, C7, X2).
 
-Each fund source has four accounts, all in integer fen:
-- ``budget``    (debit-normal): where allocations come from; its debits are the fund's allocation;
-- ``available`` (credit-normal): what the fund can still commit; never below zero (F2);
-- ``payable``   (credit-normal): committed to approved claims, not yet paid;
-- ``disbursed`` (credit-normal): paid out and settled by the bank.
-So allocated = available + payable + disbursed at every moment. Entries are append-only: a
-failed payment is released by a reversing entry, never by an update or a delete.
+Money moves only as transfers of the engine (``ledger_svc.domain.transfers``; the transfers of
+each payout step are in ``payout_transfers``). What is left here of the pre-engine journal
+(``JournalEntry``, ``Posting``, the four ``AccountRole`` accounts and their entry builders) describes
+the history written before the engine: the journal tables are kept (C8) and read by
+ListJournalEntries, never written any more; migration 0006 carried each fund's balances into the
+engine as opening transfers.
 """
 
 from __future__ import annotations
@@ -152,19 +151,34 @@ def release(fund_code: str, amount_fen: int, payment_id: str, now: datetime) -> 
 
 @dataclass(frozen=True)
 class FundBalances:
-    allocated_fen: int
-    available_fen: int
-    payable_fen: int
-    disbursed_fen: int
+    """A fund's figures, from its accounts in the transfer engine (F1, F2)."""
+
+    allocated_fen: int  # appropriated to the fund so far
+    available_fen: int  # free to commit: available's credits less its debits, pending ones included
+    committed_fen: int = 0  # reserved for approved payouts not yet at the bank (pending)
+    in_transit_fen: int = 0  # handed to the bank, not yet settled (clearing)
+    disbursed_fen: int = 0  # settled by the bank, less what came back
+    returned_fen: int = 0  # sent back by the bank, in total
+    recovered_fen: int = 0  # recovered from payees (X2), in total
+
+    @property
+    def payable_fen(self) -> int:
+        """Owed to payees and not yet paid out: what the pre-engine ``payable`` account held."""
+        return self.committed_fen + self.in_transit_fen
 
 
 class PaymentState(enum.Enum):
     AWAITING_FUNDS = "awaiting_funds"
-    PENDING = "pending"
+    QUEUED = "queued"  # funds committed, waiting for the bank (was "pending")
     SUBMITTED = "submitted"
     IN_DOUBT = "in_doubt"
     SETTLED = "settled"
     FAILED = "failed"
+    RETURNED = "returned"  # settled, then sent back by the bank
+
+
+# A claim line whose payout is in none of these may be paid by a new attempt (a new payout id).
+RE_REQUESTABLE_STATES = frozenset({PaymentState.FAILED, PaymentState.RETURNED})
 
 
 @dataclass(frozen=True)
@@ -185,6 +199,17 @@ class PaymentFailed:
     fund_code: str
     reason: str
     failed_at: datetime
+
+
+@dataclass(frozen=True)
+class PaymentReturned:
+    payment_id: str
+    references: dict
+    amount_fen: int
+    fund_code: str
+    reason: str
+    return_code: str
+    returned_at: datetime
 
 
 @dataclass(frozen=True)
@@ -267,14 +292,23 @@ class Payment(Aggregate):
     def refuse_duplicate_request(self) -> None:
         self.duplicate_requests += 1
 
+    @property
+    def claim_line_id(self) -> str:
+        return self.references.get("claim_line_id", "")
+
+    @property
+    def live(self) -> bool:
+        """Whether it may still pay (or has paid): its claim line cannot be paid by another attempt."""
+        return self.state not in RE_REQUESTABLE_STATES
+
     def funds_committed(self) -> None:
         if self.state is PaymentState.AWAITING_FUNDS:
-            self.state = PaymentState.PENDING
+            self.state = PaymentState.QUEUED
 
     def submitting(self, now: datetime) -> None:
         """Recorded before the bank is called: after a crash we ask the bank before sending again."""
-        if self.state is not PaymentState.PENDING:
-            raise FailedPrecondition(f"payment is {self.state.value}; only a pending payment is submitted")
+        if self.state is not PaymentState.QUEUED:
+            raise FailedPrecondition(f"payment is {self.state.value}; only a queued payment is submitted")
         self.state = PaymentState.SUBMITTED
         self.submitted_at = now
         self.attempts += 1
@@ -291,10 +325,10 @@ class Payment(Aggregate):
     def not_received_by_bank(self) -> None:
         """The bank says it never got the payment: sending it again is now safe."""
         if self.state in (PaymentState.SUBMITTED, PaymentState.IN_DOUBT):
-            self.state = PaymentState.PENDING
+            self.state = PaymentState.QUEUED
 
     def settle(self, bank_ref: str, settled_at: datetime) -> bool:
-        if self.state is PaymentState.SETTLED:
+        if self.state in (PaymentState.SETTLED, PaymentState.RETURNED):
             return False
         if self.state not in (PaymentState.SUBMITTED, PaymentState.IN_DOUBT):
             raise FailedPrecondition(f"payment is {self.state.value}; it cannot settle")
@@ -306,10 +340,23 @@ class Payment(Aggregate):
         return True
 
     def fail(self, reason: str, now: datetime) -> bool:
-        if self.state in (PaymentState.FAILED, PaymentState.SETTLED):
+        if self.state in (PaymentState.FAILED, PaymentState.SETTLED, PaymentState.RETURNED):
             return False
         self.state = PaymentState.FAILED
         self.failure_reason = reason
         self.record(PaymentFailed(self.payment_id, dict(self.references), self.amount_fen, self.fund_code,
                                   reason, now))
+        return True
+
+    def returned(self, return_code: str, returned_at: datetime) -> bool:
+        """The bank sent a settled payment back (X2: the money is the fund's again, by transfers);
+        the requester may pay the line again under a new attempt."""
+        if self.state is PaymentState.RETURNED:
+            return False
+        if self.state is not PaymentState.SETTLED:
+            raise FailedPrecondition(f"payment is {self.state.value}; only a settled payment is returned")
+        self.state = PaymentState.RETURNED
+        self.failure_reason = f"returned by bank: {return_code or 'no reason given'}"[:200]
+        self.record(PaymentReturned(self.payment_id, dict(self.references), self.amount_fen, self.fund_code,
+                                    self.failure_reason, return_code, returned_at))
         return True

@@ -46,7 +46,8 @@ SUBMITTED = "submitted"
 IN_DOUBT = "in_doubt"
 FAILED = "failed"
 RETURNED = "returned"
-PENDING = "pending"
+QUEUED = "queued"
+PENDING = "pending"  # the name of "queued" before migration 0006, kept for data read from older files
 AWAITING_FUNDS = "awaiting_funds"
 
 # The bank holds these (or may): the statement should list them.
@@ -54,7 +55,7 @@ EXPECTED_AT_BANK = frozenset({SETTLED, SUBMITTED, IN_DOUBT})
 # Outcome still unknown to the ledger: a booked debit (or a return) settles them.
 OPEN = frozenset({SUBMITTED, IN_DOUBT})
 # The ledger holds these as never paid by the bank: a debit or return of one is a difference.
-NOT_SENT = frozenset({FAILED, PENDING, AWAITING_FUNDS})
+NOT_SENT = frozenset({FAILED, QUEUED, PENDING, AWAITING_FUNDS})
 
 
 class StatementLine(NamedTuple):
@@ -79,7 +80,7 @@ class LedgerPayout(NamedTuple):
     payout_id: str
     fund_code: str
     amount_fen: int
-    state: str  # settled | submitted | in_doubt | failed | returned | pending | awaiting_funds
+    state: str  # settled | submitted | in_doubt | failed | returned | queued | awaiting_funds
     bank_ref: str = ""
     channel: str = ""
 

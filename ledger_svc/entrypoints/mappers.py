@@ -24,7 +24,8 @@ PAYMENT_STATE_FROM_PB = {v: k for k, v in PAYMENT_STATE.items()}
 def fund(f: Fund, b: FundBalances) -> pb.Fund:
     return pb.Fund(fund_code=f.fund_code, name=f.name, fund_type=FUND_TYPE[f.fund_type],
                    allocated_fen=b.allocated_fen, available_fen=b.available_fen, payable_fen=b.payable_fen,
-                   disbursed_fen=b.disbursed_fen, created_at=ts(f.created_at))
+                   disbursed_fen=b.disbursed_fen, created_at=ts(f.created_at), committed_fen=b.committed_fen,
+                   in_transit_fen=b.in_transit_fen, returned_fen=b.returned_fen, recovered_fen=b.recovered_fen)
 
 
 def entry(e: JournalEntry) -> pb.JournalEntry:

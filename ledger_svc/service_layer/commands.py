@@ -37,36 +37,67 @@ class RequestPayout(Command):
     references: dict = field(default_factory=dict)
 
 
-# The payout worker's steps: each moves one payment and commits before or after the bank is asked.
+# The payout worker's steps. Each moves ALL the payments it names in one transaction, their
+# transfers applied as one batch (group commit on the payout path): the worker's round commits funds
+# for every awaiting payment at once, marks a whole bank batch submitted at once, applies a bank
+# batch's answers at once.
 @dataclass(frozen=True, kw_only=True)
 class CommitFunds(Command):
-    payment_id: str
+    payment_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True, kw_only=True)
 class StartSubmission(Command):
-    payment_id: str
+    payment_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True, kw_only=True)
-class ReturnToPending(Command):
-    """The bank did not receive the payment (unreachable, or says it never got it): safe to send again."""
+class ReturnToQueue(Command):
+    """The bank did not receive these payments (unreachable, or says it never got them): safe to send again."""
 
-    payment_id: str
+    payment_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True, kw_only=True)
 class MarkInDoubt(Command):
+    payment_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BankAnswer:
+    """What the bank said about one payment.
+
+    ``state``: "accepted" | "settled" | "failed" | "returned" (settled, then sent back: ``returned_at``,
+    ``return_reason``) | "in_doubt" (no usable answer) | "not_received" (the bank never got it).
+    """
+
     payment_id: str
+    state: str
+    bank_ref: str = ""
+    settled_at: datetime | None = None
+    failure_reason: str = ""
+    returned_at: datetime | None = None
+    return_reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApplyBankAnswers(Command):
+    """A bank batch's answers (or the status queries of a round), applied in one transaction."""
+
+    answers: tuple[BankAnswer, ...]
 
 
 @dataclass(frozen=True, kw_only=True)
 class ApplyBankStatus(Command):
+    """One payment's status from the bank; a payment that cannot take it is refused (FailedPrecondition)."""
+
     payment_id: str
-    state: str  # "accepted" | "settled" | "failed"
+    state: str  # "accepted" | "settled" | "failed" | "returned"
     bank_ref: str = ""
     settled_at: datetime | None = None
     failure_reason: str = ""
+    returned_at: datetime | None = None
+    return_reason: str = ""
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,10 @@ PERMISSIONS: dict[str, frozenset[ActorKind]] = {
     "RequestPayout": SERVICE_ONLY,
     "CommitFunds": SERVICE_ONLY,
     "StartSubmission": SERVICE_ONLY,
-    "ReturnToPending": SERVICE_ONLY,
+    "ReturnToQueue": SERVICE_ONLY,
     "MarkInDoubt": SERVICE_ONLY,
     "ApplyBankStatus": SERVICE_ONLY,
+    "ApplyBankAnswers": SERVICE_ONLY,
     "ReconcileStatement": frozenset({FINANCE, SERVICE}),
     "ReconcileFromBank": frozenset({FINANCE, SERVICE}),
     # the transfer engine (issue 8): money moves for finance and the ledger's own callers

@@ -2,13 +2,13 @@
 
 The statement is read first, outside any transaction: a malformed one is refused with every bad
 line named and changes nothing. Then the fund's payouts of that day are loaded, the two sides are
-matched (ledger_svc.domain.reconciliation, pure) and the resolutions applied: a payout the bank
-booked while the ledger held it submitted or in doubt is settled through the existing
-ApplyBankStatus handler, all in one transaction. In doubt is resolved by the statement, never by
-sending again. Reconciling the same statement again changes nothing.
-
-Returns are listed (``returned_ids``), not yet booked: the ledger's reversal of a returned payout
-(X2) is built separately. The statement readers are injected by bootstrap (adapters).
+matched (ledger_svc.domain.reconciliation, pure) and the resolutions applied as bank answers
+(handlers.apply_answers), all in one transaction with their transfers as one batch: a payout the
+bank booked while the ledger held it submitted or in doubt is settled; a payout the bank returned
+(a CRDT line) is RETURNED, its amount back in the fund's available account (X2) and
+payment.returned emitted. In doubt is resolved by the statement, never by sending again.
+Reconciling the same statement again changes nothing. The statement readers are injected by
+bootstrap (adapters).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ MAX_STATEMENT_BYTES = 512 * 1024 * 1024
 class ReconcileResult:
     reconciliation: Reconciliation  # every finding, the summary; the report is made from it
     settled_ids: list[str]  # payouts this run settled (they were submitted or in doubt)
-    returned_ids: list[str]  # payouts the bank returned; their reversal is not booked here
+    returned_ids: list[str]  # payouts the bank returned (booked as returned by this run or before)
     skipped_ids: list[str]  # settled at the bank, but meanwhile moved on in the ledger: left as they are
 
     @property
@@ -68,10 +68,11 @@ def _read(reader: StatementReader, content) -> list[StatementLine]:
 
 async def reconcile_statement(cmd: commands.ReconcileStatement, uow: LedgerUnitOfWork, clock: Clock,
                               statement_readers: Mapping[str, StatementReader],
-                              apply_bank_status: Callable) -> ReconcileResult:
+                              apply_answers: Callable) -> ReconcileResult:
     """F3: fund, day and amount of every payout against what the bank booked; C7, X2 differences listed.
 
-    ``apply_bank_status`` is the ApplyBankStatus handler (handlers.py), through which settlements go.
+    ``apply_answers`` is handlers.apply_answers, through which the bank's word goes (the payouts'
+    audit trail names this command and its actor).
     """
     violations: list[FieldViolation] = []
     fund_code = fields.FUND_CODE.check(cmd.fund_code, "fund_code", violations)
@@ -102,23 +103,32 @@ async def reconcile_statement(cmd: commands.ReconcileStatement, uow: LedgerUnitO
 
     settled: list[str] = []
     skipped: list[str] = []
-    to_settle = [r for r in rec.resolutions if r.kind is ResolutionKind.SETTLED_AT_BANK]
-    if to_settle:
+    answers = []
+    for r in rec.resolutions:
+        if r.kind is ResolutionKind.SETTLED_AT_BANK:
+            answers.append(commands.BankAnswer(r.payout_id, "settled", r.bank_ref,
+                                               settled_at=_settled_at(r.booking_date, clock)))
+        else:
+            answers.append(commands.BankAnswer(r.payout_id, "returned", r.bank_ref,
+                                               returned_at=_settled_at(r.booking_date, clock),
+                                               return_reason=r.return_reason))
+    if answers:
+        # A payout both settled and returned on this statement takes the returned answer (which settles it).
+        last = {a.payment_id: a for a in answers}
         async with uow:
-            for r in to_settle:
-                payment = await uow.payments.get(r.payout_id, for_update=True)
-                if payment is None or payment.state not in (PaymentState.SUBMITTED, PaymentState.IN_DOUBT):
-                    if payment is None or payment.state is not PaymentState.SETTLED:
-                        skipped.append(r.payout_id)
+            states = {p.payment_id: p.state for p in await uow.payments.get_many(last)}
+            for r in rec.resolutions:
+                state = states.get(r.payout_id)
+                if r.kind is not ResolutionKind.SETTLED_AT_BANK or state in (PaymentState.SUBMITTED,
+                                                                           PaymentState.IN_DOUBT):
                     continue
-                # The bank's word, through the same path as its status answers (the payout's audit
-                # trail names this command and its actor).
-                changed = await apply_bank_status(
-                    commands.ApplyBankStatus(actor=cmd.actor, payment_id=r.payout_id, state="settled",
-                                             bank_ref=r.bank_ref, settled_at=_settled_at(r.booking_date, clock)),
-                    uow, clock)
-                if changed:
-                    settled.append(r.payout_id)
+                if state not in (PaymentState.SETTLED, PaymentState.RETURNED):
+                    skipped.append(r.payout_id)  # settled at the bank, but moved on in the ledger meanwhile
+                if r.payout_id in last and last[r.payout_id].state == "settled":
+                    del last[r.payout_id]
+            changed = set(await apply_answers(uow, list(last.values()), clock))
+            settled = [r.payout_id for r in rec.resolutions
+                       if r.kind is ResolutionKind.SETTLED_AT_BANK and r.payout_id in changed]
             await uow.commit()
     returned = rec.returned_ids()
     if returned:

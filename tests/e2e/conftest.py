@@ -10,6 +10,7 @@ import pytest
 from skillpay.clock import shanghai_date, utcnow
 from skillpay.cli.demo import Clients
 from skillpay.ledger.v1 import ledger_pb2
+from ledger_svc.domain.transfers import TransferCode
 from skillpay.cli.stack import GRPC_SERVICES, Stack
 
 
@@ -50,15 +51,22 @@ def bank_statement(stack: Stack) -> list[dict]:
     return entries
 
 
-async def all_journal_entries(clients: Clients) -> list:
-    entries, token = [], ""
+async def account_history(clients: Clients, account_id: str) -> list:
+    """Every transfer of one engine account, oldest first (GetAccountHistory, paged)."""
+    transfers, token = [], ""
     while True:
-        reply = await clients.ledger.ListJournalEntries(ledger_pb2.ListJournalEntriesRequest(page_size=500,
-                                                                                           page_token=token))
-        entries += list(reply.entries)
+        reply = await clients.ledger.GetAccountHistory(ledger_pb2.GetAccountHistoryRequest(
+            account_id=account_id, page_size=500, page_token=token))
+        transfers += list(reply.transfers)
         token = reply.next_page_token
         if not token:
-            return entries
+            return transfers
+
+
+async def assert_ledger_verified(clients: Clients) -> None:
+    """VerifyLedger: every account's stored totals equal the sums of its transfers."""
+    reply = await clients.ledger.VerifyLedger(ledger_pb2.VerifyLedgerRequest())
+    assert list(reply.differences) == []
 
 
 async def assert_paid_exactly_once(stack: Stack, clients: Clients, report, count: int, standard_fen: int) -> None:
@@ -71,13 +79,13 @@ async def assert_paid_exactly_once(stack: Stack, clients: Clients, report, count
     ids = [e["payment_id"] for e in statement]
     assert len(ids) == len(set(ids)) == count
     assert sum(e["amount_fen"] for e in statement) == count * standard_fen
-    # The ledger balances, entry by entry and per fund.
-    entries = await all_journal_entries(clients)
-    for entry in entries:
-        assert sum(p.debit_fen for p in entry.postings) == sum(p.credit_fen for p in entry.postings)
-    kinds = [e.kind for e in entries]
-    assert kinds.count("commitment") == kinds.count("disbursement") == count
+    # The ledger: one commitment and one settlement transfer per payout, every account verified.
+    committed = [t for t in await account_history(clients, "ESF-DEMO:payables") if t.code == TransferCode.COMMITMENT]
+    settled = [t for t in await account_history(clients, "ESF-DEMO:disbursed") if t.code == TransferCode.SETTLEMENT]
+    assert len({t.user_data for t in committed}) == len(committed) == count
+    assert len({t.user_data for t in settled}) == len(settled) == count
+    await assert_ledger_verified(clients)
     fund = next(f for f in report.funds if f.fund_code == "ESF-DEMO")
     assert fund.disbursed_fen == count * standard_fen
     assert fund.allocated_fen == fund.available_fen + fund.payable_fen + fund.disbursed_fen
-    assert fund.payable_fen == 0
+    assert fund.payable_fen == fund.committed_fen == fund.in_transit_fen == 0

@@ -25,7 +25,7 @@ from skillpay.cli import sample_data
 from skillpay.cli.demo import OCCUPATION_CODE, OCCUPATION_LEVEL, STANDARD_FEN, Clients, prepare, redeem_one
 from skillpay.ledger.v1 import ledger_pb2
 from skillpay.voucher.v1 import voucher_pb2
-from tests.e2e.conftest import connect
+from tests.e2e.conftest import assert_ledger_verified, connect
 from tests.e2e.test_restore import wipe_database
 
 pytestmark = pytest.mark.e2e
@@ -129,5 +129,6 @@ async def test_a_payout_the_bank_rejects_shows_its_reason_on_the_voucher_and_is_
         # the money went out once: the failed attempt's commitment was released
         fund = await clients.ledger.GetFund(ledger_pb2.GetFundRequest(fund_code="ESF-DEMO"))
         assert (fund.disbursed_fen, fund.payable_fen) == (STANDARD_FEN, 0)
+        await assert_ledger_verified(clients)  # VerifyLedger: every account is the sum of its transfers
     finally:
         await clients.close()

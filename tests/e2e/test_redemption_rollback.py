@@ -23,7 +23,7 @@ from skillpay.claim.v1 import claim_pb2
 from skillpay.cli.demo import STANDARD_FEN, prepare, redeem_one
 from skillpay.ledger.v1 import ledger_pb2
 from skillpay.voucher.v1 import voucher_pb2
-from tests.e2e.conftest import bank_statement, connect
+from tests.e2e.conftest import assert_ledger_verified, bank_statement, connect
 from tests.e2e.test_failed_payouts import claim_of, eventually, voucher
 from tests.integration.test_voucher_grpc import details
 
@@ -84,6 +84,7 @@ async def test_X2_rollback_before_payment_then_redemption_again_pays_once_and_ro
         assert [e["payment_id"] for e in at_bank] == [paid.payment_id]
         fund = await clients.ledger.GetFund(ledger_pb2.GetFundRequest(fund_code="ESF-DEMO"))
         assert (fund.disbursed_fen, fund.payable_fen) == (STANDARD_FEN, 0)
+        await assert_ledger_verified(clients)  # VerifyLedger: every account is the sum of its transfers
 
         # after payment only a recovery is possible (X2)
         with pytest.raises(grpc.aio.AioRpcError) as err:

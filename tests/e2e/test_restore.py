@@ -28,7 +28,7 @@ from skillpay.ledger.v1 import ledger_pb2
 from skillpay.cli.stack import Stack
 from skillpay.voucher.v1 import voucher_pb2
 from tests.conftest import _pg_admin, _run_in_thread
-from tests.e2e.conftest import assert_paid_exactly_once, bank_statement, connect
+from tests.e2e.conftest import assert_ledger_verified, assert_paid_exactly_once, bank_statement, connect
 
 pytestmark = pytest.mark.e2e
 
@@ -244,5 +244,6 @@ async def test_ledger_database_lost_mid_batch_every_voucher_paid_once(stack_fact
         assert fund.disbursed_fen == COUNT * STANDARD_FEN
         assert fund.payable_fen == 0
         assert fund.allocated_fen == fund.available_fen + fund.payable_fen + fund.disbursed_fen
+        await assert_ledger_verified(clients)  # VerifyLedger: every account is the sum of its transfers
     finally:
         await clients.close()

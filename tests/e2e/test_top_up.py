@@ -23,7 +23,7 @@ from skillpay.events.v1 import events_pb2
 from skillpay.kafka import VOUCHER_EVENTS
 from skillpay.ledger.v1 import ledger_pb2
 from skillpay.voucher.v1 import voucher_pb2
-from tests.e2e.conftest import bank_statement, connect
+from tests.e2e.conftest import assert_ledger_verified, bank_statement, connect
 from tests.e2e.test_failed_payouts import claim_of, eventually
 
 pytestmark = pytest.mark.e2e
@@ -138,5 +138,6 @@ async def test_A5_an_80_percent_payment_gets_one_20_percent_top_up_whatever_is_r
         assert sorted(e["amount_fen"] for e in settled) == sorted([VALUE_FEN, TOP_UP_FEN])
         fund = await clients.ledger.GetFund(ledger_pb2.GetFundRequest(fund_code="ESF-DEMO"))
         assert (fund.disbursed_fen, fund.payable_fen) == (STANDARD_FEN, 0)
+        await assert_ledger_verified(clients)  # VerifyLedger: every account is the sum of its transfers
     finally:
         await clients.close()

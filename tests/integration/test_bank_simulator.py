@@ -967,6 +967,7 @@ async def test_C7_payout_worker_through_the_real_simulator_with_faults(bank_sim:
     rejections, timeouts after acceptance and duplicate answers: every payment ends settled or
     failed with the bank's reason, none is sent twice, and the bank paid each settled one once."""
     from ledger_svc.bootstrap import bootstrap
+    from ledger_svc.domain.transfers import TransferCode
     from ledger_svc.domain.model import FundType, Payee, PaymentState
     from ledger_svc.service_layer import commands
     from ledger_svc.service_layer.payouts import PayoutWorker
@@ -1025,7 +1026,7 @@ async def test_C7_payout_worker_through_the_real_simulator_with_faults(bank_sim:
     assert {payments[pid].failure_reason for pid in rejected} == {"rejected by bank: bank_declined"}
     assert all(payments[pid].state is PaymentState.SETTLED for pid in ids if pid not in rejected)
     assert after == before  # nothing was sent twice: the timed-out batches were resolved by query
-    disbursed = [e.reference for e in uows.db.tables["journal"].values() if e.kind == "disbursement"]
+    disbursed = [t.user_data for t in uows.db.tables["transfers"].values() if t.code is TransferCode.SETTLEMENT]
     assert sorted(disbursed) == sorted(set(ids) - rejected)
     day = datetime.now(SHANGHAI).date()
     statement = [e["payment_id"] for e in _raw_statement(bank_sim.url, day)["entries"]]

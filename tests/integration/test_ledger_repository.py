@@ -1,34 +1,50 @@
-"""The ledger's handlers on its SQL unit of work, SQLite and PostgreSQL: balanced posting, F2 guard, races."""
+"""The ledger's payout handlers and worker on its SQL unit of work, SQLite and PostgreSQL: every money
+movement a transfer of the engine in the same transaction as the payment's state, group commit
+per step, races, the claim-line guard, payee details, and the upgrade of pre-engine data (0006)."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import uuid
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from ledger_svc.adapters import repository
 from ledger_svc.adapters.events import to_outgoing
 from ledger_svc.adapters.unit_of_work import SqlLedgerUnitOfWork
 from ledger_svc.bootstrap import bootstrap
-from ledger_svc.domain import model
-from ledger_svc.domain.model import AccountRole, FundType, InsufficientFunds, Payee, PaymentState
+from ledger_svc.domain.model import FundType, Payee, PaymentState
+from ledger_svc.domain.transfers import TransferCode, transfer_id
 from ledger_svc.service_layer import commands
+from ledger_svc.service_layer.bank import (
+    CHANNEL_BANK_TRANSFER,
+    CHANNEL_SSC_CARD,
+    BatchResult,
+    InstructionOutcome,
+    InstructionResult,
+    PaymentAdapter,
+    PaymentBatch,
+    PaymentStatus,
+)
+from ledger_svc.service_layer.payouts import PayoutWorker
 from skillpay.actors import Actor, ActorKind, service_actor
 from skillpay.clock import FixedClock
-from skillpay.db import Database, run_migrations
+from skillpay.db import ConcurrentUpdate, Database, run_migrations
 from skillpay.messagebus import MessageBus
+from skillpay.pii import PiiVault
 
 pytestmark = pytest.mark.integration
 MIGRATIONS = Path(__file__).resolve().parents[2] / "ledger_svc" / "migrations"
 NOW = datetime(2026, 5, 6, 7, 8, tzinfo=timezone.utc)
 FINANCE = Actor(ActorKind.FINANCE, "finance-1")
 LEDGER = service_actor("ledger")
+VAULT = PiiVault(bytes(32), bytes(range(32)))
+ACCOUNT, BANK_CODE = "6222020200112233445", "102100099996"
 
 
 @pytest.fixture
@@ -58,45 +74,37 @@ async def _balances(uow_factory, code="ESF"):
         return await uow.funds.balances(code)
 
 
-@contextlib.contextmanager
-def _acting(uow):
-    """Direct repository work in these tests is audited as a finance officer's."""
-    with uow.acting(FINANCE, "test"):
-        yield
-
-
-def _payout(pid: str, amount: int, payee: Payee | None = None) -> commands.RequestPayout:
-    return commands.RequestPayout(actor=service_actor("claim"), payout_request_id=pid, channel="ssc_card",
-                                  fund_code="ESF", amount_fen=amount,
-                                  payee=payee or Payee("张三", "110105********1234", b"sealed"),
-                                  references={"claim_id": f"clm_{pid}"})
-
-
-@pytest.mark.policy("F1", "F2")
-async def test_F2_posting_that_would_overdraw_leaves_nothing_behind(bus, uow_factory):
-    await _fund(bus, budget=100)
-    async with uow_factory() as uow:
-        with uow.acting(FINANCE, "test"):
-            with pytest.raises(InsufficientFunds):
-                await uow.journal.post(model.commitment("ESF", 101, "pay_x", NOW))
-            # The savepoint undid the entry; the surrounding transaction still works.
-            await uow.journal.post(model.commitment("ESF", 100, "pay_y", NOW))
-            await uow.commit()
+async def _verified(uow_factory) -> None:
     async with uow_factory(read_only=True) as uow:
-        entries = await uow.journal.list(None, 100)
-    assert [e.reference for e in entries if e.kind == "commitment"] == ["pay_y"]
-    b = await _balances(uow_factory)
-    assert (b.allocated_fen, b.available_fen, b.payable_fen) == (100, 0, 100)
+        differences, _, _ = await uow.transfers.verify()
+    assert differences == []
+
+
+def _payout(pid: str, amount: int, payee: Payee | None = None, claim_line: str = "",
+            channel: str = CHANNEL_SSC_CARD) -> commands.RequestPayout:
+    return commands.RequestPayout(actor=service_actor("claim"), payout_request_id=pid, channel=channel,
+                                  fund_code="ESF", amount_fen=amount,
+                                  payee=payee or Payee("张三", "110105********1234", VAULT.seal("110105199001011234")),
+                                  references={"claim_id": f"clm_{pid}", "claim_line_id": claim_line or f"cln_{pid}"})
+
+
+async def _state(uow_factory, pid):
+    async with uow_factory(read_only=True) as uow:
+        return (await uow.payments.get(pid)).state
 
 
 @pytest.mark.policy("F2")
-async def test_F2_two_payments_racing_for_the_last_money_exactly_one_is_funded(bus, uow_factory):
+async def test_F2_two_rounds_racing_for_the_last_money_fund_exactly_one_payment(bus, uow_factory):
     await _fund(bus, budget=1_000)
-    payments = await asyncio.gather(bus.handle(_payout("po_1", 1_000)), bus.handle(_payout("po_2", 1_000)))
-    states = [p.state for p in payments]
-    assert sorted(s.value for s in states) == ["awaiting_funds", "pending"]
+    for pid in ("po_1", "po_2"):
+        await bus.handle(_payout(pid, 1_000))
+    moved = await asyncio.gather(bus.handle(commands.CommitFunds(actor=LEDGER, payment_ids=("po_1",))),
+                                 bus.handle(commands.CommitFunds(actor=LEDGER, payment_ids=("po_2",))))
+    assert sorted(len(m) for m in moved) == [0, 1]
+    assert sorted([(await _state(uow_factory, p)).value for p in ("po_1", "po_2")]) == ["awaiting_funds", "queued"]
     b = await _balances(uow_factory)
-    assert (b.available_fen, b.payable_fen) == (0, 1_000)
+    assert (b.available_fen, b.committed_fen, b.payable_fen) == (0, 1_000, 1_000)
+    await _verified(uow_factory)
 
 
 @pytest.mark.policy("F3", "X2")
@@ -104,143 +112,90 @@ async def test_X2_a_payout_request_that_arrives_again_is_refused_and_counted(bus
     await _fund(bus, budget=5_000)
     ids = {(await bus.handle(_payout("po_1", 2_000))).payment_id for _ in range(3)}
     assert ids == {"po_1"}
+    await bus.handle(commands.CommitFunds(actor=LEDGER, payment_ids=("po_1",)))
     async with uow_factory(read_only=True) as uow:
-        entries = await uow.journal.list(None, 100, "ESF")
         payment = await uow.payments.get("po_1")
         trail = await uow.audit.list("po_1", 0, 10)
-    assert [e.kind for e in entries].count("commitment") == 1
-    assert (payment.fund_code, payment.amount_fen, payment.state) == ("ESF", 2_000, PaymentState.PENDING)
-    assert payment.duplicate_requests == 2 and payment.references == {"claim_id": "clm_po_1"}
-    assert [(r.command, r.state_before, r.state_after, r.actor_subject) for r in trail] == [
-        ("RequestPayout", "", "pending", "claim")]
+        history = await uow.transfers.history("ESF:payables", 0, 10)
+    assert [t.code for _, t in history] == [TransferCode.COMMITMENT]
+    assert (payment.fund_code, payment.amount_fen, payment.state) == ("ESF", 2_000, PaymentState.QUEUED)
+    assert payment.duplicate_requests == 2 and payment.references == {"claim_id": "clm_po_1",
+                                                                      "claim_line_id": "cln_po_1"}
+    assert [(r.command, r.state_before, r.state_after) for r in trail] == [
+        ("RequestPayout", "", "awaiting_funds"), ("CommitFunds", "awaiting_funds", "queued")]
 
 
-@pytest.mark.policy("F2")
-async def test_F2_settled_and_failed_payments_keep_the_fund_balanced(bus, uow_factory):
+@pytest.mark.policy("F2", "F3", "X2")
+async def test_settled_failed_and_returned_payouts_keep_the_fund_balanced(bus, uow_factory):
     await _fund(bus, budget=10_000)
-    payments = [(await bus.handle(_payout(f"po_{i}", 3_000))).payment_id for i in range(2)]
-    for pid, outcome in zip(payments, ("settled", "failed")):
-        assert (await bus.handle(commands.StartSubmission(actor=LEDGER, payment_id=pid))) is not None
-        assert await bus.handle(commands.ApplyBankStatus(actor=LEDGER, payment_id=pid, state=outcome, bank_ref="B1",
-                                                         failure_reason="account_closed"))
-        # The bank saying it again changes nothing (no second disbursement or release).
-        assert not await bus.handle(commands.ApplyBankStatus(actor=LEDGER, payment_id=pid, state=outcome,
-                                                             bank_ref="B1", failure_reason="account_closed"))
+    pids = ["po_0", "po_1", "po_2"]
+    for pid in pids:
+        await bus.handle(_payout(pid, 3_000))
+    await bus.handle(commands.CommitFunds(actor=LEDGER, payment_ids=tuple(pids)))
+    assert len(await bus.handle(commands.StartSubmission(actor=LEDGER, payment_ids=tuple(pids)))) == 3
+    answers = (commands.BankAnswer("po_0", "settled", "B0", NOW),
+               commands.BankAnswer("po_1", "failed", failure_reason="rejected by bank: account_closed"),
+               commands.BankAnswer("po_2", "settled", "B2", NOW))
+    for _ in range(2):  # the bank saying it again changes nothing (no second settlement or release)
+        await bus.handle(commands.ApplyBankAnswers(actor=LEDGER, answers=answers))
+    await bus.handle(commands.ApplyBankStatus(actor=LEDGER, payment_id="po_2", state="returned",
+                                              returned_at=NOW, return_reason="AC04"))
+    assert [await _state(uow_factory, p) for p in pids] == [PaymentState.SETTLED, PaymentState.FAILED,
+                                                            PaymentState.RETURNED]
     b = await _balances(uow_factory)
-    assert (b.allocated_fen, b.available_fen, b.payable_fen, b.disbursed_fen) == (10_000, 7_000, 0, 3_000)
+    assert (b.allocated_fen, b.available_fen, b.payable_fen, b.in_transit_fen, b.disbursed_fen, b.returned_fen) == (
+        10_000, 7_000, 0, 0, 3_000, 3_000)
+    await _verified(uow_factory)
     async with uow_factory(read_only=True) as uow:
-        entries = await uow.journal.list(None, 100)
-    for e in entries:
-        assert sum(p.debit_fen for p in e.postings) == sum(p.credit_fen for p in e.postings)
-    assert sorted(e.kind for e in entries) == ["allocation", "commitment", "commitment", "disbursement", "release"]
+        assert await uow.journal.list(None, 100) == []  # the pre-engine journal is not written any more
 
 
 async def test_optimistic_version_check_rejects_a_stale_write(bus, uow_factory):
-    from skillpay.db import ConcurrentUpdate
-
     await _fund(bus, budget=1_000)
     p = await bus.handle(_payout("po_v", 500))
     async with uow_factory() as uow:
         stale = await uow.payments.get(p.payment_id)
     async with uow_factory() as uow:
-        with uow.acting(LEDGER, "StartSubmission"):
+        with uow.acting(LEDGER, "CommitFunds"):
             fresh = await uow.payments.get(p.payment_id)
-            fresh.submitting(NOW)
+            fresh.funds_committed()
             await uow.payments.save(fresh)
             await uow.commit()
     async with uow_factory() as uow:
-        stale.submitting(NOW)
+        stale.funds_committed()
         with pytest.raises(ConcurrentUpdate):
             await uow.payments.save(stale)
 
 
-@pytest.mark.policy("F2", "C8")
-async def test_F2_a_refused_posting_leaves_no_entry_and_no_audit_record(bus, uow_factory):
-    await _fund(bus, budget=100)
-    payment = await bus.handle(_payout("po_big", 101))
-    assert payment.state is PaymentState.AWAITING_FUNDS
+@pytest.mark.policy("X2")
+async def test_X2_two_attempts_for_one_claim_line_racing_only_one_pays(bus, uow_factory):
+    await _fund(bus, budget=100_000)
+    first, second = await asyncio.gather(bus.handle(_payout("po_a1", 5_000, claim_line="cln_1")),
+                                         bus.handle(_payout("po_a2", 5_000, claim_line="cln_1")))
+    by_state = {p.state: p for p in (first, second)}
+    assert set(by_state) == {PaymentState.AWAITING_FUNDS, PaymentState.FAILED}
+    live, refused = by_state[PaymentState.AWAITING_FUNDS], by_state[PaymentState.FAILED]
+    assert live.payment_id in refused.failure_reason and "never paid twice" in refused.failure_reason
+    await bus.handle(commands.CommitFunds(actor=LEDGER, payment_ids=("po_a1", "po_a2")))
+    assert (await _balances(uow_factory)).committed_fen == 5_000
+    # once the live one failed, a new attempt may pay the line
+    await bus.handle(commands.ApplyBankStatus(actor=LEDGER, payment_id=live.payment_id, state="failed",
+                                              failure_reason="cancelled"))
+    again = await bus.handle(_payout("po_a3", 5_000, claim_line="cln_1"))
+    assert again.state is PaymentState.AWAITING_FUNDS
+    await _verified(uow_factory)
+
+
+@pytest.mark.policy("C7")
+async def test_C7_payee_details_are_stored_and_read_back(bus, uow_factory):
+    await _fund(bus)
+    payee = Payee("某职业培训学校", "", b"sealed", card_number="", account_number=ACCOUNT, bank_code=BANK_CODE)
+    await bus.handle(_payout("po_inst", 100, payee, channel=CHANNEL_BANK_TRANSFER))
+    await bus.handle(_payout("po_card", 100, Payee("张三", "110105********1234", b"s", card_number="6217001234")))
     async with uow_factory(read_only=True) as uow:
-        entries = await uow.journal.list(None, 100, "ESF")
-        trail = await uow.audit.list("po_big", 0, 10)
-        commitment_trail = await uow.audit.list(model.entry_id_for("commitment", "po_big"), 0, 10)
-    assert [e.kind for e in entries] == ["allocation"]
-    assert [(r.aggregate_type, r.state_after) for r in trail] == [("payment", "awaiting_funds")]
-    assert commitment_trail == []
-
-
-# -- F2 as a property of the real repository: hypothesis picks the postings -------------------
-
-OPS = {"allocate": model.allocation, "commit": model.commitment, "disburse": model.disbursement,
-       "release": model.release}
-# What each operation moves, and which balance must cover it (None: nothing needs to).
-MOVES = {"allocate": (None, {"allocated": 1, "available": 1}), "commit": ("available", {"available": -1, "payable": 1}),
-         "disburse": ("payable", {"payable": -1, "disbursed": 1}), "release": ("payable", {"payable": -1, "available": 1})}
-operations = st.lists(st.tuples(st.sampled_from(sorted(OPS)), st.sampled_from("AB"),
-                                # small amounts mostly fit, large ones hit the guard
-                                st.one_of(st.integers(1, 100), st.integers(1, 10_000_000))),
-                      min_size=1, max_size=25)
-
-
-@pytest.mark.policy("F2")
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(ops=operations)
-async def test_F2_property_journal_posts_balance_and_never_overdraw_a_fund(uow_factory, ops):
-    # One database for all examples; each example opens funds of its own.
-    run = uuid.uuid4().hex[:8]
-    funds = {f: f"F{f}-{run}" for f in "AB"}
-    expected = {f: dict(allocated=0, available=0, payable=0, disbursed=0) for f in "AB"}
-    async with uow_factory() as uow:
-        with _acting(uow):
-            for code in funds.values():
-                await uow.funds.add(model.Fund.open(code, "资金", FundType.OTHER, NOW))
-            for i, (op, f, amount) in enumerate(ops):
-                entry = OPS[op](funds[f], amount, f"ref_{run}_{i}", NOW)
-                covering, moves = MOVES[op]
-                should_refuse = covering is not None and amount > expected[f][covering]
-                try:
-                    await uow.journal.post(entry)
-                except InsufficientFunds:
-                    assert should_refuse, f"{op} {amount} was refused although fund {f} could cover it"
-                    assert not await uow.journal.has(entry.kind, entry.reference)  # nothing of it remains
-                else:
-                    assert not should_refuse, f"{op} {amount} went through although fund {f} could not cover it"
-                    for key, sign in moves.items():
-                        expected[f][key] += sign * amount
-                for g in "AB":  # the other fund never moves (F2)
-                    assert await uow.funds.balances(funds[g]) == model.FundBalances(**{
-                        f"{k}_fen": v for k, v in expected[g].items()})
-            await uow.commit()
-    async with uow_factory(read_only=True) as uow:
-        for f, code in funds.items():
-            b = await uow.funds.balances(code)
-            assert b == model.FundBalances(**{f"{k}_fen": v for k, v in expected[f].items()})
-            assert b.allocated_fen == b.available_fen + b.payable_fen + b.disbursed_fen
-            assert min(b.available_fen, b.payable_fen) >= 0
-            for entry in await uow.journal.list(None, 100, code):
-                assert sum(p.debit_fen for p in entry.postings) == sum(p.credit_fen for p in entry.postings)
-
-
-@pytest.mark.policy("F2")
-async def test_F2_only_the_available_and_payable_accounts_refuse_to_go_below_zero(bus, uow_factory):
-    await _fund(bus)  # every account at zero
-
-    def entry(role: AccountRole, other: AccountRole) -> model.JournalEntry:
-        # Debiting a credit-normal account takes it below zero.
-        return model.JournalEntry(f"je_{role.value}", "ESF", "test", role.value, (
-            model.Posting(model.account_code("ESF", role), debit_fen=5),
-            model.Posting(model.account_code("ESF", other), credit_fen=5)), NOW)
-
-    refused = set()
-    async with uow_factory() as uow:
-        with _acting(uow):
-            for role in AccountRole:
-                other = AccountRole.DISBURSED if role is AccountRole.BUDGET else AccountRole.BUDGET
-                try:
-                    await uow.journal.post(entry(role, other))
-                except InsufficientFunds:
-                    refused.add(role)
-            await uow.commit()
-    assert refused == {AccountRole.AVAILABLE, AccountRole.PAYABLE}
+        card, inst = await uow.payments.get_many(["po_inst", "po_card"])  # by id
+    assert (inst.payee.account_number, inst.payee.bank_code) == (ACCOUNT, BANK_CODE)
+    assert card.payee.card_number == "6217001234"
 
 
 async def test_an_allocation_under_the_longest_request_id_is_recorded(bus, uow_factory):
@@ -250,3 +205,114 @@ async def test_an_allocation_under_the_longest_request_id_is_recorded(bus, uow_f
     await bus.handle(commands.AllocateBudget(actor=FINANCE.for_request("r" * MAX_REQUEST_ID_CHARS), fund_code="ESF",
                                              amount_fen=500))
     assert (await _balances(uow_factory)).available_fen == 500
+
+
+# -- the worker's round: one transfer batch per step --------------------------------------------
+class SettlingBank(PaymentAdapter):
+    def __init__(self, channel: str):
+        self.channel = channel
+        self.batches: list[PaymentBatch] = []
+
+    async def submit_batch(self, batch: PaymentBatch) -> BatchResult:
+        self.batches.append(batch)
+        return BatchResult(batch.batch_id, tuple(
+            InstructionResult(i.payment_id, InstructionOutcome.ACCEPTED,
+                              status=PaymentStatus(i.payment_id, "settled", f"B-{i.payment_id}", None, NOW))
+            for i in batch.instructions))
+
+    async def query(self, payment_id: str):
+        return None
+
+    async def statement(self, day: date):
+        return []
+
+    async def aclose(self) -> None:
+        pass
+
+
+@pytest.mark.policy("F2", "F3", "C7")
+async def test_a_round_moving_200_payments_does_one_transfer_batch_and_transaction_per_step(
+        bus, uow_factory, monkeypatch):
+    await _fund(bus, budget=10**9)
+    for i in range(200):
+        await bus.handle(_payout(f"po_{i:03d}", 1_000 + i))
+    loads = []
+    real_load_for = repository.SqlTransferRepository.load_for
+
+    async def counting_load_for(self, batch):
+        loads.append(len(batch))
+        return await real_load_for(self, batch)
+
+    monkeypatch.setattr(repository.SqlTransferRepository, "load_for", counting_load_for)
+    bank = {c: SettlingBank(c) for c in (CHANNEL_SSC_CARD, CHANNEL_BANK_TRANSFER)}
+    worker = PayoutWorker(bus, uow_factory, bank, VAULT, batch_size=100)
+    assert await worker.run_once()
+    # commit funds (200 transfers), mark submitted (2 x 200), each bank batch's answers (100 each)
+    assert loads == [200, 400, 100, 100]
+    async with uow_factory(read_only=True) as uow:
+        assert await uow.payments.ids_in_state([PaymentState.SETTLED], 500) == [f"po_{i:03d}" for i in range(200)]
+    b = await _balances(uow_factory)
+    assert (b.disbursed_fen, b.committed_fen, b.in_transit_fen) == (sum(1_000 + i for i in range(200)), 0, 0)
+    await _verified(uow_factory)
+
+
+# -- upgrading a pre-engine ledger (migration 0006) ---------------------------------------------
+@pytest.mark.policy("C8", "F1")
+async def test_C8_the_upgrade_carries_old_balances_and_payouts_in_flight_into_the_engine(database_url_factory):
+    from alembic import command
+    from alembic.config import Config
+
+    url = database_url_factory("ledger")
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    cfg.attributes["database_url"] = url
+    await asyncio.to_thread(command.upgrade, cfg, "0004")  # before the engine existed
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text("INSERT INTO funds VALUES ('OLD', '就业补助资金', 'employment_subsidy', :t)"),
+                               {"t": NOW})
+            for role, debits, credits, guarded in (("budget", 10_000, 0, False), ("available", 3_700, 10_700, True),
+                                                   ("payable", 2_200, 3_700, True), ("disbursed", 0, 1_500, False)):
+                await conn.execute(sa.text("INSERT INTO accounts VALUES (:c, 'OLD', :r, :d, :cr, :g)"),
+                                   {"c": f"OLD:{role}", "r": role, "d": debits, "cr": credits, "g": guarded})
+            for pid, state, amount in (("po_q", "pending", 1_000), ("po_s", "submitted", 500),
+                                       ("po_d", "settled", 1_500), ("po_f", "failed", 700)):
+                await conn.execute(sa.text(
+                    "INSERT INTO payments (payment_id, channel, fund_code, amount_fen, payee_name, payee_id_masked, "
+                    "payee_id_sealed, state, bank_ref, failure_reason, created_at, attempts, duplicate_requests, "
+                    "version) VALUES (:p, 'ssc_card', 'OLD', :a, '张三', '', :s, :st, '', '', :t, 0, 0, 0)"),
+                    {"p": pid, "a": amount, "s": b"x", "st": state, "t": NOW})
+                await conn.execute(sa.text("INSERT INTO payment_references VALUES (:p, 'claim_line_id', :l)"),
+                                   {"p": pid, "l": f"cln_{pid}"})
+        await asyncio.to_thread(command.upgrade, cfg, "head")
+    finally:
+        await engine.dispose()
+    db = Database(url)
+    try:
+        uow_factory = functools.partial(SqlLedgerUnitOfWork, db, "ledger", to_outgoing, clock=FixedClock(NOW))
+        b = await _balances(uow_factory, "OLD")
+        # old: allocated 10,000 = available 7,000 + payable 1,500 (queued 1,000, submitted 500) + disbursed 1,500
+        assert (b.allocated_fen, b.available_fen, b.committed_fen, b.in_transit_fen, b.disbursed_fen) == (
+            10_000, 7_000, 1_000, 500, 1_500)
+        await _verified(uow_factory)
+        assert await _state(uow_factory, "po_q") is PaymentState.QUEUED
+        async with uow_factory(read_only=True) as uow:
+            assert await uow.payments.live_for_claim_line("cln_po_q") == "po_q"
+            assert await uow.payments.live_for_claim_line("cln_po_f") is None
+            assert len(await uow.journal.list(None, 10)) == 0  # kept as it was (here: no entries)
+        # the payouts in flight carry on: the queued one is submitted, the submitted one settles
+        bus = bootstrap(uow_factory, FixedClock(NOW))
+        assert [p.payment_id for p in await bus.handle(
+            commands.StartSubmission(actor=LEDGER, payment_ids=("po_q",)))] == ["po_q"]
+        await bus.handle(commands.ApplyBankAnswers(actor=LEDGER, answers=(
+            commands.BankAnswer("po_q", "settled", "B1", NOW), commands.BankAnswer("po_s", "settled", "B2", NOW))))
+        b = await _balances(uow_factory, "OLD")
+        assert (b.available_fen, b.payable_fen, b.disbursed_fen) == (7_000, 0, 3_000)
+        async with uow_factory(read_only=True) as uow:
+            assert transfer_id("opening", "OLD", "available") in await uow.transfers.known_ids(
+                [transfer_id("opening", "OLD", "available")])
+        await _verified(uow_factory)
+    finally:
+        await db.dispose()

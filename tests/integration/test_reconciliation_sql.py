@@ -57,11 +57,12 @@ async def _payout(bus, pid: str, amount: int, state: str, fund: str = "ESF", set
     await bus.handle(commands.RequestPayout(
         actor=service_actor("claim"), payout_request_id=pid, channel="ssc_card", fund_code=fund, amount_fen=amount,
         payee=Payee("张三", "110105********1234", b"sealed"), references={"claim_id": f"clm_{pid}"}))
-    if state == "pending":
+    assert await bus.handle(commands.CommitFunds(actor=LEDGER, payment_ids=(pid,))) == [pid]
+    if state == "queued":
         return
-    assert await bus.handle(commands.StartSubmission(actor=LEDGER, payment_id=pid)) is not None
+    assert len(await bus.handle(commands.StartSubmission(actor=LEDGER, payment_ids=(pid,)))) == 1
     if state == "in_doubt":
-        await bus.handle(commands.MarkInDoubt(actor=LEDGER, payment_id=pid))
+        await bus.handle(commands.MarkInDoubt(actor=LEDGER, payment_ids=(pid,)))
     elif state in ("settled", "failed"):
         assert await bus.handle(commands.ApplyBankStatus(actor=LEDGER, payment_id=pid, state=state, bank_ref=f"B{pid}",
                                                          settled_at=settled_at, failure_reason="AC04"))
@@ -84,7 +85,8 @@ async def _state(uow_factory, pid: str) -> PaymentState:
 
 async def _ledger_snapshot(uow_factory):
     async with uow_factory(read_only=True) as uow:
-        entries = [(e.kind, e.reference) for e in await uow.journal.list(None, 1000)]
+        entries = sorted({(t.code.name, t.user_data) for role in ("available", "payables", "clearing", "disbursed")
+                          for _, t in await uow.transfers.history(f"ESF:{role}", 0, 1000)})
         balances = await uow.funds.balances("ESF")
         payments = [(p.payment_id, p.state, p.bank_ref, p.settled_at) for p in await uow.payments.list(None, 1000)]
     return entries, balances, payments
@@ -103,7 +105,7 @@ async def test_F3_the_statement_settles_in_doubt_payouts_lists_differences_and_a
     await _payout(bus, "po_missing", 2_500, "in_doubt")
     await _payout(bus, "po_off", 2_000, "in_doubt")
     await _payout(bus, "po_old", 5_000, "settled", settled_at=NOW - timedelta(days=1))
-    await _payout(bus, "po_waiting", 700, "pending")
+    await _payout(bus, "po_waiting", 700, "queued")
     # Settled on the Shanghai day DAY (though on the day before in UTC), missing from the statement.
     await _payout(bus, "po_early", 800, "settled", settled_at=datetime(2026, 5, 5, 16, 30, tzinfo=timezone.utc))
     # Settled late on the day before (Shanghai): another statement's.
@@ -138,12 +140,17 @@ async def test_F3_the_statement_settles_in_doubt_payouts_lists_differences_and_a
     for pid, state in [("po_doubt", PaymentState.SETTLED), ("po_sub", PaymentState.SETTLED),
                        ("po_off", PaymentState.IN_DOUBT), ("po_missing", PaymentState.IN_DOUBT),
                        ("po_uif", PaymentState.IN_DOUBT), ("po_failed", PaymentState.FAILED),
-                       ("po_waiting", PaymentState.PENDING)]:
+                       ("po_waiting", PaymentState.QUEUED), ("po_old", PaymentState.RETURNED)]:
         assert await _state(uow_factory, pid) is state, pid
     entries, balances, payments = await _ledger_snapshot(uow_factory)
-    disbursed = sorted(ref for kind, ref in entries if kind == "disbursement")
+    disbursed = sorted(ref for kind, ref in entries if kind == "SETTLEMENT")
     assert disbursed == ["po_doubt", "po_early", "po_old", "po_prev", "po_settled", "po_sub"]
-    assert balances.disbursed_fen == 2_000 + 800 + 5_000 + 600 + 4_000 + 3_000
+    assert ("RETURN", "po_old") in entries  # X2: the return is booked, the money available again
+    assert balances.disbursed_fen == 2_000 + 800 + 600 + 4_000 + 3_000
+    assert balances.returned_fen == 5_000
+    async with uow_factory(read_only=True) as uow:
+        assert (await uow.transfers.verify())[0] == []
+        assert (await uow.payments.get("po_old")).failure_reason == "returned by bank: AC04"
     settled = {p[0]: p for p in payments}
     assert settled["po_doubt"][2] == "BK1" and settled["po_doubt"][3] == NOW
     async with uow_factory(read_only=True) as uow:
@@ -153,7 +160,7 @@ async def test_F3_the_statement_settles_in_doubt_payouts_lists_differences_and_a
 
     # The same statement again: the same findings, nothing settled, nothing posted.
     second = await bus.handle(cmd)
-    assert second.settled_ids == [] and second.returned_ids == ["po_old"]
+    assert second.settled_ids == [] and second.returned_ids == []  # returned already
     assert second.reconciliation.summary() == first.reconciliation.summary()
     assert await _ledger_snapshot(uow_factory) == (entries, balances, payments)
 
@@ -181,13 +188,13 @@ async def test_F3_a_malformed_statement_is_refused_with_its_lines_named_and_chan
 
 
 async def test_a_payout_that_moved_on_since_it_was_read_is_left_as_it_is(bus, uow_factory, monkeypatch):
-    """The payout worker may return a payout to pending between the read and the settlement: the
+    """The payout worker may return a payout to the queue between the read and the settlement: the
     statement's word is then not applied to it (settle would fail); it is listed as skipped."""
     from ledger_svc.adapters.repository import SqlPaymentRepository
     from ledger_svc.domain.reconciliation import LedgerPayout
 
     await _fund(bus, "ESF", 100_000)
-    await _payout(bus, "po_wait", 2_000, "pending")
+    await _payout(bus, "po_wait", 2_000, "queued")
 
     async def stale(self, fund_code, day, payment_ids=()):
         return [LedgerPayout("po_wait", "ESF", 2_000, "in_doubt", "", "ssc_card")]
@@ -198,4 +205,4 @@ async def test_a_payout_that_moved_on_since_it_was_read_is_left_as_it_is(bus, uo
         actor=FINANCE, fund_code="ESF", day=DAY, format="csv", content=_statement("csv", [line(2, DAY, "po_wait", 2_000)])))
     assert (result.settled_ids, result.skipped_ids) == ([], ["po_wait"])
     assert await _ledger_snapshot(uow_factory) == before
-    assert await _state(uow_factory, "po_wait") is PaymentState.PENDING
+    assert await _state(uow_factory, "po_wait") is PaymentState.QUEUED

@@ -265,6 +265,35 @@ async def test_a_failure_reported_before_the_claim_exists_is_applied_when_it_is_
     assert stored(db).state is ClaimState.PAYMENT_FAILED
 
 
+# -- RecordPayoutReturned (the ledger's payment.returned) ----------------------------------------
+def returned(payout_request_id=PAYOUT_1, reason="returned by bank: AC04"):
+    return commands.RecordPayoutReturned(actor=LEDGER, payout_request_id=payout_request_id, claim_id=CLAIM,
+                                         reason=reason, returned_at=LATER)
+
+
+@pytest.mark.policy("X2")
+async def test_a_returned_payout_fails_its_paid_line_again_and_it_can_be_requested_again(bus, db):
+    await bus.handle(voucher_redeemed())
+    await bus.handle(settled())
+    await bus.handle(returned())
+    c = stored(db)
+    assert (c.state, c.failure_reason, c.paid_at) == (ClaimState.PAYMENT_FAILED, "returned by bank: AC04", None)
+    assert (c.lines[0].state, c.lines[0].failure_reason) == (LineState.PAYMENT_FAILED, "returned by bank: AC04")
+    with nothing_stored(db):  # redelivered
+        await bus.handle(returned())
+    claim = await bus.handle(commands.RequestPayoutAgain(actor=REVIEWER, claim_id=CLAIM))
+    assert claim.lines[0].payout_request_id == PAYOUT_2
+    with nothing_stored(db):  # a late copy of the first attempt's return matches nothing now
+        await bus.handle(returned())
+
+
+async def test_a_return_of_a_payout_that_never_settled_changes_nothing(bus, db):
+    await bus.handle(voucher_redeemed())
+    with nothing_stored(db):
+        await bus.handle(returned())
+    assert stored(db).state is ClaimState.APPROVED
+
+
 # -- RequestPayoutAgain --------------------------------------------------------------------------
 async def test_after_a_failure_a_payout_is_requested_again_as_attempt_two_with_a_new_id(bus, db, clock):
     await bus.handle(voucher_redeemed())

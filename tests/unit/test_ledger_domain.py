@@ -198,14 +198,14 @@ def _payment(now: datetime, state: PaymentState = PaymentState.AWAITING_FUNDS) -
     return p
 
 
-def test_payment_starts_awaiting_funds_and_funds_committed_makes_it_pending():
+def test_payment_starts_awaiting_funds_and_funds_committed_makes_it_queued():
     now = _now()
     p = _payment(now)
     assert p.state is PaymentState.AWAITING_FUNDS and p.attempts == 0
     p.funds_committed()
-    assert p.state is PaymentState.PENDING
+    assert p.state is PaymentState.QUEUED
     p.funds_committed()
-    assert p.state is PaymentState.PENDING
+    assert p.state is PaymentState.QUEUED
 
 
 @pytest.mark.parametrize("state", [PaymentState.SUBMITTED, PaymentState.SETTLED, PaymentState.FAILED])
@@ -215,15 +215,15 @@ def test_funds_committed_does_not_move_a_later_payment_back(state):
     assert p.state is state
 
 
-def test_submitting_moves_pending_to_submitted_and_counts_attempts():
+def test_submitting_moves_queued_to_submitted_and_counts_attempts():
     now = _now()
-    p = _payment(now, PaymentState.PENDING)
+    p = _payment(now, PaymentState.QUEUED)
     p.submitting(now)
     assert (p.state, p.submitted_at, p.attempts) == (PaymentState.SUBMITTED, now, 1)
 
 
-@pytest.mark.parametrize("state", [s for s in PaymentState if s is not PaymentState.PENDING])
-def test_submitting_only_from_pending(state):
+@pytest.mark.parametrize("state", [s for s in PaymentState if s is not PaymentState.QUEUED])
+def test_submitting_only_from_queued(state):
     now = _now()
     p = _payment(now, state)
     with pytest.raises(FailedPrecondition):
@@ -233,9 +233,9 @@ def test_submitting_only_from_pending(state):
 
 def test_in_doubt_only_from_submitted():
     now = _now()
-    p = _payment(now, PaymentState.PENDING)
+    p = _payment(now, PaymentState.QUEUED)
     p.in_doubt()
-    assert p.state is PaymentState.PENDING
+    assert p.state is PaymentState.QUEUED
     p.submitting(now)
     p.in_doubt()
     assert p.state is PaymentState.IN_DOUBT
@@ -243,7 +243,7 @@ def test_in_doubt_only_from_submitted():
 
 def test_accepted_records_bank_ref_and_resolves_in_doubt():
     now = _now()
-    p = _payment(now, PaymentState.PENDING)
+    p = _payment(now, PaymentState.QUEUED)
     p.submitting(now)
     p.in_doubt()
     p.accepted("BANK-1")
@@ -253,13 +253,13 @@ def test_accepted_records_bank_ref_and_resolves_in_doubt():
 
 
 @pytest.mark.parametrize("state", [PaymentState.SUBMITTED, PaymentState.IN_DOUBT])
-def test_not_received_by_bank_makes_payment_pending_again_for_a_second_attempt(state):
+def test_not_received_by_bank_puts_the_payment_back_in_the_queue_for_a_second_attempt(state):
     now = _now()
-    p = _payment(now, PaymentState.PENDING)
+    p = _payment(now, PaymentState.QUEUED)
     p.submitting(now)
     p.state = state
     p.not_received_by_bank()
-    assert p.state is PaymentState.PENDING
+    assert p.state is PaymentState.QUEUED
     p.submitting(now + timedelta(minutes=5))
     assert p.attempts == 2 and p.state is PaymentState.SUBMITTED
 
@@ -293,7 +293,7 @@ def test_settle_keeps_the_known_bank_ref_when_none_is_given():
     assert event.bank_ref == "BANK-1"
 
 
-@pytest.mark.parametrize("state", [PaymentState.AWAITING_FUNDS, PaymentState.PENDING, PaymentState.FAILED])
+@pytest.mark.parametrize("state", [PaymentState.AWAITING_FUNDS, PaymentState.QUEUED, PaymentState.FAILED])
 def test_settle_refused_from_a_state_the_bank_cannot_have_paid(state):
     now = _now()
     p = _payment(now, state)
@@ -303,7 +303,7 @@ def test_settle_refused_from_a_state_the_bank_cannot_have_paid(state):
 
 
 @pytest.mark.policy("F3")
-@pytest.mark.parametrize("state", [PaymentState.AWAITING_FUNDS, PaymentState.PENDING, PaymentState.SUBMITTED,
+@pytest.mark.parametrize("state", [PaymentState.AWAITING_FUNDS, PaymentState.QUEUED, PaymentState.SUBMITTED,
                                    PaymentState.IN_DOUBT])
 def test_F3_fail_records_payment_failed_once_with_fund_amount_and_date(state):
     now = _now()
@@ -341,3 +341,25 @@ def test_F3_full_payment_path_records_exactly_one_settlement():
     assert (events[0].fund_code, events[0].amount_fen, events[0].settled_at) == (FUND, 150_000,
                                                                                   now + timedelta(minutes=2))
     assert p.attempts == 2
+
+
+@pytest.mark.policy("X2")
+def test_a_settled_payment_is_returned_once_with_the_banks_code_and_may_be_paid_again():
+    now = _now()
+    p = _payment(now, PaymentState.SETTLED)
+    assert p.live
+    assert p.returned("AC04", now) is True
+    assert (p.state, p.failure_reason, p.live) == (PaymentState.RETURNED, "returned by bank: AC04", False)
+    [event] = p.pending_events
+    assert (event.payment_id, event.return_code, event.reason) == ("pay_1", "AC04", "returned by bank: AC04")
+    assert p.returned("AC04", now) is False
+    assert p.fail("late", now) is False and p.settle("B", now) is False
+
+
+@pytest.mark.parametrize("state", [PaymentState.AWAITING_FUNDS, PaymentState.QUEUED, PaymentState.SUBMITTED,
+                                   PaymentState.FAILED])
+def test_only_a_settled_payment_is_returned(state):
+    p = _payment(_now(), state)
+    with pytest.raises(FailedPrecondition):
+        p.returned("AC04", _now())
+    assert p.state is state

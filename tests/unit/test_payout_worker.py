@@ -1,6 +1,6 @@
 """The payout worker's batches, on the in-memory unit of work and an in-memory bank.
 
-Pending payments go to the bank in batches per channel (the adapter chosen by payee kind, C7),
+Queued payments go to the bank in batches per channel (the adapter chosen by payee kind, C7),
 with control totals; each instruction's answer is applied on its own; a batch without a usable
 answer leaves every payment in it in doubt, resolved only by asking the bank, never by sending
 it under a new id. The HTTP adapters and the simulator are tested in
@@ -16,6 +16,7 @@ import pytest
 
 from ledger_svc.bootstrap import bootstrap
 from ledger_svc.domain.model import FundType, Payee, PaymentState
+from ledger_svc.domain.transfers import TransferCode
 from ledger_svc.service_layer import commands
 from ledger_svc.service_layer.bank import (
     CHANNEL_BANK_TRANSFER,
@@ -152,7 +153,7 @@ def states(uows) -> dict[str, PaymentState]:
 
 
 def disbursements(uows) -> list:
-    return [e for e in uows.db.tables["journal"].values() if e.kind == "disbursement"]
+    return [t for t in uows.db.tables["transfers"].values() if t.code is TransferCode.SETTLEMENT]
 
 
 @pytest.mark.policy("C7")
@@ -183,7 +184,7 @@ def test_a_batch_carries_a_deterministic_id_and_its_control_totals():
 
 
 @pytest.mark.policy("C7")
-async def test_C7_pending_payments_go_in_bounded_batches_per_channel_and_settle(bus, uows, bank):
+async def test_C7_queued_payments_go_in_bounded_batches_per_channel_and_settle(bus, uows, bank):
     ids = await request(bus, n_persons=5, n_institutions=3)
     assert await worker(bus, uows, bank, batch_size=2).run_once()
 
@@ -217,7 +218,7 @@ async def test_an_outcome_answered_twice_is_applied_once(bus, uows, bank):
     bank[CHANNEL_SSC_CARD].answer_twice.add(ids[0])
     await worker(bus, uows, bank).run_once()
     assert set(states(uows).values()) == {PaymentState.SETTLED}
-    assert sorted(e.reference for e in disbursements(uows)) == ids  # each paid out once
+    assert sorted(t.user_data for t in disbursements(uows)) == ids  # each paid out once
 
 
 @pytest.mark.parametrize("lost", [PaymentInDoubt("read timeout"), BatchRefused("refused", reason="batch_id_conflict")])
@@ -245,13 +246,13 @@ async def test_a_payment_the_answer_leaves_out_is_in_doubt(bus, uows, bank):
     assert bank[CHANNEL_SSC_CARD].submitted_ids().count(ids[1]) == 1
 
 
-async def test_bank_unavailable_returns_the_batch_to_pending_and_the_next_round_sends_it(bus, uows, bank):
+async def test_bank_unavailable_returns_the_batch_to_the_queue_and_the_next_round_sends_it(bus, uows, bank):
     ids = await request(bus, n_persons=2)
     cards = bank[CHANNEL_SSC_CARD]
     cards.raise_next = BankUnavailable("connection refused")
     w = worker(bus, uows, bank)
     await w.run_once()
-    assert set(states(uows).values()) == {PaymentState.PENDING}
+    assert set(states(uows).values()) == {PaymentState.QUEUED}
     await w.run_once()
     assert set(states(uows).values()) == {PaymentState.SETTLED}
     assert [b.payment_ids for b in cards.batches] == [tuple(ids), tuple(ids)]  # the same batch again
@@ -266,8 +267,8 @@ async def test_a_payment_the_bank_never_received_is_sent_again_under_the_same_id
     await w.run_once()
     cards.known.clear()  # the bank lost it (it never got there)
     cards.leave_out.clear()
-    await w.run_once()  # query: unknown -> pending
-    assert states(uows)[ids[0]] is PaymentState.PENDING
+    await w.run_once()  # query: unknown -> queued
+    assert states(uows)[ids[0]] is PaymentState.QUEUED
     await w.run_once()
     assert states(uows)[ids[0]] is PaymentState.SETTLED
     assert cards.submitted_ids() == [ids[0], ids[0]]
@@ -279,3 +280,52 @@ def test_batch_size_is_bounded_by_the_banks_limit(bus, uows, bank):
 
 
 
+
+async def verified(uows) -> None:
+    async with uows() as uow:
+        differences, _, _ = await uow.transfers.verify()
+    assert differences == []
+
+
+@pytest.mark.policy("F2", "F3")
+async def test_a_round_moving_200_payments_applies_one_transfer_batch_per_step(bus, uows, bank):
+    ids = await request(bus, n_persons=200)
+    batches, commits = getattr(uows.db, "transfer_batches", 0), uows.db.commits
+    assert await worker(bus, uows, bank, batch_size=100).run_once()
+    assert set(states(uows).values()) == {PaymentState.SETTLED}
+    assert len(bank[CHANNEL_SSC_CARD].batches) == 2
+    # commit funds (1) + mark submitted (1) + each bank batch's answers (2): one transaction each
+    assert uows.db.transfer_batches - batches == 4
+    assert uows.db.commits - commits == 4
+    assert len(disbursements(uows)) == len(ids)
+    async with uows() as uow:
+        fund = await uow.funds.balances(FUND)
+    assert (fund.disbursed_fen, fund.committed_fen, fund.in_transit_fen) == (sum(10_000 + i for i in range(200)), 0, 0)
+    await verified(uows)
+
+
+@pytest.mark.policy("C7")
+async def test_the_worker_sends_the_stored_payee_details_to_the_bank(bus, uows, bank):
+    await request(bus, n_persons=0, n_institutions=1)
+    await worker(bus, uows, bank).run_once()
+    [instr] = bank[CHANNEL_BANK_TRANSFER].batches[0].instructions
+    assert (instr.payee_account, instr.payee_bank_code) == (ACCOUNT, BANK_CODE)
+
+
+@pytest.mark.policy("X2")
+async def test_a_return_the_status_query_reports_is_booked_and_announced(bus, uows, bank):
+    ids = await request(bus, n_persons=1)
+    cards = bank[CHANNEL_SSC_CARD]
+    cards.leave_out.add(ids[0])
+    w = worker(bus, uows, bank)
+    await w.run_once()
+    assert states(uows)[ids[0]] is PaymentState.IN_DOUBT
+    cards.known[ids[0]] = PaymentStatus(ids[0], "settled", "REF", None, NOW, returned_at=NOW, return_reason="AC04")
+    await w.run_once()
+    assert states(uows)[ids[0]] is PaymentState.RETURNED
+    assert [e.payload.return_code for e in uows.db.events_of_type("payment.returned")] == ["AC04"]
+    async with uows() as uow:
+        fund = await uow.funds.balances(FUND)
+    assert (fund.available_fen, fund.returned_fen, fund.disbursed_fen) == (10**9, 10_000, 0)
+    assert cards.submitted_ids() == ids  # never sent again
+    await verified(uows)

@@ -192,7 +192,7 @@ def test_F3_reconciling_the_same_statement_again_resolves_nothing_new():
 
 # -- the property: random days ----------------------------------------------------------------
 
-STATES = ["settled", "submitted", "in_doubt", "failed", "returned", "pending", "awaiting_funds"]
+STATES = ["settled", "submitted", "in_doubt", "failed", "returned", "queued", "awaiting_funds"]
 
 
 @st.composite

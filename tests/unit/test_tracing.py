@@ -97,3 +97,23 @@ def test_the_file_exporter_writes_one_json_object_per_span(tmp_path):
     assert inner["trace_id"] == outer["trace_id"] and inner["parent_span_id"] == outer["span_id"]
     assert outer["parent_span_id"] is None and outer["service"] == "skillpay-ledger" and outer["kind"] == "SERVER"
     assert outer["start"].endswith("+00:00") and outer["duration_ms"] >= 0
+
+
+def test_events_written_in_one_batched_step_join_the_trace_that_created_each_aggregate(spans):
+    origins = {}
+    for pid in ("po_1", "po_2"):
+        with tracing.server_span(f"/x/Create{pid}", ()) as created:
+            tracing.remember(f"payment:{pid}")
+            origins[pid] = created.get_span_context().trace_id
+    with tracing.server_span("/x/Batch", ()) as batch, tracing.events_in_their_origin_traces("payment"):
+        envelopes = {pid: envelope_for(OutgoingEvent("t", "payment.settled", pid, events_pb2.PaymentSettled()),
+                                       "ledger") for pid in ("po_1", "po_2", "po_unknown")}
+    producers = [s for s in spans.get_finished_spans() if s.name == "payment.settled create"]
+    assert sorted(s.context.trace_id for s in producers) == sorted(
+        [origins["po_1"], origins["po_2"], batch.get_span_context().trace_id])  # unknown: the current one
+    assert all(e.trace_context["traceparent"] for e in envelopes.values())
+    # outside the block, events follow the current span as before
+    with tracing.server_span("/x/Other", ()) as other:
+        envelope_for(OutgoingEvent("t", "payment.settled", "po_1", events_pb2.PaymentSettled()), "ledger")
+    last = [s for s in spans.get_finished_spans() if s.name == "payment.settled create"][-1]
+    assert last.context.trace_id == other.get_span_context().trace_id

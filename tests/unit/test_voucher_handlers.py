@@ -557,6 +557,35 @@ async def test_only_another_service_reports_a_voucher_paid(bus, db):
                                                   paid_at=NOW))
 
 
+# -- MarkVoucherPayoutReturned -------------------------------------------------------------------
+@pytest.mark.policy("V4", "X2")
+async def test_a_paid_voucher_whose_payment_came_back_is_redeemed_again_showing_why(bus, db):
+    voucher, _, _ = await redeemed_voucher(bus)
+    vid = voucher.voucher_id
+    await bus.handle(commands.MarkVoucherPaid(actor=LEDGER, voucher_id=vid, payment_id="po_1", paid_at=NOW))
+    back = commands.MarkVoucherPayoutReturned(actor=LEDGER, voucher_id=vid, payment_id="po_1",
+                                              reason="returned by bank: AC04")
+    await bus.handle(back)
+    stored = db.tables["vouchers"][vid]
+    assert (stored.state, stored.payout_status, stored.payout_failure_reason) == (
+        VoucherState.REDEEMED, PayoutStatus.FAILED, "returned by bank: AC04")
+    with nothing_stored(db):
+        await bus.handle(back)  # redelivered
+        # a late copy of the returned payment's settlement does not pay it again
+        await bus.handle(commands.MarkVoucherPaid(actor=LEDGER, voucher_id=vid, payment_id="po_1", paid_at=NOW))
+    await bus.handle(commands.MarkVoucherPaid(actor=LEDGER, voucher_id=vid, payment_id="po_2", paid_at=NOW))
+    assert db.tables["vouchers"][vid].state is VoucherState.PAID
+
+
+async def test_a_return_of_another_payment_changes_nothing(bus, db):
+    voucher, _, _ = await redeemed_voucher(bus)
+    vid = voucher.voucher_id
+    await bus.handle(commands.MarkVoucherPaid(actor=LEDGER, voucher_id=vid, payment_id="po_2", paid_at=NOW))
+    with nothing_stored(db):
+        await bus.handle(commands.MarkVoucherPayoutReturned(actor=LEDGER, voucher_id=vid, payment_id="po_1",
+                                                            reason="returned by bank: AC04"))
+
+
 # -- MarkVoucherPayoutFailed ---------------------------------------------------------------------
 def payout_failed(voucher_id, reason="rejected by bank: account_closed"):
     return commands.MarkVoucherPayoutFailed(actor=LEDGER, voucher_id=voucher_id, reason=reason)

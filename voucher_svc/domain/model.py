@@ -758,6 +758,21 @@ class Voucher(Aggregate):
         self.recovery_payment_ids = (*self.recovery_payment_ids, payment_id)
         return True
 
+    def payout_returned(self, payment_id: str, reason: str, redemption_id: str | None = None) -> bool:
+        """V4: the payment that paid this voucher came back from the bank (the ledger's
+        payment.returned): the voucher is redeemed, not paid, again, showing the reason, until a
+        payout requested again settles. Its ``payment_id`` stays, so a late copy of that payment's
+        settlement changes nothing. False when nothing changed (another payment, or not paid)."""
+        if self.state is not VoucherState.PAID or payment_id != self.payment_id:
+            return False
+        if redemption_id is not None and redemption_id != self.redemption_id:
+            return False
+        plain = "".join(" " if fields.hidden_characters(ch) else ch for ch in reason)
+        self.state = VoucherState.REDEEMED
+        self.paid_at = None
+        self.payout_failure_reason = " ".join(plain.split())[:MAX_FAILURE_REASON_CHARS] or "payout returned"
+        return True
+
     def payout_failed(self, reason: str, redemption_id: str | None = None) -> bool:
         """A payout of this voucher failed (the ledger's payment.failed): shown with its reason.
 

@@ -327,7 +327,18 @@ def on_payment_failed(envelope: events_pb2.EventEnvelope):
                                             redemption_id=event.references.get("redemption_id") or None)
 
 
-TRANSLATORS = {"payment.settled": on_payment_settled, "payment.failed": on_payment_failed}
+def on_payment_returned(envelope: events_pb2.EventEnvelope):
+    event = events_pb2.PaymentReturned.FromString(envelope.payload)
+    voucher_id = event.references.get("voucher_id", "")
+    if not voucher_id or event.references.get("line_kind") == TOP_UP_LINE:
+        return None
+    return commands.MarkVoucherPayoutReturned(actor=actor_for_event(envelope), voucher_id=voucher_id,
+                                              payment_id=event.payment_id, reason=event.reason,
+                                              redemption_id=event.references.get("redemption_id") or None)
+
+
+TRANSLATORS = {"payment.settled": on_payment_settled, "payment.failed": on_payment_failed,
+               "payment.returned": on_payment_returned}
 
 
 async def start(settings: VoucherSettings) -> None:

@@ -213,6 +213,16 @@ class MarkVoucherPayoutFailed(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class MarkVoucherPayoutReturned(Command):
+    """From the ledger's payment.returned: the payment that paid the voucher came back, and why."""
+
+    voucher_id: str
+    payment_id: str
+    reason: str
+    redemption_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class RecordEmployment(Command):
     """Employment evidence of a person (A2; A5 tops up what was redeemed before it was known)."""
 

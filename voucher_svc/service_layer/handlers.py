@@ -539,6 +539,17 @@ async def mark_voucher_payout_failed(cmd: commands.MarkVoucherPayoutFailed, uow:
         await uow.commit()
 
 
+async def mark_voucher_payout_returned(cmd: commands.MarkVoucherPayoutReturned, uow: VoucherUnitOfWork) -> None:
+    """V4: a paid voucher whose payment came back is redeemed again, showing why (the ledger's payment.returned)."""
+    async with uow:
+        voucher = await uow.vouchers.get(cmd.voucher_id, for_update=True)
+        if voucher is None:
+            return
+        if voucher.payout_returned(cmd.payment_id, cmd.reason, cmd.redemption_id):
+            await uow.vouchers.save(voucher)
+        await uow.commit()
+
+
 # -- the rest of the life cycle (V4, V5, X2) -----------------------------------------------------
 MAX_EXPIRY_CHUNK = 1000
 
@@ -636,6 +647,7 @@ HANDLERS = {
     commands.RedeemVoucher: redeem_voucher,
     commands.MarkVoucherPaid: mark_voucher_paid,
     commands.MarkVoucherPayoutFailed: mark_voucher_payout_failed,
+    commands.MarkVoucherPayoutReturned: mark_voucher_payout_returned,
     commands.RecordEmployment: record_employment,
     commands.ExpireDueVouchers: expire_due_vouchers,
     commands.CancelVoucher: cancel_voucher,

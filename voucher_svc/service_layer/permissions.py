@@ -35,6 +35,7 @@ PERMISSIONS: dict[str, frozenset[ActorKind]] = {
     "RedeemVoucher": frozenset({INSTITUTION, ADMIN}),
     "MarkVoucherPaid": frozenset({SERVICE}),
     "MarkVoucherPayoutFailed": frozenset({SERVICE}),
+    "MarkVoucherPayoutReturned": frozenset({SERVICE}),
     "RecordEmployment": frozenset({ADMIN, INSTITUTION}),
     # the bureau's lifecycle decisions (V4, V5, X2); SERVICE: the process's own expiry sweep
     "ExpireDueVouchers": frozenset({ADMIN, SERVICE}),

@@ -360,6 +360,31 @@ class PaymentFailed(_message.Message):
     references: _containers.ScalarMap[str, str]
     def __init__(self, payment_id: _Optional[str] = ..., amount_fen: _Optional[int] = ..., fund_source: _Optional[str] = ..., reason: _Optional[str] = ..., failed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., references: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
+class PaymentReturned(_message.Message):
+    __slots__ = ("payment_id", "amount_fen", "fund_source", "reason", "return_code", "returned_at", "references")
+    class ReferencesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    PAYMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FEN_FIELD_NUMBER: _ClassVar[int]
+    FUND_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    RETURN_CODE_FIELD_NUMBER: _ClassVar[int]
+    RETURNED_AT_FIELD_NUMBER: _ClassVar[int]
+    REFERENCES_FIELD_NUMBER: _ClassVar[int]
+    payment_id: str
+    amount_fen: int
+    fund_source: str
+    reason: str
+    return_code: str
+    returned_at: _timestamp_pb2.Timestamp
+    references: _containers.ScalarMap[str, str]
+    def __init__(self, payment_id: _Optional[str] = ..., amount_fen: _Optional[int] = ..., fund_source: _Optional[str] = ..., reason: _Optional[str] = ..., return_code: _Optional[str] = ..., returned_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., references: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
 class InstitutionStatusChanged(_message.Message):
     __slots__ = ("institution_id", "status", "previous_status", "reason", "changed_at")
     INSTITUTION_ID_FIELD_NUMBER: _ClassVar[int]

@@ -23,12 +23,13 @@ class FundType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
 class PaymentState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     PAYMENT_STATE_UNSPECIFIED: _ClassVar[PaymentState]
-    PAYMENT_STATE_PENDING: _ClassVar[PaymentState]
+    PAYMENT_STATE_QUEUED: _ClassVar[PaymentState]
     PAYMENT_STATE_SUBMITTED: _ClassVar[PaymentState]
     PAYMENT_STATE_IN_DOUBT: _ClassVar[PaymentState]
     PAYMENT_STATE_SETTLED: _ClassVar[PaymentState]
     PAYMENT_STATE_FAILED: _ClassVar[PaymentState]
     PAYMENT_STATE_AWAITING_FUNDS: _ClassVar[PaymentState]
+    PAYMENT_STATE_RETURNED: _ClassVar[PaymentState]
 
 class TransferCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -95,12 +96,13 @@ FUND_TYPE_UNEMPLOYMENT_INSURANCE: FundType
 FUND_TYPE_SKILLS_UPGRADING: FundType
 FUND_TYPE_OTHER: FundType
 PAYMENT_STATE_UNSPECIFIED: PaymentState
-PAYMENT_STATE_PENDING: PaymentState
+PAYMENT_STATE_QUEUED: PaymentState
 PAYMENT_STATE_SUBMITTED: PaymentState
 PAYMENT_STATE_IN_DOUBT: PaymentState
 PAYMENT_STATE_SETTLED: PaymentState
 PAYMENT_STATE_FAILED: PaymentState
 PAYMENT_STATE_AWAITING_FUNDS: PaymentState
+PAYMENT_STATE_RETURNED: PaymentState
 TRANSFER_CODE_UNSPECIFIED: TransferCode
 TRANSFER_CODE_ALLOCATION: TransferCode
 TRANSFER_CODE_COMMITMENT: TransferCode
@@ -148,7 +150,7 @@ STATEMENT_FORMAT_CSV: StatementFormat
 STATEMENT_FORMAT_CAMT053: StatementFormat
 
 class Fund(_message.Message):
-    __slots__ = ("fund_code", "name", "fund_type", "allocated_fen", "available_fen", "payable_fen", "disbursed_fen", "created_at")
+    __slots__ = ("fund_code", "name", "fund_type", "allocated_fen", "available_fen", "payable_fen", "disbursed_fen", "created_at", "committed_fen", "in_transit_fen", "returned_fen", "recovered_fen")
     FUND_CODE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     FUND_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -157,6 +159,10 @@ class Fund(_message.Message):
     PAYABLE_FEN_FIELD_NUMBER: _ClassVar[int]
     DISBURSED_FEN_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    COMMITTED_FEN_FIELD_NUMBER: _ClassVar[int]
+    IN_TRANSIT_FEN_FIELD_NUMBER: _ClassVar[int]
+    RETURNED_FEN_FIELD_NUMBER: _ClassVar[int]
+    RECOVERED_FEN_FIELD_NUMBER: _ClassVar[int]
     fund_code: str
     name: str
     fund_type: FundType
@@ -165,7 +171,11 @@ class Fund(_message.Message):
     payable_fen: int
     disbursed_fen: int
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, fund_code: _Optional[str] = ..., name: _Optional[str] = ..., fund_type: _Optional[_Union[FundType, str]] = ..., allocated_fen: _Optional[int] = ..., available_fen: _Optional[int] = ..., payable_fen: _Optional[int] = ..., disbursed_fen: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    committed_fen: int
+    in_transit_fen: int
+    returned_fen: int
+    recovered_fen: int
+    def __init__(self, fund_code: _Optional[str] = ..., name: _Optional[str] = ..., fund_type: _Optional[_Union[FundType, str]] = ..., allocated_fen: _Optional[int] = ..., available_fen: _Optional[int] = ..., payable_fen: _Optional[int] = ..., disbursed_fen: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., committed_fen: _Optional[int] = ..., in_transit_fen: _Optional[int] = ..., returned_fen: _Optional[int] = ..., recovered_fen: _Optional[int] = ...) -> None: ...
 
 class OpenFundRequest(_message.Message):
     __slots__ = ("request_id", "fund_code", "name", "fund_type")

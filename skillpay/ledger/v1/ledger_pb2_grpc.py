@@ -156,7 +156,9 @@ class LedgerServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListJournalEntries(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """The pre-engine journal (history written before issue 8's transfer engine; nothing is written to
+        it any more, C8: kept). Money movements since are transfers: GetAccountHistory.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
