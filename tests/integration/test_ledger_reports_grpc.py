@@ -111,9 +111,10 @@ async def _seed(url: str) -> None:
                 actor=service_actor("claim"), payout_request_id=pid, channel="ssc_card", fund_code=fund,
                 amount_fen=amount, payee=Payee("张三", "110105********1234", b"sealed"),
                 references={"claim_id": f"clm_{pid}"}))
-            assert await bus.handle(commands.StartSubmission(actor=LEDGER, payment_id=pid)) is not None
+            assert await bus.handle(commands.CommitFunds(actor=LEDGER, payment_ids=(pid,))) == [pid]
+            assert len(await bus.handle(commands.StartSubmission(actor=LEDGER, payment_ids=(pid,)))) == 1
             if state == "in_doubt":
-                await bus.handle(commands.MarkInDoubt(actor=LEDGER, payment_id=pid))
+                await bus.handle(commands.MarkInDoubt(actor=LEDGER, payment_ids=(pid,)))
             elif state in ("settled", "failed"):
                 await bus.handle(commands.ApplyBankStatus(actor=LEDGER, payment_id=pid, state=state,
                                                           bank_ref=f"B{pid}", settled_at=RECON_NOW,
@@ -122,7 +123,8 @@ async def _seed(url: str) -> None:
         await bus.handle(commands.RequestPayout(
             actor=service_actor("claim"), payout_request_id="po_old", channel="ssc_card", fund_code="ESF",
             amount_fen=5_000, payee=Payee("李四", "110105********4321", b"sealed")))
-        await bus.handle(commands.StartSubmission(actor=LEDGER, payment_id="po_old"))
+        await bus.handle(commands.CommitFunds(actor=LEDGER, payment_ids=("po_old",)))
+        await bus.handle(commands.StartSubmission(actor=LEDGER, payment_ids=("po_old",)))
         await bus.handle(commands.ApplyBankStatus(actor=LEDGER, payment_id="po_old", state="settled", bank_ref="Bold",
                                                   settled_at=RECON_NOW - timedelta(days=1)))
     finally:
@@ -187,7 +189,9 @@ async def test_trial_balance_statements_across_a_shanghai_midnight_files_and_cha
             ledger="UIF", code=lp.TRANSFER_CODE_ALLOCATION)]))
         assert reply.results[0].result_name == "ok"
         tb = await stub.GetTrialBalance(lp.GetTrialBalanceRequest())
-        assert tb.balanced and {a.account_id: a for a in tb.accounts}["UIF:available"].credits_posted == 7
+        assert tb.balanced
+        assert {a.account_id: a for a in tb.accounts}["UIF:available"].credits_posted == \
+            lines["UIF:available"].credits_posted + 7
 
         day1, files = await _statement(stub, DAY1, DAY1)
         assert not files and day1.balanced and day1.transfer_count == 5
