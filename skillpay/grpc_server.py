@@ -258,14 +258,18 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                         violations = request_violations(request)
                         if violations:
                             raise InvalidArgument(violations)
-                if client_streams and server_streams:
-                    async for reply in handler.stream_stream(checked(), context):
-                        yield reply
-                elif client_streams:
+                if client_streams and not server_streams:
                     yield await handler.stream_unary(checked(), context)
                 else:
-                    async for reply in handler.unary_stream(request, context):
-                        yield reply
+                    answer = handler.stream_stream(checked(), context) if client_streams \
+                        else handler.unary_stream(request, context)
+                    if hasattr(answer, "__aiter__"):
+                        async for reply in answer:
+                            yield reply
+                    else:
+                        # A handler may write its replies itself (context.write), as grpc's
+                        # health service does for Watch: it is then a coroutine to await.
+                        await answer
             except DomainError as exc:
                 code, trailer = status_for(exc)
                 context.set_trailing_metadata((("x-request-id", rid), *trailer))
