@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import date, datetime
 
 from skillpay.errors import FieldViolation
 
@@ -71,6 +72,23 @@ class Money:
         if not 0 < value <= self.max_fen:
             violations.append(FieldViolation(field, f"must be between 1 and {self.max_fen} fen"))
             return 0
+        return value
+
+
+@dataclass(frozen=True)
+class Day:
+    """A calendar day within declared bounds: far-off years overflow once turned into instants."""
+
+    earliest: date
+    latest: date
+
+    def check(self, value: object, field: str, violations: list[FieldViolation]) -> date | None:
+        if not isinstance(value, date) or isinstance(value, datetime):
+            violations.append(FieldViolation(field, "must be a calendar date"))
+            return None
+        if not self.earliest <= value <= self.latest:
+            violations.append(FieldViolation(field, f"must be between {self.earliest} and {self.latest}"))
+            return None
         return value
 
 
@@ -145,3 +163,6 @@ SUBSIDY_FEN = Money(10_000_000)  # 100,000 yuan
 ALLOCATION_FEN = Money(10**14)  # 1 trillion yuan
 # No account may ever hold more: sums of bounded amounts stay far from int64 (9.2e18).
 MAX_BALANCE_FEN = 10**16
+
+# A day the ledger's books can be asked about (statements, reconciliation).
+BOOKING_DAY = Day(date(1990, 1, 1), date(2199, 12, 31))

@@ -68,8 +68,7 @@ def day_start(day: date) -> datetime:
 def _check_period(period_start: object, period_end: object, violations: list[FieldViolation]) -> None:
     bad = False
     for name, value in (("period_start", period_start), ("period_end", period_end)):
-        if not isinstance(value, date) or isinstance(value, datetime):
-            violations.append(FieldViolation(name, "must be a calendar date"))
+        if fields.BOOKING_DAY.check(value, name, violations) is None:
             bad = True
     if bad:
         return

@@ -76,8 +76,7 @@ async def reconcile_statement(cmd: commands.ReconcileStatement, uow: LedgerUnitO
     """
     violations: list[FieldViolation] = []
     fund_code = fields.FUND_CODE.check(cmd.fund_code, "fund_code", violations)
-    if not isinstance(cmd.day, date) or isinstance(cmd.day, datetime):
-        violations.append(FieldViolation("day", "must be a calendar date"))
+    fields.BOOKING_DAY.check(cmd.day, "day", violations)
     reader = statement_readers.get(cmd.format) if isinstance(cmd.format, str) else None
     if reader is None:
         violations.append(FieldViolation("format", f"must be one of {', '.join(sorted(statement_readers))}"))

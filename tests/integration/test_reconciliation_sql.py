@@ -181,6 +181,11 @@ async def test_F3_a_malformed_statement_is_refused_with_its_lines_named_and_chan
         await bus.handle(commands.ReconcileStatement(actor=FINANCE, fund_code="bad code!", day="yesterday",
                                                      format="mt940", content=b""))
     assert sorted(v.field for v in refused.value.violations) == ["content", "day", "format", "fund_code"]
+    for far_off in (date(1, 1, 1), date(9999, 12, 31)):  # found by the RPC fuzz: once INTERNAL
+        with pytest.raises(InvalidArgument) as refused:
+            await bus.handle(commands.ReconcileStatement(actor=FINANCE, fund_code="ESF", day=far_off, format="csv",
+                                                         content=good))
+        assert [v.field for v in refused.value.violations] == ["day"]
     with pytest.raises(NotFound):
         await bus.handle(commands.ReconcileStatement(actor=FINANCE, fund_code="NOPE", day=DAY, format="csv",
                                                      content=good))

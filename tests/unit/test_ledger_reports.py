@@ -338,6 +338,10 @@ def test_bad_periods_and_fund_codes_are_client_errors_naming_the_fields():
     with pytest.raises(InvalidArgument) as bad:
         reports.period_bounds(datetime(2025, 6, 1, tzinfo=UTC), "2025-06-30")
     assert {v.field for v in bad.value.violations} == {"period_start", "period_end"}
+    for far_off in (date(1, 1, 1), date(9999, 12, 31)):  # instants of such days overflow: refused first
+        with pytest.raises(InvalidArgument) as bad:
+            reports.period_bounds(far_off, far_off)
+        assert {v.field for v in bad.value.violations} == {"period_start", "period_end"}
 
 
 @pytest.mark.policy("F3", "X2")
