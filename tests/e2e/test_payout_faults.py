@@ -34,6 +34,7 @@ from skillpay.kafka import CLAIM_EVENTS, ensure_topics
 from skillpay.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from skillpay.messaging import to_timestamp
 from skillpay.pii import PiiVault, mask_resident_id
+from tests.e2e.conftest import bank_statement
 
 pytestmark = pytest.mark.e2e
 
@@ -127,16 +128,6 @@ async def until_count(ledger, settled_at_least: int, timeout_s: float) -> None:
     raise AssertionError(f"fewer than {settled_at_least} payments settled after {timeout_s} s")
 
 
-def bank_settled_lines(bank_url: str) -> list[dict]:
-    today = shanghai_date(utcnow())
-    lines = []
-    for day in (today - timedelta(days=1), today):
-        reply = httpx.get(f"{bank_url}/v1/statements/{day.isoformat()}", timeout=30)
-        reply.raise_for_status()
-        lines += [e for e in reply.json()["entries"] if e["status"] == "settled" and e["fund_source"] == FUND]
-    return lines
-
-
 @pytest.mark.policy("F2", "F3", "C7", "X2")
 @pytest.mark.parametrize("kill_ledger", [False, True], ids=["undisturbed", "ledger-sigkilled"])
 async def test_a_thousand_payouts_through_a_faulty_bank_each_end_once(stack_factory, kill_ledger):
@@ -177,7 +168,7 @@ async def test_a_thousand_payouts_through_a_faulty_bank_each_end_once(stack_fact
         assert all(by_id[i].state == SETTLED for i in timed_out | twice)
 
         # None paid twice: the bank's statement holds each settled payout once, for its amount.
-        lines = bank_settled_lines(stack.bank_url)
+        lines = [e for e in bank_statement(stack) if e["status"] == "settled" and e["fund_source"] == FUND]
         paid = [line["payment_id"] for line in lines]
         assert len(paid) == len(set(paid)) == COUNT - len(rejected)
         assert set(paid) == set(ids) - rejected
