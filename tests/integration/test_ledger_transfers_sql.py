@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import update
 
@@ -203,6 +203,8 @@ def _invariants(accounts, ledgers) -> None:
 @pytest.mark.policy("F1", "F2", "F3", "X2")
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=_steps)
+# Found by CI: a linked transfer closed by a retry of an earlier one (EXISTS) must not end the replay.
+@example(steps=[[[("fund", 1, False), ("fund", 1, True), ("retry", 0)]]])
 async def test_property_random_transfers_through_the_real_repository_match_the_engine(ledger, steps):
     uow_factory, batcher, _ = ledger
     run = uuid.uuid4().hex[:8]
@@ -227,6 +229,10 @@ async def test_property_random_transfers_through_the_real_repository_match_the_e
         # Replay of an earlier request's transfers that stood changes nothing: each is EXISTS.
         request, results = done[len(done) // 2]
         stood = [t for t, r in zip(request, results, strict=True) if r is TransferResult.OK]
+        # The replay keeps its chains closed: a linked transfer whose chain a retry closed (that
+        # retry is EXISTS, so not taken) would end the replay as an open chain.
+        while stood and stood[-1].flags & TransferFlags.LINKED:
+            stood.pop()
         if stood:
             assert await batcher.submit(stood) == [TransferResult.EXISTS] * len(stood)
             assert await _accounts(uow_factory, ids) == stored
