@@ -83,7 +83,7 @@ vouchers = Table(
     "vouchers", metadata,
     Column("voucher_id", String(40), primary_key=True),
     Column("holder_name", String(64), nullable=False),
-    Column("holder_id_lookup", String(64), nullable=False, index=True),
+    Column("holder_id_lookup", String(64), nullable=False),
     Column("holder_id_sealed", LargeBinary, nullable=False),
     Column("holder_id_masked", String(18), nullable=False),
     Column("occupation_code", String(32)),  # None: a general voucher before enrolment
@@ -122,6 +122,8 @@ vouchers = Table(
     Column("valid_from", DateTime(timezone=True)),
     # V5: the expiry sweep's query (state in issued/enrolled, valid_until <= now); also every query by state.
     Index("ix_vouchers_expiry", "state", "valid_until"),
+    # A person's vouchers are found by equality only: hash on PostgreSQL (see ix_audit_records_aggregate_id).
+    Index("ix_vouchers_holder_id_lookup", "holder_id_lookup", postgresql_using="hash"),
 )
 
 # V4, V5: issuance batches; a voucher's batch_id names one (or, for IssueVoucher, is a plain label).
