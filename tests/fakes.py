@@ -13,9 +13,8 @@ copies (never the stored object, so a handler that forgets to ``save`` changes n
 check the optimistic ``version`` on save and raise ``ConcurrentUpdate`` when it does not match,
 and raise ``IntegrityError`` where a primary key or unique constraint would.
 
-The ledger's fake journal enforces the non-negative balance rule F2 by raising the domain's
-``InsufficientFunds`` and posting nothing. That is a stand-in for handler tests only: it shows
-how the handlers react to the rule, it proves nothing about the SQL journal's guard.
+The ledger's fake journal is the pre-engine journal, read only (C8), as the SQL one: money moves
+as transfers of the real, pure engine, which the fake transfer repository only loads and stores.
 """
 
 from __future__ import annotations
@@ -29,7 +28,12 @@ from sqlalchemy.exc import IntegrityError
 
 from claim_svc.adapters.events import to_outgoing as claim_events
 from claim_svc.domain.model import Claim, ClaimState
-from claim_svc.service_layer.unit_of_work import ClaimUnitOfWork, PayoutOutcome, PendingTopUp, PendingWithdrawal
+from claim_svc.service_layer.unit_of_work import (
+    ClaimUnitOfWork,
+    PayoutOutcome,
+    PendingTopUp,
+    PendingWithdrawal,
+)
 from ledger_svc.adapters.events import to_outgoing as ledger_events
 from ledger_svc.adapters.repository import fund_balances
 from ledger_svc.domain import transfers as engine
@@ -50,11 +54,20 @@ from skillpay.messaging import OutgoingEvent, StoredResponse
 from skillpay.uow import AbstractUnitOfWork, EventMapper
 from voucher_svc.adapters.events import to_outgoing as voucher_events
 from voucher_svc.domain.batch import Batch
+from voucher_svc.domain.catalogue_query import InstitutionFilter, OccupationFilter
 from voucher_svc.domain.eligibility import HistoryEntry
 from voucher_svc.domain.employment import EmploymentRecord
-from voucher_svc.domain.catalogue_query import InstitutionFilter, OccupationFilter
-from voucher_svc.domain.model import (UNUSED_STATES, Certificate, CertificateType, Institution, Occupation,
-                                      PersonIdentity, Voucher, VoucherState, version_in_force)
+from voucher_svc.domain.model import (
+    UNUSED_STATES,
+    Certificate,
+    CertificateType,
+    Institution,
+    Occupation,
+    PersonIdentity,
+    Voucher,
+    VoucherState,
+    version_in_force,
+)
 from voucher_svc.domain.person import Person
 from voucher_svc.service_layer.unit_of_work import VoucherUnitOfWork
 
@@ -143,7 +156,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         self._open_repositories()
 
     @classmethod
-    def factory(cls, clock: Clock, db: FakeDatabase | None = None) -> "UnitOfWorkFactory":
+    def factory(cls, clock: Clock, db: FakeDatabase | None = None) -> UnitOfWorkFactory:
         """What ``bootstrap`` takes: a new unit of work per call, all on one (fresh) database."""
         return UnitOfWorkFactory(cls, db if db is not None else cls.DATABASE(), clock)
 

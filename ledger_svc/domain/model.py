@@ -2,10 +2,9 @@
 
 Money moves only as transfers of the engine (``ledger_svc.domain.transfers``; the transfers of
 each payout step are in ``payout_transfers``). What is left here of the pre-engine journal
-(``JournalEntry``, ``Posting``, the four ``AccountRole`` accounts and their entry builders) describes
-the history written before the engine: the journal tables are kept (C8) and read by
-ListJournalEntries, never written any more; migration 0006 carried each fund's balances into the
-engine as opening transfers.
+(``JournalEntry``, ``Posting``) describes the history written before the engine: the journal
+tables are kept (C8) and read by ListJournalEntries, never written any more; migration 0006
+carried each fund's balances into the engine as opening transfers.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ from datetime import datetime
 from skillpay import fields
 from skillpay.aggregate import Aggregate, Entity
 from skillpay.errors import FailedPrecondition, FieldViolation, require
-from skillpay.ids import derived_id
 
 
 class FundType(enum.Enum):
@@ -28,25 +26,6 @@ class FundType(enum.Enum):
     UNEMPLOYMENT_INSURANCE = "unemployment_insurance"  # 失业保险基金
     SKILLS_UPGRADING = "skills_upgrading"  # 职业技能提升行动专账
     OTHER = "other"
-
-
-class AccountRole(enum.Enum):
-    BUDGET = "budget"
-    AVAILABLE = "available"
-    PAYABLE = "payable"
-    DISBURSED = "disbursed"
-
-
-# F2: balances that may never go negative (credit-normal accounts: credits must cover debits).
-NON_NEGATIVE_ROLES = frozenset({AccountRole.AVAILABLE, AccountRole.PAYABLE})
-
-
-def account_code(fund_code: str, role: AccountRole) -> str:
-    return f"{fund_code}:{role.value}"
-
-
-class InsufficientFunds(Exception):
-    """A posting would take a non-negative account below zero (F2); nothing was posted."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +38,7 @@ class Fund(Entity):
     created_at: datetime
 
     @classmethod
-    def open(cls, fund_code: str, name: str, fund_type: FundType | None, now: datetime) -> "Fund":
+    def open(cls, fund_code: str, name: str, fund_type: FundType | None, now: datetime) -> Fund:
         violations: list[FieldViolation] = []
         fund_code = fields.FUND_CODE.check(fund_code, "fund_code", violations)
         name = fields.FUND_NAME.check(name, "name", violations)
@@ -116,37 +95,6 @@ class JournalEntry(Entity):
 
     def audit_state(self) -> str:
         return "posted"
-
-
-def entry_id_for(kind: str, reference: str) -> str:
-    """An entry's id derives from what caused it: the same cause can never post twice."""
-    return derived_id("je", kind, reference)
-
-
-def _transfer(fund_code: str, kind: str, reference: str, debit: AccountRole, credit: AccountRole,
-              amount_fen: int, now: datetime) -> JournalEntry:
-    if amount_fen <= 0:
-        raise FailedPrecondition("amount must be positive")
-    return JournalEntry(entry_id_for(kind, reference), fund_code, kind, reference,
-                        (Posting(account_code(fund_code, debit), debit_fen=amount_fen),
-                         Posting(account_code(fund_code, credit), credit_fen=amount_fen)), now)
-
-
-def allocation(fund_code: str, amount_fen: int, reference: str, now: datetime) -> JournalEntry:
-    return _transfer(fund_code, "allocation", reference, AccountRole.BUDGET, AccountRole.AVAILABLE, amount_fen, now)
-
-
-def commitment(fund_code: str, amount_fen: int, payment_id: str, now: datetime) -> JournalEntry:
-    return _transfer(fund_code, "commitment", payment_id, AccountRole.AVAILABLE, AccountRole.PAYABLE, amount_fen, now)
-
-
-def disbursement(fund_code: str, amount_fen: int, payment_id: str, now: datetime) -> JournalEntry:
-    return _transfer(fund_code, "disbursement", payment_id, AccountRole.PAYABLE, AccountRole.DISBURSED, amount_fen, now)
-
-
-def release(fund_code: str, amount_fen: int, payment_id: str, now: datetime) -> JournalEntry:
-    """Reverses a commitment when the bank could not pay."""
-    return _transfer(fund_code, "release", payment_id, AccountRole.PAYABLE, AccountRole.AVAILABLE, amount_fen, now)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ class LedgerProcess:
     addr: str
     proc: subprocess.Popen
     log: Path
+    url: str = ""  # its database
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -54,7 +55,7 @@ def start_ledger(work: Path, url: str, signing_key, pii_key: str, lookup_key: st
     ledger = None
     for _ in range(600):
         if (port := read_port(ready_file)) and grpc_serving(f"127.0.0.1:{port}"):
-            ledger = LedgerProcess(f"127.0.0.1:{port}", proc, log_path)
+            ledger = LedgerProcess(f"127.0.0.1:{port}", proc, log_path, url)
             break
         if proc.poll() is not None:
             break
@@ -76,3 +77,18 @@ async def open_funds(addr: str, issuer: TokenIssuer, funds: tuple[str, ...]) -> 
                                                            fund_type=ledger_pb2.FUND_TYPE_EMPLOYMENT_SUBSIDY))
     finally:
         await channel.close()
+
+
+def ledger_stub(ledger: LedgerProcess, signing_key, kind: ActorKind = ActorKind.FINANCE):
+    """A channel to the ledger as a caller of ``kind``, and the ledger's stub on it."""
+    channel = authenticated_channel(ledger.addr, Identity(TokenIssuer(signing_key), kind, "someone"))
+    return channel, ledger_pb2_grpc.LedgerServiceStub(channel)
+
+
+def ledger_cli(ledger: LedgerProcess, signing_key, data_dir: Path, *args: str,
+               timeout: float = 180) -> subprocess.CompletedProcess:
+    """``skillpay ledger <args>`` against the ledger, its token signed with ``signing_key``."""
+    env = dict(os.environ, LEDGER_GRPC_LISTEN=ledger.addr, SKILLPAY_AUTH_PRIVATE_KEY=private_pem(signing_key),
+               COLUMNS="200")
+    return subprocess.run([sys.executable, "-m", "skillpay.cli", "ledger", *args, "--data-dir", str(data_dir)],
+                          env=env, capture_output=True, text=True, timeout=timeout, check=False)

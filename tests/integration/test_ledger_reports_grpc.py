@@ -15,44 +15,42 @@ import csv
 import functools
 import io
 import os
-import subprocess
-import sys
 import uuid
-from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
+from datetime import UTC, date, datetime, timedelta
 
 import grpc
 import pytest
 from google.type import date_pb2
 from openpyxl import load_workbook
 
-from bench.statements import line, write_camt053, write_csv
-from ledger_svc.adapters.events import to_outgoing
-from ledger_svc.adapters.unit_of_work import SqlLedgerUnitOfWork
+from bench.statements import line, write_csv
 from ledger_svc.bootstrap import bootstrap
-from ledger_svc.domain.model import FundType, Payee
+from ledger_svc.domain.model import Payee
 from ledger_svc.domain.reconciliation import CRDT
 from ledger_svc.domain.transfers import Transfer, TransferCode, TransferFlags
 from ledger_svc.service_layer import commands
 from ledger_svc.service_layer.transfer_batcher import TransferBatcher
-from skillpay.actors import Actor, ActorKind, service_actor
-from skillpay.auth import Identity, TokenIssuer, authenticated_channel, load_or_create_private_key
+from skillpay.actors import ActorKind, service_actor
 from skillpay.clock import SHANGHAI, FixedClock
-from skillpay.db import Database, run_migrations
 from skillpay.ledger.v1 import ledger_pb2 as lp
-from skillpay.ledger.v1 import ledger_pb2_grpc
-from tests.integration.ledger_process import private_pem, start_ledger
+from tests.integration.ledger_process import ledger_cli, ledger_stub, start_ledger
+from tests.integration.ledger_support import (
+    FINANCE,
+    LEDGER,
+    migrated_database,
+    open_fund,
+    payout_in_state,
+    sql_uow_factory,
+    statement_bytes,
+)
 from tests.integration.test_voucher_grpc import violations
 
 pytestmark = pytest.mark.integration
-MIGRATIONS = Path(__file__).resolve().parents[2] / "ledger_svc" / "migrations"
-FINANCE = Actor(ActorKind.FINANCE, "finance-1")
-LEDGER = service_actor("ledger")
 DAY1, DAY2 = date(2025, 6, 1), date(2025, 6, 2)
 # The last microsecond of 1 June and the first of 2 June, Shanghai time.
 BEFORE_MIDNIGHT = datetime(2025, 6, 1, 23, 59, 59, 999_999, tzinfo=SHANGHAI)
 MIDNIGHT = datetime(2025, 6, 2, 0, 0, tzinfo=SHANGHAI)
-RECON_NOW = datetime(2026, 5, 6, 7, 8, tzinfo=timezone.utc)  # 15:08 in Shanghai
+RECON_NOW = datetime(2026, 5, 6, 7, 8, tzinfo=UTC)  # 15:08 in Shanghai
 RECON_DAY = date(2026, 5, 6)
 MAX_UPLOAD = 64 * 1024
 
@@ -71,16 +69,14 @@ async def _seed(url: str) -> None:
     """Fund STF: allocation and a commitment on 1 June, its post and submission at the last
     microsecond of 1 June, its settlement at midnight (2 June). Fund ESF: payouts in every state
     for the reconciliation of RECON_DAY."""
-    await asyncio.to_thread(run_migrations, url, MIGRATIONS)
-    db = Database(url)
+    db = await migrated_database(url)
     clock = FixedClock(datetime(2025, 6, 1, 10, 0, tzinfo=SHANGHAI))
-    uow_factory = functools.partial(SqlLedgerUnitOfWork, db, "ledger", to_outgoing, clock=clock)
+    uow_factory = sql_uow_factory(db, clock)
     batcher = TransferBatcher(uow_factory, clock)
     bus = bootstrap(uow_factory, clock, batcher=batcher)
     try:
         for code in ("STF", "ESF", "UIF"):
-            await bus.handle(commands.OpenFund(actor=FINANCE, fund_code=code, name="就业补助资金",
-                                               fund_type=FundType.EMPLOYMENT_SUBSIDY))
+            await open_fund(bus, code)
         ok = ["ok"]
         assert [r.value for r in await batcher.submit([
             _t("alloc-1", "appropriation", "available", 100_000, TransferCode.ALLOCATION),
@@ -107,18 +103,7 @@ async def _seed(url: str) -> None:
                                          ("po_settled", 4_000, "settled", "ESF"), ("po_off", 2_000, "in_doubt", "ESF"),
                                          ("po_missing", 2_500, "in_doubt", "ESF"), ("po_uif", 900, "in_doubt", "UIF"),
                                          ("po_failed", 1_500, "failed", "ESF")]:
-            await bus.handle(commands.RequestPayout(
-                actor=service_actor("claim"), payout_request_id=pid, channel="ssc_card", fund_code=fund,
-                amount_fen=amount, payee=Payee("张三", "110105********1234", b"sealed"),
-                references={"claim_id": f"clm_{pid}"}))
-            assert await bus.handle(commands.CommitFunds(actor=LEDGER, payment_ids=(pid,))) == [pid]
-            assert len(await bus.handle(commands.StartSubmission(actor=LEDGER, payment_ids=(pid,)))) == 1
-            if state == "in_doubt":
-                await bus.handle(commands.MarkInDoubt(actor=LEDGER, payment_ids=(pid,)))
-            elif state in ("settled", "failed"):
-                await bus.handle(commands.ApplyBankStatus(actor=LEDGER, payment_id=pid, state=state,
-                                                          bank_ref=f"B{pid}", settled_at=RECON_NOW,
-                                                          failure_reason="AC04"))
+            await payout_in_state(bus, pid, amount, state, fund, settled_at=RECON_NOW)
         # A payout settled yesterday, returned today.
         await bus.handle(commands.RequestPayout(
             actor=service_actor("claim"), payout_request_id="po_old", channel="ssc_card", fund_code="ESF",
@@ -133,11 +118,6 @@ async def _seed(url: str) -> None:
 
 
 @pytest.fixture
-def signing_key(tmp_path):
-    return load_or_create_private_key(tmp_path / "keys" / "actor_signing.pem")
-
-
-@pytest.fixture
 def ledger(database_url_factory, tmp_path, signing_key, monkeypatch):
     url = database_url_factory("l")
     asyncio.run(_seed(url))
@@ -148,14 +128,8 @@ def ledger(database_url_factory, tmp_path, signing_key, monkeypatch):
     monkeypatch.setenv("SKILLPAY_READY_MAX_OUTBOX_AGE_S", str(10**11))
     key = base64.b64encode(os.urandom(32)).decode()
     process = start_ledger(tmp_path / "ledger", url, signing_key, key, key, funds=())
-    process.url = url
     yield process
     process.stop()
-
-
-def _stub(ledger, signing_key, kind=ActorKind.FINANCE):
-    channel = authenticated_channel(ledger.addr, Identity(TokenIssuer(signing_key), kind, "someone"))
-    return channel, ledger_pb2_grpc.LedgerServiceStub(channel)
 
 
 async def _statement(stub, first: date, last: date, fmt=lp.REPORT_FORMAT_UNSPECIFIED, fund="STF"):
@@ -172,7 +146,7 @@ async def _statement(stub, first: date, last: date, fmt=lp.REPORT_FORMAT_UNSPECI
 
 @pytest.mark.policy("F1", "F2", "F3", "C8")
 async def test_trial_balance_statements_across_a_shanghai_midnight_files_and_chart(ledger, signing_key):
-    channel, stub = _stub(ledger, signing_key)
+    channel, stub = ledger_stub(ledger, signing_key)
     try:
         tb = await stub.GetTrialBalance(lp.GetTrialBalanceRequest())
         assert tb.balanced and not tb.differences
@@ -198,7 +172,7 @@ async def test_trial_balance_statements_across_a_shanghai_midnight_files_and_cha
         assert day1.movements.appropriations == 100_000 and day1.movements.submitted == 30_000
         assert day1.movements.disbursed == 0  # settled at midnight: the next day's
         assert day1.closing.in_transit == 30_000 and day1.closing.commitments == 5_000
-        assert day1.starts_at.ToDatetime(timezone.utc) == datetime(2025, 5, 31, 16, 0, tzinfo=timezone.utc)
+        assert day1.starts_at.ToDatetime(UTC) == datetime(2025, 5, 31, 16, 0, tzinfo=UTC)
 
         day2, _ = await _statement(stub, DAY2, DAY2)
         assert day2.balanced and day2.transfer_count == 2
@@ -232,7 +206,7 @@ async def test_trial_balance_statements_across_a_shanghai_midnight_files_and_cha
 
 
 async def test_report_requests_name_every_bad_field_and_need_a_finance_or_admin_caller(ledger, signing_key):
-    channel, stub = _stub(ledger, signing_key)
+    channel, stub = ledger_stub(ledger, signing_key)
     try:
         with pytest.raises(grpc.aio.AioRpcError) as bad:
             await _statement(stub, DAY2, DAY1, fund="bad fund!")
@@ -251,7 +225,7 @@ async def test_report_requests_name_every_bad_field_and_need_a_finance_or_admin_
         assert unknown.value.code() is grpc.StatusCode.NOT_FOUND
     finally:
         await channel.close()
-    channel, stub = _stub(ledger, signing_key, ActorKind.INSTITUTION)
+    channel, stub = ledger_stub(ledger, signing_key, ActorKind.INSTITUTION)
     try:
         with pytest.raises(grpc.aio.AioRpcError) as denied:
             await stub.GetTrialBalance(lp.GetTrialBalanceRequest())
@@ -274,13 +248,7 @@ def _statement_file(fmt: str) -> bytes:
         line(8, RECON_DAY, "po_doubt", 2_000, bank_ref="BK7"),  # booked twice
         line(9, RECON_DAY, "po_failed", 1_500, bank_ref="BK8"),  # paid, though the ledger holds it failed
     ]
-    if fmt == "csv":
-        out = io.StringIO(newline="")
-        write_csv(lines, out)
-    else:
-        out = io.StringIO()
-        write_camt053("ESF", RECON_DAY, lines, out)
-    return out.getvalue().encode()
+    return statement_bytes(fmt, RECON_DAY, lines)
 
 
 def _upload(content: bytes, fmt, request_id: str, chunk: int = 100, day: date = RECON_DAY, fund: str = "ESF"):
@@ -297,7 +265,7 @@ async def _payments(stub) -> dict[str, int]:
 @pytest.mark.parametrize("fmt", ["csv", "camt053"])
 async def test_reconcile_an_uploaded_statement_with_every_category(ledger, signing_key, fmt):
     pb_format = {"csv": lp.STATEMENT_FORMAT_CSV, "camt053": lp.STATEMENT_FORMAT_CAMT053}[fmt]
-    channel, stub = _stub(ledger, signing_key)
+    channel, stub = ledger_stub(ledger, signing_key)
     try:
         before = await _payments(stub)
         # Refused, and nothing changed: malformed, too large, bad header fields.
@@ -352,7 +320,7 @@ async def test_reconcile_an_uploaded_statement_with_every_category(ledger, signi
 
 
 async def test_reconcile_from_bank_without_a_bank_is_unavailable_and_changes_nothing(ledger, signing_key):
-    channel, stub = _stub(ledger, signing_key)
+    channel, stub = ledger_stub(ledger, signing_key)
     try:
         before = await _payments(stub)
         with pytest.raises(grpc.aio.AioRpcError) as bad:
@@ -367,16 +335,9 @@ async def test_reconcile_from_bank_without_a_bank_is_unavailable_and_changes_not
         await channel.close()
 
 
-def _cli(ledger, signing_key, tmp_path, *args) -> subprocess.CompletedProcess:
-    env = dict(os.environ, LEDGER_GRPC_LISTEN=ledger.addr, SKILLPAY_AUTH_PRIVATE_KEY=private_pem(signing_key),
-               COLUMNS="200")
-    return subprocess.run([sys.executable, "-m", "skillpay.cli", "ledger", *args, "--data-dir", str(tmp_path)],
-                          env=env, capture_output=True, text=True, timeout=180, check=False)
-
-
 @pytest.mark.policy("F1", "F3", "C8")
 async def test_cli_trial_balance_statement_and_reconcile(ledger, signing_key, tmp_path):
-    run = functools.partial(asyncio.to_thread, _cli, ledger, signing_key, tmp_path)
+    run = functools.partial(asyncio.to_thread, ledger_cli, ledger, signing_key, tmp_path)
     balanced = await run("trial-balance")
     assert balanced.returncode == 0, balanced.stdout + balanced.stderr
     assert "STF" in balanced.stdout and "Every fund balances" in balanced.stdout

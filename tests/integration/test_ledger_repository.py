@@ -5,20 +5,15 @@ per step, races, the claim-line guard, payee details, and the upgrade of pre-eng
 from __future__ import annotations
 
 import asyncio
-import functools
-import uuid
-from datetime import date, datetime, timezone
-from pathlib import Path
+from datetime import date
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from ledger_svc.adapters import repository
-from ledger_svc.adapters.events import to_outgoing
-from ledger_svc.adapters.unit_of_work import SqlLedgerUnitOfWork
 from ledger_svc.bootstrap import bootstrap
-from ledger_svc.domain.model import FundType, Payee, PaymentState
+from ledger_svc.domain.model import Payee, PaymentState
 from ledger_svc.domain.transfers import TransferCode, transfer_id
 from ledger_svc.service_layer import commands
 from ledger_svc.service_layer.bank import (
@@ -32,41 +27,23 @@ from ledger_svc.service_layer.bank import (
     PaymentStatus,
 )
 from ledger_svc.service_layer.payouts import PayoutWorker
-from skillpay.actors import Actor, ActorKind, service_actor
+from skillpay.actors import service_actor
 from skillpay.clock import FixedClock
-from skillpay.db import ConcurrentUpdate, Database, run_migrations
-from skillpay.messagebus import MessageBus
+from skillpay.db import ConcurrentUpdate, Database
 from skillpay.pii import PiiVault
+from tests.integration.ledger_support import (
+    FINANCE,
+    LEDGER,
+    MIGRATIONS,
+    NOW,
+    open_fund,
+    payment_state,
+    sql_uow_factory,
+)
 
 pytestmark = pytest.mark.integration
-MIGRATIONS = Path(__file__).resolve().parents[2] / "ledger_svc" / "migrations"
-NOW = datetime(2026, 5, 6, 7, 8, tzinfo=timezone.utc)
-FINANCE = Actor(ActorKind.FINANCE, "finance-1")
-LEDGER = service_actor("ledger")
 VAULT = PiiVault(bytes(32), bytes(range(32)))
 ACCOUNT, BANK_CODE = "6222020200112233445", "102100099996"
-
-
-@pytest.fixture
-async def uow_factory(database_url_factory):
-    url = database_url_factory("ledger")
-    await asyncio.to_thread(run_migrations, url, MIGRATIONS)
-    db = Database(url)
-    yield functools.partial(SqlLedgerUnitOfWork, db, "ledger", to_outgoing, clock=FixedClock(NOW))
-    await db.dispose()
-
-
-@pytest.fixture
-def bus(uow_factory) -> MessageBus:
-    return bootstrap(uow_factory, FixedClock(NOW))
-
-
-async def _fund(bus, code="ESF", budget=0):
-    await bus.handle(commands.OpenFund(actor=FINANCE, fund_code=code, name="就业补助资金",
-                                       fund_type=FundType.EMPLOYMENT_SUBSIDY))
-    if budget:
-        await bus.handle(commands.AllocateBudget(actor=FINANCE.for_request(uuid.uuid4().hex), fund_code=code,
-                                                 amount_fen=budget))
 
 
 async def _balances(uow_factory, code="ESF"):
@@ -88,32 +65,28 @@ def _payout(pid: str, amount: int, payee: Payee | None = None, claim_line: str =
                                   references={"claim_id": f"clm_{pid}", "claim_line_id": claim_line or f"cln_{pid}"})
 
 
-async def _state(uow_factory, pid):
-    async with uow_factory(read_only=True) as uow:
-        return (await uow.payments.get(pid)).state
-
-
 @pytest.mark.policy("F2")
-async def test_F2_two_rounds_racing_for_the_last_money_fund_exactly_one_payment(bus, uow_factory):
-    await _fund(bus, budget=1_000)
+async def test_F2_two_rounds_racing_for_the_last_money_fund_exactly_one_payment(ledger_bus, ledger_uow_factory):
+    await open_fund(ledger_bus, budget=1_000)
     for pid in ("po_1", "po_2"):
-        await bus.handle(_payout(pid, 1_000))
-    moved = await asyncio.gather(bus.handle(commands.CommitFunds(actor=LEDGER, payment_ids=("po_1",))),
-                                 bus.handle(commands.CommitFunds(actor=LEDGER, payment_ids=("po_2",))))
+        await ledger_bus.handle(_payout(pid, 1_000))
+    moved = await asyncio.gather(ledger_bus.handle(commands.CommitFunds(actor=LEDGER, payment_ids=("po_1",))),
+                                 ledger_bus.handle(commands.CommitFunds(actor=LEDGER, payment_ids=("po_2",))))
     assert sorted(len(m) for m in moved) == [0, 1]
-    assert sorted([(await _state(uow_factory, p)).value for p in ("po_1", "po_2")]) == ["awaiting_funds", "queued"]
-    b = await _balances(uow_factory)
+    assert sorted([(await payment_state(ledger_uow_factory, p)).value for p in ("po_1", "po_2")]) == [
+        "awaiting_funds", "queued"]
+    b = await _balances(ledger_uow_factory)
     assert (b.available_fen, b.committed_fen, b.payable_fen) == (0, 1_000, 1_000)
-    await _verified(uow_factory)
+    await _verified(ledger_uow_factory)
 
 
 @pytest.mark.policy("F3", "X2")
-async def test_X2_a_payout_request_that_arrives_again_is_refused_and_counted(bus, uow_factory):
-    await _fund(bus, budget=5_000)
-    ids = {(await bus.handle(_payout("po_1", 2_000))).payment_id for _ in range(3)}
+async def test_X2_a_payout_request_that_arrives_again_is_refused_and_counted(ledger_bus, ledger_uow_factory):
+    await open_fund(ledger_bus, budget=5_000)
+    ids = {(await ledger_bus.handle(_payout("po_1", 2_000))).payment_id for _ in range(3)}
     assert ids == {"po_1"}
-    await bus.handle(commands.CommitFunds(actor=LEDGER, payment_ids=("po_1",)))
-    async with uow_factory(read_only=True) as uow:
+    await ledger_bus.handle(commands.CommitFunds(actor=LEDGER, payment_ids=("po_1",)))
+    async with ledger_uow_factory(read_only=True) as uow:
         payment = await uow.payments.get("po_1")
         trail = await uow.audit.list("po_1", 0, 10)
         history = await uow.transfers.history("ESF:payables", 0, 10)
@@ -126,85 +99,85 @@ async def test_X2_a_payout_request_that_arrives_again_is_refused_and_counted(bus
 
 
 @pytest.mark.policy("F2", "F3", "X2")
-async def test_settled_failed_and_returned_payouts_keep_the_fund_balanced(bus, uow_factory):
-    await _fund(bus, budget=10_000)
+async def test_settled_failed_and_returned_payouts_keep_the_fund_balanced(ledger_bus, ledger_uow_factory):
+    await open_fund(ledger_bus, budget=10_000)
     pids = ["po_0", "po_1", "po_2"]
     for pid in pids:
-        await bus.handle(_payout(pid, 3_000))
-    await bus.handle(commands.CommitFunds(actor=LEDGER, payment_ids=tuple(pids)))
-    assert len(await bus.handle(commands.StartSubmission(actor=LEDGER, payment_ids=tuple(pids)))) == 3
+        await ledger_bus.handle(_payout(pid, 3_000))
+    await ledger_bus.handle(commands.CommitFunds(actor=LEDGER, payment_ids=tuple(pids)))
+    assert len(await ledger_bus.handle(commands.StartSubmission(actor=LEDGER, payment_ids=tuple(pids)))) == 3
     answers = (commands.BankAnswer("po_0", "settled", "B0", NOW),
                commands.BankAnswer("po_1", "failed", failure_reason="rejected by bank: account_closed"),
                commands.BankAnswer("po_2", "settled", "B2", NOW))
     for _ in range(2):  # the bank saying it again changes nothing (no second settlement or release)
-        await bus.handle(commands.ApplyBankAnswers(actor=LEDGER, answers=answers))
-    await bus.handle(commands.ApplyBankStatus(actor=LEDGER, payment_id="po_2", state="returned",
-                                              returned_at=NOW, return_reason="AC04"))
-    assert [await _state(uow_factory, p) for p in pids] == [PaymentState.SETTLED, PaymentState.FAILED,
-                                                            PaymentState.RETURNED]
-    b = await _balances(uow_factory)
+        await ledger_bus.handle(commands.ApplyBankAnswers(actor=LEDGER, answers=answers))
+    await ledger_bus.handle(commands.ApplyBankStatus(actor=LEDGER, payment_id="po_2", state="returned",
+                                                     returned_at=NOW, return_reason="AC04"))
+    assert [await payment_state(ledger_uow_factory, p) for p in pids] == [
+        PaymentState.SETTLED, PaymentState.FAILED, PaymentState.RETURNED]
+    b = await _balances(ledger_uow_factory)
     assert (b.allocated_fen, b.available_fen, b.payable_fen, b.in_transit_fen, b.disbursed_fen, b.returned_fen) == (
         10_000, 7_000, 0, 0, 3_000, 3_000)
-    await _verified(uow_factory)
-    async with uow_factory(read_only=True) as uow:
+    await _verified(ledger_uow_factory)
+    async with ledger_uow_factory(read_only=True) as uow:
         assert await uow.journal.list(None, 100) == []  # the pre-engine journal is not written any more
 
 
-async def test_optimistic_version_check_rejects_a_stale_write(bus, uow_factory):
-    await _fund(bus, budget=1_000)
-    p = await bus.handle(_payout("po_v", 500))
-    async with uow_factory() as uow:
+async def test_optimistic_version_check_rejects_a_stale_write(ledger_bus, ledger_uow_factory):
+    await open_fund(ledger_bus, budget=1_000)
+    p = await ledger_bus.handle(_payout("po_v", 500))
+    async with ledger_uow_factory() as uow:
         stale = await uow.payments.get(p.payment_id)
-    async with uow_factory() as uow:
+    async with ledger_uow_factory() as uow:
         with uow.acting(LEDGER, "CommitFunds"):
             fresh = await uow.payments.get(p.payment_id)
             fresh.funds_committed()
             await uow.payments.save(fresh)
             await uow.commit()
-    async with uow_factory() as uow:
+    async with ledger_uow_factory() as uow:
         stale.funds_committed()
         with pytest.raises(ConcurrentUpdate):
             await uow.payments.save(stale)
 
 
 @pytest.mark.policy("X2")
-async def test_X2_two_attempts_for_one_claim_line_racing_only_one_pays(bus, uow_factory):
-    await _fund(bus, budget=100_000)
-    first, second = await asyncio.gather(bus.handle(_payout("po_a1", 5_000, claim_line="cln_1")),
-                                         bus.handle(_payout("po_a2", 5_000, claim_line="cln_1")))
+async def test_X2_two_attempts_for_one_claim_line_racing_only_one_pays(ledger_bus, ledger_uow_factory):
+    await open_fund(ledger_bus, budget=100_000)
+    first, second = await asyncio.gather(ledger_bus.handle(_payout("po_a1", 5_000, claim_line="cln_1")),
+                                         ledger_bus.handle(_payout("po_a2", 5_000, claim_line="cln_1")))
     by_state = {p.state: p for p in (first, second)}
     assert set(by_state) == {PaymentState.AWAITING_FUNDS, PaymentState.FAILED}
     live, refused = by_state[PaymentState.AWAITING_FUNDS], by_state[PaymentState.FAILED]
     assert live.payment_id in refused.failure_reason and "never paid twice" in refused.failure_reason
-    await bus.handle(commands.CommitFunds(actor=LEDGER, payment_ids=("po_a1", "po_a2")))
-    assert (await _balances(uow_factory)).committed_fen == 5_000
+    await ledger_bus.handle(commands.CommitFunds(actor=LEDGER, payment_ids=("po_a1", "po_a2")))
+    assert (await _balances(ledger_uow_factory)).committed_fen == 5_000
     # once the live one failed, a new attempt may pay the line
-    await bus.handle(commands.ApplyBankStatus(actor=LEDGER, payment_id=live.payment_id, state="failed",
-                                              failure_reason="cancelled"))
-    again = await bus.handle(_payout("po_a3", 5_000, claim_line="cln_1"))
+    await ledger_bus.handle(commands.ApplyBankStatus(actor=LEDGER, payment_id=live.payment_id, state="failed",
+                                                     failure_reason="cancelled"))
+    again = await ledger_bus.handle(_payout("po_a3", 5_000, claim_line="cln_1"))
     assert again.state is PaymentState.AWAITING_FUNDS
-    await _verified(uow_factory)
+    await _verified(ledger_uow_factory)
 
 
 @pytest.mark.policy("C7")
-async def test_C7_payee_details_are_stored_and_read_back(bus, uow_factory):
-    await _fund(bus)
+async def test_C7_payee_details_are_stored_and_read_back(ledger_bus, ledger_uow_factory):
+    await open_fund(ledger_bus)
     payee = Payee("某职业培训学校", "", b"sealed", card_number="", account_number=ACCOUNT, bank_code=BANK_CODE)
-    await bus.handle(_payout("po_inst", 100, payee, channel=CHANNEL_BANK_TRANSFER))
-    await bus.handle(_payout("po_card", 100, Payee("张三", "110105********1234", b"s", card_number="6217001234")))
-    async with uow_factory(read_only=True) as uow:
+    await ledger_bus.handle(_payout("po_inst", 100, payee, channel=CHANNEL_BANK_TRANSFER))
+    await ledger_bus.handle(_payout("po_card", 100, Payee("张三", "110105********1234", b"s", card_number="6217001234")))
+    async with ledger_uow_factory(read_only=True) as uow:
         card, inst = await uow.payments.get_many(["po_inst", "po_card"])  # by id
     assert (inst.payee.account_number, inst.payee.bank_code) == (ACCOUNT, BANK_CODE)
     assert card.payee.card_number == "6217001234"
 
 
-async def test_an_allocation_under_the_longest_request_id_is_recorded(bus, uow_factory):
+async def test_an_allocation_under_the_longest_request_id_is_recorded(ledger_bus, ledger_uow_factory):
     from skillpay.messagebus import MAX_REQUEST_ID_CHARS
 
-    await _fund(bus)
-    await bus.handle(commands.AllocateBudget(actor=FINANCE.for_request("r" * MAX_REQUEST_ID_CHARS), fund_code="ESF",
-                                             amount_fen=500))
-    assert (await _balances(uow_factory)).available_fen == 500
+    await open_fund(ledger_bus)
+    await ledger_bus.handle(commands.AllocateBudget(actor=FINANCE.for_request("r" * MAX_REQUEST_ID_CHARS),
+                                                    fund_code="ESF", amount_fen=500))
+    assert (await _balances(ledger_uow_factory)).available_fen == 500
 
 
 # -- the worker's round: one transfer batch per step --------------------------------------------
@@ -232,10 +205,10 @@ class SettlingBank(PaymentAdapter):
 
 @pytest.mark.policy("F2", "F3", "C7")
 async def test_a_round_moving_200_payments_does_one_transfer_batch_and_transaction_per_step(
-        bus, uow_factory, monkeypatch):
-    await _fund(bus, budget=10**9)
+        ledger_bus, ledger_uow_factory, monkeypatch):
+    await open_fund(ledger_bus, budget=10**9)
     for i in range(200):
-        await bus.handle(_payout(f"po_{i:03d}", 1_000 + i))
+        await ledger_bus.handle(_payout(f"po_{i:03d}", 1_000 + i))
     loads = []
     real_load_for = repository.SqlTransferRepository.load_for
 
@@ -245,15 +218,15 @@ async def test_a_round_moving_200_payments_does_one_transfer_batch_and_transacti
 
     monkeypatch.setattr(repository.SqlTransferRepository, "load_for", counting_load_for)
     bank = {c: SettlingBank(c) for c in (CHANNEL_SSC_CARD, CHANNEL_BANK_TRANSFER)}
-    worker = PayoutWorker(bus, uow_factory, bank, VAULT, batch_size=100)
+    worker = PayoutWorker(ledger_bus, ledger_uow_factory, bank, VAULT, batch_size=100)
     assert await worker.run_once()
     # commit funds (200 transfers), mark submitted (2 x 200), each bank batch's answers (100 each)
     assert loads == [200, 400, 100, 100]
-    async with uow_factory(read_only=True) as uow:
+    async with ledger_uow_factory(read_only=True) as uow:
         assert await uow.payments.ids_in_state([PaymentState.SETTLED], 500) == [f"po_{i:03d}" for i in range(200)]
-    b = await _balances(uow_factory)
+    b = await _balances(ledger_uow_factory)
     assert (b.disbursed_fen, b.committed_fen, b.in_transit_fen) == (sum(1_000 + i for i in range(200)), 0, 0)
-    await _verified(uow_factory)
+    await _verified(ledger_uow_factory)
 
 
 # -- upgrading a pre-engine ledger (migration 0006) ---------------------------------------------
@@ -291,13 +264,13 @@ async def test_C8_the_upgrade_carries_old_balances_and_payouts_in_flight_into_th
         await engine.dispose()
     db = Database(url)
     try:
-        uow_factory = functools.partial(SqlLedgerUnitOfWork, db, "ledger", to_outgoing, clock=FixedClock(NOW))
+        uow_factory = sql_uow_factory(db, FixedClock(NOW))
         b = await _balances(uow_factory, "OLD")
         # old: allocated 10,000 = available 7,000 + payable 1,500 (queued 1,000, submitted 500) + disbursed 1,500
         assert (b.allocated_fen, b.available_fen, b.committed_fen, b.in_transit_fen, b.disbursed_fen) == (
             10_000, 7_000, 1_000, 500, 1_500)
         await _verified(uow_factory)
-        assert await _state(uow_factory, "po_q") is PaymentState.QUEUED
+        assert await payment_state(uow_factory, "po_q") is PaymentState.QUEUED
         async with uow_factory(read_only=True) as uow:
             assert await uow.payments.live_for_claim_line("cln_po_q") == "po_q"
             assert await uow.payments.live_for_claim_line("cln_po_f") is None

@@ -7,8 +7,7 @@ import asyncio
 import base64
 import os
 import subprocess
-import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
@@ -17,15 +16,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from skillpay.actors import ActorKind
-from skillpay.auth import (
-    Identity,
-    TokenIssuer,
-    authenticated_channel,
-    load_or_create_private_key,
-)
 from skillpay.ledger.v1 import ledger_pb2 as lp
-from skillpay.ledger.v1 import ledger_pb2_grpc
-from tests.integration.ledger_process import private_pem, start_ledger
+from tests.integration.ledger_process import ledger_cli, ledger_stub, start_ledger
 from tests.integration.test_voucher_grpc import violations
 
 pytestmark = pytest.mark.integration
@@ -33,23 +25,11 @@ R = lp.TransferResult
 
 
 @pytest.fixture
-def signing_key(tmp_path):
-    return load_or_create_private_key(tmp_path / "keys" / "actor_signing.pem")
-
-
-@pytest.fixture
 def ledger(database_url_factory, tmp_path, signing_key):
     key = base64.b64encode(os.urandom(32)).decode()
-    url = database_url_factory("l")
-    process = start_ledger(tmp_path / "ledger", url, signing_key, key, key, funds=("ESF", "UIF"))
-    process.url = url
+    process = start_ledger(tmp_path / "ledger", database_url_factory("l"), signing_key, key, key, funds=("ESF", "UIF"))
     yield process
     process.stop()
-
-
-def _stub(ledger, signing_key, kind=ActorKind.FINANCE):
-    channel = authenticated_channel(ledger.addr, Identity(TokenIssuer(signing_key), kind, "someone"))
-    return channel, ledger_pb2_grpc.LedgerServiceStub(channel)
 
 
 def _t(tid, debit, credit, amount, code=lp.TRANSFER_CODE_CORRECTION, ledger="ESF", **kw):
@@ -65,7 +45,7 @@ def _results(reply) -> list[int]:
 
 @pytest.mark.policy("F1", "F2", "F3")
 async def test_create_transfers_two_phase_retries_and_queries_through_grpc(ledger, signing_key):
-    channel, stub = _stub(ledger, signing_key)
+    channel, stub = ledger_stub(ledger, signing_key)
     try:
         reply = await stub.CreateTransfers(lp.CreateTransfersRequest(transfers=[
             _t("alloc-1", "appropriation", "available", 10_000, lp.TRANSFER_CODE_ALLOCATION),
@@ -82,7 +62,7 @@ async def test_create_transfers_two_phase_retries_and_queries_through_grpc(ledge
                                    R.Value("TRANSFER_RESULT_ACCOUNTS_MUST_HAVE_THE_SAME_LEDGER"),
                                    R.Value("TRANSFER_RESULT_LINKED_EVENT_CHAIN_OPEN")]
         assert reply.results[2].result_name == "exceeds_credits"
-        before_post = datetime.now(timezone.utc)
+        before_post = datetime.now(UTC)
         await asyncio.sleep(0.05)
         reply = await stub.CreateTransfers(lp.CreateTransfersRequest(transfers=[
             _t("post-1", "", "", 2_000, lp.TRANSFER_CODE_SUBMISSION, post_pending_transfer=True, pending_id="commit-1",
@@ -132,7 +112,7 @@ async def test_create_transfers_two_phase_retries_and_queries_through_grpc(ledge
 
 
 async def test_malformed_transfers_are_invalid_argument_naming_each_field_and_change_nothing(ledger, signing_key):
-    channel, stub = _stub(ledger, signing_key)
+    channel, stub = ledger_stub(ledger, signing_key)
     try:
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             await stub.CreateTransfers(lp.CreateTransfersRequest(transfers=[
@@ -156,7 +136,7 @@ async def test_malformed_transfers_are_invalid_argument_naming_each_field_and_ch
     finally:
         await channel.close()
     for kind in (ActorKind.PERSON, ActorKind.INSTITUTION, ActorKind.REVIEWER):
-        channel, stub = _stub(ledger, signing_key, kind)
+        channel, stub = ledger_stub(ledger, signing_key, kind)
         try:
             with pytest.raises(grpc.aio.AioRpcError) as denied:
                 await stub.CreateTransfers(lp.CreateTransfersRequest(transfers=[
@@ -171,7 +151,7 @@ async def test_malformed_transfers_are_invalid_argument_naming_each_field_and_ch
 
 
 async def test_concurrent_calls_are_group_committed_with_exact_totals(ledger, signing_key):
-    channel, stub = _stub(ledger, signing_key)
+    channel, stub = ledger_stub(ledger, signing_key)
     try:
         await stub.CreateTransfers(lp.CreateTransfersRequest(transfers=[
             _t("budget", "appropriation", "available", 100, lp.TRANSFER_CODE_ALLOCATION)]))
@@ -188,15 +168,12 @@ async def test_concurrent_calls_are_group_committed_with_exact_totals(ledger, si
 
 
 def _cli_verify(ledger, signing_key, tmp_path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, LEDGER_GRPC_LISTEN=ledger.addr, SKILLPAY_AUTH_PRIVATE_KEY=private_pem(signing_key),
-               COLUMNS="200")
-    return subprocess.run([sys.executable, "-m", "skillpay.cli", "ledger", "verify", "--data-dir", str(tmp_path)],
-                          env=env, capture_output=True, text=True, timeout=120, check=False)
+    return ledger_cli(ledger, signing_key, tmp_path, "verify", timeout=120)
 
 
 @pytest.mark.policy("X2")
 async def test_verify_ledger_and_the_cli_report_a_tampered_account(ledger, signing_key, tmp_path):
-    channel, stub = _stub(ledger, signing_key)
+    channel, stub = ledger_stub(ledger, signing_key)
     try:
         await stub.CreateTransfers(lp.CreateTransfersRequest(transfers=[
             _t("alloc-1", "appropriation", "available", 500, lp.TRANSFER_CODE_ALLOCATION)]))
@@ -221,7 +198,7 @@ async def test_verify_ledger_and_the_cli_report_a_tampered_account(ledger, signi
 
 
 async def test_balances_as_of_needs_a_valid_instant(ledger, signing_key):
-    channel, stub = _stub(ledger, signing_key)
+    channel, stub = ledger_stub(ledger, signing_key)
     try:
         with pytest.raises(grpc.aio.AioRpcError) as missing:
             await stub.GetBalancesAsOf(lp.GetBalancesAsOfRequest(account_ids=["ESF:available"]))
@@ -231,7 +208,7 @@ async def test_balances_as_of_needs_a_valid_instant(ledger, signing_key):
                 account_ids=["ESF:available", "bad id"], as_of=Timestamp(seconds=10**12)))
         assert set(violations(bad_ids.value)) == {"account_ids[1]", "as_of"}
         now = Timestamp()
-        now.FromDatetime(datetime.now(timezone.utc) + timedelta(days=1))
+        now.FromDatetime(datetime.now(UTC) + timedelta(days=1))
         fine = await stub.GetBalancesAsOf(lp.GetBalancesAsOfRequest(account_ids=["ESF:available"], as_of=now))
         assert [b.account_id for b in fine.balances] == ["ESF:available"]
     finally:

@@ -8,8 +8,7 @@ import asyncio
 import functools
 import itertools
 import uuid
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -20,7 +19,6 @@ from ledger_svc.adapters.events import to_outgoing
 from ledger_svc.adapters.tables import ledger_accounts
 from ledger_svc.adapters.unit_of_work import SqlLedgerUnitOfWork
 from ledger_svc.bootstrap import bootstrap
-from ledger_svc.domain.model import FundType
 from ledger_svc.domain.transfers import (
     AccountFlags,
     AccountRole,
@@ -33,37 +31,27 @@ from ledger_svc.domain.transfers import (
     apply_transfers,
     fund_accounts,
 )
-from ledger_svc.service_layer import commands
 from ledger_svc.service_layer.transfer_batcher import TransferBatcher
-from skillpay.actors import Actor, ActorKind
 from skillpay.clock import SHANGHAI, FixedClock
-from skillpay.db import Database, run_migrations
+from tests.integration.ledger_support import NOW, open_fund, sql_uow_factory
 
 pytestmark = pytest.mark.integration
-MIGRATIONS = Path(__file__).resolve().parents[2] / "ledger_svc" / "migrations"
-NOW = datetime(2026, 5, 6, 7, 8, tzinfo=timezone.utc)
-FINANCE = Actor(ActorKind.FINANCE, "finance-1")
 ROLES = list(AccountRole)
 
 
 @pytest.fixture
-async def ledger(database_url_factory):
-    url = database_url_factory("ledger")
-    await asyncio.to_thread(run_migrations, url, MIGRATIONS)
-    db = Database(url)
+async def ledger(ledger_db):
+    """The ledger's unit of work and transfer batcher, on one clock the test may move."""
     clock = FixedClock(NOW)
-    uow_factory = functools.partial(SqlLedgerUnitOfWork, db, "ledger", to_outgoing, clock=clock)
+    uow_factory = sql_uow_factory(ledger_db, clock)
     batcher = TransferBatcher(uow_factory, clock)
     yield uow_factory, batcher, clock
     await batcher.close()
-    await db.dispose()
 
 
 async def _open(uow_factory, code: str) -> None:
     """OpenFund creates the fund's engine accounts (F1)."""
-    bus = bootstrap(uow_factory, FixedClock(NOW))
-    await bus.handle(commands.OpenFund(actor=FINANCE, fund_code=code, name="就业补助资金",
-                                       fund_type=FundType.EMPLOYMENT_SUBSIDY))
+    await open_fund(bootstrap(uow_factory, FixedClock(NOW)), code)
 
 
 async def _accounts(uow_factory, ids):
