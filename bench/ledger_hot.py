@@ -55,6 +55,7 @@ from ledger_svc.domain.transfers import (  # noqa: E402
     fund_accounts,
 )
 from ledger_svc.service_layer.transfer_batcher import MAX_BATCH, TransferBatcher  # noqa: E402
+from skillpay.actors import Actor, ActorKind  # noqa: E402
 from skillpay.clock import SystemClock  # noqa: E402
 from skillpay.db import Database, run_migrations  # noqa: E402
 
@@ -62,6 +63,8 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "ledger_svc" / "migrations
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432"
 HOT, NAIVE = "HOT", "NAIVE"
 BUDGET = 10**13  # fen: plenty for any run
+# Who the batch path's transfers are audited as (one record per transfer, as CreateTransfers writes).
+CALLER = Actor(ActorKind.FINANCE, "ledger-hot", "ledger-hot")
 
 
 async def admin(prefix: str, sql: str) -> None:
@@ -87,7 +90,7 @@ async def prepare(uow_factory, batcher: TransferBatcher) -> None:
     for fund in (HOT, NAIVE):
         budget = Transfer(f"budget-{fund}", account_id(fund, AccountRole.APPROPRIATION),
                           account_id(fund, AccountRole.AVAILABLE), BUDGET, fund, TransferCode.ALLOCATION)
-        assert await batcher.submit([budget]) == [TransferResult.OK]
+        assert await batcher.submit([budget], CALLER) == [TransferResult.OK]
 
 
 async def batch_path(batcher: TransferBatcher, submitters: int, seconds: float, warmup_s: float) -> tuple[float, int]:
@@ -103,7 +106,8 @@ async def batch_path(batcher: TransferBatcher, submitters: int, seconds: float, 
         k = 0
         while (now := time.perf_counter()) < window_to:
             k += 1
-            [result] = await batcher.submit([Transfer(f"h{n}-{k}", debit, credit, 1, HOT, TransferCode.COMMITMENT)])
+            [result] = await batcher.submit([Transfer(f"h{n}-{k}", debit, credit, 1, HOT, TransferCode.COMMITMENT)],
+                                            CALLER)
             if result is not TransferResult.OK:
                 refused[result.value] = refused.get(result.value, 0) + 1
                 continue

@@ -133,6 +133,9 @@ class FakeAuditLog:
         for record in records:
             self._db.audit_records.append(dataclasses.replace(record, record_id=len(self._db.audit_records) + 1))
 
+    async def add_rows(self, rows: list[tuple]) -> None:
+        await self.add([AuditRecord(*row) for row in rows])
+
     async def list(self, aggregate_id: str, after: int, limit: int) -> list[AuditRecord]:
         return [r for r in self._db.audit_records if r.aggregate_id == aggregate_id and r.record_id > after][:limit]
 

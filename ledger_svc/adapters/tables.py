@@ -157,4 +157,5 @@ transfers = Table(
     Index("ix_transfers_debit", "debit_account_id", "seq"),
     Index("ix_transfers_credit", "credit_account_id", "seq"),
     Index("ix_transfers_user_data", "user_data"),
+    Index("ix_transfers_ledger_timestamp", "ledger", "timestamp"),  # a fund's period (statements), 0008
 )

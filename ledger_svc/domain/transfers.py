@@ -85,6 +85,24 @@ class TransferFlags(enum.IntFlag):
     VOID_PENDING_TRANSFER = 8
 
 
+# The audit trail's name for a transfer, and the state its record names (a transfer never changes
+# once stored: its one record goes from "" to what it did).
+AUDIT_TYPE = "transfer"
+
+
+def audit_state(flags: int) -> str:
+    """What a created transfer did: "posted" (a plain transfer), "pending" (a reservation),
+    "posted_pending" / "voided_pending" (the post or void of a pending transfer)."""
+    flags = int(flags)
+    if flags & TransferFlags.PENDING:
+        return "pending"
+    if flags & TransferFlags.POST_PENDING_TRANSFER:
+        return "posted_pending"
+    if flags & TransferFlags.VOID_PENDING_TRANSFER:
+        return "voided_pending"
+    return "posted"
+
+
 class TransferCode(enum.IntEnum):
     """Why money moved; reports group by it."""
 

@@ -23,6 +23,7 @@ from skillpay.grpc_server import caller, list_audit_records
 from skillpay.kafka import CLAIM_EVENTS, LEDGER_EVENTS, actor_for_event
 from skillpay.ledger.v1 import ledger_pb2 as pb
 from skillpay.ledger.v1 import ledger_pb2_grpc
+from skillpay.logs import request_id_var
 from skillpay.messagebus import MessageBus, Reply
 from skillpay.paging import bound_scope, decode_token, encode_token, page_size, split_page
 from skillpay.service_runtime import from_date, from_ts, main_for, run_service
@@ -139,8 +140,11 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
 
     # -- the transfer engine (issue 8) -------------------------------------------------------
     async def CreateTransfers(self, request, context):
+        # The request has no request_id field: the id the server logs this call under names it
+        # on each transfer's audit record.
+        rid = request_id_var.get()
         results = await self._bus.handle(commands.CreateTransfers(
-            actor=caller(), transfers=tuple(mappers.transfer_from_pb(t) for t in request.transfers)))
+            actor=caller().for_request("" if rid == "-" else rid), transfers=tuple(mappers.transfer_from_pb(t) for t in request.transfers)))
         return mappers.results(results)
 
     async def LookupAccounts(self, request, context):

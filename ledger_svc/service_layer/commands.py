@@ -142,8 +142,9 @@ class ReconcileFromBank(Command):
 class CreateTransfers(Command):
     """Transfers for the engine, applied in the next group-committed batch (one result each).
 
-    Idempotent by transfer id (the same id again answers EXISTS), so it needs no request id. A
-    ``code`` that is not a TransferCode is refused (the entrypoint passes what it cannot map as is).
+    Idempotent by transfer id (the same id again answers EXISTS), so it needs no request id of its
+    own: the actor's is the one the call is logged under, and goes on each transfer's audit record.
+    A ``code`` that is not a TransferCode is refused (the entrypoint passes what it cannot map as is).
     """
 
     transfers: tuple[Transfer, ...]

@@ -24,6 +24,7 @@ from skillpay.clock import Clock
 from skillpay.ids import derived_id
 from skillpay import fields
 from skillpay.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument, NotFound, require
+from skillpay.messagebus import command_name
 
 log = logging.getLogger(__name__)
 
@@ -404,9 +405,10 @@ def transfer_violations(transfers) -> list[FieldViolation]:
 async def create_transfers(cmd: commands.CreateTransfers, uow: LedgerUnitOfWork,
                            batcher: TransferBatcher) -> list[TransferResult]:
     """F1-F3, X2: the transfers go to the engine through the group-commit queue, which owns the
-    batch's unit of work (one transaction for every request in the batch)."""
+    batch's unit of work (one transaction for every request in the batch). The actor goes with
+    them: each transfer created is audited in that transaction, naming who asked (X2)."""
     require(transfer_violations(cmd.transfers))
-    return await batcher.submit(cmd.transfers)
+    return await batcher.submit(cmd.transfers, cmd.actor, command_name(cmd))
 
 
 HANDLERS = {

@@ -16,6 +16,11 @@ Requests stay apart within a batch:
   fail as a whole (an error, not a result), its requests are applied again one by one, so the
   error reaches only the request that causes it.
 
+Every transfer a request creates (result ``OK``; not ``EXISTS``, not a failure) leaves an audit
+record naming that request's actor, request id and command, written with the batch in the same
+transaction (X2: who posted a correction is on record). The actor travels with its request: one
+batch holds the requests of several callers.
+
 Lost races are retried (serialization failures and deadlocks on PostgreSQL, a transfer id
 inserted meanwhile by another process: the next attempt sees it and answers ``EXISTS``).
 """
@@ -29,13 +34,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ledger_svc.domain.transfers import (
+    AUDIT_TYPE,
     Transfer,
     TransferFlags,
     TransferResult,
     apply_transfers,
+    audit_state,
     chains,
 )
 from ledger_svc.service_layer.unit_of_work import LedgerUnitOfWork
+from skillpay.actors import Actor
 from skillpay.clock import Clock
 from skillpay.db import is_duplicate, with_retries
 
@@ -47,6 +55,8 @@ MAX_BATCH = 8190
 
 @dataclass(eq=False)
 class _Request:
+    actor: Actor  # who asked: named by the audit record of each transfer it creates
+    command: str
     results: list[TransferResult | None]
     transfers: list[Transfer] = field(default_factory=list)  # those that go into the batch
     positions: list[int] = field(default_factory=list)  # where each stands in the request
@@ -63,9 +73,9 @@ class _Request:
             self.future.set_exception(exc)
 
 
-def _split(request: Sequence[Transfer]) -> _Request:
+def _split(request: Sequence[Transfer], actor: Actor, command: str) -> _Request:
     """The request's transfers that go into a batch; a chain left open at its end fails here."""
-    prepared = _Request(results=[None] * len(request))
+    prepared = _Request(actor, command, results=[None] * len(request))
     for chain in chains(request):
         if request[chain[-1]].flags & TransferFlags.LINKED:
             for i in chain:
@@ -92,9 +102,11 @@ class TransferBatcher:
         self.batches = 0  # committed batches, for tests and the benchmark's summary
         self.batched_transfers = 0
 
-    async def submit(self, request: Sequence[Transfer]) -> list[TransferResult]:
-        """Apply ``request`` in the next batch; one result per transfer, in order."""
-        prepared = _split(request)
+    async def submit(self, request: Sequence[Transfer], actor: Actor,
+                     command: str = "CreateTransfers") -> list[TransferResult]:
+        """Apply ``request`` in the next batch; one result per transfer, in order. Each transfer it
+        creates is audited as ``command`` of ``actor`` (with the actor's request id)."""
+        prepared = _split(request, actor, command)
         if not prepared.transfers:
             return prepared.results
         loop = asyncio.get_running_loop()
@@ -143,9 +155,8 @@ class TransferBatcher:
                         request.fail(exc)
 
     async def _apply_group(self, group: list[_Request]) -> None:
-        batch = [t for request in group for t in request.transfers]
         try:
-            results = await self._commit(batch)
+            results = await self._commit(group)
         except Exception as exc:  # noqa: BLE001 - handed to the requests below
             if len(group) == 1:
                 log.warning("a transfer request failed as a whole (%s)", type(exc).__name__)
@@ -160,14 +171,18 @@ class TransferBatcher:
             request.resolve(results[offset:offset + len(request.transfers)])
             offset += len(request.transfers)
 
-    async def _commit(self, batch: list[Transfer]) -> tuple[TransferResult, ...]:
+    async def _commit(self, group: list[_Request]) -> tuple[TransferResult, ...]:
+        batch = [t for request in group for t in request.transfers]
+
         async def attempt():
             uow = self._uow_factory()
             async with uow:
                 accounts, existing, pending = await uow.transfers.load_for(batch)
-                outcome = apply_transfers(batch, accounts, existing, pending, self._clock.now())
+                now = self._clock.now()
+                outcome = apply_transfers(batch, accounts, existing, pending, now)
                 if outcome.created:
                     await uow.transfers.save(outcome)
+                    await uow.audit.add_rows(_audit_rows(group, outcome.results, now))
                     await uow.commit()
             self.batches += 1
             self.batched_transfers += len(batch)
@@ -182,3 +197,17 @@ class TransferBatcher:
                 if race == 2 or not is_duplicate(exc):
                     raise
         raise AssertionError("unreachable")
+
+
+def _audit_rows(group: list[_Request], results: Sequence[TransferResult], now) -> list[tuple]:
+    """One audit row (``skillpay.audit_trail.audit_row``) per transfer the batch created, naming the
+    request that asked for it; EXISTS (a retry) and failures create nothing, so they record nothing."""
+    rows, offset, ok = [], 0, TransferResult.OK
+    for request in group:
+        actor = request.actor
+        common = (now, actor.kind.value, actor.subject, actor.request_id, request.command, AUDIT_TYPE)
+        for k, t in enumerate(request.transfers):
+            if results[offset + k] is ok:
+                rows.append((*common, t.id, "", audit_state(t.flags)))
+        offset += len(request.transfers)
+    return rows

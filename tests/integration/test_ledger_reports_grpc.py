@@ -82,18 +82,18 @@ async def _seed(url: str) -> None:
             _t("alloc-1", "appropriation", "available", 100_000, TransferCode.ALLOCATION),
             _t("commit-1", "available", "payables", 30_000, TransferCode.COMMITMENT, TransferFlags.PENDING),
             _t("commit-2", "available", "payables", 5_000, TransferCode.COMMITMENT, TransferFlags.PENDING),
-        ])] == ok * 3
+        ], FINANCE)] == ok * 3
         clock.advance(BEFORE_MIDNIGHT - clock.now())
         assert [r.value for r in await batcher.submit([
             _t("post-1", "", "", 30_000, TransferCode.SUBMISSION, TransferFlags.POST_PENDING_TRANSFER,
                pending_id="commit-1"),
             _t("submit-1", "payables", "clearing", 30_000, TransferCode.SUBMISSION),
-        ])] == ok * 2
+        ], FINANCE)] == ok * 2
         clock.advance(MIDNIGHT - clock.now())
         assert [r.value for r in await batcher.submit([
             _t("settle-1", "clearing", "disbursed", 30_000, TransferCode.SETTLEMENT),
             _t("void-2", "", "", 0, TransferCode.RELEASE, TransferFlags.VOID_PENDING_TRANSFER, pending_id="commit-2"),
-        ])] == ok * 2
+        ], FINANCE)] == ok * 2
 
         clock.advance(RECON_NOW - clock.now())
         for code in ("ESF", "UIF"):

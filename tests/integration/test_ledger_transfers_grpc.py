@@ -16,7 +16,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from skillpay.actors import ActorKind
+from skillpay.audit.v1 import audit_pb2
+from skillpay.auth import Identity, TokenIssuer, authenticated_channel
 from skillpay.ledger.v1 import ledger_pb2 as lp
+from skillpay.ledger.v1 import ledger_pb2_grpc
 from tests.integration.ledger_process import ledger_cli, ledger_stub, start_ledger
 from tests.integration.test_voucher_grpc import violations
 
@@ -213,3 +216,32 @@ async def test_balances_as_of_needs_a_valid_instant(ledger, signing_key):
         assert [b.account_id for b in fine.balances] == ["ESF:available"]
     finally:
         await channel.close()
+
+
+@pytest.mark.policy("X2")
+async def test_the_finance_caller_who_posted_a_correction_is_on_its_audit_record(ledger, signing_key):
+    """ListAuditRecords of a transfer's id names who created it, with the request id the ledger logged
+    the call under; a retry adds no record, a refused transfer has none."""
+    channel = authenticated_channel(ledger.addr, Identity(TokenIssuer(signing_key), ActorKind.FINANCE, "finance-alice"))
+    stub = ledger_pb2_grpc.LedgerServiceStub(channel)
+    request = lp.CreateTransfersRequest(transfers=[
+        _t("alloc-9", "appropriation", "available", 900, lp.TRANSFER_CODE_ALLOCATION),
+        _t("corr-9", "available", "appropriation", 100),  # a correction: part of the allocation back
+        _t("corr-over", "available", "payables", 10_000),  # refused: more than the fund holds
+    ])
+    try:
+        assert _results(await stub.CreateTransfers(request)) == [
+            R.Value("TRANSFER_RESULT_OK"), R.Value("TRANSFER_RESULT_OK"), R.Value("TRANSFER_RESULT_EXCEEDS_CREDITS")]
+        assert _results(await stub.CreateTransfers(request))[:2] == [R.Value("TRANSFER_RESULT_EXISTS")] * 2
+        trails = {i: list((await stub.ListAuditRecords(audit_pb2.ListAuditRecordsRequest(aggregate_id=i))).records)
+                  for i in ("alloc-9", "corr-9", "corr-over")}
+    finally:
+        await channel.close()
+    assert trails["corr-over"] == []
+    [alloc], [correction] = trails["alloc-9"], trails["corr-9"]
+    assert (correction.actor_kind, correction.actor_subject, correction.command, correction.aggregate_type,
+            correction.aggregate_id, correction.state_before, correction.state_after) == (
+        "finance", "finance-alice", "CreateTransfers", "transfer", "corr-9", "", "posted")
+    assert correction.request_id and correction.request_id == alloc.request_id  # one call, one request id
+    logged = [line for line in ledger.log.read_text().splitlines() if "CreateTransfers" in line]
+    assert sum(f"request_id={correction.request_id}" in line for line in logged) == 1

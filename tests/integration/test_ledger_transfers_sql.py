@@ -31,9 +31,12 @@ from ledger_svc.domain.transfers import (
     apply_transfers,
     fund_accounts,
 )
+from ledger_svc.service_layer import commands
 from ledger_svc.service_layer.transfer_batcher import TransferBatcher
+from skillpay.actors import Actor, ActorKind
+from skillpay.audit_trail import AuditRecord
 from skillpay.clock import SHANGHAI, FixedClock
-from tests.integration.ledger_support import NOW, open_fund, sql_uow_factory
+from tests.integration.ledger_support import FINANCE, NOW, open_fund, sql_uow_factory
 
 pytestmark = pytest.mark.integration
 ROLES = list(AccountRole)
@@ -207,7 +210,7 @@ async def test_property_random_transfers_through_the_real_repository_match_the_e
         if not requests:
             continue
         # Concurrent requests: gathered into one batch, applied in the order they were queued.
-        got = await asyncio.gather(*(batcher.submit(r) for r in requests))
+        got = await asyncio.gather(*(batcher.submit(r, FINANCE) for r in requests))
         for request, results in zip(requests, got, strict=True):
             assert results == oracle.apply(request)
             done.append((request, results))
@@ -222,7 +225,7 @@ async def test_property_random_transfers_through_the_real_repository_match_the_e
         while stood and stood[-1].flags & TransferFlags.LINKED:
             stood.pop()
         if stood:
-            assert await batcher.submit(stood) == [TransferResult.EXISTS] * len(stood)
+            assert await batcher.submit(stood, FINANCE) == [TransferResult.EXISTS] * len(stood)
             assert await _accounts(uow_factory, ids) == stored
         differences, _, _ = await _verify(uow_factory)
         assert differences == []
@@ -235,7 +238,7 @@ async def test_sixteen_concurrent_clients_on_one_hot_account_exact_totals_no_dea
     await _open(uow_factory, "HOT")
     budget, clients, each = 200, 16, 20  # 240 fen asked of available, 200 there: exactly 40 refused
     assert await batcher.submit([_plain("budget", "HOT", AccountRole.APPROPRIATION, AccountRole.AVAILABLE,
-                                        budget)]) == [TransferResult.OK]
+                                        budget)], FINANCE) == [TransferResult.OK]
     # More than one batcher on one database stands for more than one ledger process (PostgreSQL:
     # real row locks between their transactions, taken in one sorted order).
     others = [TransferBatcher(uow_factory, clock, max_batch=7) for _ in range(2)]
@@ -250,7 +253,7 @@ async def test_sixteen_concurrent_clients_on_one_hot_account_exact_totals_no_dea
                 t = _plain(f"c{c}-{k}", "HOT", AccountRole.AVAILABLE, AccountRole.PAYABLES, 1)
             else:
                 t = _plain(f"c{c}-{k}", "HOT", AccountRole.PAYABLES, AccountRole.CLEARING, 1)
-            results.extend(await queues[c % 3].submit([t]))
+            results.extend(await queues[c % 3].submit([t], FINANCE))
         return results
 
     try:
@@ -283,8 +286,9 @@ async def test_requests_in_one_batch_stay_apart_open_chain_and_failures(ledger):
     open_chain = [_plain("a-1", "APT", AccountRole.APPROPRIATION, AccountRole.RETURNED, 1, TransferFlags.LINKED)]
     linked_pair = [_plain("a-2", "APT", AccountRole.APPROPRIATION, AccountRole.RETURNED, 1, TransferFlags.LINKED),
                    _plain("a-3", "APT", AccountRole.AVAILABLE, AccountRole.PAYABLES, 11)]  # overdraws: chain fails
-    r_fund, r_open, r_pair = await asyncio.gather(batcher.submit([fund]), batcher.submit(open_chain),
-                                                  batcher.submit(linked_pair))
+    r_fund, r_open, r_pair = await asyncio.gather(batcher.submit([fund], FINANCE),
+                                                  batcher.submit(open_chain, FINANCE),
+                                                  batcher.submit(linked_pair, FINANCE))
     assert r_fund == [TransferResult.OK]
     assert r_open == [TransferResult.LINKED_EVENT_CHAIN_OPEN]  # not linked to the next request's transfers
     assert r_pair == [TransferResult.LINKED_EVENT_FAILED, TransferResult.EXCEEDS_CREDITS]
@@ -298,7 +302,8 @@ async def test_verify_detects_a_total_changed_behind_the_ledgers_back(ledger):
     uow_factory, batcher, _ = ledger
     await _open(uow_factory, "TMP")
     await batcher.submit([_plain("t-1", "TMP", AccountRole.APPROPRIATION, AccountRole.AVAILABLE, 500),
-                          _plain("t-2", "TMP", AccountRole.AVAILABLE, AccountRole.PAYABLES, 200, TransferFlags.PENDING)])
+                          _plain("t-2", "TMP", AccountRole.AVAILABLE, AccountRole.PAYABLES, 200,
+                                 TransferFlags.PENDING)], FINANCE)
     assert (await _verify(uow_factory))[0] == []
     async with uow_factory() as uow:  # tampering, as someone with database access might
         await uow.conn.execute(update(ledger_accounts).where(ledger_accounts.c.id == _acc("TMP", AccountRole.AVAILABLE))
@@ -315,15 +320,16 @@ async def test_balances_as_of_follow_pending_post_and_void_in_time(ledger):
     await _open(uow_factory, "ASOF")
     avail, pay = _acc("ASOF", AccountRole.AVAILABLE), _acc("ASOF", AccountRole.PAYABLES)
     t0 = clock.now()
-    await batcher.submit([_plain("s-1", "ASOF", AccountRole.APPROPRIATION, AccountRole.AVAILABLE, 1000)])
+    await batcher.submit([_plain("s-1", "ASOF", AccountRole.APPROPRIATION, AccountRole.AVAILABLE, 1000)], FINANCE)
     clock.advance(timedelta(hours=1))
     await batcher.submit([_plain("s-2", "ASOF", AccountRole.AVAILABLE, AccountRole.PAYABLES, 300, TransferFlags.PENDING),
-                          _plain("s-3", "ASOF", AccountRole.AVAILABLE, AccountRole.PAYABLES, 50, TransferFlags.PENDING)])
+                          _plain("s-3", "ASOF", AccountRole.AVAILABLE, AccountRole.PAYABLES, 50,
+                                 TransferFlags.PENDING)], FINANCE)
     clock.advance(timedelta(hours=1))
     assert await batcher.submit([
         Transfer("s-4", "", "", 120, "", TransferCode.SUBMISSION, TransferFlags.POST_PENDING_TRANSFER, "s-2"),
         Transfer("s-5", "", "", 0, "", TransferCode.RELEASE, TransferFlags.VOID_PENDING_TRANSFER, "s-3"),
-    ]) == [TransferResult.OK, TransferResult.OK]
+    ], FINANCE) == [TransferResult.OK, TransferResult.OK]
     async with uow_factory(read_only=True) as uow:
         at = {k: await uow.transfers.balances_as_of([avail, pay, "ASOF:nope"], t0 + timedelta(hours=k, minutes=1))
               for k in range(3)}
@@ -341,7 +347,8 @@ async def test_history_pages_an_accounts_transfers_in_order(ledger):
     uow_factory, batcher, _ = ledger
     await _open(uow_factory, "HIS")
     await batcher.submit([_plain(f"h-{i}", "HIS", AccountRole.APPROPRIATION, AccountRole.AVAILABLE, i + 1)
-                          for i in range(5)] + [_plain("h-x", "HIS", AccountRole.AVAILABLE, AccountRole.PAYABLES, 3)])
+                          for i in range(5)] + [_plain("h-x", "HIS", AccountRole.AVAILABLE, AccountRole.PAYABLES, 3)],
+                         FINANCE)
     seen, after = [], 0
     async with uow_factory(read_only=True) as uow:
         while page := await uow.transfers.history(_acc("HIS", AccountRole.AVAILABLE), after, 2):
@@ -371,11 +378,134 @@ async def test_a_request_that_fails_the_batch_fails_alone(ledger):
     try:
         good = [[_plain(f"iso-{i}", "ISO", AccountRole.APPROPRIATION, AccountRole.AVAILABLE, 10)] for i in range(3)]
         bad = [_plain("boom-1", "ISO", AccountRole.APPROPRIATION, AccountRole.AVAILABLE, 10)]
-        outcomes = await asyncio.gather(failing.submit(good[0]), failing.submit(bad), failing.submit(good[1]),
-                                        failing.submit(good[2]), return_exceptions=True)
+        outcomes = await asyncio.gather(failing.submit(good[0], FINANCE), failing.submit(bad, FINANCE),
+                                        failing.submit(good[1], FINANCE), failing.submit(good[2], FINANCE),
+                                        return_exceptions=True)
     finally:
         await failing.close()
     assert outcomes[0] == outcomes[2] == outcomes[3] == [TransferResult.OK]
     assert isinstance(outcomes[1], RuntimeError)
     stored = await _accounts(uow_factory, [_acc("ISO", AccountRole.AVAILABLE)])
     assert stored[_acc("ISO", AccountRole.AVAILABLE)].credits_posted == 30
+
+
+# -- who posted it: each created transfer's audit record (X2) -----------------------------------
+CLAIM = Actor(ActorKind.SERVICE, "claim", "claim-call-1")
+
+
+async def _trail(uow_factory, transfer_ids) -> dict[str, list[AuditRecord]]:
+    async with uow_factory(read_only=True) as uow:
+        return {i: await uow.audit.list(i, 0, 100) for i in transfer_ids}
+
+
+def _who(records: list[AuditRecord]) -> list[tuple]:
+    return [(r.actor_kind, r.actor_subject, r.request_id, r.command, r.aggregate_type, r.aggregate_id,
+             r.state_before, r.state_after) for r in records]
+
+
+@pytest.mark.policy("X2")
+async def test_two_callers_in_one_batch_each_get_their_own_actor_on_their_transfers_records(ledger):
+    uow_factory, batcher, _ = ledger
+    bus = bootstrap(uow_factory, FixedClock(NOW), batcher=batcher)
+    await _open(uow_factory, "AUD")
+    alice = FINANCE.for_request("correction-7")
+    before = batcher.batches
+    # Both calls queued before the batcher's worker runs: ONE batch, ONE transaction.
+    await asyncio.gather(
+        bus.handle(commands.CreateTransfers(actor=alice, transfers=(
+            _plain("aud-alloc", "AUD", AccountRole.APPROPRIATION, AccountRole.AVAILABLE, 100),
+            _plain("aud-hold-1", "AUD", AccountRole.AVAILABLE, AccountRole.PAYABLES, 30, TransferFlags.PENDING),
+            _plain("aud-hold-2", "AUD", AccountRole.AVAILABLE, AccountRole.PAYABLES, 20, TransferFlags.PENDING)))),
+        bus.handle(commands.CreateTransfers(actor=CLAIM, transfers=(
+            _plain("aud-claim", "AUD", AccountRole.APPROPRIATION, AccountRole.AVAILABLE, 5),))))
+    assert batcher.batches == before + 1
+    results = await bus.handle(commands.CreateTransfers(actor=CLAIM.for_request("claim-call-2"), transfers=(
+        Transfer("aud-post", "", "", 0, "", TransferCode.SUBMISSION, TransferFlags.POST_PENDING_TRANSFER,
+                 "aud-hold-1"),
+        Transfer("aud-void", "", "", 0, "", TransferCode.RELEASE, TransferFlags.VOID_PENDING_TRANSFER, "aud-hold-2"))))
+    assert results == [TransferResult.OK, TransferResult.OK]
+    trail = await _trail(uow_factory, ["aud-alloc", "aud-hold-1", "aud-hold-2", "aud-claim", "aud-post", "aud-void"])
+    finance = ("finance", "finance-1", "correction-7", "CreateTransfers", "transfer")
+    claim = ("service", "claim", "claim-call-1", "CreateTransfers", "transfer")
+    assert {i: _who(r) for i, r in trail.items()} == {
+        "aud-alloc": [(*finance, "aud-alloc", "", "posted")],
+        "aud-hold-1": [(*finance, "aud-hold-1", "", "pending")],
+        "aud-hold-2": [(*finance, "aud-hold-2", "", "pending")],
+        "aud-claim": [(*claim, "aud-claim", "", "posted")],
+        "aud-post": [("service", "claim", "claim-call-2", "CreateTransfers", "transfer", "aud-post", "",
+                      "posted_pending")],
+        "aud-void": [("service", "claim", "claim-call-2", "CreateTransfers", "transfer", "aud-void", "",
+                      "voided_pending")],
+    }
+    assert {r.occurred_at for rs in trail.values() for r in rs} == {NOW}  # stamped as the transfers are
+
+
+@pytest.mark.policy("X2")
+async def test_a_retry_a_refused_and_a_linked_failed_transfer_record_nothing(ledger):
+    uow_factory, batcher, _ = ledger
+    await _open(uow_factory, "NOA")
+    fund = _plain("noa-fund", "NOA", AccountRole.APPROPRIATION, AccountRole.AVAILABLE, 10)
+    assert await batcher.submit([fund], FINANCE.for_request("first")) == [TransferResult.OK]
+    # The same transfer again (a retry, EXISTS), by the same caller and by another in one batch,
+    # next to a refused one and a linked chain that fails.
+    retry, again, refused, chain, open_chain = await asyncio.gather(
+        batcher.submit([fund], FINANCE.for_request("retry")),
+        batcher.submit([fund], CLAIM),
+        batcher.submit([_plain("noa-over", "NOA", AccountRole.AVAILABLE, AccountRole.PAYABLES, 11)], FINANCE),
+        batcher.submit([_plain("noa-l1", "NOA", AccountRole.APPROPRIATION, AccountRole.RETURNED, 1,
+                               TransferFlags.LINKED),
+                        _plain("noa-l2", "NOA", AccountRole.AVAILABLE, AccountRole.PAYABLES, 11)], CLAIM),
+        batcher.submit([_plain("noa-open", "NOA", AccountRole.APPROPRIATION, AccountRole.RETURNED, 1,
+                               TransferFlags.LINKED)], FINANCE))
+    assert retry == again == [TransferResult.EXISTS]
+    assert refused == [TransferResult.EXCEEDS_CREDITS]
+    assert chain == [TransferResult.LINKED_EVENT_FAILED, TransferResult.EXCEEDS_CREDITS]
+    assert open_chain == [TransferResult.LINKED_EVENT_CHAIN_OPEN]
+    # Two callers asking for one new id in one batch: the first creates it, and only it is named.
+    first, second = await asyncio.gather(
+        batcher.submit([_plain("noa-both", "NOA", AccountRole.APPROPRIATION, AccountRole.AVAILABLE, 1)], CLAIM),
+        batcher.submit([_plain("noa-both", "NOA", AccountRole.APPROPRIATION, AccountRole.AVAILABLE, 1)], FINANCE))
+    assert (first, second) == ([TransferResult.OK], [TransferResult.EXISTS])
+    trail = await _trail(uow_factory, ["noa-fund", "noa-over", "noa-l1", "noa-l2", "noa-open", "noa-both"])
+    assert [(r.request_id, r.state_after) for r in trail.pop("noa-fund")] == [("first", "posted")]
+    assert [(r.actor_subject, r.request_id) for r in trail.pop("noa-both")] == [("claim", "claim-call-1")]
+    assert trail == {"noa-over": [], "noa-l1": [], "noa-l2": [], "noa-open": []}
+
+
+@pytest.mark.policy("X2")
+async def test_the_audit_record_commits_with_its_transfer_or_neither_does(ledger):
+    """Written in the batch's transaction: when the records cannot be written, the transfers are not
+    stored either (and the caller gets the error); a batch applied again request by request after
+    such an error still names each request's own actor."""
+    uow_factory, _, clock = ledger
+    await _open(uow_factory, "ATM")
+
+    class NoAudit(SqlLedgerUnitOfWork):
+        async def _begin(self):
+            await super()._begin()
+            add_rows = self.audit.add_rows
+
+            async def refusing(rows):
+                if any(row[6].startswith("lost") for row in rows):
+                    raise RuntimeError("the audit trail refused this batch")
+                await add_rows(rows)
+            self.audit.add_rows = refusing
+
+    batcher = TransferBatcher(functools.partial(NoAudit, uow_factory.args[0], "ledger", to_outgoing, clock=clock),
+                              clock)
+    try:
+        kept, lost = await asyncio.gather(
+            batcher.submit([_plain("kept-1", "ATM", AccountRole.APPROPRIATION, AccountRole.AVAILABLE, 10)], CLAIM),
+            batcher.submit([_plain("lost-1", "ATM", AccountRole.APPROPRIATION, AccountRole.AVAILABLE, 10)], FINANCE),
+            return_exceptions=True)
+    finally:
+        await batcher.close()
+    assert kept == [TransferResult.OK] and isinstance(lost, RuntimeError)
+    async with uow_factory(read_only=True) as uow:
+        assert await uow.transfers.known_ids(["kept-1", "lost-1"]) == {"kept-1"}
+    trail = await _trail(uow_factory, ["kept-1", "lost-1"])
+    assert [(r.actor_kind, r.actor_subject, r.request_id) for r in trail["kept-1"]] == [
+        ("service", "claim", "claim-call-1")]
+    assert trail["lost-1"] == []
+    assert (await _accounts(uow_factory, [_acc("ATM", AccountRole.AVAILABLE)]))[
+        _acc("ATM", AccountRole.AVAILABLE)].credits_posted == 10

@@ -22,11 +22,13 @@ from ledger_svc.domain.transfers import (
     TransferResult,
     account_id,
     apply_transfers,
+    audit_state,
     balances_from_transfers,
     fund_accounts,
 )
 from ledger_svc.service_layer.handlers import transfer_violations
 from ledger_svc.service_layer.transfer_batcher import _split
+from skillpay.actors import Actor, ActorKind
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 12, 6, 8, 0, tzinfo=timezone.utc)
@@ -295,6 +297,14 @@ def test_transfer_violations_name_each_malformed_field_by_its_place():
 
 def test_a_request_chain_left_open_fails_in_that_request_and_never_reaches_the_batch():
     request = [t("a"), t("b", flags=LINKED), t("c"), t("d", flags=LINKED), t("e", flags=LINKED)]
-    split = _split(request)
+    split = _split(request, Actor(ActorKind.FINANCE, "finance-1"), "CreateTransfers")
     assert [x.id for x in split.transfers] == ["a", "b", "c"] and split.positions == [0, 1, 2]
     assert split.results == [None, None, None, R.LINKED_EVENT_FAILED, R.LINKED_EVENT_CHAIN_OPEN]
+
+
+@pytest.mark.policy("X2")
+def test_a_created_transfers_audit_state_names_what_it_did():
+    assert [audit_state(f) for f in (TransferFlags.NONE, TransferFlags.LINKED, TransferFlags.PENDING,
+                                     TransferFlags.PENDING | TransferFlags.LINKED, TransferFlags.POST_PENDING_TRANSFER,
+                                     TransferFlags.VOID_PENDING_TRANSFER)] == [
+        "posted", "posted", "pending", "pending", "posted_pending", "voided_pending"]
