@@ -143,8 +143,9 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         # The request has no request_id field: the id the server logs this call under names it
         # on each transfer's audit record.
         rid = request_id_var.get()
+        actor = caller().for_request("" if rid == "-" else rid)  # "-": the log's "no request id"
         results = await self._bus.handle(commands.CreateTransfers(
-            actor=caller().for_request("" if rid == "-" else rid), transfers=tuple(mappers.transfer_from_pb(t) for t in request.transfers)))
+            actor=actor, transfers=tuple(mappers.transfer_from_pb(t) for t in request.transfers)))
         return mappers.results(results)
 
     async def LookupAccounts(self, request, context):
